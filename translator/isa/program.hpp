@@ -1,0 +1,117 @@
+// Program structure over decoded instructions: slot layout, branch targets,
+// subprograms, basic blocks, and a rewriter that inserts/replaces
+// instructions while keeping every jump right and yielding old->new maps.
+//
+// Indexes: an *index* is a position in std::vector<Insn>; a *slot* (pc) is the
+// kernel's instruction number, where ld_imm64 counts twice. func_info,
+// line_info and verifier logs speak slots; passes mostly speak indexes.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <variant>
+#include <vector>
+
+#include "translator/isa/insn.hpp"
+#include "translator/isa/result.hpp"
+
+namespace xo::isa {
+
+// slot_of[i] = slot pc of insn i; slot_of.back() = total slots (one past the end).
+std::vector<std::size_t> slot_layout(std::span<const Insn> insns);
+
+// Instruction index starting at slot pc, or nullopt when pc is mid-ld_imm64
+// or out of range.
+std::optional<std::size_t> index_at_slot(std::span<const std::size_t> layout, std::size_t slot);
+
+// Where control may go from insn i when it is a Jmp/Ja (branch target), or the
+// callee entry for CallLocal / LoadFunc. Error when the target is not the start
+// of an instruction.
+Result<std::optional<std::size_t>> branch_target(std::span<const Insn> insns,
+                                                 std::span<const std::size_t> layout,
+                                                 std::size_t i);
+
+struct BasicBlock {
+  std::size_t first;  // instruction indexes, inclusive
+  std::size_t last;
+  std::vector<std::size_t> successors;  // block ids
+  bool operator==(const BasicBlock&) const = default;
+};
+
+struct Subprogram {
+  std::size_t first;  // instruction index of the entry
+  std::size_t end;    // one past the last instruction
+  bool operator==(const Subprogram&) const = default;
+};
+
+struct Structure {
+  std::vector<std::size_t> layout;          // slot_layout()
+  std::vector<Subprogram> subprograms;      // [0] is the main program
+  std::vector<BasicBlock> blocks;           // ordered by first
+  std::vector<std::size_t> block_of;        // insn index -> block id
+  std::vector<bool> is_jump_target;         // per insn index
+};
+
+// Errors: a jump/call into the middle of ld_imm64 or outside the program.
+Result<Structure> analyze(std::span<const Insn> insns);
+
+// ---------------------------------------------------------------------------
+// Rewriting.
+
+// A jump target expressed in terms of the program being rewritten.
+struct ToOriginal {  // original instruction index (lands on the start of what replaced it)
+  std::size_t index;
+};
+struct ToAppended {  // an instruction of an appended block
+  std::size_t block;
+  std::size_t pos;
+};
+using Target = std::variant<ToOriginal, ToAppended>;
+
+// One instruction of new code. When `target` is set, the instruction must be a
+// Jmp, Ja, CallLocal or LoadFunc, and its offset is computed by finish();
+// otherwise its offset is kept as written (relative within the new sequence).
+struct Emit {
+  Insn insn;
+  std::optional<Target> target{};
+};
+
+// Maps between original and rewritten slot numbers.
+struct IndexMap {
+  std::vector<std::size_t> old_to_new;                // per old slot (+1 end entry)
+  std::vector<std::optional<std::size_t>> new_to_old;  // per new slot; nullopt for appended code
+};
+
+struct Rewritten {
+  std::vector<Insn> insns;
+  IndexMap map;
+};
+
+class Rewriter {
+ public:
+  explicit Rewriter(std::vector<Insn> original);
+
+  // Replace original insn `index` with `with` (may be empty: removal).
+  // Jumps that targeted `index` land on the first new instruction (or, when
+  // empty, on whatever follows).
+  void replace(std::size_t index, std::vector<Emit> with);
+  // Insert before original insn `index`; jumps to `index` land on the inserted code.
+  void insert_before(std::size_t index, std::vector<Emit> seq);
+  // Append a block after the last instruction; returns its block id.
+  std::size_t append(std::vector<Emit> block);
+
+  // Errors: a recomputed offset that does not fit its field, bad target.
+  Result<Rewritten> finish() const;
+
+  const std::vector<Insn>& original() const { return original_; }
+
+ private:
+  std::vector<Insn> original_;
+  std::vector<std::optional<std::vector<Emit>>> replaced_;  // per original index
+  std::vector<std::vector<Emit>> inserted_;                 // per original index
+  std::vector<std::vector<Emit>> appended_;
+};
+
+}  // namespace xo::isa

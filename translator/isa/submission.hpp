@@ -1,0 +1,66 @@
+// What a guest submits: its program with map references by guest handle,
+// the maps those handles name, BTF and debug info. Both the guest builder
+// (guest/) and the host (host/) speak this; transport/ carries it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "translator/isa/raw.hpp"
+
+namespace xo {
+
+// Mirrors enum bpf_map_type for the types a guest may ask for.
+enum class MapType : std::uint32_t {
+  Hash = 1,
+  Array = 2,
+  ProgArray = 3,
+  PercpuHash = 5,
+  PercpuArray = 6,
+  LruHash = 9,
+  LruPercpuHash = 10,
+};
+
+struct MapDef {
+  std::uint32_t handle;  // guest handle: what LoadMapFd/LoadMapValue carry in `fd`
+  MapType type;
+  std::uint32_t key_size;
+  std::uint32_t value_size;
+  std::uint32_t max_entries;
+  std::uint32_t flags;
+  std::string name;                  // e.g. "rxcnt", ".data"
+  std::uint32_t btf_key_type_id = 0;  // ids into Submission::btf, 0 = none
+  std::uint32_t btf_value_type_id = 0;
+  std::vector<std::uint8_t> initial_value;  // global data (.data/.rodata): key 0 contents
+  bool frozen = false;                      // .rodata
+  bool operator==(const MapDef&) const = default;
+};
+
+// Same layout as struct bpf_func_info / bpf_line_info; offsets in slots.
+struct FuncInfo {
+  std::uint32_t insn_off;
+  std::uint32_t type_id;
+  bool operator==(const FuncInfo&) const = default;
+};
+struct LineInfo {
+  std::uint32_t insn_off;
+  std::uint32_t file_name_off;  // into BTF string section
+  std::uint32_t line_off;
+  std::uint32_t line_col;  // line << 10 | col
+  bool operator==(const LineInfo&) const = default;
+};
+
+struct Submission {
+  std::string name;      // program name (kernel truncates to 15 chars)
+  std::string license;   // e.g. "GPL"
+  std::uint32_t guest_ifindex = 0;
+  std::vector<isa::RawInsn> insns;  // map refs by guest handle (BPF_PSEUDO_MAP_FD/_VALUE)
+  std::vector<MapDef> maps;
+  std::vector<std::uint8_t> btf;  // raw BTF blob, may be empty
+  std::vector<FuncInfo> func_info;
+  std::vector<LineInfo> line_info;
+  bool operator==(const Submission&) const = default;
+};
+
+}  // namespace xo

@@ -1,0 +1,79 @@
+// Policy is injected, never global: which helpers a guest may call, with
+// which argument counts, under which host flavor; which map handles exist.
+// The host advertises the same policy in CAPS, so guests negotiate it.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "translator/isa/submission.hpp"
+
+namespace xo {
+
+enum class Flavor : std::uint8_t { Tc = 0, Chain = 1, Devmap = 2, Tun = 3 };
+std::string_view flavor_name(Flavor f);
+std::optional<Flavor> parse_flavor(std::string_view s);
+
+// One bit per Flavor.
+using FlavorSet = std::uint8_t;
+inline constexpr FlavorSet flavor_bit(Flavor f) { return FlavorSet(1u << unsigned(f)); }
+inline constexpr FlavorSet kAllFlavors = 0x0f;
+
+struct HelperProto {
+  std::int32_t id;        // enum bpf_func_id
+  std::string name;       // "bpf_map_lookup_elem"
+  std::uint8_t nargs;     // r1..r(nargs) must be initialised at the call
+  FlavorSet flavors;      // where an offloaded program may call it
+  bool operator==(const HelperProto&) const = default;
+};
+
+class Policy {
+ public:
+  virtual ~Policy() = default;
+  // nullptr when the helper is not on the allowlist at all (deny by default).
+  virtual const HelperProto* helper(std::int32_t id) const = 0;
+  // All allowlisted helpers, for CAPS.
+  virtual std::vector<HelperProto> helpers() const = 0;
+  virtual FlavorSet flavors() const = 0;
+};
+
+// What map handles a session owns. Map references may name only these.
+class MapTable {
+ public:
+  virtual ~MapTable() = default;
+  virtual const MapDef* find(std::uint32_t handle) const = 0;
+};
+
+// The default allowlist: packet and map helpers only; nothing that reads host
+// state (fib_lookup, get_current_*, perf_event_output, trace_printk, ...).
+class DefaultPolicy final : public Policy {
+ public:
+  DefaultPolicy();
+  explicit DefaultPolicy(std::vector<HelperProto> helpers, FlavorSet flavors = kAllFlavors);
+  const HelperProto* helper(std::int32_t id) const override;
+  std::vector<HelperProto> helpers() const override { return helpers_; }
+  FlavorSet flavors() const override { return flavors_; }
+
+ private:
+  std::vector<HelperProto> helpers_;
+  FlavorSet flavors_;
+};
+
+// A MapTable over a Submission's own map list.
+class SubmissionMaps final : public MapTable {
+ public:
+  explicit SubmissionMaps(const Submission& s) : s_(s) {}
+  const MapDef* find(std::uint32_t handle) const override {
+    for (const auto& m : s_.maps)
+      if (m.handle == handle) return &m;
+    return nullptr;
+  }
+
+ private:
+  const Submission& s_;
+};
+
+}  // namespace xo
