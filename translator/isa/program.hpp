@@ -112,6 +112,7 @@ class Rewriter {
   std::vector<std::optional<std::vector<Emit>>> replaced_;  // per original index
   std::vector<std::vector<Emit>> inserted_;                 // per original index
   std::vector<std::vector<Emit>> appended_;
+  std::optional<Error> misuse_;  // first bad argument to replace/insert_before, reported by finish()
 };
 
 }  // namespace xo::isa

@@ -1,0 +1,536 @@
+// Unmarshal and marshal the eBPF ISA (RFC 9669, v1..v4).
+//
+// Decoding is driven by one 256-entry table of opcode forms (kForms), built at
+// compile time from the per-class operation lists below. A form says which
+// meaning-level type an opcode byte decodes to and which slot fields must be
+// zero or hold a register; the few fields with richer rules (sdiv/smod off=1,
+// movsx off=8/16/32, END widths, call kinds, atomic ops, ld_imm64 pseudo
+// sources) are checked in the shape's decoder. The rules follow the kernel's
+// structural checks (kernel/bpf/verifier.c: check_alu_fields, check_jmp_fields,
+// check_ld_abs, check_ld_imm, check_atomic, resolve_pseudo_ldimm64) so that
+// everything clang -mcpu=v4 emits and the kernel accepts decodes, and nothing
+// the kernel would reject as malformed does. Two deliberate narrowings, both
+// of fields the model has no room for and no compiler emits: EXIT with a
+// non-zero off, and BPF_PSEUDO_FUNC with a non-zero second-slot imm.
+//
+// Encoding is the exact inverse for every Insn decode() can produce.
+#include <array>
+#include <optional>
+#include <string>
+#include <type_traits>
+
+#include "translator/isa/codec.hpp"
+#include "translator/isa/opcodes.hpp"
+
+namespace xo::isa {
+namespace {
+
+using namespace bits;
+
+enum class Shape : std::uint8_t {
+  Invalid, Alu, Mov, Neg, End, JmpCond, Ja, Call, Exit,
+  LdAbs, LdInd, LdImm64, Ldx, St, Stx, Atomic,
+};
+
+// Slot fields, as a bit mask.
+enum : std::uint8_t { kFSrc = 1, kFDst = 2, kFOff = 4, kFImm = 8 };
+
+struct Form {
+  Shape shape = Shape::Invalid;
+  std::uint8_t op = 0;      // AluOp, Cond or UnOp (first of its group), by shape
+  bool wide = false;        // ALU64 / JMP (as opposed to ALU / JMP32)
+  Size size = Size::W;      // loads and stores
+  bool sign_extend = false; // LDX MEMSX
+  std::uint8_t zero = 0;    // fields that must be zero
+  std::uint8_t regs = 0;    // fields (kFSrc/kFDst) that name registers
+  const char* reserved = nullptr;  // whole opcode is reserved: why
+};
+
+// --- the declarative part -------------------------------------------------
+
+struct AluRow {
+  std::uint8_t bits;
+  AluOp op;
+};
+constexpr AluRow kAluRows[] = {
+    {kAdd, AluOp::Add}, {kSub, AluOp::Sub}, {kMul, AluOp::Mul}, {kDiv, AluOp::Div},
+    {kOr, AluOp::Or},   {kAnd, AluOp::And}, {kLsh, AluOp::Lsh}, {kRsh, AluOp::Rsh},
+    {kMod, AluOp::Mod}, {kXor, AluOp::Xor}, {kArsh, AluOp::Arsh},
+};
+struct CondRow {
+  std::uint8_t bits;
+  Cond cond;
+};
+constexpr CondRow kCondRows[] = {
+    {kJeq, Cond::Eq},   {kJgt, Cond::Gt},   {kJge, Cond::Ge},   {kJset, Cond::Set},
+    {kJne, Cond::Ne},   {kJsgt, Cond::SGt}, {kJsge, Cond::SGe}, {kJlt, Cond::Lt},
+    {kJle, Cond::Le},   {kJslt, Cond::SLt}, {kJsle, Cond::SLe},
+};
+struct SizeRow {
+  std::uint8_t bits;
+  Size size;
+};
+constexpr SizeRow kSizeRows[] = {
+    {kSizeW, Size::W}, {kSizeH, Size::H}, {kSizeB, Size::B}, {kSizeDW, Size::DW}};
+
+constexpr std::uint8_t u8(AluOp op) { return static_cast<std::uint8_t>(op); }
+constexpr std::uint8_t u8(Cond c) { return static_cast<std::uint8_t>(c); }
+constexpr std::uint8_t u8(UnOp op) { return static_cast<std::uint8_t>(op); }
+
+constexpr std::array<Form, 256> build_forms() {
+  std::array<Form, 256> f{};
+  for (std::uint8_t cls : {kAlu, kAlu64}) {
+    const bool wide = cls == kAlu64;
+    for (const AluRow& r : kAluRows) {
+      f[cls | r.bits | kK] = {Shape::Alu, u8(r.op), wide, Size::W, false, kFSrc, kFDst};
+      f[cls | r.bits | kX] = {Shape::Alu, u8(r.op), wide, Size::W, false, kFImm, kFSrc | kFDst};
+    }
+    f[cls | kMov | kK] = {Shape::Mov, u8(AluOp::Mov), wide, Size::W, false, kFSrc | kFOff, kFDst};
+    f[cls | kMov | kX] = {Shape::Mov, u8(AluOp::Mov), wide, Size::W, false, kFImm, kFSrc | kFDst};
+    f[cls | kNeg | kK] = {Shape::Neg, u8(UnOp::Neg), wide, Size::W, false,
+                          kFSrc | kFOff | kFImm, kFDst};
+    f[cls | kNeg | kX] = {.reserved = "neg has no register source (BPF_X bit set)"};
+  }
+  f[kAlu | kEnd | kK] = {Shape::End, u8(UnOp::Le16), false, Size::W, false, kFSrc | kFOff, kFDst};
+  f[kAlu | kEnd | kX] = {Shape::End, u8(UnOp::Be16), false, Size::W, false, kFSrc | kFOff, kFDst};
+  f[kAlu64 | kEnd | kK] = {Shape::End, u8(UnOp::Swap16), true, Size::W, false, kFSrc | kFOff,
+                           kFDst};
+  f[kAlu64 | kEnd | kX] = {.reserved = "alu64 end is only defined with to_le (bswap)"};
+
+  for (std::uint8_t cls : {kJmp, kJmp32}) {
+    const bool wide = cls == kJmp;
+    for (const CondRow& r : kCondRows) {
+      f[cls | r.bits | kK] = {Shape::JmpCond, u8(r.cond), wide, Size::W, false, kFSrc, kFDst};
+      f[cls | r.bits | kX] = {Shape::JmpCond, u8(r.cond), wide, Size::W, false, kFImm,
+                              kFSrc | kFDst};
+    }
+    f[cls | kJa | kX] = {.reserved = "ja has no register source (BPF_X bit set)"};
+    f[cls | kCall | kX] = {.reserved = "call has no register source (BPF_X bit set)"};
+    f[cls | kExit | kX] = {.reserved = "exit has no register source (BPF_X bit set)"};
+  }
+  f[kJmp | kJa] = {Shape::Ja, 0, true, Size::W, false, kFSrc | kFDst | kFImm, 0};
+  f[kJmp32 | kJa] = {Shape::Ja, 0, false, Size::W, false, kFSrc | kFDst | kFOff, 0};  // gotol
+  f[kJmp | kCall] = {Shape::Call, 0, true, Size::W, false, kFDst, 0};
+  f[kJmp32 | kCall] = {.reserved = "call is not defined in the jmp32 class"};
+  f[kJmp | kExit] = {Shape::Exit, 0, true, Size::W, false, kFSrc | kFDst | kFOff | kFImm, 0};
+  f[kJmp32 | kExit] = {.reserved = "exit is not defined in the jmp32 class"};
+
+  for (const SizeRow& s : kSizeRows) {
+    if (s.size != Size::DW) {
+      f[kLd | kAbs | s.bits] = {Shape::LdAbs, 0, false, s.size, false, kFSrc | kFDst | kFOff, 0};
+      f[kLd | kInd | s.bits] = {Shape::LdInd, 0, false, s.size, false, kFDst | kFOff, kFSrc};
+      f[kLdx | kMemSx | s.bits] = {Shape::Ldx, 0, false, s.size, true, kFImm, kFSrc | kFDst};
+    }
+    f[kLdx | kMem | s.bits] = {Shape::Ldx, 0, false, s.size, false, kFImm, kFSrc | kFDst};
+    f[kSt | kMem | s.bits] = {Shape::St, 0, false, s.size, false, kFSrc, kFDst};
+    f[kStx | kMem | s.bits] = {Shape::Stx, 0, false, s.size, false, kFImm, kFSrc | kFDst};
+  }
+  f[kLdImm64] = {Shape::LdImm64, 0, true, Size::DW, false, kFOff, kFDst};
+  f[kStx | kAtomic | kSizeW] = {Shape::Atomic, 0, false, Size::W, false, 0, kFSrc | kFDst};
+  f[kStx | kAtomic | kSizeDW] = {Shape::Atomic, 0, false, Size::DW, false, 0, kFSrc | kFDst};
+  return f;
+}
+constexpr std::array<Form, 256> kForms = build_forms();
+
+// Encoding side: meaning -> bits.
+constexpr std::uint8_t kAluOpBits[] = {
+    kAdd, kSub, kMul, kDiv, kDiv /*SDiv*/, kOr, kAnd, kLsh, kRsh, kMod, kMod /*SMod*/,
+    kXor, kMov, kArsh, kMov /*MovSx8*/, kMov /*MovSx16*/, kMov /*MovSx32*/,
+};
+constexpr std::int16_t kAluOpOff[] = {0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 8, 16, 32};
+constexpr std::uint8_t kCondBits[] = {kJeq, kJgt, kJge, kJset, kJne, kJsgt,
+                                      kJsge, kJlt, kJle, kJslt, kJsle};
+constexpr std::uint8_t size_bits(Size s) {
+  switch (s) {
+    case Size::B: return kSizeB;
+    case Size::H: return kSizeH;
+    case Size::W: return kSizeW;
+    case Size::DW: return kSizeDW;
+  }
+  return kSizeW;
+}
+constexpr std::int32_t kAtomicImm[] = {kAdd, kOr, kAnd, kXor, kXchg, kCmpXchg};
+
+// --- diagnostics (cold path) ----------------------------------------------
+
+std::string hex(std::uint64_t v) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string s;
+  do {
+    s.insert(s.begin(), kDigits[v & 0xf]);
+    v >>= 4;
+  } while (v);
+  if (s.size() < 2) s.insert(s.begin(), '0');
+  return "0x" + s;
+}
+
+std::string opcode_name(std::uint8_t code) {
+  static constexpr const char* kClass[] = {"ld", "ldx", "st", "stx", "alu", "jmp", "jmp32", "alu64"};
+  static constexpr const char* kAluOps[] = {"add", "sub", "mul", "div", "or",  "and", "lsh", "rsh",
+                                         "neg", "mod", "xor", "mov", "arsh", "end", "op 0xe", "op 0xf"};
+  static constexpr const char* kJmpOps[] = {"ja",  "jeq", "jgt", "jge", "jset", "jne", "jsgt", "jsge",
+                                            "call", "exit", "jlt", "jle", "jslt", "jsle", "op 0xe", "op 0xf"};
+  static constexpr const char* kModes[] = {"imm", "abs", "ind", "mem", "memsx", "mode 5", "atomic", "mode 7"};
+  static constexpr const char* kSizes[] = {"w", "h", "b", "dw"};
+  const std::uint8_t cls = class_of(code);
+  std::string name = kClass[cls];
+  if (cls == kAlu || cls == kAlu64) {
+    name += std::string(" ") + kAluOps[code >> 4] + (src_of(code) ? " x" : " k");
+  } else if (cls == kJmp || cls == kJmp32) {
+    name += std::string(" ") + kJmpOps[code >> 4] + (src_of(code) ? " x" : " k");
+  } else {
+    name += std::string(" ") + kModes[code >> 5] + " " + kSizes[size_of(code) >> 3];
+  }
+  return name + " (" + hex(code) + ")";
+}
+
+const char* field_name(std::uint8_t field) {
+  switch (field) {
+    case kFSrc: return "src_reg";
+    case kFDst: return "dst_reg";
+    case kFOff: return "off";
+    default: return "imm";
+  }
+}
+
+Error reserved(std::size_t pc, std::uint8_t code, const char* field, std::int64_t value,
+               const char* must) {
+  return err_at(pc, opcode_name(code) + ": reserved field " + field + " is " +
+                        std::to_string(value) + ", must be " + must);
+}
+
+// --- decoding ---------------------------------------------------------------
+
+std::int64_t field_value(const RawInsn& r, std::uint8_t field) {
+  switch (field) {
+    case kFSrc: return r.src();
+    case kFDst: return r.dst();
+    case kFOff: return r.off;
+    default: return r.imm;
+  }
+}
+
+// The generic, table-driven checks shared by every form.
+inline bool check_fields(const Form& f, const RawInsn& r, std::size_t pc, Error* out) {
+  const std::uint8_t nonzero = static_cast<std::uint8_t>((r.src() ? kFSrc : 0) | (r.dst() ? kFDst : 0) |
+                                                         (r.off ? kFOff : 0) | (r.imm ? kFImm : 0));
+  if (nonzero & f.zero) [[unlikely]] {
+    for (std::uint8_t field : {kFSrc, kFDst, kFOff, kFImm}) {
+      if (nonzero & f.zero & field) {
+        *out = reserved(pc, r.code, field_name(field), field_value(r, field), "0");
+        return false;
+      }
+    }
+  }
+  const bool bad_src = (f.regs & kFSrc) && r.src() > kMaxReg;
+  const bool bad_dst = (f.regs & kFDst) && r.dst() > kMaxReg;
+  if (bad_src || bad_dst) [[unlikely]] {
+    *out = err_at(pc, opcode_name(r.code) + ": invalid register r" +
+                          std::to_string(bad_dst ? r.dst() : r.src()) + " in " +
+                          (bad_dst ? "dst_reg" : "src_reg") + " (max r10)");
+    return false;
+  }
+  return true;
+}
+
+Result<Insn> decode_alu(const Form& f, const RawInsn& r, std::size_t pc) {
+  AluOp op = static_cast<AluOp>(f.op);
+  if (r.off != 0) {
+    if (r.off == 1 && op == AluOp::Div) {
+      op = AluOp::SDiv;
+    } else if (r.off == 1 && op == AluOp::Mod) {
+      op = AluOp::SMod;
+    } else {
+      return reserved(pc, r.code, "off", r.off, "0 (or 1 for sdiv/smod)");
+    }
+  }
+  const bool x = src_of(r.code) == kX;
+  return Insn{Bin{op, f.wide, r.dst(), x ? Value{Reg{r.src()}} : Value{Imm{r.imm}}}};
+}
+
+Result<Insn> decode_mov(const Form& f, const RawInsn& r, std::size_t pc) {
+  if (src_of(r.code) == kK) return Insn{Bin{AluOp::Mov, f.wide, r.dst(), Imm{r.imm}}};
+  AluOp op;
+  switch (r.off) {
+    case 0: op = AluOp::Mov; break;
+    case 8: op = AluOp::MovSx8; break;
+    case 16: op = AluOp::MovSx16; break;
+    case 32:
+      if (!f.wide) return reserved(pc, r.code, "off", r.off, "0, 8 or 16 (movsx)");
+      op = AluOp::MovSx32;
+      break;
+    case 1:
+      if (f.wide) return err_at(pc, opcode_name(r.code) + ": addr_space_cast (off 1) is not supported");
+      [[fallthrough]];
+    default:
+      return reserved(pc, r.code, "off", r.off, f.wide ? "0, 8, 16 or 32 (movsx)" : "0, 8 or 16 (movsx)");
+  }
+  return Insn{Bin{op, f.wide, r.dst(), Reg{r.src()}}};
+}
+
+Result<Insn> decode_end(const Form& f, const RawInsn& r, std::size_t pc) {
+  int width;
+  switch (r.imm) {
+    case 16: width = 0; break;
+    case 32: width = 1; break;
+    case 64: width = 2; break;
+    default: return reserved(pc, r.code, "imm", r.imm, "16, 32 or 64");
+  }
+  return Insn{Un{static_cast<UnOp>(f.op + width), f.wide, r.dst()}};
+}
+
+Result<Insn> decode_call(const RawInsn& r, std::size_t pc) {
+  switch (r.src()) {
+    case 0:
+      if (r.off) return reserved(pc, r.code, "off", r.off, "0");
+      return Insn{Call{r.imm}};
+    case kPseudoCall:
+      if (r.off) return reserved(pc, r.code, "off", r.off, "0");
+      return Insn{CallLocal{r.imm}};
+    case kPseudoKfuncCall:
+      return Insn{CallKfunc{r.imm, r.off}};
+    default:
+      return reserved(pc, r.code, "src_reg", r.src(), "0 (helper), 1 (local) or 2 (kfunc)");
+  }
+}
+
+Result<Insn> decode_atomic(const Form& f, const RawInsn& r, std::size_t pc) {
+  AtomicOp op;
+  bool fetch = (r.imm & kFetch) != 0;
+  switch (r.imm & ~kFetch) {
+    case kAdd: op = AtomicOp::Add; break;
+    case kOr: op = AtomicOp::Or; break;
+    case kAnd: op = AtomicOp::And; break;
+    case kXor: op = AtomicOp::Xor; break;
+    case kXchg & ~kFetch: op = AtomicOp::Xchg; break;
+    case kCmpXchg & ~kFetch: op = AtomicOp::CmpXchg; break;
+    default: return err_at(pc, opcode_name(r.code) + ": unknown atomic operation imm " + hex(static_cast<std::uint32_t>(r.imm)));
+  }
+  if ((op == AtomicOp::Xchg || op == AtomicOp::CmpXchg) && !fetch) {
+    return err_at(pc, opcode_name(r.code) + ": unknown atomic operation imm " +
+                          hex(static_cast<std::uint32_t>(r.imm)) + " (xchg/cmpxchg need BPF_FETCH)");
+  }
+  return Insn{Atomic{op, fetch, f.size, r.dst(), r.off, r.src()}};
+}
+
+Result<Insn> decode_ld_imm64(std::span<const RawInsn> slots, std::size_t pc) {
+  const RawInsn& lo = slots[pc];
+  if (pc + 1 >= slots.size()) {
+    return err_at(pc, "ld_imm64 at insn " + std::to_string(pc) + " is truncated (second slot missing)");
+  }
+  const RawInsn& hi = slots[pc + 1];
+  if (hi.code != 0 || hi.regs != 0 || hi.off != 0) {
+    return err_at(pc, "ld_imm64 at insn " + std::to_string(pc) +
+                          ": second slot must have code, regs and off 0 (has code " + hex(hi.code) +
+                          ", regs " + hex(hi.regs) + ", off " + std::to_string(hi.off) + ")");
+  }
+  const Reg dst = lo.dst();
+  const auto second_imm_zero = [&](const char* what) -> std::optional<Error> {
+    if (hi.imm == 0) return std::nullopt;
+    return err_at(pc, std::string("ld_imm64 ") + what + ": second slot imm is " +
+                          std::to_string(hi.imm) + ", must be 0");
+  };
+  switch (lo.src()) {
+    case 0:
+      return Insn{LoadImm64{dst, static_cast<std::uint32_t>(lo.imm) |
+                                     (std::uint64_t{static_cast<std::uint32_t>(hi.imm)} << 32)}};
+    case kPseudoMapFd:
+      if (auto e = second_imm_zero("map_fd")) return *e;
+      return Insn{LoadMapFd{dst, lo.imm}};
+    case kPseudoMapValue:
+      return Insn{LoadMapValue{dst, lo.imm, static_cast<std::uint32_t>(hi.imm)}};
+    case kPseudoBtfId:
+      return Insn{LoadBtfId{dst, lo.imm, hi.imm}};
+    case kPseudoFunc:
+      if (auto e = second_imm_zero("func")) return *e;
+      return Insn{LoadFunc{dst, lo.imm}};
+    case kPseudoMapIdx:
+      if (auto e = second_imm_zero("map_idx")) return *e;
+      return Insn{LoadMapIdx{dst, static_cast<std::uint32_t>(lo.imm)}};
+    case kPseudoMapIdxValue:
+      return Insn{LoadMapIdxValue{dst, static_cast<std::uint32_t>(lo.imm),
+                                  static_cast<std::uint32_t>(hi.imm)}};
+    default:
+      return err_at(pc, "ld_imm64: unknown pseudo source src_reg " + std::to_string(lo.src()) +
+                            " (must be 0..6)");
+  }
+}
+
+}  // namespace
+
+namespace {
+template <typename T, typename... Ts>
+constexpr std::size_t index_in(const std::variant<Ts...>*) {
+  std::size_t i = 0;
+  bool found = false;
+  ((found = found || std::is_same_v<T, Ts>, i += found ? 0 : 1), ...);
+  return i;
+}
+// Variant order in insn.hpp: every alternative from LoadImm64 on is ld_imm64.
+constexpr std::size_t kFirstLdImm64 = index_in<LoadImm64>(static_cast<const Insn*>(nullptr));
+static_assert(std::variant_size_v<Insn> - kFirstLdImm64 == 7, "the 7 ld_imm64 forms come last");
+}  // namespace
+
+unsigned slot_width(const Insn& insn) { return insn.index() >= kFirstLdImm64 ? 2u : 1u; }
+
+Result<Insn> decode_one(std::span<const RawInsn> slots, std::size_t pc) {
+  if (pc >= slots.size()) {
+    return err_at(pc, "insn " + std::to_string(pc) + " is past the end of the program (" +
+                          std::to_string(slots.size()) + " slots)");
+  }
+  const RawInsn& r = slots[pc];
+  const Form& f = kForms[r.code];
+  if (f.shape == Shape::Invalid) [[unlikely]] {
+    if (f.reserved) return err_at(pc, opcode_name(r.code) + ": " + f.reserved);
+    return err_at(pc, "unknown opcode " + hex(r.code));
+  }
+  Error error;
+  if (!check_fields(f, r, pc, &error)) [[unlikely]] return error;
+
+  switch (f.shape) {
+    case Shape::Alu: return decode_alu(f, r, pc);
+    case Shape::Mov: return decode_mov(f, r, pc);
+    case Shape::Neg: return Insn{Un{UnOp::Neg, f.wide, r.dst()}};
+    case Shape::End: return decode_end(f, r, pc);
+    case Shape::JmpCond: {
+      const bool x = src_of(r.code) == kX;
+      return Insn{Jmp{static_cast<Cond>(f.op), !f.wide, r.dst(),
+                      x ? Value{Reg{r.src()}} : Value{Imm{r.imm}}, r.off}};
+    }
+    case Shape::Ja: return Insn{f.wide ? Ja{r.off, false} : Ja{r.imm, true}};
+    case Shape::Call: return decode_call(r, pc);
+    case Shape::Exit: return Insn{Exit{}};
+    case Shape::LdAbs: return Insn{LegacyLoad{f.size, false, 0, r.imm}};
+    case Shape::LdInd: return Insn{LegacyLoad{f.size, true, r.src(), r.imm}};
+    case Shape::LdImm64: return decode_ld_imm64(slots, pc);
+    case Shape::Ldx: return Insn{Load{f.size, f.sign_extend, r.dst(), r.src(), r.off}};
+    case Shape::St: return Insn{Store{f.size, r.dst(), r.off, Imm{r.imm}}};
+    case Shape::Stx: return Insn{Store{f.size, r.dst(), r.off, Reg{r.src()}}};
+    case Shape::Atomic: return decode_atomic(f, r, pc);
+    case Shape::Invalid: break;
+  }
+  return err_at(pc, "unknown opcode " + hex(r.code));
+}
+
+Result<std::vector<Insn>> decode(std::span<const RawInsn> slots) {
+  std::vector<Insn> out;
+  out.reserve(slots.size());
+  for (std::size_t pc = 0; pc < slots.size();) {
+    Result<Insn> one = decode_one(slots, pc);
+    if (!one.ok()) [[unlikely]] return one.error();
+    pc += slot_width(one.value());
+    out.push_back(std::move(one).value());
+  }
+  return out;
+}
+
+// --- encoding -----------------------------------------------------------------
+
+namespace {
+
+RawInsn slot(std::uint8_t code, Reg dst, Reg src, std::int16_t off, std::int32_t imm) {
+  return RawInsn::make(code, dst, src, off, imm);
+}
+
+// Values the model holds wider than their field (Imm is int64) are truncated
+// to the field: encode() trusts its input, decode() never produces them.
+std::int32_t imm32(std::int64_t v) { return static_cast<std::int32_t>(v); }
+
+struct Encoder {
+  std::vector<RawInsn>& out;
+
+  void operator()(const Bin& b) {
+    const auto op = static_cast<std::size_t>(b.op);
+    const std::uint8_t cls = b.is64 ? kAlu64 : kAlu;
+    if (const Reg* src = std::get_if<Reg>(&b.src)) {
+      out.push_back(slot(cls | kAluOpBits[op] | kX, b.dst, *src, kAluOpOff[op], 0));
+    } else {
+      out.push_back(slot(cls | kAluOpBits[op] | kK, b.dst, 0, kAluOpOff[op],
+                         imm32(std::get<Imm>(b.src).v)));
+    }
+  }
+  void operator()(const Un& u) {
+    switch (u.op) {
+      case UnOp::Neg:
+        out.push_back(slot((u.is64 ? kAlu64 : kAlu) | kNeg, u.dst, 0, 0, 0));
+        return;
+      case UnOp::Le16: case UnOp::Le32: case UnOp::Le64:
+        out.push_back(slot(kAlu | kEnd | kK, u.dst, 0, 0, 16 << (u8(u.op) - u8(UnOp::Le16))));
+        return;
+      case UnOp::Be16: case UnOp::Be32: case UnOp::Be64:
+        out.push_back(slot(kAlu | kEnd | kX, u.dst, 0, 0, 16 << (u8(u.op) - u8(UnOp::Be16))));
+        return;
+      case UnOp::Swap16: case UnOp::Swap32: case UnOp::Swap64:
+        out.push_back(slot(kAlu64 | kEnd | kK, u.dst, 0, 0, 16 << (u8(u.op) - u8(UnOp::Swap16))));
+        return;
+    }
+  }
+  void operator()(const Jmp& j) {
+    const std::uint8_t code = (j.is32 ? kJmp32 : kJmp) | kCondBits[static_cast<std::size_t>(j.cond)];
+    if (const Reg* src = std::get_if<Reg>(&j.src)) {
+      out.push_back(slot(code | kX, j.dst, *src, j.off, 0));
+    } else {
+      out.push_back(slot(code | kK, j.dst, 0, j.off, imm32(std::get<Imm>(j.src).v)));
+    }
+  }
+  void operator()(const Ja& j) {
+    if (j.wide) {
+      out.push_back(slot(kJmp32 | kJa, 0, 0, 0, j.off));
+    } else {
+      out.push_back(slot(kJmp | kJa, 0, 0, static_cast<std::int16_t>(j.off), 0));
+    }
+  }
+  void operator()(const Call& c) { out.push_back(slot(kJmp | kCall, 0, 0, 0, c.helper)); }
+  void operator()(const CallLocal& c) { out.push_back(slot(kJmp | kCall, 0, kPseudoCall, 0, c.off)); }
+  void operator()(const CallKfunc& c) {
+    out.push_back(slot(kJmp | kCall, 0, kPseudoKfuncCall, c.btf_fd_idx, c.btf_id));
+  }
+  void operator()(const Exit&) { out.push_back(slot(kJmp | kExit, 0, 0, 0, 0)); }
+  void operator()(const Load& l) {
+    out.push_back(slot(kLdx | (l.sign_extend ? kMemSx : kMem) | size_bits(l.size), l.dst, l.base, l.off, 0));
+  }
+  void operator()(const Store& s) {
+    if (const Reg* src = std::get_if<Reg>(&s.src)) {
+      out.push_back(slot(kStx | kMem | size_bits(s.size), s.base, *src, s.off, 0));
+    } else {
+      out.push_back(slot(kSt | kMem | size_bits(s.size), s.base, 0, s.off, imm32(std::get<Imm>(s.src).v)));
+    }
+  }
+  void operator()(const Atomic& a) {
+    const std::int32_t imm = kAtomicImm[static_cast<std::size_t>(a.op)] | (a.fetch ? kFetch : 0);
+    out.push_back(slot(kStx | kAtomic | size_bits(a.size), a.base, a.src, a.off, imm));
+  }
+  void operator()(const LegacyLoad& l) {
+    out.push_back(slot(kLd | (l.indirect ? kInd : kAbs) | size_bits(l.size), 0, l.indirect ? l.src : 0, 0, l.imm));
+  }
+  void wide(Reg dst, std::uint8_t pseudo, std::int32_t lo, std::int32_t hi) {
+    out.push_back(slot(kLdImm64, dst, pseudo, 0, lo));
+    out.push_back(slot(0, 0, 0, 0, hi));
+  }
+  void operator()(const LoadImm64& l) {
+    wide(l.dst, 0, static_cast<std::int32_t>(l.imm & 0xffffffffu), static_cast<std::int32_t>(l.imm >> 32));
+  }
+  void operator()(const LoadMapFd& l) { wide(l.dst, kPseudoMapFd, l.fd, 0); }
+  void operator()(const LoadMapValue& l) {
+    wide(l.dst, kPseudoMapValue, l.fd, static_cast<std::int32_t>(l.off));
+  }
+  void operator()(const LoadBtfId& l) { wide(l.dst, kPseudoBtfId, l.btf_id, l.btf_fd); }
+  void operator()(const LoadFunc& l) { wide(l.dst, kPseudoFunc, l.off, 0); }
+  void operator()(const LoadMapIdx& l) { wide(l.dst, kPseudoMapIdx, static_cast<std::int32_t>(l.idx), 0); }
+  void operator()(const LoadMapIdxValue& l) {
+    wide(l.dst, kPseudoMapIdxValue, static_cast<std::int32_t>(l.idx), static_cast<std::int32_t>(l.off));
+  }
+};
+
+}  // namespace
+
+void encode_one(const Insn& insn, std::vector<RawInsn>& out) { std::visit(Encoder{out}, insn); }
+
+std::vector<RawInsn> encode(std::span<const Insn> insns) {
+  std::vector<RawInsn> out;
+  out.reserve(insns.size() + insns.size() / 4);
+  for (const Insn& insn : insns) encode_one(insn, out);
+  return out;
+}
+
+}  // namespace xo::isa
