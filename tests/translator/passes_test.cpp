@@ -1,0 +1,237 @@
+// Data-driven translator cases: one scenario per case, the input program,
+// and either the exact host program expected or a fragment of the expected
+// one-line refusal.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "tests/translator/test_support.hpp"
+#include "translator/isa/codec.hpp"
+#include "translator/passes/passes.hpp"
+
+namespace xo::test {
+namespace {
+
+constexpr std::uint32_t kTap = 7;
+constexpr std::uint32_t kGuestIfindex = 3;
+
+// Hand-written expected epilogues (tap 7), one per flavor.
+const std::vector<Insn> kTcEpilogue = {
+    jmp32(Cond::Eq, 0, 2, 3),  // PASS -> ok
+    jmp32(Cond::Eq, 0, 3, 4),  // TX -> redirect
+    mov64(0, 2),               // TC_ACT_SHOT
+    exit_(),
+    mov64(0, 0),  // TC_ACT_OK
+    exit_(),
+    mov64(1, kTap), mov64(2, 1), call(23), exit_(),
+};
+const std::vector<Insn> kChainEpilogue = {
+    jmp32(Cond::Eq, 0, 2, 4),  // PASS -> redirect to the tap
+    jmp32(Cond::Gt, 0, 3, 1),  // REDIRECT, unknown -> drop
+    exit_(),
+    mov64(0, 1), exit_(),
+    mov64(1, kTap), mov64(2, 0), call(23), exit_(),
+};
+const std::vector<Insn> kCountAction55 = {
+    mov32r(6, 0), mov32r(7, 0), jmp32(Cond::Lt, 7, 5, 1), mov32(7, 5),
+    stx(Size::W, 10, -4, 7), ld_map(1, 55), mov64r(2, 10), alu64(AluOp::Add, 2, -4),
+    call(1), jmp(Cond::Eq, 0, 0, 2), mov64(1, 1), atomic(AtomicOp::Add, false, Size::DW, 0, 0, 1),
+    mov32r(0, 6),
+};
+
+std::vector<Insn> cat(std::vector<Insn> a, const std::vector<Insn>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+struct Case {
+  const char* name;
+  Flavor flavor;
+  std::vector<Insn> in;
+  std::vector<Insn> expect;  // when `error` is empty
+  std::string error = {};    // a fragment of the refusal
+  int stats_map_fd = -1;
+};
+
+Submission submission_of(const std::vector<Insn>& prog) {
+  Submission s;
+  s.name = "case";
+  s.license = "GPL";
+  s.guest_ifindex = kGuestIfindex;
+  s.insns = raw(prog);
+  s.maps.push_back(MapDef{1, MapType::Array, 4, 8, 4, 0, "counters"});
+  s.maps.push_back(MapDef{2, MapType::Hash, 4, 8, 16, 0, "flows"});
+  s.maps.push_back(MapDef{3, MapType::Array, 4, 8, 1, 0, "orphan"});  // no host map
+  return s;
+}
+
+std::optional<int> host_fd(std::uint32_t handle) {
+  if (handle == 1) return 101;
+  if (handle == 2) return 102;
+  return std::nullopt;
+}
+
+Result<translator::Translated> run(const Case& c) {
+  translator::TranslateOptions o;
+  o.flavor = c.flavor;
+  o.tap_ifindex = kTap;
+  o.guest_ifindex = kGuestIfindex;
+  o.stats_map_fd = c.stats_map_fd;
+  TestPolicy policy;
+  return translator::translate(submission_of(c.in), host_fd, policy, o);
+}
+
+class TranslatorCase : public ::testing::TestWithParam<Case> {};
+
+TEST_P(TranslatorCase, Translates) {
+  const Case& c = GetParam();
+  auto r = run(c);
+  if (!c.error.empty()) {
+    ASSERT_FALSE(r.ok()) << "expected a refusal containing: " << c.error << "\ngot:\n"
+                         << hex_slots(r->insns);
+    EXPECT_NE(r.error().message.find(c.error), std::string::npos)
+        << "message: " << r.error().message << "\nexpected fragment: " << c.error;
+    EXPECT_EQ(r.error().message.rfind("prog 'case': ", 0), 0u) << r.error().message;
+    return;
+  }
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  const auto want = raw(c.expect);
+  EXPECT_EQ(r->insns, want) << "got:\n" << hex_slots(r->insns) << "want:\n" << hex_slots(want);
+  EXPECT_EQ(r->prog_type, c.flavor == Flavor::Tc ? 3u : 6u);
+}
+
+using enum Flavor;
+using isa::UnOp;
+// Program fragments.
+const std::vector<Insn> kRet2 = {mov64(0, 2), exit_()};
+
+const Case kCases[] = {
+    // ---- map_refs -------------------------------------------------------
+    {"map_fd_handle_becomes_host_fd", Chain, {ld_map(1, 1), mov64(0, 2), exit_()},
+     cat({ld_map(1, 101), mov64(0, 2)}, kChainEpilogue)},
+    {"map_value_handle_becomes_host_fd", Chain, {ld_map_value(1, 2, 4), mov64(0, 2), exit_()},
+     cat({ld_map_value(1, 102, 4), mov64(0, 2)}, kChainEpilogue)},
+    {"map_unknown_handle_refused", Tc, {ld_map(1, 9), mov64(0, 2), exit_()}, {},
+     "insn 0: map handle 9 is not a map of this submission"},
+    {"map_value_offset_outside_value", Tc, {ld_map_value(1, 1, 8), mov64(0, 2), exit_()}, {},
+     "map value offset 8 is outside the value of map 'counters' (8 bytes)"},
+    {"map_without_host_map_refused", Tc, {mov64(0, 2), ld_map(1, 3), exit_()}, {},
+     "insn 1: map handle 3 has no host map in this session"},
+    {"map_idx_refused", Tc, {isa::LoadMapIdx{1, 0}, mov64(0, 2), exit_()}, {},
+     "BPF_PSEUDO_MAP_IDX is not supported"},
+
+    // ---- helper_allowlist -----------------------------------------------
+    {"helper_allowed", Chain, {call(5), mov64(0, 2), exit_()},
+     cat({call(5), mov64(0, 2)}, kChainEpilogue)},
+    {"helper_not_on_allowlist", Tc, {call(69), mov64(0, 2), exit_()}, {},
+     "insn 0: helper 69 is not allowed for offloaded programs"},
+    {"helper_not_in_this_flavor", Tc, {call(7), mov64(0, 2), exit_()}, {},
+     "helper bpf_get_prandom_u32 (7) is not allowed in the tc flavor"},
+    {"helper_flavor_allows_it", Chain, {call(7), mov64(0, 2), exit_()},
+     cat({call(7), mov64(0, 2)}, kChainEpilogue)},
+    {"kfunc_refused", Chain, {isa::CallKfunc{1234, 0}, mov64(0, 2), exit_()}, {},
+     "kfunc call (BTF id 1234) is not allowed"},
+    {"btf_id_refused", Chain, {isa::LoadBtfId{1, 77, 0}, mov64(0, 2), exit_()}, {},
+     "insn 0: ld_imm64 BTF_ID (BTF id 77) is not allowed"},
+
+    // ---- lower_tc: context ----------------------------------------------
+    {"tc_ctx_packet_pointers", Tc,
+     {ldx(Size::W, 2, 1, 0), ldx(Size::W, 3, 1, 4), ldx(Size::W, 4, 1, 8), mov64(0, 2), exit_()},
+     cat({ldx(Size::W, 2, 1, 76), ldx(Size::W, 3, 1, 80), ldx(Size::W, 4, 1, 140), mov64(0, 2)},
+         kTcEpilogue)},
+    {"tc_ctx_ingress_ifindex_is_guest_constant", Tc, {ldx(Size::W, 0, 1, 12), exit_()},
+     cat({mov32(0, kGuestIfindex)}, kTcEpilogue)},
+    {"tc_ctx_rx_queue_is_queue_mapping", Tc, {ldx(Size::W, 0, 1, 16), exit_()},
+     cat({ldx(Size::W, 0, 1, 12)}, kTcEpilogue)},
+    {"tc_ctx_egress_ifindex_refused", Tc, {ldx(Size::W, 0, 1, 20), exit_()}, {},
+     "insn 0: ctx->egress_ifindex is readable only by devmap programs"},
+    {"tc_ctx_followed_through_mov", Tc,
+     {mov64r(6, 1), mov64(1, 0), ldx(Size::W, 2, 6, 0), ldx(Size::W, 3, 1, 0), mov64(0, 2), exit_()},
+     cat({mov64r(6, 1), mov64(1, 0), ldx(Size::W, 2, 6, 76), ldx(Size::W, 3, 1, 0), mov64(0, 2)},
+         kTcEpilogue)},
+    {"tc_ctx_truncated_copy_is_not_ctx", Tc,
+     {mov32r(6, 1), ldx(Size::W, 2, 6, 0), mov64(0, 2), exit_()},
+     cat({mov32r(6, 1), ldx(Size::W, 2, 6, 0), mov64(0, 2)}, kTcEpilogue)},
+    {"tc_ctx_survives_helper_call_in_callee_saved", Tc,
+     {mov64r(6, 1), call(5), ldx(Size::W, 2, 6, 4), mov64(0, 2), exit_()},
+     cat({mov64r(6, 1), call(5), ldx(Size::W, 2, 6, 80), mov64(0, 2)}, kTcEpilogue)},
+    {"tc_ctx_clobbered_by_call_in_r1", Tc,
+     {call(5), mov64r(1, 0), ldx(Size::W, 2, 1, 0), mov64(0, 2), exit_()},
+     cat({call(5), mov64r(1, 0), ldx(Size::W, 2, 1, 0), mov64(0, 2)}, kTcEpilogue)},
+    {"tc_ctx_into_subprogram", Tc,
+     {call_local(2), mov64(0, 2), exit_(), ldx(Size::W, 0, 1, 4), exit_()},
+     cat(cat({call_local(11), mov64(0, 2)}, kTcEpilogue), {ldx(Size::W, 0, 1, 80), exit_()})},
+    {"tc_ctx_spilled_refused", Tc, {stx(Size::DW, 10, -8, 1), mov64(0, 2), exit_()}, {},
+     "insn 0: the ctx pointer (r1) is stored to memory"},
+    {"tc_ctx_on_some_paths_refused", Tc,
+     {jmp(Cond::Eq, 2, 0, 1), mov64(1, 0), ldx(Size::W, 3, 1, 0), mov64(0, 2), exit_()}, {},
+     "insn 2: r1 holds the ctx pointer on some paths only"},
+    {"tc_ctx_write_refused", Tc, {st(Size::W, 1, 0, 0), mov64(0, 2), exit_()}, {},
+     "write to the ctx (struct xdp_md) is not allowed"},
+    {"tc_ctx_narrow_load_refused", Tc, {ldx(Size::H, 0, 1, 0), exit_()}, {},
+     "must be read as an unsigned 32-bit load"},
+    {"tc_ctx_offset_outside_xdp_md", Tc, {ldx(Size::W, 0, 1, 24), exit_()}, {},
+     "ctx access at offset 24 is not a field of struct xdp_md"},
+    {"tc_ctx_returned_from_subprogram_refused", Tc,
+     {call_local(2), mov64(0, 2), exit_(), mov64r(0, 1), exit_()}, {},
+     "a subprogram returns the ctx pointer"},
+
+    // ---- lower_tc: exits --------------------------------------------------
+    {"tc_every_main_exit_goes_to_one_epilogue", Tc,
+     {jmp(Cond::Eq, 1, 0, 2), mov64(0, 1), exit_(), mov64(0, 3), exit_()},
+     cat({jmp(Cond::Eq, 1, 0, 2), mov64(0, 1), ja(1), mov64(0, 3)}, kTcEpilogue)},
+    {"tc_epilogue_inside_main_before_subprogram", Tc,
+     {call_local(2), exit_(), exit_(), mov64(0, 2), exit_()},
+     cat(cat({call_local(11), ja(0)}, kTcEpilogue), {mov64(0, 2), exit_()})},
+    {"tc_stats_count_each_action", Tc, kRet2,
+     cat(cat({mov64(0, 2)}, kCountAction55), kTcEpilogue), "", 55},
+
+    // ---- lower_tc: helpers ----------------------------------------------
+    {"tc_xdp_load_bytes_is_skb_load_bytes", Tc, {call(189), mov64(0, 2), exit_()},
+     cat({call(26), mov64(0, 2)}, kTcEpilogue)},
+    {"tc_xdp_store_bytes_gets_flags", Tc, {call(190), mov64(0, 2), exit_()},
+     cat({mov64(5, 0), call(9), mov64(0, 2)}, kTcEpilogue)},
+    {"tc_xdp_get_buff_len_reads_skb_len", Tc, {call(188), exit_()},
+     cat({ldx(Size::W, 0, 1, 0)}, kTcEpilogue)},
+    {"tc_xdp_adjust_tail_is_change_tail", Tc, {mov64(2, -4), call(65), mov64(0, 2), exit_()},
+     cat({mov64(2, -4), ldx(Size::W, 3, 1, 0), alu32r(AluOp::Add, 2, 3), mov64(3, 0), call(38),
+          mov64(0, 2)},
+         kTcEpilogue)},
+    {"tc_xdp_adjust_head_push_is_change_head", Tc,
+     {mov32(2, -14), call(44), mov64(0, 2), exit_()},
+     cat({mov32(2, -14), mov64(2, 14), mov64(3, 0), call(43), mov64(0, 2)}, kTcEpilogue)},
+    {"tc_xdp_adjust_head_pop_refused", Tc, {mov64(2, 14), call(44), mov64(0, 2), exit_()}, {},
+     "insn 1: bpf_xdp_adjust_head with a positive delta (a head pop) cannot be lowered to tc; "
+     "load with --flavor chain"},
+    {"tc_xdp_adjust_head_unknown_delta_refused", Tc,
+     {ldx(Size::W, 2, 10, -8), call(44), mov64(0, 2), exit_()}, {},
+     "bpf_xdp_adjust_head with a non-constant delta"},
+    {"tc_xdp_adjust_head_delta_from_another_block_refused", Tc,
+     {mov64(2, -4), jmp(Cond::Eq, 3, 0, 0), call(44), mov64(0, 2), exit_()}, {},
+     "non-constant delta"},
+    {"tc_xdp_adjust_meta_refused", Tc, {mov64(2, -4), call(54), mov64(0, 2), exit_()}, {},
+     "bpf_xdp_adjust_meta (54) cannot be lowered to tc; load with --flavor chain"},
+
+    // ---- lower_chain ------------------------------------------------------
+    {"chain_ctx_constants", Chain,
+     {ldx(Size::W, 2, 1, 12), ldx(Size::W, 3, 1, 16), ldx(Size::W, 4, 1, 0), mov64(0, 2), exit_()},
+     cat({mov32(2, kGuestIfindex), mov32(3, 0), ldx(Size::W, 4, 1, 0), mov64(0, 2)},
+         kChainEpilogue)},
+    {"chain_helpers_stay_native", Chain, {mov64(2, 4), call(44), call(54), mov64(0, 2), exit_()},
+     cat({mov64(2, 4), call(44), call(54), mov64(0, 2)}, kChainEpilogue)},
+    {"chain_stats", Chain, kRet2, cat(cat({mov64(0, 2)}, kCountAction55), kChainEpilogue), "", 55},
+    {"chain_egress_ifindex_refused", Chain, {ldx(Size::W, 0, 1, 20), exit_()}, {},
+     "ctx->egress_ifindex is readable only by devmap programs"},
+
+    // ---- pipeline ---------------------------------------------------------
+    {"devmap_flavor_not_supported", Devmap, kRet2, {},
+     "flavor devmap is not supported by this translator"},
+    {"no_exit_in_main_refused", Tc, {mov64(0, 2), ja(-1)}, {}, "main program has no exit"},
+};
+
+INSTANTIATE_TEST_SUITE_P(Passes, TranslatorCase, ::testing::ValuesIn(kCases),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+}  // namespace
+}  // namespace xo::test

@@ -1,0 +1,191 @@
+// Forward dataflow over the whole program (all subprograms), one small
+// lattice per register: bit 0 "may hold something else", bit 1 "may hold the
+// ctx pointer". Join is bitwise or; the lattice has height 2, so the worklist
+// terminates after at most 2 * 11 changes per instruction.
+#include "translator/passes/ctx_access.hpp"
+
+#include <array>
+#include <deque>
+#include <string>
+
+#include "translator/passes/diagnostics.hpp"
+
+namespace xo::translator {
+namespace {
+
+using RegBits = std::uint8_t;
+constexpr RegBits kOther = 1, kCtx = 2;
+using State = std::array<RegBits, 11>;
+
+State all_other() {
+  State s;
+  s.fill(kOther);
+  return s;
+}
+
+std::string reg_name(isa::Reg r) { return "r" + std::to_string(r); }
+
+void clobber_caller_saved(State& s) {
+  for (int r = 0; r <= 5; ++r) s[r] = kOther;
+}
+
+class CtxFlow {
+ public:
+  CtxFlow(const std::vector<isa::Insn>& insns, const isa::Structure& st)
+      : insns_(insns), st_(st), in_(insns.size()), reached_(insns.size(), false) {}
+
+  Status run() {
+    State entry = all_other();
+    entry[1] = kCtx;
+    merge(0, entry);
+    while (!work_.empty()) {
+      std::size_t i = work_.front();
+      work_.pop_front();
+      queued_[i] = false;
+      if (auto s = step(i); !s) return s.error();
+    }
+    return Ok{};
+  }
+
+  bool reached(std::size_t i) const { return reached_[i]; }
+  const State& in(std::size_t i) const { return in_[i]; }
+
+ private:
+  void merge(std::size_t i, const State& s) {
+    if (i >= insns_.size()) return;  // falling off the end: structural checks report it
+    bool changed = !reached_[i];
+    reached_[i] = true;
+    for (std::size_t r = 0; r < s.size(); ++r) {
+      RegBits m = in_[i][r] | s[r];
+      if (m != in_[i][r]) changed = true;
+      in_[i][r] = m;
+    }
+    if (changed && !queued_[i]) {
+      queued_[i] = true;
+      work_.push_back(i);
+    }
+  }
+
+  Status step(std::size_t i) {
+    State s = in_[i];
+    const isa::Insn& insn = insns_[i];
+    bool falls_through = true;
+    std::optional<std::size_t> target;
+    if (std::holds_alternative<isa::Jmp>(insn) || std::holds_alternative<isa::Ja>(insn) ||
+        std::holds_alternative<isa::CallLocal>(insn) || std::holds_alternative<isa::LoadFunc>(insn)) {
+      auto t = isa::branch_target(insns_, st_.layout, i);
+      if (!t) return t.error();
+      target = *t;
+    }
+    std::visit(
+        [&](const auto& x) {
+          using T = std::decay_t<decltype(x)>;
+          if constexpr (std::is_same_v<T, isa::Bin>) {
+            const isa::Reg* src = std::get_if<isa::Reg>(&x.src);
+            s[x.dst] = (x.op == isa::AluOp::Mov && x.is64 && src && *src <= 10) ? s[*src] : kOther;
+          } else if constexpr (std::is_same_v<T, isa::Un>) {
+            s[x.dst] = kOther;
+          } else if constexpr (std::is_same_v<T, isa::Load>) {
+            s[x.dst] = kOther;
+          } else if constexpr (std::is_same_v<T, isa::Atomic>) {
+            if (x.op == isa::AtomicOp::CmpXchg) s[0] = kOther;
+            else if (x.fetch) s[x.src] = kOther;
+          } else if constexpr (std::is_same_v<T, isa::LegacyLoad>) {
+            clobber_caller_saved(s);
+          } else if constexpr (std::is_same_v<T, isa::Call> || std::is_same_v<T, isa::CallKfunc>) {
+            clobber_caller_saved(s);
+          } else if constexpr (std::is_same_v<T, isa::CallLocal>) {
+            State callee = all_other();
+            for (int r = 1; r <= 5; ++r) callee[r] = s[r];
+            if (target) merge(*target, callee);
+            clobber_caller_saved(s);
+            target.reset();
+          } else if constexpr (std::is_same_v<T, isa::LoadFunc>) {
+            // A callback: the kernel calls it with its own arguments, never our ctx.
+            if (target) merge(*target, all_other());
+            target.reset();
+            s[x.dst] = kOther;
+          } else if constexpr (std::is_same_v<T, isa::LoadImm64> ||
+                               std::is_same_v<T, isa::LoadMapFd> ||
+                               std::is_same_v<T, isa::LoadMapValue> ||
+                               std::is_same_v<T, isa::LoadBtfId> ||
+                               std::is_same_v<T, isa::LoadMapIdx> ||
+                               std::is_same_v<T, isa::LoadMapIdxValue>) {
+            s[x.dst] = kOther;
+          } else if constexpr (std::is_same_v<T, isa::Exit>) {
+            falls_through = false;
+          } else if constexpr (std::is_same_v<T, isa::Ja>) {
+            falls_through = false;
+          }
+        },
+        insn);
+    if (target) merge(*target, s);
+    if (falls_through) merge(i + 1, s);
+    return Ok{};
+  }
+
+  const std::vector<isa::Insn>& insns_;
+  const isa::Structure& st_;
+  std::vector<State> in_;
+  std::vector<bool> reached_;
+  std::vector<bool> queued_ = std::vector<bool>(insns_.size(), false);
+  std::deque<std::size_t> work_;
+};
+
+bool is_main_program(const isa::Structure& st, std::size_t i) {
+  return st.subprograms.empty() || i < st.subprograms[0].end;
+}
+
+// A ctx load the XDP verifier accepts: u32, at a field offset, not sign-extended.
+Status check_ctx_load(const isa::Load& l, std::size_t pc, PassContext& ctx) {
+  if (l.off < 0 || l.off > kXdpEgressIfindex || l.off % 4 != 0)
+    return ctx.diag.at(pc, "ctx access at offset " + std::to_string(l.off) +
+                               " is not a field of struct xdp_md");
+  if (l.size != isa::Size::W || l.sign_extend)
+    return ctx.diag.at(pc, "ctx field at offset " + std::to_string(l.off) +
+                               " must be read as an unsigned 32-bit load (xdp_md fields are u32)");
+  return Ok{};
+}
+
+}  // namespace
+
+Result<std::vector<CtxLoad>> find_ctx_loads(const std::vector<isa::Insn>& insns,
+                                            const isa::Structure& st, PassContext& ctx) {
+  CtxFlow flow(insns, st);
+  if (auto s = flow.run(); !s) return s.error();
+
+  std::vector<CtxLoad> loads;
+  for (std::size_t i = 0; i < insns.size(); ++i) {
+    if (!flow.reached(i)) continue;
+    const State& s = flow.in(i);
+    const std::size_t pc = st.layout[i];
+    auto ambiguous = [&](isa::Reg r, const char* what) {
+      return ctx.diag.at(pc, reg_name(r) + " holds the ctx pointer on some paths only; " + what +
+                                 " through it cannot be translated");
+    };
+    if (auto* l = std::get_if<isa::Load>(&insns[i])) {
+      if (l->base > 10) continue;
+      if (s[l->base] == (kCtx | kOther)) return ambiguous(l->base, "a load");
+      if (s[l->base] != kCtx) continue;
+      if (auto c = check_ctx_load(*l, pc, ctx); !c) return c.error();
+      loads.push_back({i, l->off});
+    } else if (auto* st_ = std::get_if<isa::Store>(&insns[i])) {
+      if (st_->base <= 10 && (s[st_->base] & kCtx))
+        return ctx.diag.at(pc, "write to the ctx (struct xdp_md) is not allowed");
+      const isa::Reg* src = std::get_if<isa::Reg>(&st_->src);
+      if (src && *src <= 10 && (s[*src] & kCtx))
+        return ctx.diag.at(pc, "the ctx pointer (" + reg_name(*src) +
+                                   ") is stored to memory; the translator cannot follow it there");
+    } else if (auto* a = std::get_if<isa::Atomic>(&insns[i])) {
+      if ((a->base <= 10 && (s[a->base] & kCtx)) || (a->src <= 10 && (s[a->src] & kCtx)))
+        return ctx.diag.at(pc, "atomic operation on or with the ctx pointer is not allowed");
+    } else if (std::holds_alternative<isa::Exit>(insns[i]) && !is_main_program(st, i)) {
+      if (s[0] & kCtx)
+        return ctx.diag.at(pc, "a subprogram returns the ctx pointer; the translator cannot "
+                               "follow it back into the caller");
+    }
+  }
+  return loads;
+}
+
+}  // namespace xo::translator

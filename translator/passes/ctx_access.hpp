@@ -1,0 +1,37 @@
+// Analysis shared by the flavor lowerings: which loads read the XDP context
+// (struct xdp_md). The ctx pointer is r1 at the entry of the main program; it
+// travels through 64-bit register moves and into subprograms as an argument.
+// A ctx pointer that escapes where it cannot be followed (stored to memory,
+// returned from a subprogram, mixed with other values at a load) is refused
+// with a message naming the instruction, so no ctx load is ever missed.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "translator/passes/passes.hpp"
+
+namespace xo::translator {
+
+// struct xdp_md field offsets (uapi/linux/bpf.h).
+enum XdpMdField : std::int16_t {
+  kXdpData = 0,
+  kXdpDataEnd = 4,
+  kXdpDataMeta = 8,
+  kXdpIngressIfindex = 12,
+  kXdpRxQueueIndex = 16,
+  kXdpEgressIfindex = 20,
+};
+
+struct CtxLoad {
+  std::size_t index;  // a Load whose base register holds the ctx pointer
+  std::int16_t field;  // its offset into struct xdp_md, validated: one of XdpMdField
+};
+
+// Checks every ctx access the way the XDP verifier would (u32 loads at field
+// offsets only, no writes) and returns the loads in instruction order.
+Result<std::vector<CtxLoad>> find_ctx_loads(const std::vector<isa::Insn>& insns,
+                                            const isa::Structure& structure, PassContext& ctx);
+
+}  // namespace xo::translator

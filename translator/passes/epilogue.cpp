@@ -1,0 +1,90 @@
+#include "translator/passes/epilogue.hpp"
+
+#include "translator/passes/diagnostics.hpp"
+
+namespace xo::translator {
+
+Snippet& Snippet::emit(isa::Insn insn) {
+  items_.push_back({std::move(insn), {}});
+  return *this;
+}
+
+Snippet& Snippet::jump(isa::Insn insn, const std::string& label) {
+  items_.push_back({std::move(insn), label});
+  return *this;
+}
+
+Snippet& Snippet::label(const std::string& name) {
+  labels_.emplace_back(name, items_.size());
+  return *this;
+}
+
+Snippet& Snippet::append(const Snippet& other) {
+  const std::size_t base = items_.size();
+  for (const auto& [name, at] : other.labels_) labels_.emplace_back(name, base + at);
+  items_.insert(items_.end(), other.items_.begin(), other.items_.end());
+  return *this;
+}
+
+std::vector<isa::Emit> Snippet::build() const {
+  std::vector<std::size_t> slot(items_.size() + 1, 0);
+  for (std::size_t i = 0; i < items_.size(); ++i) slot[i + 1] = slot[i] + isa::slot_width(items_[i].insn);
+  auto slot_of_label = [&](const std::string& name) -> std::size_t {
+    for (const auto& [n, at] : labels_)
+      if (n == name) return slot[at];
+    return slot.back();  // unreachable for well-formed snippets: jump to the end
+  };
+  std::vector<isa::Emit> out;
+  out.reserve(items_.size());
+  for (std::size_t i = 0; i < items_.size(); ++i) {
+    isa::Insn insn = items_[i].insn;
+    if (!items_[i].target.empty()) {
+      auto off = static_cast<std::int64_t>(slot_of_label(items_[i].target)) -
+                 static_cast<std::int64_t>(slot[i] + 1);
+      if (auto* j = std::get_if<isa::Jmp>(&insn)) j->off = static_cast<std::int16_t>(off);
+      if (auto* a = std::get_if<isa::Ja>(&insn)) a->off = static_cast<std::int32_t>(off);
+    }
+    out.push_back(isa::Emit{insn});
+  }
+  return out;
+}
+
+Snippet count_action(int stats_map_fd) {
+  using namespace isa;
+  Snippet s;
+  s.emit(Bin{AluOp::Mov, false, 6, Reg{0}})                          // w6 = w0: the action
+      .emit(Bin{AluOp::Mov, false, 7, Reg{0}})                       // w7 = slot
+      .jump(Jmp{Cond::Lt, true, 7, Imm{kStatsSlotUnknown}, 0}, "known")
+      .emit(Bin{AluOp::Mov, false, 7, Imm{kStatsSlotUnknown}})
+      .label("known")
+      .emit(Store{Size::W, kFramePointer, -4, Reg{7}})
+      .emit(LoadMapFd{1, stats_map_fd})
+      .emit(Bin{AluOp::Mov, true, 2, Reg{kFramePointer}})
+      .emit(Bin{AluOp::Add, true, 2, Imm{-4}})
+      .emit(Call{bpf::kMapLookupElem})
+      .jump(Jmp{Cond::Eq, false, 0, Imm{0}, 0}, "counted")
+      .emit(Bin{AluOp::Mov, true, 1, Imm{1}})
+      .emit(Atomic{AtomicOp::Add, false, Size::DW, 0, 0, 1})
+      .label("counted")
+      .emit(Bin{AluOp::Mov, false, 0, Reg{6}});
+  return s;
+}
+
+Status route_main_exits(isa::Rewriter& rw, const std::vector<isa::Insn>& insns,
+                        const isa::Structure& st, const Snippet& epilogue, PassContext& ctx) {
+  const std::size_t main_end = st.subprograms.empty() ? insns.size() : st.subprograms[0].end;
+  std::vector<std::size_t> exits;
+  for (std::size_t i = 0; i < main_end; ++i)
+    if (std::holds_alternative<isa::Exit>(insns[i])) exits.push_back(i);
+  if (exits.empty()) return ctx.diag.whole("the main program has no exit instruction");
+
+  // The last exit becomes the epilogue; jumps that went there now enter it.
+  const std::size_t anchor = exits.back();
+  exits.pop_back();
+  for (std::size_t i : exits)
+    rw.replace(i, {isa::Emit{isa::Ja{0, false}, isa::Target{isa::ToOriginal{anchor}}}});
+  rw.replace(anchor, epilogue.build());
+  return Ok{};
+}
+
+}  // namespace xo::translator

@@ -1,0 +1,73 @@
+// Shared by the flavor lowerings: the one return epilogue of the main program.
+//
+// Every `exit` of the main program (subprogram exits are returns and stay)
+// becomes `goto epilogue`. The epilogue takes the place of the last exit of
+// the main program, so it lies inside the main function for the kernel's
+// subprogram bounds and for func_info, and jumps never leave their function.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "translator/isa/program.hpp"
+#include "translator/passes/passes.hpp"
+
+namespace xo::translator {
+
+// Helper ids (enum bpf_func_id) and return codes the lowerings speak.
+namespace bpf {
+inline constexpr std::int32_t kMapLookupElem = 1;
+inline constexpr std::int32_t kSkbStoreBytes = 9;
+inline constexpr std::int32_t kRedirect = 23;
+inline constexpr std::int32_t kSkbLoadBytes = 26;
+inline constexpr std::int32_t kSkbChangeTail = 38;
+inline constexpr std::int32_t kSkbChangeHead = 43;
+inline constexpr std::int32_t kXdpAdjustHead = 44;
+inline constexpr std::int32_t kXdpAdjustMeta = 54;
+inline constexpr std::int32_t kXdpAdjustTail = 65;
+inline constexpr std::int32_t kXdpGetBuffLen = 188;
+inline constexpr std::int32_t kXdpLoadBytes = 189;
+inline constexpr std::int32_t kXdpStoreBytes = 190;
+
+enum XdpAction : std::int32_t { kAborted = 0, kDrop = 1, kPass = 2, kTx = 3, kRedirectAct = 4 };
+inline constexpr std::int32_t kTcActOk = 0;
+inline constexpr std::int32_t kTcActShot = 2;
+inline constexpr std::int32_t kFIngress = 1;  // BPF_F_INGRESS
+
+inline constexpr std::uint32_t kProgTypeSchedCls = 3;  // BPF_PROG_TYPE_SCHED_CLS
+inline constexpr std::uint32_t kProgTypeXdp = 6;       // BPF_PROG_TYPE_XDP
+}  // namespace bpf
+
+// A straight-line sequence with forward jumps to named labels, resolved to
+// slot-relative offsets by build(). Keeps hand-written snippets readable.
+class Snippet {
+ public:
+  Snippet& emit(isa::Insn insn);
+  // insn must be a Jmp or Ja; its offset is set to reach `label`.
+  Snippet& jump(isa::Insn insn, const std::string& label);
+  Snippet& label(const std::string& name);
+  Snippet& append(const Snippet& other);
+  std::vector<isa::Emit> build() const;
+
+ private:
+  struct Item {
+    isa::Insn insn;
+    std::string target;  // empty: no label
+  };
+  std::vector<Item> items_;
+  std::vector<std::pair<std::string, std::size_t>> labels_;  // name -> item index
+};
+
+// r0 holds the XDP action. Counts it in the per-CPU stats map:
+// stats[min(action, 5)] += 1. Uses r1-r2, r6-r7 and fp-4 (all dead at exit);
+// leaves the action in w0.
+Snippet count_action(int stats_map_fd);
+
+// Replaces every exit of the main program by a jump to `epilogue`, which
+// replaces the last exit of the main program. Call once per Rewriter.
+Status route_main_exits(isa::Rewriter& rw, const std::vector<isa::Insn>& insns,
+                        const isa::Structure& structure, const Snippet& epilogue,
+                        PassContext& ctx);
+
+}  // namespace xo::translator

@@ -1,0 +1,76 @@
+// lower_chain: the program stays XDP; the host's ingress XDP program
+// tail-calls it (through a per-tap prog array) instead of redirecting the
+// frame into the tap itself.
+//
+//   before (guest XDP)                    after (host XDP, chain)
+//   r4 = *(u32 *)(r1 + 12)  ; ifindex     w4 = <guest ifindex>
+//   r5 = *(u32 *)(r1 + 16)  ; rx queue    w5 = 0    ; the guest queue is not chosen yet
+//   r0 = 2                                r0 = 2
+//   exit                                  goto epilogue
+//   ...                                   epilogue: [count action]
+//   r0 = 1                                  if w0 == 2 goto pass
+//   exit                                    if w0 > 3 goto drop
+//                                           exit              ; ABORTED, DROP, TX: native
+//                                         drop: r0 = XDP_DROP ; exit   ; REDIRECT, unknown
+//                                         pass: r1 = tap ; r2 = 0 ; call 23 ; exit  ; XDP_REDIRECT
+#include <string>
+
+#include "translator/passes/ctx_access.hpp"
+#include "translator/passes/diagnostics.hpp"
+#include "translator/passes/epilogue.hpp"
+
+namespace xo::translator {
+namespace {
+
+using namespace isa;
+
+Status lower_ctx_loads(Rewriter& rw, const std::vector<Insn>& insns, const Structure& st,
+                       PassContext& ctx) {
+  auto loads = find_ctx_loads(insns, st, ctx);
+  if (!loads) return loads.error();
+  for (const CtxLoad& c : *loads) {
+    const auto& l = std::get<Load>(insns[c.index]);
+    auto set_constant = [&](std::uint32_t v) {
+      rw.replace(c.index, {Emit{Bin{AluOp::Mov, false, l.dst, Imm{static_cast<std::int32_t>(v)}}}});
+    };
+    switch (c.field) {
+      case kXdpIngressIfindex: set_constant(ctx.options.guest_ifindex); break;
+      case kXdpRxQueueIndex: set_constant(0); break;
+      case kXdpEgressIfindex:
+        return ctx.diag.at(st.layout[c.index],
+                           "ctx->egress_ifindex is readable only by devmap programs");
+      default: break;  // data, data_end, data_meta: the same frame, the same fields
+    }
+  }
+  return Ok{};
+}
+
+Snippet chain_return_epilogue(const TranslateOptions& o) {
+  Snippet s;
+  if (o.stats_map_fd >= 0) s.append(count_action(o.stats_map_fd));
+  s.jump(Jmp{Cond::Eq, true, 0, Imm{bpf::kPass}, 0}, "pass")
+      .jump(Jmp{Cond::Gt, true, 0, Imm{bpf::kTx}, 0}, "drop")
+      .emit(Exit{})  // ABORTED, DROP, TX
+      .label("drop")
+      .emit(Bin{AluOp::Mov, true, 0, Imm{bpf::kDrop}})
+      .emit(Exit{})
+      .label("pass")  // what the host program would have done: into the tap
+      .emit(Bin{AluOp::Mov, true, 1, Imm{static_cast<std::int32_t>(o.tap_ifindex)}})
+      .emit(Bin{AluOp::Mov, true, 2, Imm{0}})
+      .emit(Call{bpf::kRedirect})  // returns XDP_REDIRECT
+      .emit(Exit{});
+  return s;
+}
+
+}  // namespace
+
+Result<Rewritten> lower_chain(const std::vector<Insn>& insns, const Structure& structure,
+                              PassContext& ctx) {
+  Rewriter rw(insns);
+  if (auto s = lower_ctx_loads(rw, insns, structure, ctx); !s) return s.error();
+  if (auto s = route_main_exits(rw, insns, structure, chain_return_epilogue(ctx.options), ctx); !s)
+    return s.error();
+  return rw.finish();
+}
+
+}  // namespace xo::translator

@@ -1,0 +1,69 @@
+// translate(): decode, run the passes in the order passes.hpp lists, encode.
+#include <string>
+
+#include "translator/isa/codec.hpp"
+#include "translator/passes/diagnostics.hpp"
+#include "translator/passes/epilogue.hpp"
+#include "translator/passes/passes.hpp"
+
+namespace xo::translator {
+namespace {
+
+Result<isa::Rewritten> lower_for_flavor(const std::vector<isa::Insn>& insns,
+                                        const isa::Structure& st, PassContext& ctx) {
+  switch (ctx.options.flavor) {
+    case Flavor::Tc: return lower_tc(insns, st, ctx);
+    case Flavor::Chain: return lower_chain(insns, st, ctx);
+    default:
+      return ctx.diag.whole("flavor " + std::string(flavor_name(ctx.options.flavor)) +
+                            " is not supported by this translator; use tc or chain");
+  }
+}
+
+std::uint32_t prog_type_of(Flavor f) {
+  return f == Flavor::Tc ? bpf::kProgTypeSchedCls : bpf::kProgTypeXdp;
+}
+
+}  // namespace
+
+Result<Translated> translate(const Submission& submission, const HostFdOfHandle& host_fd_of_handle,
+                             const Policy& policy, const TranslateOptions& options) {
+  Diagnoser diag(submission);
+  Translated out;
+  PassContext ctx{submission, policy, options, diag, out.notes};
+
+  if (submission.insns.empty()) return diag.whole("the program has no instructions");
+  auto decoded = isa::decode(submission.insns);
+  if (!decoded) {
+    const Error& e = decoded.error();
+    return e.pc ? diag.at(*e.pc, e.message) : diag.whole(e.message);
+  }
+  std::vector<isa::Insn> insns = std::move(decoded.value());
+  auto structure = isa::analyze(insns);
+  if (!structure) {
+    const Error& e = structure.error();
+    return e.pc ? diag.at(*e.pc, e.message) : diag.whole(e.message);
+  }
+
+  if (auto s = resolve_map_refs(insns, *structure, host_fd_of_handle, ctx); !s) return s.error();
+  if (auto s = check_helper_allowlist(insns, *structure, ctx); !s) return s.error();
+  auto lowered = lower_for_flavor(insns, *structure, ctx);
+  if (!lowered) {
+    const Error& e = lowered.error();
+    // Rewriter errors (an offset that no longer fits) are not located yet.
+    return e.message.rfind("prog '", 0) == 0 ? e : diag.whole(e.message);
+  }
+  auto debug = remap_debug_info(submission.func_info, submission.line_info, structure->layout,
+                                lowered->map, ctx);
+  if (!debug) return debug.error();
+
+  out.insns = isa::encode(lowered->insns);
+  out.prog_type = prog_type_of(options.flavor);
+  out.expected_attach_type = 0;
+  out.func_info = std::move(debug->func_info);
+  out.line_info = std::move(debug->line_info);
+  out.index_map = std::move(lowered->map);
+  return out;
+}
+
+}  // namespace xo::translator
