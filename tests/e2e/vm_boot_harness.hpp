@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include <atomic>
+#include <memory>
 #include <chrono>
 #include <mutex>
 #include <optional>
