@@ -1,0 +1,12 @@
+// Every xoffload subcommand: one cmd_<name>.cpp each. Keep in step with the
+// table in main.cpp.
+#pragma once
+
+#include "tools/cli.hpp"
+
+namespace xo::cli {
+
+const Command& disasm_command();
+const Command& asm_command();
+
+}  // namespace xo::cli
