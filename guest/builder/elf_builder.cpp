@@ -102,6 +102,9 @@ Result<CollectedMaps> collect_maps(const ElfImage& image, const LibbpfView& view
       return err("internal map '" + m.name + "' is not global data (.kconfig/.ksyms externs and struct_ops are not supported)");
     if (sec->size != m.value_size || sec->size > UINT32_MAX)
       return err("global data '" + sec->name + "': libbpf sizes it " + std::to_string(m.value_size) + " bytes, the ELF " + std::to_string(sec->size));
+    if (!image.relocs_for(sec->index).empty())
+      return err("global data '" + sec->name + "' holds " + std::to_string(image.relocs_for(sec->index).size()) +
+                 " pointer(s) needing relocation (a pointer initialized to a string or variable); not supported");
     def.name = sec->name;
     def.btf_key_type_id = 0;  // global data maps are keyless in BTF (DATASEC value)
     if (!def.btf_value_type_id)

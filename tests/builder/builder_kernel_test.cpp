@@ -232,5 +232,14 @@ TEST_F(BuilderKernel, HashLruArrayProgramsLoad) {
   }
 }
 
+TEST_F(BuilderKernel, CallbackAndStringLiteralRun) {
+  auto s = build_ok(prog_obj("loop"));
+  Loaded l;
+  ASSERT_TRUE(load_into_kernel(s, l));
+  RunResult r;
+  ASSERT_TRUE(test_run(l.prog.get(), udp_packet(), r));
+  EXPECT_EQ(r.retval, static_cast<std::uint32_t>(XDP_PASS));
+}
+
 }  // namespace
 }  // namespace xo::guest

@@ -105,3 +105,15 @@ TEST(BuilderNegative, KfuncExternRejected) {
 
 }  // namespace
 }  // namespace xo::guest
+
+namespace xo::guest {
+namespace {
+
+TEST(BuilderNegative, PointerInGlobalDataRejected) {
+  auto r = build_submission_from_file(testing::prog_obj("dataptr"));
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("pointer"), std::string::npos) << r.error().message;
+}
+
+}  // namespace
+}  // namespace xo::guest

@@ -234,5 +234,33 @@ TEST(Builder, HashLruArrayMapsAndProgramSelection) {
   EXPECT_NE(flows.insns, recent.insns);
 }
 
+// bpf_loop's callback is an ld_imm64 BPF_PSEUDO_FUNC against .text: the
+// callee is appended and the offset lands on its entry; the string literal
+// section .rodata.str1.1 becomes a frozen global data map.
+TEST(Builder, CallbackAddressAndStringLiterals) {
+  auto s = build_ok(prog_obj("loop"));
+  ASSERT_EQ(s.func_info.size(), 2u);  // xdp_loop + add_index
+  std::vector<std::size_t> func_targets;
+  for (std::size_t i = 0; i + 1 < s.insns.size(); ++i) {
+    if (s.insns[i].code != (BPF_LD | BPF_IMM | BPF_DW)) continue;
+    if (s.insns[i].src() == BPF_PSEUDO_FUNC) {
+      func_targets.push_back(i + 1 + s.insns[i].imm);
+      EXPECT_EQ(s.insns[i + 1].imm, 0);
+    }
+    ++i;
+  }
+  ASSERT_EQ(func_targets.size(), 1u);
+  EXPECT_EQ(func_targets[0], s.func_info[1].insn_off);
+  const MapDef* str = map_named(s, ".rodata.str1.1");
+  ASSERT_TRUE(str);
+  EXPECT_TRUE(str->frozen);
+  EXPECT_EQ(str->initial_value, (std::vector<std::uint8_t>{'x', 'o', 'f', 'f', 'l', 'o', 'a', 'd', 0}));
+  auto refs = map_refs(s);
+  ASSERT_EQ(refs.size(), 1u);
+  EXPECT_EQ(refs[0].src, BPF_PSEUDO_MAP_VALUE);
+  EXPECT_EQ(refs[0].handle, static_cast<std::int32_t>(str->handle));
+  EXPECT_EQ(refs[0].off, 0);
+}
+
 }  // namespace
 }  // namespace xo::guest

@@ -32,13 +32,14 @@ struct MapRef {
   bool operator==(const MapRef&) const = default;
 };
 
-// Every ld_imm64 with a pseudo source, in order.
+// Every ld_imm64 that names a map (fd or value), in order.
 inline std::vector<MapRef> map_refs(const Submission& s) {
   std::vector<MapRef> out;
   for (std::size_t i = 0; i + 1 < s.insns.size(); ++i) {
     const auto& in = s.insns[i];
     if (in.code != (BPF_LD | BPF_IMM | BPF_DW)) continue;
-    if (in.src() != 0) out.push_back({i, in.src(), in.imm, s.insns[i + 1].imm});
+    if (in.src() == BPF_PSEUDO_MAP_FD || in.src() == BPF_PSEUDO_MAP_VALUE)
+      out.push_back({i, in.src(), in.imm, s.insns[i + 1].imm});
     ++i;
   }
   return out;
