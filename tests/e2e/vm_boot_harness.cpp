@@ -90,6 +90,12 @@ CommandResult run_command(const std::vector<std::string>& argv) {
   return result;
 }
 
+CommandResult run_in_netns(const std::string& netns, const std::vector<std::string>& argv) {
+  std::vector<std::string> args{"ip", "netns", "exec", netns};
+  args.insert(args.end(), argv.begin(), argv.end());
+  return run_command(args);
+}
+
 std::string unique_name(const std::string& prefix, std::size_t max_len) {
   static std::atomic<unsigned> counter{0};
   std::string suffix = std::to_string(getpid()) + "x" + std::to_string(counter++);
@@ -126,14 +132,17 @@ TestNetns::~TestNetns() {
 // ---- TestTap -----------------------------------------------------------------
 
 xo::Result<TestTap> TestTap::create(const TestNetns& netns, std::string name,
-                                    const std::string& host_cidr) {
+                                    const std::string& host_cidr, bool multi_queue) {
   if (name.size() > 15) return xo::err("tap name '" + name + "' is longer than 15 characters");
   const std::string& ns = netns.name();
-  if (auto s = must_run({"ip", "-n", ns, "tuntap", "add", "dev", name, "mode", "tap"}); !s)
-    return s.error();
+  std::vector<std::string> add{"ip", "-n", ns, "tuntap", "add", "dev", name, "mode", "tap"};
+  if (multi_queue) add.push_back("multi_queue");
+  if (auto s = must_run(add); !s) return s.error();
   TestTap tap(ns, name);  // owns it from here: removed on any later failure
-  if (auto s = must_run({"ip", "-n", ns, "addr", "add", host_cidr, "dev", name}); !s)
-    return s.error();
+  if (!host_cidr.empty()) {
+    if (auto s = must_run({"ip", "-n", ns, "addr", "add", host_cidr, "dev", name}); !s)
+      return s.error();
+  }
   if (auto s = must_run({"ip", "-n", ns, "link", "set", name, "up"}); !s) return s.error();
   return tap;
 }
@@ -215,13 +224,16 @@ xo::Result<std::unique_ptr<GuestVm>> GuestVm::start(GuestVmOptions o) {
   std::vector<std::string> args;
   if (!o.netns.empty()) args = {"ip", "netns", "exec", o.netns};
   args.insert(args.end(), {XO_VM_RUN_VM, "--kernel", o.vm_dir + "/vmlinuz", "--initrd",
-                           o.vm_dir + "/initrd.img", "--mem", o.mem, "--timeout",
+                           o.vm_dir + "/initrd.img", "--mem", o.mem, "--smp",
+                           std::to_string(o.smp), "--queues", std::to_string(o.queues), "--timeout",
                            std::to_string(o.timeout_s), "--log", vm->dir_ + "/console.log",
                            "--pidfile", vm->dir_ + "/qemu.pid", "--quiet", "--cmd", o.cmd});
   if (!o.tap.empty()) args.insert(args.end(), {"--tap", o.tap});
   if (!o.guest_cidr.empty()) args.insert(args.end(), {"--ip", o.guest_cidr});
   if (!o.serial_socket.empty()) args.insert(args.end(), {"--serial-socket", o.serial_socket});
+  if (!o.mac.empty()) args.insert(args.end(), {"--mac", o.mac});
   for (const auto& add : o.adds) args.insert(args.end(), {"--add", add});
+  args.insert(args.end(), o.extra_args.begin(), o.extra_args.end());
 
   std::string runner_log = vm->dir_ + "/runner.log";
   std::vector<char*> argv = to_argv(args);

@@ -37,6 +37,9 @@ CommandResult run_command(const std::vector<std::string>& argv);
 // from the left of the prefix so the pid and counter always survive.
 std::string unique_name(const std::string& prefix, std::size_t max_len = 15);
 
+// run_command inside a network namespace (ip netns exec NETNS argv...).
+CommandResult run_in_netns(const std::string& netns, const std::vector<std::string>& argv);
+
 // Builds (or reuses the cache of) the guest image; returns the vm dir that
 // holds vmlinuz and initrd.img.
 xo::Result<std::string> ensure_vm_image();
@@ -58,9 +61,10 @@ class TestNetns {
 class TestTap {
  public:
   // Creates tap `name` inside `netns`, gives it `host_cidr` (e.g.
-  // "10.200.0.1/24") and sets it up.
+  // "10.200.0.1/24"; empty: no address) and sets it up. multi_queue is
+  // needed for GuestVmOptions::queues > 1.
   static xo::Result<TestTap> create(const TestNetns& netns, std::string name,
-                                    const std::string& host_cidr);
+                                    const std::string& host_cidr, bool multi_queue = false);
   TestTap(TestTap&& other) noexcept;
   TestTap& operator=(TestTap&&) = delete;
   TestTap(const TestTap&) = delete;
@@ -107,6 +111,10 @@ struct GuestVmOptions {
   std::vector<std::string> adds;     // run-vm --add SRC[=DEST]
   int timeout_s = 120;               // run-vm kills its QEMU after this
   std::string mem = "512M";
+  int smp = 1;
+  int queues = 1;                    // virtio-net queue pairs (tap multi_queue)
+  std::string mac;                   // empty: run-vm derives it from the tap name
+  std::vector<std::string> extra_args;  // more run-vm arguments
 };
 
 class GuestVm {
