@@ -1,0 +1,60 @@
+#include "tests/verifier/kernel_oracle.hpp"
+
+#include <bpf/bpf.h>
+#include <linux/bpf.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <vector>
+
+namespace xo::test {
+
+KernelMaps::KernelMaps(const Submission& sub) {
+  for (const auto& m : sub.maps) {
+    const std::string name = m.name.substr(0, 15);
+    LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = m.flags);
+    const int fd = bpf_map_create(static_cast<enum bpf_map_type>(m.type), name.c_str(), m.key_size,
+                                  m.value_size, m.max_entries, &opts);
+    if (fd < 0) {
+      error_ = "bpf_map_create(" + m.name + ") failed: errno " + std::to_string(errno);
+      continue;
+    }
+    fds_[m.handle] = fd;
+  }
+}
+
+KernelMaps::~KernelMaps() {
+  for (auto& [handle, fd] : fds_) close(fd);
+}
+
+int KernelMaps::fd(std::uint32_t handle) const {
+  auto it = fds_.find(handle);
+  return it == fds_.end() ? -1 : it->second;
+}
+
+KernelVerdict kernel_load_xdp(const Submission& sub) {
+  KernelMaps maps(sub);
+  std::vector<bpf_insn> insns(sub.insns.size());
+  static_assert(sizeof(bpf_insn) == sizeof(isa::RawInsn));
+  for (std::size_t i = 0; i < sub.insns.size(); ++i) {
+    const auto& r = sub.insns[i];
+    insns[i] = bpf_insn{r.code, r.dst(), r.src(), r.off, r.imm};
+    const bool map_ref = r.code == (BPF_LD | BPF_DW | BPF_IMM) &&
+                         (r.src() == BPF_PSEUDO_MAP_FD || r.src() == BPF_PSEUDO_MAP_VALUE);
+    if (map_ref) insns[i].imm = maps.fd(static_cast<std::uint32_t>(r.imm));
+  }
+  KernelVerdict v;
+  std::vector<char> log(1 << 20);
+  LIBBPF_OPTS(bpf_prog_load_opts, opts, .log_level = 1, .log_size = static_cast<__u32>(log.size()),
+              .log_buf = log.data());
+  const int fd = bpf_prog_load(BPF_PROG_TYPE_XDP, "xo_vtest", "GPL", insns.data(), insns.size(),
+                               &opts);
+  v.accepted = fd >= 0;
+  v.error = fd >= 0 ? 0 : errno;
+  if (fd >= 0) close(fd);
+  v.log = log.data();
+  if (!maps.error().empty()) v.log = maps.error() + "\n" + v.log;
+  return v;
+}
+
+}  // namespace xo::test

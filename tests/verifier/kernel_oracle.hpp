@@ -1,0 +1,39 @@
+// The host kernel as the reference: create real maps for a Submission's map
+// definitions, substitute guest handles with their fds, and load the program
+// as XDP with BPF_PROG_LOAD. Used to prove that the pre-verifier is never
+// stricter than the kernel (and, for rejection classes, that the kernel
+// rejects too).
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "translator/isa/submission.hpp"
+
+namespace xo::test {
+
+class KernelMaps {
+ public:
+  explicit KernelMaps(const Submission& sub);
+  ~KernelMaps();
+  KernelMaps(const KernelMaps&) = delete;
+  KernelMaps& operator=(const KernelMaps&) = delete;
+  int fd(std::uint32_t handle) const;  // -1 when the handle has no map
+  const std::string& error() const { return error_; }
+
+ private:
+  std::map<std::uint32_t, int> fds_;
+  std::string error_;
+};
+
+struct KernelVerdict {
+  bool accepted = false;
+  int error = 0;  // errno on rejection
+  std::string log;
+};
+
+// Loads sub.insns (handles replaced by fds, unknown handles by -1) as an XDP
+// program without BTF. The program fd is closed before returning.
+KernelVerdict kernel_load_xdp(const Submission& sub);
+
+}  // namespace xo::test

@@ -1,0 +1,341 @@
+// Dataflow pass: what the kernel's do_check() rejects on every path, found
+// with a path-insensitive analysis that over-approximates every path:
+//   * reads of registers that no path initialises ("R3 !read_ok"), helper
+//     arguments r1..r(nargs) included;
+//   * writes to r10 ("frame pointer is read only");
+//   * stack accesses at a constant offset from r10 outside [-512, 0)
+//     (the access size counts: r10 - 4 with a DW store crosses 0);
+//   * division or modulo by the constant 0 ("div by zero").
+// "Maybe initialised" joins by union and "r10 + k" holds only when every path
+// agrees, so a fact reported here holds on every path the kernel could take.
+// It is reported only at instructions the kernel is certain to visit
+// (coverage.cpp): dead code is the kernel's to prune, not ours to reject.
+//
+//   0: r2 = r10
+//   1: r2 += -8
+//   2: *(u64 *)(r2 + 8) = r1    ; [0, 8) is above the frame
+//   -> prog 'p': insn 2: stack access [0, 8) through r2 = r10+0 is outside the 512-byte frame [-512, 0)
+//
+// Calls: after a helper or bpf-to-bpf call r0 holds the result and r1-r5 are
+// clobbered; a subprogram starts with r1-r5 possibly initialised (its
+// callers' arguments), r10 set, and r0, r6-r9 uninitialised. The main
+// program starts with r1 (ctx) and r10.
+#include <algorithm>
+#include <array>
+#include <variant>
+
+#include "verifier-front/checks.hpp"
+
+namespace xo::verifier {
+namespace {
+
+#define TRY(expr)                  \
+  do {                             \
+    if (auto s_ = (expr); !s_) return s_; \
+  } while (0)
+
+constexpr int kRegs = 11;
+constexpr std::int64_t kStackSize = 512;
+constexpr std::int64_t kMaxTrackedOffset = std::int64_t(1) << 29;
+
+// What we know of a register's value, agreed by every path that sets it.
+struct Val {
+  enum Kind : std::uint8_t { NoInfo, Frame, Any } kind = NoInfo;
+  std::int64_t off = 0;  // Frame: r10 + off
+  bool operator==(const Val&) const = default;
+};
+
+Val join(Val a, Val b) {
+  if (a.kind == Val::NoInfo) return b;
+  if (b.kind == Val::NoInfo || a == b) return a;
+  return Val{Val::Any, 0};
+}
+
+struct State {
+  std::uint16_t init = 0;  // bit r: maybe initialised on some path
+  std::array<Val, kRegs> val{};
+
+  bool is_init(isa::Reg r) const { return init & (1u << r); }
+  void set(isa::Reg r, Val v) {
+    init |= std::uint16_t(1u << r);
+    val[r] = v;
+  }
+  void clobber(isa::Reg r) {
+    init &= std::uint16_t(~(1u << r));
+    val[r] = Val{};
+  }
+  bool join_from(const State& o) {
+    State before = *this;
+    init |= o.init;
+    for (int r = 0; r < kRegs; ++r) val[r] = join(val[r], o.val[r]);
+    return !(before.init == init && before.val == val);
+  }
+};
+
+State entry_state(bool main_program) {
+  State s;
+  s.set(isa::kFramePointer, Val{Val::Frame, 0});
+  s.set(1, Val{Val::Any, 0});
+  if (!main_program)
+    for (isa::Reg r = 2; r <= 5; ++r) s.set(r, Val{Val::Any, 0});
+  return s;
+}
+
+std::string reg(isa::Reg r) { return "r" + std::to_string(r); }
+
+std::int64_t size_bytes(isa::Size s) { return static_cast<std::int64_t>(s); }
+
+class Dataflow {
+ public:
+  explicit Dataflow(Context& cx) : cx_(cx), n_(cx.size()) {}
+
+  Status run() {
+    find_blocks();
+    solve();
+    return check();
+  }
+
+ private:
+  // --- blocks ---------------------------------------------------------------
+  bool ends_block(std::size_t i) const {
+    const auto& insn = cx_.insns[i];
+    return std::holds_alternative<isa::Jmp>(insn) || std::holds_alternative<isa::Ja>(insn) ||
+           std::holds_alternative<isa::Exit>(insn) || i + 1 == n_ || leader_[i + 1] != kNone;
+  }
+
+  void find_blocks() {
+    leader_.assign(n_, kNone);
+    auto mark = [&](std::size_t i) {
+      if (i != kNone && i < n_ && leader_[i] == kNone) {
+        leader_[i] = starts_.size();
+        starts_.push_back(i);
+      }
+    };
+    for (std::size_t e : cx_.cfg.subprog_entries) mark(e);
+    for (std::size_t i = 0; i < n_; ++i) {
+      const auto& insn = cx_.insns[i];
+      if (std::holds_alternative<isa::Jmp>(insn) || std::holds_alternative<isa::Ja>(insn) ||
+          std::holds_alternative<isa::Exit>(insn)) {
+        for (std::size_t s : cx_.cfg.succ[i]) mark(s);
+        mark(i + 1);
+      }
+    }
+    in_.assign(starts_.size(), State{});
+    has_in_.assign(starts_.size(), false);
+  }
+
+  // --- transfer ---------------------------------------------------------------
+  void transfer(std::size_t i, State& s) const {
+    std::visit([&](const auto& insn) { step(insn, s); }, cx_.insns[i]);
+  }
+
+  static void clobber_call(State& s) {
+    s.set(0, Val{Val::Any, 0});
+    for (isa::Reg r = 1; r <= 5; ++r) s.clobber(r);
+  }
+
+  static void step(const isa::Bin& b, State& s) {
+    if (b.op == isa::AluOp::Mov) {
+      if (auto* r = std::get_if<isa::Reg>(&b.src)) {
+        if (s.is_init(*r) && b.is64)
+          s.set(b.dst, s.val[*r]);
+        else if (s.is_init(*r))
+          s.set(b.dst, Val{Val::Any, 0});
+        else
+          s.clobber(b.dst);
+      } else {
+        s.set(b.dst, Val{Val::Any, 0});
+      }
+      return;
+    }
+    Val out{Val::Any, 0};
+    const Val cur = s.val[b.dst];
+    const auto* imm = std::get_if<isa::Imm>(&b.src);
+    if (b.is64 && cur.kind == Val::Frame && imm &&
+        (b.op == isa::AluOp::Add || b.op == isa::AluOp::Sub)) {
+      const std::int64_t off = b.op == isa::AluOp::Add ? cur.off + imm->v : cur.off - imm->v;
+      if (off > -kMaxTrackedOffset && off < kMaxTrackedOffset) out = Val{Val::Frame, off};
+    }
+    s.set(b.dst, out);
+  }
+  static void step(const isa::Un& u, State& s) { s.set(u.dst, Val{Val::Any, 0}); }
+  static void step(const isa::Call&, State& s) { clobber_call(s); }
+  static void step(const isa::CallLocal&, State& s) { clobber_call(s); }
+  static void step(const isa::CallKfunc&, State& s) { clobber_call(s); }
+  static void step(const isa::LegacyLoad&, State& s) { clobber_call(s); }
+  static void step(const isa::Load& l, State& s) { s.set(l.dst, Val{Val::Any, 0}); }
+  static void step(const isa::Atomic& a, State& s) {
+    if (a.op == isa::AtomicOp::CmpXchg)
+      s.set(0, Val{Val::Any, 0});
+    else if (a.fetch)
+      s.set(a.src, Val{Val::Any, 0});
+  }
+  template <typename T>
+  static void step(const T& insn, State& s) {
+    if constexpr (requires { insn.dst; }) s.set(insn.dst, Val{Val::Any, 0});  // ld_imm64 forms
+  }
+  static void step(const isa::Store&, State&) {}
+  static void step(const isa::Jmp&, State&) {}
+  static void step(const isa::Ja&, State&) {}
+  static void step(const isa::Exit&, State&) {}
+
+  // --- fixpoint -------------------------------------------------------------
+  void propagate(std::size_t to, const State& s, std::vector<std::size_t>& work) {
+    const std::size_t b = leader_[to];
+    if (!has_in_[b]) {
+      has_in_[b] = true;
+      in_[b] = s;
+      work.push_back(b);
+    } else if (in_[b].join_from(s)) {
+      work.push_back(b);
+    }
+  }
+
+  void solve() {
+    std::vector<std::size_t> work;
+    for (std::size_t sp = 0; sp < cx_.cfg.subprog_entries.size(); ++sp) {
+      const std::size_t b = leader_[cx_.cfg.subprog_entries[sp]];
+      in_[b] = entry_state(sp == 0);
+      has_in_[b] = true;
+      work.push_back(b);
+    }
+    while (!work.empty()) {
+      const std::size_t b = work.back();
+      work.pop_back();
+      State s = in_[b];
+      std::size_t i = starts_[b];
+      for (;; ++i) {
+        transfer(i, s);
+        if (ends_block(i)) break;
+      }
+      for (std::size_t t : cx_.cfg.succ[i])
+        if (t != kNone) propagate(t, s, work);
+    }
+  }
+
+  // --- checks -----------------------------------------------------------------
+  Status need(std::size_t i, const State& s, isa::Reg r, const std::string& what) const {
+    if (s.is_init(r)) return Ok{};
+    return reject_insn(cx_, i, what + reg(r) + ", which no path initialises (kernel: R" +
+                                   std::to_string(r) + " !read_ok)");
+  }
+  Status need(std::size_t i, const State& s, isa::Reg r) const {
+    return need(i, s, r, "reads ");
+  }
+  Status write(std::size_t i, isa::Reg r) const {
+    if (r != isa::kFramePointer) return Ok{};
+    return reject_insn(cx_, i, "writes r10, the read-only frame pointer (kernel: frame pointer "
+                               "is read only)");
+  }
+  Status stack(std::size_t i, const State& s, isa::Reg base, std::int16_t off,
+               isa::Size size) const {
+    const Val v = s.val[base];
+    if (v.kind != Val::Frame) return Ok{};
+    const std::int64_t lo = v.off + off, hi = lo + size_bytes(size);
+    if (lo >= -kStackSize && hi <= 0) return Ok{};
+    std::string through = base == isa::kFramePointer
+                              ? "r10"
+                              : reg(base) + " = r10" + (v.off < 0 ? "" : "+") + std::to_string(v.off);
+    return reject_insn(cx_, i, "stack access [" + std::to_string(lo) + ", " + std::to_string(hi) +
+                                   ") through " + through +
+                                   " is outside the 512-byte frame [-512, 0) (kernel: invalid "
+                                   "stack access)");
+  }
+
+  Status check_insn(std::size_t i, const State& s) const {
+    const auto& insn = cx_.insns[i];
+    if (auto* b = std::get_if<isa::Bin>(&insn)) {
+      if (auto* r = std::get_if<isa::Reg>(&b->src)) TRY(need(i, s, *r));
+      const bool mov = b->op == isa::AluOp::Mov || b->op == isa::AluOp::MovSx8 ||
+                       b->op == isa::AluOp::MovSx16 || b->op == isa::AluOp::MovSx32;
+      if (!mov) TRY(need(i, s, b->dst));
+      const bool div = b->op == isa::AluOp::Div || b->op == isa::AluOp::SDiv ||
+                       b->op == isa::AluOp::Mod || b->op == isa::AluOp::SMod;
+      if (auto* imm = std::get_if<isa::Imm>(&b->src); div && imm && imm->v == 0) {
+        const bool mod = b->op == isa::AluOp::Mod || b->op == isa::AluOp::SMod;
+        return reject_insn(cx_, i, std::string(mod ? "modulo" : "division") +
+                                       " by the constant 0 (kernel: div by zero)");
+      }
+      return write(i, b->dst);
+    }
+    if (auto* u = std::get_if<isa::Un>(&insn)) {
+      TRY(need(i, s, u->dst));
+      return write(i, u->dst);
+    }
+    if (auto* j = std::get_if<isa::Jmp>(&insn)) {
+      TRY(need(i, s, j->dst));
+      if (auto* r = std::get_if<isa::Reg>(&j->src)) TRY(need(i, s, *r));
+      return Ok{};
+    }
+    if (auto* c = std::get_if<isa::Call>(&insn)) {
+      const HelperProto* proto = cx_.policy.helper(c->helper);
+      if (!proto) return Ok{};  // helpers.cpp rejected it already
+      const std::string what = "helper " + proto->name + " (" + std::to_string(c->helper) +
+                               ") takes " + std::to_string(proto->nargs) + " arguments but reads ";
+      for (isa::Reg r = 1; r <= proto->nargs && r <= 5; ++r) TRY(need(i, s, r, what));
+      return Ok{};
+    }
+    if (std::holds_alternative<isa::Exit>(insn)) {
+      // Only the main program's exit reads r0 for sure: a static subprogram
+      // may return garbage its caller never reads.
+      if (cx_.cfg.subprog_of[i] == 0) return need(i, s, 0, "exits with r0 unset: reads ");
+      return Ok{};
+    }
+    if (auto* l = std::get_if<isa::Load>(&insn)) {
+      TRY(need(i, s, l->base));
+      TRY(write(i, l->dst));
+      return stack(i, s, l->base, l->off, l->size);
+    }
+    if (auto* st = std::get_if<isa::Store>(&insn)) {
+      TRY(need(i, s, st->base));
+      if (auto* r = std::get_if<isa::Reg>(&st->src)) TRY(need(i, s, *r));
+      return stack(i, s, st->base, st->off, st->size);
+    }
+    if (auto* a = std::get_if<isa::Atomic>(&insn)) {
+      TRY(need(i, s, a->base));
+      TRY(need(i, s, a->src));
+      if (a->op == isa::AtomicOp::CmpXchg) TRY(need(i, s, 0));
+      if (a->fetch && a->op != isa::AtomicOp::CmpXchg) TRY(write(i, a->src));
+      return stack(i, s, a->base, a->off, a->size);
+    }
+    return std::visit(
+        [&](const auto& x) -> Status {
+          if constexpr (requires { x.dst; }) return write(i, x.dst);  // ld_imm64 forms
+          return Ok{};
+        },
+        insn);
+  }
+
+  Status check() const {
+    for (std::size_t b = 0; b < starts_.size(); ++b) order_.push_back(b);
+    std::sort(order_.begin(), order_.end(),
+              [&](std::size_t x, std::size_t y) { return starts_[x] < starts_[y]; });
+    for (std::size_t b : order_) {
+      if (!has_in_[b]) continue;
+      State s = in_[b];
+      for (std::size_t i = starts_[b];; ++i) {
+        if (cx_.cfg.surely_visited[i])
+          if (auto st = check_insn(i, s); !st) return st;
+        transfer(i, s);
+        if (ends_block(i)) break;
+      }
+    }
+    return Ok{};
+  }
+
+  Context& cx_;
+  const std::size_t n_;
+  std::vector<std::size_t> leader_;  // per insn: block id when it starts one
+  std::vector<std::size_t> starts_;  // per block: first insn
+  std::vector<State> in_;
+  std::vector<bool> has_in_;
+  mutable std::vector<std::size_t> order_;
+};
+
+#undef TRY
+
+}  // namespace
+
+Status check_dataflow(Context& cx) { return Dataflow(cx).run(); }
+
+}  // namespace xo::verifier

@@ -1,0 +1,88 @@
+// Flavor names and the default, deny-by-default helper allowlist.
+#include "verifier-front/policy.hpp"
+
+#include <algorithm>
+#include <utility>
+
+namespace xo {
+
+std::string_view flavor_name(Flavor f) {
+  switch (f) {
+    case Flavor::Tc: return "tc";
+    case Flavor::Chain: return "chain";
+    case Flavor::Devmap: return "devmap";
+    case Flavor::Tun: return "tun";
+  }
+  return "unknown";
+}
+
+std::optional<Flavor> parse_flavor(std::string_view s) {
+  for (Flavor f : {Flavor::Tc, Flavor::Chain, Flavor::Devmap, Flavor::Tun})
+    if (flavor_name(f) == s) return f;
+  return std::nullopt;
+}
+
+namespace {
+
+constexpr FlavorSet kNotTc = kAllFlavors & FlavorSet(~flavor_bit(Flavor::Tc));
+
+// The default allowlist. Rules that produced it:
+//
+//  * Only helpers whose result depends on the packet, the program's own maps,
+//    or harmless clocks/randomness. An offloaded program runs in the host's
+//    context, so anything that reads host state would leak it to the guest:
+//    fib_lookup, get_current_*, get_cgroup_classid, get_route_realm,
+//    sk_lookup_*, perf_event_output, trace_printk, probe_read_*, get_stack,
+//    jiffies-based and socket helpers, ... are all denied by leaving them out.
+//  * No redirects (redirect, redirect_map): XDP_REDIRECT in a guest names guest
+//    devices; the translator gives it defined behaviour instead of a host
+//    ifindex.
+//  * `nargs` is exactly the number of non-DONTCARE arguments of the kernel's
+//    prototype (net/core/filter.c, kernel/bpf/helpers.c): the pre-verifier
+//    requires r1..r(nargs) initialised, and must never be stricter than the
+//    kernel.
+//  * Ids checked against enum bpf_func_id (linux/bpf.h, __BPF_FUNC_MAPPER).
+//  * Flavors: the tc flavor runs as SCHED_CLS, so only helpers that the tc
+//    lowering maps exactly are offered there; xdp_adjust_meta has no exact skb
+//    equivalent and stays XDP-only (chain, devmap, tun).
+std::vector<HelperProto> default_helpers() {
+  return {
+      {1, "bpf_map_lookup_elem", 2, kAllFlavors},
+      {2, "bpf_map_update_elem", 4, kAllFlavors},
+      {3, "bpf_map_delete_elem", 2, kAllFlavors},
+      {5, "bpf_ktime_get_ns", 0, kAllFlavors},
+      {7, "bpf_get_prandom_u32", 0, kAllFlavors},
+      {8, "bpf_get_smp_processor_id", 0, kAllFlavors},
+      {12, "bpf_tail_call", 3, kAllFlavors},
+      {28, "bpf_csum_diff", 5, kAllFlavors},
+      {44, "bpf_xdp_adjust_head", 2, kAllFlavors},
+      {54, "bpf_xdp_adjust_meta", 2, kNotTc},
+      {65, "bpf_xdp_adjust_tail", 2, kAllFlavors},
+      {87, "bpf_map_push_elem", 3, kAllFlavors},
+      {88, "bpf_map_pop_elem", 2, kAllFlavors},
+      {89, "bpf_map_peek_elem", 2, kAllFlavors},
+      {125, "bpf_ktime_get_boot_ns", 0, kAllFlavors},
+      {181, "bpf_loop", 4, kAllFlavors},
+      {188, "bpf_xdp_get_buff_len", 1, kAllFlavors},
+      {189, "bpf_xdp_load_bytes", 4, kAllFlavors},
+      {190, "bpf_xdp_store_bytes", 4, kAllFlavors},
+  };
+}
+
+}  // namespace
+
+DefaultPolicy::DefaultPolicy() : DefaultPolicy(default_helpers(), kAllFlavors) {}
+
+DefaultPolicy::DefaultPolicy(std::vector<HelperProto> helpers, FlavorSet flavors)
+    : helpers_(std::move(helpers)), flavors_(FlavorSet(flavors & kAllFlavors)) {
+  std::sort(helpers_.begin(), helpers_.end(),
+            [](const HelperProto& a, const HelperProto& b) { return a.id < b.id; });
+}
+
+const HelperProto* DefaultPolicy::helper(std::int32_t id) const {
+  auto it = std::lower_bound(helpers_.begin(), helpers_.end(), id,
+                             [](const HelperProto& h, std::int32_t v) { return h.id < v; });
+  return it != helpers_.end() && it->id == id ? &*it : nullptr;
+}
+
+}  // namespace xo
