@@ -78,7 +78,7 @@ TEST(VmBoot, TimeoutKillsTheGuest) {
   GuestVmOptions options;
   options.vm_dir = *vm_dir;
   options.cmd = "echo GUEST-SLEEPING; sleep 600";
-  options.timeout_s = 12;
+  options.timeout_s = 25;  // long enough to boot under a loaded ctest -j
   auto vm = GuestVm::start(options);
   ASSERT_TRUE(vm.ok()) << vm.error().describe();
   std::optional<int> exit_code = (*vm)->wait(60s);
