@@ -1,0 +1,289 @@
+// Semantics preserved: the original guest XDP program and its tc and chain
+// translations, each loaded into the real kernel with its own maps, give the
+// same verdict (under the flavor's mapping), the same output frame and the
+// same map contents for the same input frames under BPF_PROG_TEST_RUN.
+#include <gtest/gtest.h>
+#include <sched.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "guest/builder/elf_builder.hpp"
+#include "tests/translator/kernel_harness.hpp"
+#include "tests/translator/test_support.hpp"
+
+namespace xo::test {
+namespace {
+
+using isa::UnOp;
+constexpr std::uint32_t kLoopback = 1;  // what the original reads as ingress_ifindex in test runs
+
+// ---------------------------------------------------------------------------
+// Input frames: real-looking headers plus synthetic frames whose first
+// payload byte walks through every XDP action and some unknown values.
+
+std::vector<std::uint8_t> pseudo_random(std::size_t n, std::uint32_t seed) {
+  std::vector<std::uint8_t> v(n);
+  for (auto& b : v) {
+    seed = seed * 1103515245u + 12345u;
+    b = static_cast<std::uint8_t>(seed >> 16);
+  }
+  return v;
+}
+
+std::vector<std::uint8_t> ethernet(std::uint16_t ethertype, std::size_t len, std::uint32_t seed) {
+  auto f = pseudo_random(len, seed);
+  const std::uint8_t dst[6] = {0x02, 0, 0, 0, 0, 0x01}, src[6] = {0x02, 0, 0, 0, 0, 0x02};
+  std::copy(dst, dst + 6, f.begin());
+  std::copy(src, src + 6, f.begin() + 6);
+  f[12] = ethertype >> 8;
+  f[13] = ethertype & 0xff;
+  return f;
+}
+
+std::vector<std::vector<std::uint8_t>> frames() {
+  std::vector<std::vector<std::uint8_t>> v;
+  auto ipv4 = [](std::uint8_t proto, std::size_t len, std::uint32_t seed) {
+    auto f = ethernet(0x0800, len, seed);
+    f[14] = 0x45;
+    f[23] = proto;
+    return f;
+  };
+  v.push_back(ipv4(17, 64, 1));    // UDP
+  v.push_back(ipv4(6, 74, 2));     // TCP
+  v.push_back(ipv4(1, 98, 3));     // ICMP
+  v.push_back(ipv4(17, 1500, 4));  // full-size
+  auto v6 = ethernet(0x86dd, 86, 5);
+  v6[14] = 0x60;
+  v6[20] = 17;
+  v.push_back(v6);
+  v.push_back(ethernet(0x0806, 60, 6));  // ARP
+  // tc test runs refuse IPv4/IPv6 frames shorter than their L3 header, so the
+  // runts carry an experimental ethertype.
+  v.push_back(ethernet(0x88b5, 14, 7));  // header only
+  v.push_back(ethernet(0x88b5, 20, 8));  // runt
+  const std::uint8_t actions[] = {0, 1, 2, 3, 4, 5, 7, 0xff, 0x80};
+  std::uint32_t seed = 100;
+  for (std::uint8_t a : actions) {
+    auto f = ethernet(0x88b5, 64 + 16 * (seed % 9), seed);
+    f[14] = a;
+    v.push_back(f);
+    ++seed;
+  }
+  return v;
+}
+
+// ---------------------------------------------------------------------------
+// Verdict mapping, written from ARCHITECTURE.md, not from the translator.
+
+std::uint32_t expected_host_verdict(Flavor f, std::uint32_t xdp_action) {
+  if (f == Flavor::Tc) {
+    switch (xdp_action) {
+      case 2: return 0;  // PASS -> TC_ACT_OK
+      case 3: return 7;  // TX -> TC_ACT_REDIRECT (bpf_redirect to the tap's ingress)
+      default: return 2;  // ABORTED, DROP, REDIRECT, unknown -> TC_ACT_SHOT
+    }
+  }
+  switch (xdp_action) {
+    case 0: case 1: case 3: return xdp_action;  // native
+    case 2: return 4;                           // PASS -> XDP_REDIRECT into the tap
+    default: return 1;                          // REDIRECT, unknown -> XDP_DROP
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Programs written as bytecode, for forms clang -mcpu=v3 does not emit.
+
+Submission raw_submission(const std::string& name, const std::vector<Insn>& prog) {
+  Submission s;
+  s.name = name;
+  s.license = "GPL";
+  s.guest_ifindex = kLoopback;
+  s.insns = raw(prog);
+  return s;
+}
+
+// r0 carries the action in its low half and garbage above: XDP looks at 32 bits.
+Submission raw_upper_bits() {
+  return raw_submission("raw_upper_bits", {
+      ldx(Size::W, 2, 1, 0), ldx(Size::W, 3, 1, 4), mov64r(4, 2), alu64(AluOp::Add, 4, 16),
+      jmpr(Cond::Gt, 4, 3, 5),
+      ldx(Size::B, 0, 2, 14), mov64(5, 1), alu64(AluOp::Lsh, 5, 32), alu64r(AluOp::Or, 0, 5),
+      exit_(),
+      mov64(0, 2), exit_(),
+  });
+}
+
+// One exit per action, so several exits share the epilogue.
+Submission raw_many_exits() {
+  return raw_submission("raw_many_exits", {
+      ldx(Size::W, 2, 1, 0), ldx(Size::W, 3, 1, 4), mov64r(4, 2), alu64(AluOp::Add, 4, 15),
+      jmpr(Cond::Gt, 4, 3, 9),
+      ldx(Size::B, 5, 2, 14),
+      jmp(Cond::Ne, 5, 3, 2), mov64(0, 3), exit_(),
+      jmp(Cond::Ne, 5, 1, 2), mov64(0, 1), exit_(),
+      mov64r(0, 5), exit_(),
+      mov64(0, 2), exit_(),
+  });
+}
+
+// ISA v4: signed division and modulo, movsx, bswap, sign-extending loads.
+Submission raw_v4() {
+  using isa::Bin;
+  return raw_submission("raw_v4", {
+      ldx(Size::W, 2, 1, 0), ldx(Size::W, 3, 1, 4), mov64r(4, 2), alu64(AluOp::Add, 4, 64),
+      jmpr(Cond::Gt, 4, 3, 19),
+      ldx(Size::DW, 5, 2, 14),
+      isa::Load{Size::B, true, 6, 2, 15},
+      mov64r(7, 5), alu64(AluOp::SDiv, 7, -7), stx(Size::DW, 2, 22, 7),
+      mov64r(7, 5), alu64(AluOp::SMod, 7, 13), stx(Size::DW, 2, 30, 7),
+      Bin{AluOp::MovSx16, true, 7, Reg{5}}, stx(Size::DW, 2, 38, 7),
+      mov64r(7, 5), un(UnOp::Swap64, 7), stx(Size::DW, 2, 46, 7),
+      mov32r(7, 5), alu32r(AluOp::SDiv, 7, 6), stx(Size::DW, 2, 54, 7),
+      stx(Size::DW, 2, 14, 6),
+      mov64(0, 3), exit_(),
+      mov64(0, 2), exit_(),
+  });
+}
+
+// The ctx pointer copied through registers and handed to a subprogram.
+Submission raw_ctx_in_subprogram() {
+  return raw_submission("raw_ctx_subprog", {
+      mov64r(9, 1), mov64r(1, 9), call_local(11), mov64r(6, 0),
+      ldx(Size::W, 2, 9, 0), ldx(Size::W, 3, 9, 4), mov64r(4, 2), alu64(AluOp::Add, 4, 24),
+      jmpr(Cond::Gt, 4, 3, 3),
+      stx(Size::W, 2, 14, 6), mov64(0, 3), exit_(),
+      mov64(0, 1), exit_(),
+      // subprogram: data_end - data + ingress_ifindex * 1000
+      ldx(Size::W, 2, 1, 0), ldx(Size::W, 3, 1, 4), ldx(Size::W, 0, 1, 12),
+      alu64(AluOp::Mul, 0, 1000), alu64r(AluOp::Sub, 3, 2), alu64r(AluOp::Add, 0, 3), exit_(),
+  });
+}
+
+// ---------------------------------------------------------------------------
+
+struct Program {
+  std::string name;
+  std::function<Result<Submission>()> build;
+};
+
+Result<Submission> from_object(const std::string& path, const std::string& prog) {
+  auto s = guest::build_submission_from_file(path, prog.empty() ? std::nullopt
+                                                                 : std::optional<std::string>(prog));
+  if (s) s->guest_ifindex = kLoopback;
+  return s;
+}
+
+std::vector<Program> programs() {
+  std::vector<Program> v;
+  for (const char* p : {"sem_return_codes", "sem_alu", "sem_branches", "sem_stack", "sem_atomics",
+                        "sem_maps", "sem_calls", "sem_bytes", "sem_tail", "sem_head", "sem_ctx",
+                        "sem_globals", "sem_loop"})
+    v.push_back({p, [p] { return from_object(XO_SEMANTICS_OBJ, p); }});
+  v.push_back({"xdp1", [] { return from_object(XO_XDP1_OBJ, ""); }});
+  v.push_back({"xdp2", [] { return from_object(XO_XDP2_OBJ, ""); }});
+  v.push_back({"raw_upper_bits", [] { return Result<Submission>(raw_upper_bits()); }});
+  v.push_back({"raw_many_exits", [] { return Result<Submission>(raw_many_exits()); }});
+  v.push_back({"raw_v4", [] { return Result<Submission>(raw_v4()); }});
+  v.push_back({"raw_ctx_in_subprogram", [] { return Result<Submission>(raw_ctx_in_subprogram()); }});
+  return v;
+}
+
+struct Param {
+  Program program;
+  Flavor flavor;
+  bool stats;
+  friend void PrintTo(const Param& p, std::ostream* os) {
+    *os << p.program.name << " as " << flavor_name(p.flavor) << (p.stats ? " with stats" : "");
+  }
+};
+
+class Semantics : public ::testing::TestWithParam<Param> {
+ protected:
+  static void SetUpTestSuite() {
+    // Per-CPU maps: both runs of a frame must happen on the same CPU.
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(sched_getcpu(), &set);
+    sched_setaffinity(0, sizeof set, &set);
+  }
+};
+
+TEST_P(Semantics, SameVerdictFrameAndMaps) {
+  const Param& p = GetParam();
+  auto sub = p.program.build();
+  ASSERT_TRUE(sub.ok()) << sub.error().message;
+
+  HostMaps guest_side(sub->maps), host_side(sub->maps);
+  ASSERT_EQ(guest_side.error(), "");
+  ASSERT_EQ(host_side.error(), "");
+  Fd btf = load_btf(sub->btf);
+  ASSERT_TRUE(sub->btf.empty() || btf.valid()) << "BTF load: " << errno_text(errno);
+
+  Loaded original = load_program(6 /* XDP */, sub->name, with_host_fds(sub->insns, guest_side),
+                                 *sub, sub->func_info, sub->line_info, btf.get());
+  ASSERT_TRUE(original.prog.valid()) << "original: " << original.log;
+
+  Fd stats;
+  if (p.stats) {
+    stats = Fd(bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "xo_stats", 4, 8, translator::kStatsSlots,
+                              nullptr));
+    ASSERT_TRUE(stats.valid()) << errno_text(errno);
+  }
+  TestPolicy policy;
+  translator::TranslateOptions opts;
+  opts.flavor = p.flavor;
+  opts.tap_ifindex = kLoopback;
+  opts.guest_ifindex = sub->guest_ifindex;
+  opts.stats_map_fd = p.stats ? stats.get() : -1;
+  auto tr = translator::translate(
+      *sub, [&](std::uint32_t h) { return host_side.fd_of(h); }, policy, opts);
+  ASSERT_TRUE(tr.ok()) << tr.error().message;
+  Loaded host = load_program(tr->prog_type, sub->name, tr->insns, *sub, tr->func_info,
+                             tr->line_info, btf.get());
+  ASSERT_TRUE(host.prog.valid()) << "translated: " << host.log;
+
+  std::vector<std::uint64_t> per_action(translator::kStatsSlots, 0);
+  const auto input = frames();
+  for (std::size_t n = 0; n < input.size(); ++n) {
+    SCOPED_TRACE("frame " + std::to_string(n) + " (" + std::to_string(input[n].size()) + " bytes)");
+    RunResult g = test_run(original.prog.get(), input[n]);
+    RunResult h = test_run(host.prog.get(), input[n]);
+    ASSERT_EQ(g.err, 0) << errno_text(g.err);
+    ASSERT_EQ(h.err, 0) << errno_text(h.err);
+    EXPECT_EQ(h.retval, expected_host_verdict(p.flavor, g.retval)) << "guest action " << g.retval;
+    EXPECT_EQ(h.packet, g.packet);
+    per_action[std::min<std::uint32_t>(g.retval, translator::kStatsSlotUnknown)]++;
+  }
+  EXPECT_EQ(host_side.dump(), guest_side.dump());
+
+  if (p.stats) {
+    const int ncpu = libbpf_num_possible_cpus();
+    for (std::uint32_t slot = 0; slot < translator::kStatsSlots; ++slot) {
+      std::vector<std::uint64_t> v(ncpu);
+      ASSERT_EQ(bpf_map_lookup_elem(stats.get(), &slot, v.data()), 0);
+      std::uint64_t sum = 0;
+      for (auto x : v) sum += x;
+      EXPECT_EQ(sum, per_action[slot]) << "stats slot " << slot;
+    }
+  }
+}
+
+std::vector<Param> params() {
+  std::vector<Param> v;
+  for (const auto& prog : programs())
+    for (Flavor f : {Flavor::Tc, Flavor::Chain}) v.push_back({prog, f, false});
+  for (const auto& prog : programs())
+    if (prog.name == "sem_return_codes" || prog.name == "raw_many_exits" || prog.name == "xdp1")
+      for (Flavor f : {Flavor::Tc, Flavor::Chain}) v.push_back({prog, f, true});
+  return v;
+}
+
+INSTANTIATE_TEST_SUITE_P(Kernel, Semantics, ::testing::ValuesIn(params()), [](const auto& info) {
+  return info.param.program.name + "_" + std::string(flavor_name(info.param.flavor)) +
+         (info.param.stats ? "_stats" : "");
+});
+
+}  // namespace
+}  // namespace xo::test
