@@ -104,7 +104,13 @@ std::string unique_name(const std::string& prefix, std::size_t max_len) {
 }
 
 xo::Result<std::string> ensure_vm_image() {
+  // Once per process: build-image repacks the initramfs on every call.
+  static std::mutex mu;
+  static bool built = false;
+  std::lock_guard lock(mu);
+  if (built) return std::string(XO_VM_DIR);
   CommandResult r = run_command({XO_VM_BUILD_IMAGE, "--out-dir", XO_VM_DIR});
+  built = r.exit_code == 0;
   if (r.exit_code != 0)
     return xo::err("build-image --out-dir " XO_VM_DIR " exited " + std::to_string(r.exit_code) +
                    ": " + r.output);
