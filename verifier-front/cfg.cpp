@@ -76,10 +76,21 @@ class CfgBuilder {
            std::to_string(t.slot - 1);
   }
 
-  // Subprogram entries: 0 and every bpf-to-bpf call / BPF_PSEUDO_FUNC target.
+  // Subprogram entries: 0 and every bpf-to-bpf call / BPF_PSEUDO_FUNC target,
+  // plus every function func_info declares (that lands on an instruction).
+  // Extra entries can only make us agree with the kernel or lose to its own
+  // check that func_info matches the subprogram layout; they also become DFS
+  // roots, like the exception callback the kernel explores uncalled.
   Status find_subprograms() {
     std::vector<std::size_t>& entries = cfg_.subprog_entries;
     entries = {0};
+    for (const auto& f : cx_.sub.func_info) {
+      const Target t = target_of(0, static_cast<std::int64_t>(f.insn_off) - 1);
+      if (t.index != kNone) {
+        entries.push_back(t.index);
+        declared_.push_back(t.index);
+      }
+    }
     cfg_.callee.assign(n_, kNone);
     for (std::size_t i = 0; i < n_; ++i) {
       const auto& insn = cx_.insns[i];
@@ -170,10 +181,20 @@ class CfgBuilder {
       std::size_t node;
       std::uint8_t next_edge;
     };
-    std::vector<Frame> stack{{0, 0}};
-    color[0] = kGray;
+    std::vector<Frame> stack;
+    std::vector<std::size_t> roots(declared_.rbegin(), declared_.rend());
+    roots.push_back(0);  // explored first
     std::size_t loops = 0;
-    while (!stack.empty()) {
+    while (!roots.empty() || !stack.empty()) {
+      if (stack.empty()) {
+        const std::size_t r = roots.back();
+        roots.pop_back();
+        if (color[r] == kWhite) {
+          color[r] = kGray;
+          stack.push_back({r, 0});
+        }
+        continue;
+      }
       Frame& f = stack.back();
       const std::size_t u = f.node;
       if (f.next_edge == 3) {
@@ -235,6 +256,7 @@ class CfgBuilder {
   Context& cx_;
   const std::size_t n_;
   Cfg& cfg_;
+  std::vector<std::size_t> declared_;  // func_info entries, as insn indexes
 };
 
 }  // namespace

@@ -16,6 +16,7 @@ struct Program {
   Slots insns;
   std::vector<MapDef> maps;
   std::size_t loop_notes = 0;  // back-edges preverify must report as notes
+  bool func_info = false;      // load with generated BTF func_info (callbacks need it)
 };
 
 std::ostream& operator<<(std::ostream& os, const Program& p) { return os << p.name; }
@@ -83,6 +84,13 @@ std::vector<Program> corpus() {
       {"MapValueLastByte",
        prog({LD_MAP_VALUE(1, 1, 7), LDX_MEM(BPF_B, 0, 1, 0), EXIT()}),
        {array_map(1, 8, 1, ".bss")}},
+      // bpf_loop with a callback reached only through BPF_PSEUDO_FUNC; the
+      // callback reads r1 (the index) that the helper passes it.
+      {"BpfLoopCallback",
+       prog({MOV64_IMM(1, 4), LD_FUNC(2, 6), MOV64_IMM(3, 0), MOV64_IMM(4, 0),
+             CALL(BPF_FUNC_loop), MOV64_IMM(0, 2), EXIT(), MOV64_REG(0, 1), ALU64_IMM(BPF_AND, 0, 0),
+             EXIT()}),
+       {}, 0, true},
       {"JumpToNextInsn",
        prog({MOV64_IMM(0, 1), JA(0), JMP_IMM(BPF_JEQ, 0, 1, 0), JMP32_IMM(BPF_JNE, 0, 3, 0),
              EXIT()})},
@@ -104,7 +112,7 @@ std::vector<Program> corpus() {
 class Corpus : public ::testing::TestWithParam<Program> {};
 
 TEST_P(Corpus, KernelAccepts) {
-  const auto v = kernel_load_xdp(make_sub(GetParam().insns, GetParam().maps));
+  const auto v = kernel_load_xdp(make_sub(GetParam().insns, GetParam().maps), GetParam().func_info);
   EXPECT_TRUE(v.accepted) << "corpus program is not valid for this kernel (errno " << v.error
                           << "):\n"
                           << v.log;

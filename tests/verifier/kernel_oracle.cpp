@@ -1,10 +1,13 @@
 #include "tests/verifier/kernel_oracle.hpp"
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <linux/bpf.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <memory>
+#include <set>
 #include <vector>
 
 namespace xo::test {
@@ -32,7 +35,28 @@ int KernelMaps::fd(std::uint32_t handle) const {
   return it == fds_.end() ? -1 : it->second;
 }
 
-KernelVerdict kernel_load_xdp(const Submission& sub) {
+namespace {
+
+struct BtfDeleter {
+  void operator()(btf* b) const { btf__free(b); }
+};
+
+// Subprogram entries (slots) of a raw program: 0 and every bpf-to-bpf call or
+// BPF_PSEUDO_FUNC target.
+std::set<std::uint32_t> subprogram_entries(const std::vector<bpf_insn>& insns) {
+  std::set<std::uint32_t> out{0};
+  for (std::size_t i = 0; i < insns.size(); ++i) {
+    const bool call = insns[i].code == (BPF_JMP | BPF_CALL) && insns[i].src_reg == BPF_PSEUDO_CALL;
+    const bool func =
+        insns[i].code == (BPF_LD | BPF_DW | BPF_IMM) && insns[i].src_reg == BPF_PSEUDO_FUNC;
+    if (call || func) out.insert(static_cast<std::uint32_t>(i + 1 + insns[i].imm));
+  }
+  return out;
+}
+
+}  // namespace
+
+KernelVerdict kernel_load_xdp(const Submission& sub, bool with_func_info) {
   KernelMaps maps(sub);
   std::vector<bpf_insn> insns(sub.insns.size());
   static_assert(sizeof(bpf_insn) == sizeof(isa::RawInsn));
@@ -47,6 +71,27 @@ KernelVerdict kernel_load_xdp(const Submission& sub) {
   std::vector<char> log(1 << 20);
   LIBBPF_OPTS(bpf_prog_load_opts, opts, .log_level = 1, .log_size = static_cast<__u32>(log.size()),
               .log_buf = log.data());
+  std::unique_ptr<btf, BtfDeleter> types;
+  std::vector<bpf_func_info> funcs;
+  if (with_func_info) {
+    types.reset(btf__new_empty());
+    const int int_id = btf__add_int(types.get(), "int", 4, BTF_INT_SIGNED);
+    const int proto = btf__add_func_proto(types.get(), int_id);
+    for (std::uint32_t entry : subprogram_entries(insns)) {
+      const std::string name = "f" + std::to_string(entry);
+      const int id = btf__add_func(types.get(), name.c_str(), BTF_FUNC_STATIC, proto);
+      funcs.push_back(bpf_func_info{entry, static_cast<__u32>(id)});
+    }
+    if (btf__load_into_kernel(types.get()) != 0) {
+      v.error = errno;
+      v.log = "btf__load_into_kernel failed";
+      return v;
+    }
+    opts.prog_btf_fd = btf__fd(types.get());
+    opts.func_info = funcs.data();
+    opts.func_info_cnt = static_cast<__u32>(funcs.size());
+    opts.func_info_rec_size = sizeof(bpf_func_info);
+  }
   const int fd = bpf_prog_load(BPF_PROG_TYPE_XDP, "xo_vtest", "GPL", insns.data(), insns.size(),
                                &opts);
   v.accepted = fd >= 0;

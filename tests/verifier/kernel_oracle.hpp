@@ -33,7 +33,10 @@ struct KernelVerdict {
 };
 
 // Loads sub.insns (handles replaced by fds, unknown handles by -1) as an XDP
-// program without BTF. The program fd is closed before returning.
-KernelVerdict kernel_load_xdp(const Submission& sub);
+// program. Without `with_func_info` no BTF is passed; with it, a minimal BTF
+// (one "int f(void)" FUNC per subprogram, found from the call and
+// BPF_PSEUDO_FUNC targets) and matching func_info are generated, as the
+// kernel requires for callbacks. The program fd is closed before returning.
+KernelVerdict kernel_load_xdp(const Submission& sub, bool with_func_info = false);
 
 }  // namespace xo::test
