@@ -16,6 +16,7 @@
 #include <cstring>
 #include <memory>
 
+#include "guest/builder/btf_check.hpp"
 #include "guest/builder/btf_ext.hpp"
 #include "guest/builder/code_linker.hpp"
 #include "guest/builder/elf_image.hpp"
@@ -173,11 +174,22 @@ std::string read_license(const ElfImage& image) {
   return std::string(p, strnlen(p, s->data.size()));
 }
 
+// The ELF and its BTF are checked by us before libbpf sees either.
+Result<ElfImage> checked_image(std::span<const std::uint8_t> elf_bytes) {
+  auto image = ElfImage::parse(elf_bytes);
+  if (!image) return image.error();
+  if (const ElfSection* btf = image->section_named(".BTF")) {
+    Status st = check_btf(btf->data);
+    if (!st) return st.error();
+  }
+  return image;
+}
+
 }  // namespace
 
 Result<Submission> build_submission(std::span<const std::uint8_t> elf_bytes, std::optional<std::string> program) {
   if (elf_bytes.size() > kMaxObjectBytes) return err("object is larger than " + std::to_string(kMaxObjectBytes) + " bytes");
-  auto image = ElfImage::parse(elf_bytes);
+  auto image = checked_image(elf_bytes);
   if (!image) return image.error();
   auto view = open_with_libbpf(elf_bytes);
   if (!view) return view.error();
@@ -235,7 +247,7 @@ Result<Submission> build_submission_from_file(const std::string& path, std::opti
 
 Result<std::vector<ProgramInfo>> list_program_infos(std::span<const std::uint8_t> elf_bytes) {
   if (elf_bytes.size() > kMaxObjectBytes) return err("object is larger than " + std::to_string(kMaxObjectBytes) + " bytes");
-  auto image = ElfImage::parse(elf_bytes);
+  auto image = checked_image(elf_bytes);
   if (!image) return image.error();
   auto view = open_with_libbpf(elf_bytes);
   if (!view) return view.error();

@@ -1,0 +1,20 @@
+// Structural check of a raw BTF blob before libbpf 1.1 parses it: libbpf of
+// that age trusts type ids and follows reference chains without bounds, so a
+// corrupted id or a typedef loop crashes or hangs it. The kernel's own BTF
+// verifier runs later on the host; this is only the part that keeps our
+// process alive.
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+#include "translator/isa/result.hpp"
+
+namespace xo::guest {
+
+// Checks header and section bounds, every type record's extent and kind,
+// every string offset, every referenced type id, and that modifier/pointer/
+// array chains end (no reference loops).
+Status check_btf(std::span<const std::uint8_t> btf);
+
+}  // namespace xo::guest
