@@ -263,7 +263,9 @@ TEST(Cli, SectionFilter) {
   ASSERT_EQ(sections.size(), 1u);
   EXPECT_EQ(sections[0].name, "xdp");
   for (const auto& s : parse_ours(all.out))
-    if (s.name == "xdp") EXPECT_EQ(s.insns, sections[0].insns);
+    if (s.name == "xdp") {
+      EXPECT_EQ(s.insns, sections[0].insns);
+    }
   Ran none = xoffload({"disasm", "--section", "nope", obj});
   EXPECT_EQ(none.exit_code, 1);
   EXPECT_NE(none.err.find("no code section named 'nope'"), std::string::npos) << none.err;

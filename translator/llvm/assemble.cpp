@@ -74,6 +74,11 @@ Result<std::vector<isa::RawInsn>> assemble(std::string_view text) {
   const detail::BpfTarget* t = detail::bpf_target(&init_error);
   if (!t) return err("assemble: " + init_error);
 
+  // Per call: parsers may adjust a subtarget's features, so none is shared.
+  std::unique_ptr<llvm::MCSubtargetInfo> subtarget(
+      t->target->createMCSubtargetInfo(detail::kTriple, detail::kCpu, ""));
+  if (!subtarget) return err("assemble: LLVM BPF target has no subtarget info");
+
   Diagnostics diags;
   llvm::SourceMgr sources;
   sources.AddNewSourceBuffer(
@@ -83,7 +88,7 @@ Result<std::vector<isa::RawInsn>> assemble(std::string_view text) {
       [](const llvm::SMDiagnostic& d, void* ctx) { static_cast<Diagnostics*>(ctx)->add(d); },
       &diags);
 
-  llvm::MCContext ctx(t->triple, t->asm_info.get(), t->reg_info.get(), t->subtarget.get(),
+  llvm::MCContext ctx(t->triple, t->asm_info.get(), t->reg_info.get(), subtarget.get(),
                       &sources, &t->options);
   ctx.setDiagnosticHandler([&diags](const llvm::SMDiagnostic& d, bool, const llvm::SourceMgr&,
                                     std::vector<const llvm::MDNode*>&) { diags.add(d); });
@@ -94,18 +99,18 @@ Result<std::vector<isa::RawInsn>> assemble(std::string_view text) {
   llvm::SmallString<4096> object;
   llvm::raw_svector_ostream object_stream(object);
   std::unique_ptr<llvm::MCAsmBackend> backend(
-      t->target->createMCAsmBackend(*t->subtarget, *t->reg_info, t->options));
+      t->target->createMCAsmBackend(*subtarget, *t->reg_info, t->options));
   std::unique_ptr<llvm::MCCodeEmitter> emitter(
       t->target->createMCCodeEmitter(*t->instr_info, ctx));
   if (!backend || !emitter) return err("assemble: LLVM BPF target has no asm backend/emitter");
   std::unique_ptr<llvm::MCObjectWriter> writer = backend->createObjectWriter(object_stream);
   std::unique_ptr<llvm::MCStreamer> streamer(t->target->createMCObjectStreamer(
-      t->triple, ctx, std::move(backend), std::move(writer), std::move(emitter), *t->subtarget));
+      t->triple, ctx, std::move(backend), std::move(writer), std::move(emitter), *subtarget));
 
   std::unique_ptr<llvm::MCAsmParser> parser(
       llvm::createMCAsmParser(sources, ctx, *streamer, *t->asm_info));
   std::unique_ptr<llvm::MCTargetAsmParser> target_parser(
-      t->target->createMCAsmParser(*t->subtarget, *parser, *t->instr_info, t->options));
+      t->target->createMCAsmParser(*subtarget, *parser, *t->instr_info, t->options));
   if (!target_parser) return err("assemble: LLVM BPF target has no asm parser");
   parser->setTargetParser(*target_parser);
 

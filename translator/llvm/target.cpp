@@ -28,10 +28,9 @@ BpfTarget* create(std::string& error) {
   t->reg_info.reset(t->target->createMCRegInfo(kTriple));
   if (t->reg_info)
     t->asm_info.reset(t->target->createMCAsmInfo(*t->reg_info, kTriple, t->options));
-  t->subtarget.reset(t->target->createMCSubtargetInfo(kTriple, kCpu, ""));
   t->instr_info.reset(t->target->createMCInstrInfo());
-  if (!t->reg_info || !t->asm_info || !t->subtarget || !t->instr_info) {
-    error = "LLVM BPF target is incomplete (no MC register/asm/subtarget/instr info)";
+  if (!t->reg_info || !t->asm_info || !t->instr_info) {
+    error = "LLVM BPF target is incomplete (no MC register/asm/instr info)";
     return nullptr;
   }
   return t.release();  // lives for the process: other threads may hold it

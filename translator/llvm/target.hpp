@@ -19,14 +19,14 @@ inline constexpr const char* kTriple = "bpfel";
 inline constexpr const char* kCpu = "v4";
 
 // Read-only after construction, so one instance is shared by all threads;
-// MCContext, streamers, parsers and disassemblers are created per use.
+// subtargets, MCContext, streamers, parsers and disassemblers are created per
+// use (per call for the assembler, per thread and CPU for the disassembler).
 struct BpfTarget {
   const llvm::Target* target = nullptr;
   llvm::Triple triple;
   llvm::MCTargetOptions options;
   std::unique_ptr<llvm::MCRegisterInfo> reg_info;
   std::unique_ptr<llvm::MCAsmInfo> asm_info;
-  std::unique_ptr<llvm::MCSubtargetInfo> subtarget;
   std::unique_ptr<llvm::MCInstrInfo> instr_info;
 };
 
