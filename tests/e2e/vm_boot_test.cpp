@@ -71,6 +71,51 @@ TEST(VmBoot, PingsHostWritesSerialAndPowersOff) {
   EXPECT_GE((*peer)->connections(), 1);
 }
 
+// Native XDP in the guest runs on the NIC's rx path: with an XDP_PASS
+// program attached the host still answers the guest's pings; with XDP_DROP
+// the replies never reach the stack; once detached, pings work again.
+TEST(VmBoot, GuestNativeXdpSeesNicRx) {
+  auto vm_dir = ensure_vm_image();
+  ASSERT_TRUE(vm_dir.ok()) << vm_dir.error().describe();
+  auto netns = TestNetns::create();
+  ASSERT_TRUE(netns.ok()) << netns.error().describe();
+  auto tap = TestTap::create(*netns, unique_name("xovm"), kHostCidr);
+  ASSERT_TRUE(tap.ok()) << tap.error().describe();
+
+  GuestVmOptions options;
+  options.vm_dir = *vm_dir;
+  options.netns = netns->name();
+  options.tap = tap->name();
+  options.guest_cidr = kGuestCidr;
+  options.adds = {XO_VM_BOOT_XDP};
+  options.timeout_s = 200;
+  options.cmd =
+      "probe() {\n"
+      "  vm_boot_xdp eth0 $1 60 > /tmp/xdp.out 2>&1 &\n"
+      "  pid=$!; i=0\n"
+      "  while ! grep -q XDP-ATTACH-OK /tmp/xdp.out && kill -0 $pid 2>/dev/null && [ $i -lt 200 ]; do\n"
+      "    sleep 0.1; i=$((i + 1))\n"
+      "  done\n"
+      "  cat /tmp/xdp.out\n"
+      "  if ping -c 2 -w 3 10.200.0.1 >/dev/null; then echo PING-WITH-$1-OK; else echo PING-WITH-$1-BLOCKED; fi\n"
+      "  kill $pid; wait $pid\n"
+      "}\n"
+      "ping -c 1 -w 10 10.200.0.1 >/dev/null && echo PING-BEFORE-OK\n"
+      "probe pass\n"
+      "probe drop\n"
+      "ping -c 1 -w 10 10.200.0.1 >/dev/null && echo PING-AFTER-OK\n";
+
+  auto vm = GuestVm::start(options);
+  ASSERT_TRUE(vm.ok()) << vm.error().describe();
+  std::optional<int> exit_code = (*vm)->wait(240s);
+  std::string console = (*vm)->console();
+  ASSERT_TRUE(exit_code.has_value()) << "VM still running after 240 s; console:\n" << console;
+  EXPECT_EQ(*exit_code, 0) << (*vm)->runner_output() << console;
+  for (const char* marker : {"PING-BEFORE-OK", "XDP-ATTACH-OK eth0 pass", "PING-WITH-pass-OK",
+                             "XDP-ATTACH-OK eth0 drop", "PING-WITH-drop-BLOCKED", "PING-AFTER-OK"})
+    EXPECT_NE(console.find(marker), std::string::npos) << "missing " << marker << " in:\n" << console;
+}
+
 // The runner's timeout kills only its own QEMU and reports 124.
 TEST(VmBoot, TimeoutKillsTheGuest) {
   auto vm_dir = ensure_vm_image();
