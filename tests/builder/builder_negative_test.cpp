@@ -117,3 +117,16 @@ TEST(BuilderNegative, PointerInGlobalDataRejected) {
 
 }  // namespace
 }  // namespace xo::guest
+
+namespace xo::guest {
+namespace {
+
+TEST(BuilderNegative, UnsupportedMapTypeNamed) {
+  auto r = build_submission_from_file(testing::prog_obj("ringbuf"));
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("map 'events'"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("27"), std::string::npos) << r.error().message;
+}
+
+}  // namespace
+}  // namespace xo::guest
