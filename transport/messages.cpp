@@ -80,6 +80,7 @@ std::string status_name(std::int32_t code) {
     case status::kOk: return "OK";
     case status::kEPERM: return "EPERM";
     case status::kENOENT: return "ENOENT";
+    case status::kEIO: return "EIO";
     case status::kE2BIG: return "E2BIG";
     case status::kEAGAIN: return "EAGAIN";
     case status::kEEXIST: return "EEXIST";

@@ -95,6 +95,7 @@ namespace status {
 inline constexpr std::int32_t kOk = 0;
 inline constexpr std::int32_t kEPERM = -1;    // policy forbids it (helper, flavor, handle)
 inline constexpr std::int32_t kENOENT = -2;   // unknown handle / key
+inline constexpr std::int32_t kEIO = -5;      // local only: no reply (transport failure)
 inline constexpr std::int32_t kE2BIG = -7;    // a length or count over its bound
 inline constexpr std::int32_t kEAGAIN = -11;  // request rate exceeded; retry later
 inline constexpr std::int32_t kEEXIST = -17;  // map update with BPF_NOEXIST
