@@ -91,12 +91,13 @@ TEST(VmBoot, GuestNativeXdpSeesNicRx) {
   options.timeout_s = 200;
   options.cmd =
       "probe() {\n"
-      "  vm_boot_xdp eth0 $1 60 > /tmp/xdp.out 2>&1 &\n"
+      "  out=/tmp/xdp-$1.out; : > $out\n"
+      "  vm_boot_xdp eth0 $1 60 > $out 2>&1 &\n"
       "  pid=$!; i=0\n"
-      "  while ! grep -q XDP-ATTACH-OK /tmp/xdp.out && kill -0 $pid 2>/dev/null && [ $i -lt 200 ]; do\n"
+      "  while ! grep -q XDP-ATTACH-OK $out && kill -0 $pid 2>/dev/null && [ $i -lt 200 ]; do\n"
       "    sleep 0.1; i=$((i + 1))\n"
       "  done\n"
-      "  cat /tmp/xdp.out\n"
+      "  cat $out\n"
       "  if ping -c 2 -w 3 10.200.0.1 >/dev/null; then echo PING-WITH-$1-OK; else echo PING-WITH-$1-BLOCKED; fi\n"
       "  kill $pid; wait $pid\n"
       "}\n"
