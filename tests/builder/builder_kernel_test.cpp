@@ -178,6 +178,25 @@ TEST_F(BuilderKernel, Xdp1LoadsAndDropsCountingUdp) {
   EXPECT_EQ(info.nr_line_info, s.line_info.size());
 }
 
+// Two VLAN tags (802.1AD outer, 802.1Q inner) around IPv6/TCP: the example
+// parses like samples/bpf and counts protocol 6.
+TEST_F(BuilderKernel, Xdp1CountsThroughTwoVlanTagsIpv6) {
+  auto s = build_ok(XO_XDP1_OBJ);
+  Loaded l;
+  ASSERT_TRUE(load_into_kernel(s, l));
+  std::vector<std::uint8_t> pkt(14 + 8 + 40 + 20, 0);
+  std::memcpy(pkt.data(), "\x02\x00\x00\x00\x00\x01\x02\x00\x00\x00\x00\x02", 12);
+  const std::uint8_t tags[] = {0x88, 0xa8, 0x00, 0x0a, 0x81, 0x00, 0x00, 0x14, 0x86, 0xdd};
+  std::memcpy(pkt.data() + 12, tags, sizeof tags);
+  pkt[22] = 0x60;                 // IPv6 version
+  pkt[22 + 6] = IPPROTO_TCP;      // next header
+  RunResult r;
+  ASSERT_TRUE(test_run(l.prog.get(), pkt, r));
+  EXPECT_EQ(r.retval, static_cast<std::uint32_t>(XDP_DROP));
+  EXPECT_EQ(percpu_sum(l.maps.at(1).get(), IPPROTO_TCP), 1u);
+  EXPECT_EQ(percpu_sum(l.maps.at(1).get(), 0), 0u);
+}
+
 TEST_F(BuilderKernel, Xdp2SwapsMacsAndBounces) {
   auto s = build_ok(XO_XDP2_OBJ);
   Loaded l;
