@@ -23,6 +23,14 @@ KernelMaps::KernelMaps(const Submission& sub) {
       continue;
     }
     fds_[m.handle] = fd;
+    // Global data as the host would load it: contents, then frozen .rodata
+    // (the kernel verifier reads frozen values as constants).
+    const std::uint32_t key = 0;
+    if (!m.initial_value.empty() && m.initial_value.size() == m.value_size &&
+        bpf_map_update_elem(fd, &key, m.initial_value.data(), BPF_ANY) != 0)
+      error_ = "initialising " + m.name + " failed: errno " + std::to_string(errno);
+    if (m.frozen && bpf_map_freeze(fd) != 0)
+      error_ = "freezing " + m.name + " failed: errno " + std::to_string(errno);
   }
 }
 
@@ -73,7 +81,29 @@ KernelVerdict kernel_load_xdp(const Submission& sub, bool with_func_info) {
               .log_buf = log.data());
   std::unique_ptr<btf, BtfDeleter> types;
   std::vector<bpf_func_info> funcs;
-  if (with_func_info) {
+  int own_btf_fd = -1;
+  if (!sub.btf.empty()) {
+    // The submission's own BTF and debug info, as the host loader passes them.
+    own_btf_fd = bpf_btf_load(sub.btf.data(), sub.btf.size(), nullptr);
+    if (own_btf_fd < 0) {
+      v.error = errno;
+      v.log = "bpf_btf_load failed";
+      return v;
+    }
+    opts.prog_btf_fd = own_btf_fd;
+    static_assert(sizeof(FuncInfo) == sizeof(bpf_func_info));
+    static_assert(sizeof(LineInfo) == sizeof(bpf_line_info));
+    if (!sub.func_info.empty()) {
+      opts.func_info = sub.func_info.data();
+      opts.func_info_cnt = static_cast<__u32>(sub.func_info.size());
+      opts.func_info_rec_size = sizeof(bpf_func_info);
+    }
+    if (!sub.line_info.empty()) {
+      opts.line_info = sub.line_info.data();
+      opts.line_info_cnt = static_cast<__u32>(sub.line_info.size());
+      opts.line_info_rec_size = sizeof(bpf_line_info);
+    }
+  } else if (with_func_info) {
     types.reset(btf__new_empty());
     const int int_id = btf__add_int(types.get(), "int", 4, BTF_INT_SIGNED);
     const int proto = btf__add_func_proto(types.get(), int_id);
@@ -97,6 +127,7 @@ KernelVerdict kernel_load_xdp(const Submission& sub, bool with_func_info) {
   v.accepted = fd >= 0;
   v.error = fd >= 0 ? 0 : errno;
   if (fd >= 0) close(fd);
+  if (own_btf_fd >= 0) close(own_btf_fd);
   v.log = log.data();
   if (!maps.error().empty()) v.log = maps.error() + "\n" + v.log;
   return v;

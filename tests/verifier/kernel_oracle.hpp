@@ -33,7 +33,9 @@ struct KernelVerdict {
 };
 
 // Loads sub.insns (handles replaced by fds, unknown handles by -1) as an XDP
-// program. Without `with_func_info` no BTF is passed; with it, a minimal BTF
+// program. A submission with BTF is loaded with its own BTF, func_info and
+// line_info, and its global data maps are filled and frozen as the host would.
+// Otherwise, without `with_func_info` no BTF is passed; with it, a minimal BTF
 // (one "int f(void)" FUNC per subprogram, found from the call and
 // BPF_PSEUDO_FUNC targets) and matching func_info are generated, as the
 // kernel requires for callbacks. The program fd is closed before returning.
