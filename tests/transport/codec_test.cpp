@@ -289,7 +289,7 @@ TEST(TransportCodec, NamesAndStatus) {
   EXPECT_EQ(type_name(MsgType::MapGetNextKeyReply), "MAP_GET_NEXT_KEY reply");
   EXPECT_EQ(type_name(0x7777), "type 0x7777");
   EXPECT_EQ(status_name(status::kEDQUOT), "EDQUOT");
-  EXPECT_EQ(status_name(-5), "errno -5");
+  EXPECT_EQ(status_name(-4), "errno -4");
   EXPECT_EQ(reply_type(MsgType::Stats), MsgType::StatsReply);
   Message m = StatsReply{ReplyStatus{status::kENOENT, "x"}, {}};
   ASSERT_NE(reply_status(m), nullptr);
