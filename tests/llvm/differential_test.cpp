@@ -218,17 +218,28 @@ std::optional<std::string> llvm_ignores_field(const std::vector<RawInsn>& slots,
     // carries exactly the imm.
     if (v.llvm_text == "gotol " + hex_signed(slots[0].imm))
       again = std::vector<RawInsn>{RawInsn::make(slots[0].code, 0, 0, 0, slots[0].imm)};
-  } else if (auto r = xo::mc::assemble(v.llvm_text + "\n"); r && !r->empty()) {
-    again = std::move(r.value());
+  } else {
+    // Many sweep cases print the same text; assemble each text once.
+    static std::map<std::string, std::optional<std::vector<RawInsn>>> cache;
+    auto [it, fresh] = cache.try_emplace(v.llvm_text);
+    if (fresh)
+      if (auto r = xo::mc::assemble(v.llvm_text + "\n"); r && !r->empty())
+        it->second = std::move(r.value());
+    again = it->second;
   }
   if (!again || *again == std::vector<RawInsn>(used.begin(), used.end())) return std::nullopt;
   if (!xo::isa::decode_one(*again, 0)) return std::nullopt;
-  // Our rejection must be about one of the fields LLVM dropped.
+  // Our rejection must be about one of the fields LLVM dropped: it names the
+  // field, or "second slot" for any field of ld_imm64's second slot.
   std::string fields = differing_fields(used, *again);
   bool about_dropped_field = false;
-  for (const char* f : {"dst_reg", "src_reg", "off", "imm"})
-    if (fields.find(f) != std::string::npos && v.xo_error.find(f) != std::string::npos)
+  std::istringstream field_list(fields);
+  for (std::string f; std::getline(field_list, f, '+');) {
+    bool second = f.rfind("slot2 ", 0) == 0;
+    if (second ? v.xo_error.find("second slot") != std::string::npos
+               : f != "code" && v.xo_error.find(f) != std::string::npos)
       about_dropped_field = true;
+  }
   if (!about_dropped_field) return std::nullopt;
   return std::string("LLVM ignores ") + class_name(slots[0].code) + " " + fields +
          ", which the kernel requires to be 0";
@@ -272,9 +283,19 @@ std::vector<std::vector<RawInsn>> sweep_cases() {
         for (std::int32_t imm : imms) {
           std::vector<RawInsn> slots = {RawInsn::make(static_cast<std::uint8_t>(code), dst, src,
                                                       off, imm)};
-          // ld_imm64 needs its second slot; a zero one is the valid shape.
-          if (code == xo::isa::bits::kLdImm64) slots.push_back(RawInsn::make(0, 0, 0, 0, 0));
-          cases.push_back(std::move(slots));
+          if (code != xo::isa::bits::kLdImm64) {
+            cases.push_back(std::move(slots));
+            continue;
+          }
+          // ld_imm64's second slot: the valid shape (only imm may be set),
+          // and each reserved field set.
+          for (RawInsn second : {RawInsn::make(0, 0, 0, 0, 0), RawInsn::make(0, 0, 0, 0, 7),
+                                 RawInsn::make(0x18, 0, 0, 0, 0), RawInsn::make(0, 1, 0, 0, 0),
+                                 RawInsn::make(0, 0, 2, 0, 0), RawInsn::make(0, 0, 0, 3, 0)}) {
+            std::vector<RawInsn> pair = slots;
+            pair.push_back(second);
+            cases.push_back(std::move(pair));
+          }
         }
   return cases;
 }
