@@ -33,7 +33,7 @@ enum class Shape : std::uint8_t {
 };
 
 // Slot fields, as a bit mask.
-enum : std::uint8_t { kFSrc = 1, kFDst = 2, kFOff = 4, kFImm = 8 };
+constexpr std::uint8_t kFSrc = 1, kFDst = 2, kFOff = 4, kFImm = 8;
 
 struct Form {
   Shape shape = Shape::Invalid;
@@ -153,7 +153,7 @@ constexpr std::int32_t kAtomicImm[] = {kAdd, kOr, kAnd, kXor, kXchg, kCmpXchg};
 
 // --- diagnostics (cold path) ----------------------------------------------
 
-std::string hex(std::uint64_t v) {
+[[gnu::cold]] std::string hex(std::uint64_t v) {
   static constexpr char kDigits[] = "0123456789abcdef";
   std::string s;
   do {
@@ -164,7 +164,7 @@ std::string hex(std::uint64_t v) {
   return "0x" + s;
 }
 
-std::string opcode_name(std::uint8_t code) {
+[[gnu::cold]] std::string opcode_name(std::uint8_t code) {
   static constexpr const char* kClass[] = {"ld", "ldx", "st", "stx", "alu", "jmp", "jmp32", "alu64"};
   static constexpr const char* kAluOps[] = {"add", "sub", "mul", "div", "or",  "and", "lsh", "rsh",
                                          "neg", "mod", "xor", "mov", "arsh", "end", "op 0xe", "op 0xf"};
@@ -193,13 +193,30 @@ const char* field_name(std::uint8_t field) {
   }
 }
 
-Error reserved(std::size_t pc, std::uint8_t code, const char* field, std::int64_t value,
+[[gnu::cold]] Error reserved(std::size_t pc, std::uint8_t code, const char* field, std::int64_t value,
                const char* must) {
   return err_at(pc, opcode_name(code) + ": reserved field " + field + " is " +
                         std::to_string(value) + ", must be " + must);
 }
 
 // --- decoding ---------------------------------------------------------------
+
+// Where a decoder puts its outcome: the instruction, or (cold path) the error.
+struct Sink {
+  Insn& out;
+  Error& error;
+  template <typename T>
+  bool ok(const T& value) {
+    out.emplace<T>(value);
+    return true;
+  }
+  // Errors are built out of line, so the hot decoders stay small.
+  template <typename MakeError>
+  [[gnu::noinline, gnu::cold]] bool fail(MakeError&& make) {
+    error = make();
+    return false;
+  }
+};
 
 std::int64_t field_value(const RawInsn& r, std::uint8_t field) {
   switch (field) {
@@ -210,30 +227,29 @@ std::int64_t field_value(const RawInsn& r, std::uint8_t field) {
   }
 }
 
-// The generic, table-driven checks shared by every form.
-inline bool check_fields(const Form& f, const RawInsn& r, std::size_t pc, Error* out) {
-  const std::uint8_t nonzero = static_cast<std::uint8_t>((r.src() ? kFSrc : 0) | (r.dst() ? kFDst : 0) |
-                                                         (r.off ? kFOff : 0) | (r.imm ? kFImm : 0));
-  if (nonzero & f.zero) [[unlikely]] {
-    for (std::uint8_t field : {kFSrc, kFDst, kFOff, kFImm}) {
-      if (nonzero & f.zero & field) {
-        *out = reserved(pc, r.code, field_name(field), field_value(r, field), "0");
-        return false;
-      }
+// The generic, table-driven checks shared by every form, cold half: which
+// field is wrong, in words.
+[[gnu::noinline, gnu::cold]] Error field_error(const Form& f, const RawInsn& r, std::size_t pc) {
+  for (std::uint8_t field : {kFSrc, kFDst, kFOff, kFImm}) {
+    if ((f.zero & field) && field_value(r, field) != 0) {
+      return reserved(pc, r.code, field_name(field), field_value(r, field), "0");
     }
   }
-  const bool bad_src = (f.regs & kFSrc) && r.src() > kMaxReg;
   const bool bad_dst = (f.regs & kFDst) && r.dst() > kMaxReg;
-  if (bad_src || bad_dst) [[unlikely]] {
-    *out = err_at(pc, opcode_name(r.code) + ": invalid register r" +
-                          std::to_string(bad_dst ? r.dst() : r.src()) + " in " +
-                          (bad_dst ? "dst_reg" : "src_reg") + " (max r10)");
-    return false;
-  }
-  return true;
+  return err_at(pc, opcode_name(r.code) + ": invalid register r" +
+                        std::to_string(bad_dst ? r.dst() : r.src()) + " in " +
+                        (bad_dst ? "dst_reg" : "src_reg") + " (max r10)");
 }
 
-Result<Insn> decode_alu(const Form& f, const RawInsn& r, std::size_t pc) {
+// Hot half: a few masks, no branches on the good path.
+[[gnu::always_inline]] inline bool fields_ok(const Form& f, const RawInsn& r) {
+  const unsigned nonzero = (r.src() ? kFSrc : 0) | (r.dst() ? kFDst : 0) | (r.off ? kFOff : 0) |
+                           (r.imm ? kFImm : 0);
+  const unsigned bad_regs = ((f.regs & kFSrc) && r.src() > kMaxReg) | ((f.regs & kFDst) && r.dst() > kMaxReg);
+  return ((nonzero & f.zero) | bad_regs) == 0;
+}
+
+bool decode_alu(const Form& f, const RawInsn& r, std::size_t pc, Sink s) {
   AluOp op = static_cast<AluOp>(f.op);
   if (r.off != 0) {
     if (r.off == 1 && op == AluOp::Div) {
@@ -241,60 +257,60 @@ Result<Insn> decode_alu(const Form& f, const RawInsn& r, std::size_t pc) {
     } else if (r.off == 1 && op == AluOp::Mod) {
       op = AluOp::SMod;
     } else {
-      return reserved(pc, r.code, "off", r.off, "0 (or 1 for sdiv/smod)");
+      return s.fail([&] { return reserved(pc, r.code, "off", r.off, "0 (or 1 for sdiv/smod)"); });
     }
   }
   const bool x = src_of(r.code) == kX;
-  return Insn{Bin{op, f.wide, r.dst(), x ? Value{Reg{r.src()}} : Value{Imm{r.imm}}}};
+  return s.ok(Bin{op, f.wide, r.dst(), x ? Value{Reg{r.src()}} : Value{Imm{r.imm}}});
 }
 
-Result<Insn> decode_mov(const Form& f, const RawInsn& r, std::size_t pc) {
-  if (src_of(r.code) == kK) return Insn{Bin{AluOp::Mov, f.wide, r.dst(), Imm{r.imm}}};
+bool decode_mov(const Form& f, const RawInsn& r, std::size_t pc, Sink s) {
+  if (src_of(r.code) == kK) return s.ok(Bin{AluOp::Mov, f.wide, r.dst(), Imm{r.imm}});
   AluOp op;
   switch (r.off) {
     case 0: op = AluOp::Mov; break;
     case 8: op = AluOp::MovSx8; break;
     case 16: op = AluOp::MovSx16; break;
     case 32:
-      if (!f.wide) return reserved(pc, r.code, "off", r.off, "0, 8 or 16 (movsx)");
+      if (!f.wide) return s.fail([&] { return reserved(pc, r.code, "off", r.off, "0, 8 or 16 (movsx)"); });
       op = AluOp::MovSx32;
       break;
     case 1:
-      if (f.wide) return err_at(pc, opcode_name(r.code) + ": addr_space_cast (off 1) is not supported");
+      if (f.wide) return s.fail([&] { return err_at(pc, opcode_name(r.code) + ": addr_space_cast (off 1) is not supported"); });
       [[fallthrough]];
     default:
-      return reserved(pc, r.code, "off", r.off, f.wide ? "0, 8, 16 or 32 (movsx)" : "0, 8 or 16 (movsx)");
+      return s.fail([&] { return reserved(pc, r.code, "off", r.off, f.wide ? "0, 8, 16 or 32 (movsx)" : "0, 8 or 16 (movsx)"); });
   }
-  return Insn{Bin{op, f.wide, r.dst(), Reg{r.src()}}};
+  return s.ok(Bin{op, f.wide, r.dst(), Reg{r.src()}});
 }
 
-Result<Insn> decode_end(const Form& f, const RawInsn& r, std::size_t pc) {
+bool decode_end(const Form& f, const RawInsn& r, std::size_t pc, Sink s) {
   int width;
   switch (r.imm) {
     case 16: width = 0; break;
     case 32: width = 1; break;
     case 64: width = 2; break;
-    default: return reserved(pc, r.code, "imm", r.imm, "16, 32 or 64");
+    default: return s.fail([&] { return reserved(pc, r.code, "imm", r.imm, "16, 32 or 64"); });
   }
-  return Insn{Un{static_cast<UnOp>(f.op + width), f.wide, r.dst()}};
+  return s.ok(Un{static_cast<UnOp>(f.op + width), f.wide, r.dst()});
 }
 
-Result<Insn> decode_call(const RawInsn& r, std::size_t pc) {
+bool decode_call(const RawInsn& r, std::size_t pc, Sink s) {
   switch (r.src()) {
     case 0:
-      if (r.off) return reserved(pc, r.code, "off", r.off, "0");
-      return Insn{Call{r.imm}};
+      if (r.off) return s.fail([&] { return reserved(pc, r.code, "off", r.off, "0"); });
+      return s.ok(Call{r.imm});
     case kPseudoCall:
-      if (r.off) return reserved(pc, r.code, "off", r.off, "0");
-      return Insn{CallLocal{r.imm}};
+      if (r.off) return s.fail([&] { return reserved(pc, r.code, "off", r.off, "0"); });
+      return s.ok(CallLocal{r.imm});
     case kPseudoKfuncCall:
-      return Insn{CallKfunc{r.imm, r.off}};
+      return s.ok(CallKfunc{r.imm, r.off});
     default:
-      return reserved(pc, r.code, "src_reg", r.src(), "0 (helper), 1 (local) or 2 (kfunc)");
+      return s.fail([&] { return reserved(pc, r.code, "src_reg", r.src(), "0 (helper), 1 (local) or 2 (kfunc)"); });
   }
 }
 
-Result<Insn> decode_atomic(const Form& f, const RawInsn& r, std::size_t pc) {
+bool decode_atomic(const Form& f, const RawInsn& r, std::size_t pc, Sink s) {
   AtomicOp op;
   bool fetch = (r.imm & kFetch) != 0;
   switch (r.imm & ~kFetch) {
@@ -304,25 +320,25 @@ Result<Insn> decode_atomic(const Form& f, const RawInsn& r, std::size_t pc) {
     case kXor: op = AtomicOp::Xor; break;
     case kXchg & ~kFetch: op = AtomicOp::Xchg; break;
     case kCmpXchg & ~kFetch: op = AtomicOp::CmpXchg; break;
-    default: return err_at(pc, opcode_name(r.code) + ": unknown atomic operation imm " + hex(static_cast<std::uint32_t>(r.imm)));
+    default: return s.fail([&] { return err_at(pc, opcode_name(r.code) + ": unknown atomic operation imm " + hex(static_cast<std::uint32_t>(r.imm))); });
   }
   if ((op == AtomicOp::Xchg || op == AtomicOp::CmpXchg) && !fetch) {
-    return err_at(pc, opcode_name(r.code) + ": unknown atomic operation imm " +
-                          hex(static_cast<std::uint32_t>(r.imm)) + " (xchg/cmpxchg need BPF_FETCH)");
+    return s.fail([&] { return err_at(pc, opcode_name(r.code) + ": unknown atomic operation imm " +
+                          hex(static_cast<std::uint32_t>(r.imm)) + " (xchg/cmpxchg need BPF_FETCH)"); });
   }
-  return Insn{Atomic{op, fetch, f.size, r.dst(), r.off, r.src()}};
+  return s.ok(Atomic{op, fetch, f.size, r.dst(), r.off, r.src()});
 }
 
-Result<Insn> decode_ld_imm64(std::span<const RawInsn> slots, std::size_t pc) {
+bool decode_ld_imm64(std::span<const RawInsn> slots, std::size_t pc, Sink s) {
   const RawInsn& lo = slots[pc];
   if (pc + 1 >= slots.size()) {
-    return err_at(pc, "ld_imm64 at insn " + std::to_string(pc) + " is truncated (second slot missing)");
+    return s.fail([&] { return err_at(pc, "ld_imm64 at insn " + std::to_string(pc) + " is truncated (second slot missing)"); });
   }
   const RawInsn& hi = slots[pc + 1];
   if (hi.code != 0 || hi.regs != 0 || hi.off != 0) {
-    return err_at(pc, "ld_imm64 at insn " + std::to_string(pc) +
+    return s.fail([&] { return err_at(pc, "ld_imm64 at insn " + std::to_string(pc) +
                           ": second slot must have code, regs and off 0 (has code " + hex(hi.code) +
-                          ", regs " + hex(hi.regs) + ", off " + std::to_string(hi.off) + ")");
+                          ", regs " + hex(hi.regs) + ", off " + std::to_string(hi.off) + ")"); });
   }
   const Reg dst = lo.dst();
   const auto second_imm_zero = [&](const char* what) -> std::optional<Error> {
@@ -332,27 +348,27 @@ Result<Insn> decode_ld_imm64(std::span<const RawInsn> slots, std::size_t pc) {
   };
   switch (lo.src()) {
     case 0:
-      return Insn{LoadImm64{dst, static_cast<std::uint32_t>(lo.imm) |
-                                     (std::uint64_t{static_cast<std::uint32_t>(hi.imm)} << 32)}};
+      return s.ok(LoadImm64{dst, static_cast<std::uint32_t>(lo.imm) |
+                                     (std::uint64_t{static_cast<std::uint32_t>(hi.imm)} << 32)});
     case kPseudoMapFd:
-      if (auto e = second_imm_zero("map_fd")) return *e;
-      return Insn{LoadMapFd{dst, lo.imm}};
+      if (hi.imm != 0) return s.fail([&] { return *second_imm_zero("map_fd"); });
+      return s.ok(LoadMapFd{dst, lo.imm});
     case kPseudoMapValue:
-      return Insn{LoadMapValue{dst, lo.imm, static_cast<std::uint32_t>(hi.imm)}};
+      return s.ok(LoadMapValue{dst, lo.imm, static_cast<std::uint32_t>(hi.imm)});
     case kPseudoBtfId:
-      return Insn{LoadBtfId{dst, lo.imm, hi.imm}};
+      return s.ok(LoadBtfId{dst, lo.imm, hi.imm});
     case kPseudoFunc:
-      if (auto e = second_imm_zero("func")) return *e;
-      return Insn{LoadFunc{dst, lo.imm}};
+      if (hi.imm != 0) return s.fail([&] { return *second_imm_zero("func"); });
+      return s.ok(LoadFunc{dst, lo.imm});
     case kPseudoMapIdx:
-      if (auto e = second_imm_zero("map_idx")) return *e;
-      return Insn{LoadMapIdx{dst, static_cast<std::uint32_t>(lo.imm)}};
+      if (hi.imm != 0) return s.fail([&] { return *second_imm_zero("map_idx"); });
+      return s.ok(LoadMapIdx{dst, static_cast<std::uint32_t>(lo.imm)});
     case kPseudoMapIdxValue:
-      return Insn{LoadMapIdxValue{dst, static_cast<std::uint32_t>(lo.imm),
-                                  static_cast<std::uint32_t>(hi.imm)}};
+      return s.ok(LoadMapIdxValue{dst, static_cast<std::uint32_t>(lo.imm),
+                                  static_cast<std::uint32_t>(hi.imm)});
     default:
-      return err_at(pc, "ld_imm64: unknown pseudo source src_reg " + std::to_string(lo.src()) +
-                            " (must be 0..6)");
+      return s.fail([&] { return err_at(pc, "ld_imm64: unknown pseudo source src_reg " + std::to_string(lo.src()) +
+                            " (must be 0..6)"); });
   }
 }
 
@@ -373,53 +389,66 @@ static_assert(std::variant_size_v<Insn> - kFirstLdImm64 == 7, "the 7 ld_imm64 fo
 
 unsigned slot_width(const Insn& insn) { return insn.index() >= kFirstLdImm64 ? 2u : 1u; }
 
+namespace {
+
+// The hot path: decodes the instruction at slots[pc] into s.out, or returns
+// false with s.error set. The caller guarantees pc < slots.size().
+[[gnu::always_inline]] inline bool decode_at(std::span<const RawInsn> slots, std::size_t pc, Sink s) {
+  const RawInsn& r = slots[pc];
+  const Form& f = kForms[r.code];
+  if (f.shape == Shape::Invalid) [[unlikely]] {
+    if (f.reserved) return s.fail([&] { return err_at(pc, opcode_name(r.code) + ": " + f.reserved); });
+    return s.fail([&] { return err_at(pc, "unknown opcode " + hex(r.code)); });
+  }
+  if (!fields_ok(f, r)) [[unlikely]] return s.fail([&] { return field_error(f, r, pc); });
+
+  switch (f.shape) {
+    case Shape::Alu: return decode_alu(f, r, pc, s);
+    case Shape::Mov: return decode_mov(f, r, pc, s);
+    case Shape::Neg: return s.ok(Un{UnOp::Neg, f.wide, r.dst()});
+    case Shape::End: return decode_end(f, r, pc, s);
+    case Shape::JmpCond: {
+      const bool x = src_of(r.code) == kX;
+      return s.ok(Jmp{static_cast<Cond>(f.op), !f.wide, r.dst(),
+                      x ? Value{Reg{r.src()}} : Value{Imm{r.imm}}, r.off});
+    }
+    case Shape::Ja: return s.ok(f.wide ? Ja{r.off, false} : Ja{r.imm, true});
+    case Shape::Call: return decode_call(r, pc, s);
+    case Shape::Exit: return s.ok(Exit{});
+    case Shape::LdAbs: return s.ok(LegacyLoad{f.size, false, 0, r.imm});
+    case Shape::LdInd: return s.ok(LegacyLoad{f.size, true, r.src(), r.imm});
+    case Shape::LdImm64: return decode_ld_imm64(slots, pc, s);
+    case Shape::Ldx: return s.ok(Load{f.size, f.sign_extend, r.dst(), r.src(), r.off});
+    case Shape::St: return s.ok(Store{f.size, r.dst(), r.off, Imm{r.imm}});
+    case Shape::Stx: return s.ok(Store{f.size, r.dst(), r.off, Reg{r.src()}});
+    case Shape::Atomic: return decode_atomic(f, r, pc, s);
+    case Shape::Invalid: break;
+  }
+  return s.fail([&] { return err_at(pc, "unknown opcode " + hex(r.code)); });
+}
+
+}  // namespace
+
 Result<Insn> decode_one(std::span<const RawInsn> slots, std::size_t pc) {
   if (pc >= slots.size()) {
     return err_at(pc, "insn " + std::to_string(pc) + " is past the end of the program (" +
                           std::to_string(slots.size()) + " slots)");
   }
-  const RawInsn& r = slots[pc];
-  const Form& f = kForms[r.code];
-  if (f.shape == Shape::Invalid) [[unlikely]] {
-    if (f.reserved) return err_at(pc, opcode_name(r.code) + ": " + f.reserved);
-    return err_at(pc, "unknown opcode " + hex(r.code));
-  }
+  Insn insn;
   Error error;
-  if (!check_fields(f, r, pc, &error)) [[unlikely]] return error;
-
-  switch (f.shape) {
-    case Shape::Alu: return decode_alu(f, r, pc);
-    case Shape::Mov: return decode_mov(f, r, pc);
-    case Shape::Neg: return Insn{Un{UnOp::Neg, f.wide, r.dst()}};
-    case Shape::End: return decode_end(f, r, pc);
-    case Shape::JmpCond: {
-      const bool x = src_of(r.code) == kX;
-      return Insn{Jmp{static_cast<Cond>(f.op), !f.wide, r.dst(),
-                      x ? Value{Reg{r.src()}} : Value{Imm{r.imm}}, r.off}};
-    }
-    case Shape::Ja: return Insn{f.wide ? Ja{r.off, false} : Ja{r.imm, true}};
-    case Shape::Call: return decode_call(r, pc);
-    case Shape::Exit: return Insn{Exit{}};
-    case Shape::LdAbs: return Insn{LegacyLoad{f.size, false, 0, r.imm}};
-    case Shape::LdInd: return Insn{LegacyLoad{f.size, true, r.src(), r.imm}};
-    case Shape::LdImm64: return decode_ld_imm64(slots, pc);
-    case Shape::Ldx: return Insn{Load{f.size, f.sign_extend, r.dst(), r.src(), r.off}};
-    case Shape::St: return Insn{Store{f.size, r.dst(), r.off, Imm{r.imm}}};
-    case Shape::Stx: return Insn{Store{f.size, r.dst(), r.off, Reg{r.src()}}};
-    case Shape::Atomic: return decode_atomic(f, r, pc);
-    case Shape::Invalid: break;
-  }
-  return err_at(pc, "unknown opcode " + hex(r.code));
+  if (!decode_at(slots, pc, Sink{insn, error})) return error;
+  return insn;
 }
 
 Result<std::vector<Insn>> decode(std::span<const RawInsn> slots) {
   std::vector<Insn> out;
   out.reserve(slots.size());
+  Insn insn;
+  Error error;
   for (std::size_t pc = 0; pc < slots.size();) {
-    Result<Insn> one = decode_one(slots, pc);
-    if (!one.ok()) [[unlikely]] return one.error();
-    pc += slot_width(one.value());
-    out.push_back(std::move(one).value());
+    if (!decode_at(slots, pc, Sink{insn, error})) [[unlikely]] return error;
+    pc += insn.index() >= kFirstLdImm64 ? 2 : 1;
+    out.push_back(insn);
   }
   return out;
 }
@@ -436,76 +465,78 @@ RawInsn slot(std::uint8_t code, Reg dst, Reg src, std::int16_t off, std::int32_t
 // to the field: encode() trusts its input, decode() never produces them.
 std::int32_t imm32(std::int64_t v) { return static_cast<std::int32_t>(v); }
 
+// Writes through a cursor into storage the caller sized for two slots per
+// instruction, so the hot loop has no capacity checks.
 struct Encoder {
-  std::vector<RawInsn>& out;
+  RawInsn* out;
 
   void operator()(const Bin& b) {
     const auto op = static_cast<std::size_t>(b.op);
     const std::uint8_t cls = b.is64 ? kAlu64 : kAlu;
     if (const Reg* src = std::get_if<Reg>(&b.src)) {
-      out.push_back(slot(cls | kAluOpBits[op] | kX, b.dst, *src, kAluOpOff[op], 0));
+      *out++ = (slot(cls | kAluOpBits[op] | kX, b.dst, *src, kAluOpOff[op], 0));
     } else {
-      out.push_back(slot(cls | kAluOpBits[op] | kK, b.dst, 0, kAluOpOff[op],
+      *out++ = (slot(cls | kAluOpBits[op] | kK, b.dst, 0, kAluOpOff[op],
                          imm32(std::get<Imm>(b.src).v)));
     }
   }
   void operator()(const Un& u) {
     switch (u.op) {
       case UnOp::Neg:
-        out.push_back(slot((u.is64 ? kAlu64 : kAlu) | kNeg, u.dst, 0, 0, 0));
+        *out++ = (slot((u.is64 ? kAlu64 : kAlu) | kNeg, u.dst, 0, 0, 0));
         return;
       case UnOp::Le16: case UnOp::Le32: case UnOp::Le64:
-        out.push_back(slot(kAlu | kEnd | kK, u.dst, 0, 0, 16 << (u8(u.op) - u8(UnOp::Le16))));
+        *out++ = (slot(kAlu | kEnd | kK, u.dst, 0, 0, 16 << (u8(u.op) - u8(UnOp::Le16))));
         return;
       case UnOp::Be16: case UnOp::Be32: case UnOp::Be64:
-        out.push_back(slot(kAlu | kEnd | kX, u.dst, 0, 0, 16 << (u8(u.op) - u8(UnOp::Be16))));
+        *out++ = (slot(kAlu | kEnd | kX, u.dst, 0, 0, 16 << (u8(u.op) - u8(UnOp::Be16))));
         return;
       case UnOp::Swap16: case UnOp::Swap32: case UnOp::Swap64:
-        out.push_back(slot(kAlu64 | kEnd | kK, u.dst, 0, 0, 16 << (u8(u.op) - u8(UnOp::Swap16))));
+        *out++ = (slot(kAlu64 | kEnd | kK, u.dst, 0, 0, 16 << (u8(u.op) - u8(UnOp::Swap16))));
         return;
     }
   }
   void operator()(const Jmp& j) {
     const std::uint8_t code = (j.is32 ? kJmp32 : kJmp) | kCondBits[static_cast<std::size_t>(j.cond)];
     if (const Reg* src = std::get_if<Reg>(&j.src)) {
-      out.push_back(slot(code | kX, j.dst, *src, j.off, 0));
+      *out++ = (slot(code | kX, j.dst, *src, j.off, 0));
     } else {
-      out.push_back(slot(code | kK, j.dst, 0, j.off, imm32(std::get<Imm>(j.src).v)));
+      *out++ = (slot(code | kK, j.dst, 0, j.off, imm32(std::get<Imm>(j.src).v)));
     }
   }
   void operator()(const Ja& j) {
     if (j.wide) {
-      out.push_back(slot(kJmp32 | kJa, 0, 0, 0, j.off));
+      *out++ = (slot(kJmp32 | kJa, 0, 0, 0, j.off));
     } else {
-      out.push_back(slot(kJmp | kJa, 0, 0, static_cast<std::int16_t>(j.off), 0));
+      *out++ = (slot(kJmp | kJa, 0, 0, static_cast<std::int16_t>(j.off), 0));
     }
   }
-  void operator()(const Call& c) { out.push_back(slot(kJmp | kCall, 0, 0, 0, c.helper)); }
-  void operator()(const CallLocal& c) { out.push_back(slot(kJmp | kCall, 0, kPseudoCall, 0, c.off)); }
+  void operator()(const Call& c) { *out++ = (slot(kJmp | kCall, 0, 0, 0, c.helper)); }
+  void operator()(const CallLocal& c) { *out++ = (slot(kJmp | kCall, 0, kPseudoCall, 0, c.off)); }
   void operator()(const CallKfunc& c) {
-    out.push_back(slot(kJmp | kCall, 0, kPseudoKfuncCall, c.btf_fd_idx, c.btf_id));
+    *out++ = (slot(kJmp | kCall, 0, kPseudoKfuncCall, c.btf_fd_idx, c.btf_id));
   }
-  void operator()(const Exit&) { out.push_back(slot(kJmp | kExit, 0, 0, 0, 0)); }
+  void operator()(const Exit&) { *out++ = (slot(kJmp | kExit, 0, 0, 0, 0)); }
   void operator()(const Load& l) {
-    out.push_back(slot(kLdx | (l.sign_extend ? kMemSx : kMem) | size_bits(l.size), l.dst, l.base, l.off, 0));
+    *out++ = (slot(kLdx | (l.sign_extend ? kMemSx : kMem) | size_bits(l.size), l.dst, l.base, l.off, 0));
   }
   void operator()(const Store& s) {
     if (const Reg* src = std::get_if<Reg>(&s.src)) {
-      out.push_back(slot(kStx | kMem | size_bits(s.size), s.base, *src, s.off, 0));
+      *out++ = (slot(kStx | kMem | size_bits(s.size), s.base, *src, s.off, 0));
     } else {
-      out.push_back(slot(kSt | kMem | size_bits(s.size), s.base, 0, s.off, imm32(std::get<Imm>(s.src).v)));
+      *out++ = (slot(kSt | kMem | size_bits(s.size), s.base, 0, s.off, imm32(std::get<Imm>(s.src).v)));
     }
   }
   void operator()(const Atomic& a) {
     const std::int32_t imm = kAtomicImm[static_cast<std::size_t>(a.op)] | (a.fetch ? kFetch : 0);
-    out.push_back(slot(kStx | kAtomic | size_bits(a.size), a.base, a.src, a.off, imm));
+    *out++ = (slot(kStx | kAtomic | size_bits(a.size), a.base, a.src, a.off, imm));
   }
   void operator()(const LegacyLoad& l) {
-    out.push_back(slot(kLd | (l.indirect ? kInd : kAbs) | size_bits(l.size), 0, l.indirect ? l.src : 0, 0, l.imm));
+    *out++ = (slot(kLd | (l.indirect ? kInd : kAbs) | size_bits(l.size), 0, l.indirect ? l.src : 0, 0, l.imm));
   }
   void wide(Reg dst, std::uint8_t pseudo, std::int32_t lo, std::int32_t hi) {
-    out.push_back(slot(kLdImm64, dst, pseudo, 0, lo));
-    out.push_back(slot(0, 0, 0, 0, hi));
+    *out++ = (slot(kLdImm64, dst, pseudo, 0, lo));
+    *out++ = (slot(0, 0, 0, 0, hi));
   }
   void operator()(const LoadImm64& l) {
     wide(l.dst, 0, static_cast<std::int32_t>(l.imm & 0xffffffffu), static_cast<std::int32_t>(l.imm >> 32));
@@ -524,12 +555,19 @@ struct Encoder {
 
 }  // namespace
 
-void encode_one(const Insn& insn, std::vector<RawInsn>& out) { std::visit(Encoder{out}, insn); }
+void encode_one(const Insn& insn, std::vector<RawInsn>& out) {
+  RawInsn slots[2];
+  Encoder e{slots};
+  std::visit(e, insn);
+  out.insert(out.end(), slots, e.out);
+}
 
 std::vector<RawInsn> encode(std::span<const Insn> insns) {
-  std::vector<RawInsn> out;
-  out.reserve(insns.size() + insns.size() / 4);
-  for (const Insn& insn : insns) encode_one(insn, out);
+  std::size_t total = 0;
+  for (const Insn& insn : insns) total += slot_width(insn);
+  std::vector<RawInsn> out(total);
+  Encoder e{out.data()};
+  for (const Insn& insn : insns) std::visit(e, insn);
   return out;
 }
 
