@@ -62,5 +62,9 @@ Result<Envelope> decode_frame(std::span<const std::uint8_t> bytes);
 // frame with this header failed: EPROTO for a version it does not speak,
 // ENOSYS for an unknown type, E2BIG for an oversize payload, else EINVAL.
 std::int32_t decode_failure_status(const FrameHeader& h);
+// The ErrorReply a peer sends for such a frame (echo the frame's request_id).
+inline Message decode_failure_reply(const FrameHeader& h, const Error& e) {
+  return ErrorReply{ReplyStatus{decode_failure_status(h), e.message}};
+}
 
 }  // namespace xo::transport

@@ -2,6 +2,7 @@
 #include "transport/messages.hpp"
 
 #include <cstdio>
+#include <utility>
 
 namespace xo::transport {
 namespace {
@@ -106,6 +107,31 @@ const ReplyStatus* reply_status(const Message& m) {
           return nullptr;
       },
       m);
+}
+
+namespace {
+template <std::size_t... I>
+Message failure_reply_impl(std::uint16_t reply, ReplyStatus st, std::index_sequence<I...>) {
+  Message out = ErrorReply{st};
+  auto try_one = [&]<std::size_t N>() {
+    using T = std::variant_alternative_t<N, Message>;
+    if constexpr (requires(T t) { t.status; }) {
+      if (std::uint16_t(T::kType) == reply && T::kType != MsgType::ErrorReply) {
+        T msg{};
+        msg.status = st;
+        out = std::move(msg);
+      }
+    }
+  };
+  (try_one.template operator()<I>(), ...);
+  return out;
+}
+}  // namespace
+
+Message failure_reply(std::uint16_t request, ReplyStatus status) {
+  if (!is_request(request) || !is_known_type(request)) return ErrorReply{std::move(status)};
+  return failure_reply_impl(std::uint16_t(request | kReplyBit), std::move(status),
+                            std::make_index_sequence<std::variant_size_v<Message>>{});
 }
 
 }  // namespace xo::transport

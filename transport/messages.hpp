@@ -388,4 +388,10 @@ std::uint32_t max_payload(std::uint16_t type);
 // The ReplyStatus of a reply (nullptr for requests and events).
 const ReplyStatus* reply_status(const Message& m);
 
+// The reply to a request of type `request` carrying only `status` (every
+// other field default): what a host sends for quota, rate or handle errors
+// whatever the request was. For a type that is not a known request, an
+// ErrorReply.
+Message failure_reply(std::uint16_t request, ReplyStatus status);
+
 }  // namespace xo::transport

@@ -297,5 +297,31 @@ TEST(TransportCodec, NamesAndStatus) {
   EXPECT_EQ(reply_status(Message{ResetRequest{}}), nullptr);
 }
 
+TEST(TransportCodec, FailureReplyMatchesTheRequestType) {
+  const ReplyStatus quota{status::kEDQUOT, "map quota 4 reached"};
+  Message r = failure_reply(std::uint16_t(MsgType::MapCreate), quota);
+  EXPECT_EQ(type_of(r), MsgType::MapCreateReply);
+  EXPECT_TRUE(r == Message(MapCreateReply{quota, 0}));
+  EXPECT_EQ(type_of(failure_reply(std::uint16_t(MsgType::Reset), quota)), MsgType::ResetReply);
+  EXPECT_EQ(type_of(failure_reply(std::uint16_t(MsgType::ProgLoad), quota)),
+            MsgType::ProgLoadReply);
+  // Not a request: a generic ERROR reply.
+  EXPECT_TRUE(failure_reply(std::uint16_t(MsgType::Event), quota) == Message(ErrorReply{quota}));
+  EXPECT_TRUE(failure_reply(0x0042, quota) == Message(ErrorReply{quota}));
+  // Every known request gets its own reply type.
+  for (std::uint16_t t = 1; t <= 0x0e; ++t)
+    EXPECT_EQ(std::uint16_t(type_of(failure_reply(t, quota))), t | kReplyBit) << t;
+}
+
+TEST(TransportCodec, DecodeFailureReplyCarriesStatusAndMessage) {
+  auto bytes = make_frame(0x0042, {});
+  FrameHeader h = parse_header(bytes);
+  Frame f{h, {}};
+  auto d = decode(f);
+  ASSERT_FALSE(d);
+  Message r = decode_failure_reply(h, d.error());
+  EXPECT_TRUE(r == Message(ErrorReply{{status::kENOSYS, "unknown message type 0x0042"}}));
+}
+
 }  // namespace
 }  // namespace xo::transport
