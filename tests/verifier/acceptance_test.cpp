@@ -3,6 +3,8 @@
 // there (so the corpus itself is checked), and preverify must accept it too.
 #include <gtest/gtest.h>
 
+#include <chrono>
+
 #include "tests/verifier/harness.hpp"
 #include "tests/verifier/kernel_oracle.hpp"
 
@@ -140,6 +142,32 @@ TEST(LoopNotes, BackEdgeIsReportedWithBothEnds) {
   EXPECT_EQ(r->notes[0].message,
             "prog 't_prog': insn 2: loop candidate: back-edge to insn 1; the kernel must prove "
             "the loop bounded");
+}
+
+}  // namespace
+}  // namespace xo::test
+
+namespace xo::test {
+namespace {
+
+// Hostile sizes: close to the kernel's 1M-insn limit, with a branch every
+// few instructions, the passes stay linear-ish (no recursion, no per-insn
+// state copies).
+TEST(Scale, NearLimitProgramIsAnalysedQuickly) {
+  using namespace ins;
+  Slots insns = MOV64_IMM(0, 0);
+  while (insns.size() < 900'000) {
+    for (const auto& s : {JMP_IMM(BPF_JGT, 1, 3, 1), MOV64_IMM(2, 1), ALU64_IMM(BPF_ADD, 0, 1)})
+      insns.insert(insns.end(), s.begin(), s.end());
+  }
+  insns.push_back(EXIT()[0]);
+  const auto start = std::chrono::steady_clock::now();
+  auto r = preverify_default(make_sub(insns));
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::steady_clock::now() - start)
+                      .count();
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_LT(ms, 5000);
 }
 
 }  // namespace
