@@ -109,7 +109,13 @@ Status Channel::wait_for(short events, int timeout_ms, const char* what) {
   pollfd p{fd_.get(), events, 0};
   for (;;) {
     const int n = ::poll(&p, 1, timeout_ms);
-    if (n > 0) return Ok{};
+    if (n > 0) {
+      if ((p.revents & events) || events == POLLIN) return Ok{};  // read() reports EOF/errors
+      // POLLHUP/POLLERR while waiting to write: a socket peer is gone, or the
+      // host side of a virtio-serial port is not connected. Writing would
+      // only spin on EAGAIN.
+      return fail(std::string("peer hung up while waiting to ") + what);
+    }
     if (n == 0) return err(peer_ + ": timed out waiting to " + what);
     if (errno != EINTR) return fail(std::string("poll: ") + errno_text(errno));
   }
@@ -117,7 +123,7 @@ Status Channel::wait_for(short events, int timeout_ms, const char* what) {
 
 // ---- receiving -----------------------------------------------------------
 
-Status Channel::read_once(bool& would_block) {
+Status Channel::read_once(bool& would_block, std::size_t* bytes_read) {
   would_block = false;
   std::uint8_t buf[kReadChunk];
   ssize_t n;
@@ -136,6 +142,7 @@ Status Channel::read_once(bool& would_block) {
                   std::to_string(framer_.buffered()) + " bytes buffered)");
     return fail("peer closed the connection");
   }
+  if (bytes_read) *bytes_read += std::size_t(n);
   auto frames = framer_.feed(std::span<const std::uint8_t>(buf, std::size_t(n)));
   if (!frames) return fail(frames.error().message);
   for (Frame& f : *frames) pending_.push_back(std::move(f));
@@ -143,10 +150,11 @@ Status Channel::read_once(bool& would_block) {
   return Ok{};
 }
 
-Result<std::vector<Frame>> Channel::read_available() {
-  while (!broken_) {
+Result<std::vector<Frame>> Channel::read_available(std::size_t max_bytes) {
+  std::size_t total = 0;
+  while (!broken_ && total < max_bytes) {
     bool would_block = false;
-    if (Status s = read_once(would_block); !s) break;
+    if (Status s = read_once(would_block, &total); !s) break;
     if (would_block) break;
   }
   if (pending_.empty() && error_) return *error_;

@@ -87,16 +87,22 @@ class Channel {
   // frames, including ones buffered earlier. Frames that arrived before EOF
   // or a framing/I-O error are returned first; the error comes on the next
   // call, and from then on the channel is broken and should be dropped.
-  Result<std::vector<Frame>> read_available();
+  // At most about `max_bytes` are read per call, so one flooding peer cannot
+  // hold a poll loop; poll is level-triggered and reports the rest again.
+  Result<std::vector<Frame>> read_available(std::size_t max_bytes = kDefaultReadBudget);
+  static constexpr std::size_t kDefaultReadBudget = 1u << 20;
   // Encodes and appends to the outgoing buffer; nothing is written yet.
   Status queue(std::uint32_t request_id, const Message& message);
   Status queue_bytes(std::span<const std::uint8_t> frame_bytes);
   // Writes as much of the outgoing buffer as the fd takes now.
   Status flush();
   bool wants_write() const { return out_pos_ < out_.size(); }
+  // Bytes queued but not yet written: a poll loop stops reading requests
+  // from a peer that does not read its replies (backpressure).
+  std::size_t pending_output() const { return out_.size() - out_pos_; }
 
  private:
-  Status read_once(bool& would_block);
+  Status read_once(bool& would_block, std::size_t* bytes_read = nullptr);
   Status fail(std::string message);
   Status wait_for(short events, int timeout_ms, const char* what);
 

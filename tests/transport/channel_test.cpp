@@ -2,6 +2,7 @@
 // timeouts, peer disconnects, the non-blocking poll-loop API, and
 // virtio-serial port discovery over a fake sysfs tree.
 #include <gtest/gtest.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -174,6 +175,39 @@ TEST(TransportChannel, NonBlockingLargeMessageThroughPollLoop) {
   auto eof = p->second.read_available();
   ASSERT_FALSE(eof);
   EXPECT_EQ(eof.error().message, "socketpair:1: peer closed the connection");
+}
+
+TEST(TransportChannel, ReadBudgetBoundsOneCall) {
+  auto p = Channel::pair();
+  ASSERT_TRUE(p);
+  // Let the whole burst sit in the socket at once (root: SO_SNDBUFFORCE).
+  const int big = 8 << 20;
+  ASSERT_EQ(::setsockopt(p->first.fd(), SOL_SOCKET, SO_SNDBUFFORCE, &big, sizeof big), 0);
+  const MapUpdateRequest req{1, 0, {1, 2, 3, 4}, std::vector<std::uint8_t>(600'000, 7)};
+  for (std::uint32_t i = 0; i < 3; ++i) ASSERT_TRUE(p->first.queue(i, req));
+  EXPECT_EQ(p->first.pending_output(), 3 * (600'000 + 20 + 24));
+  ASSERT_TRUE(p->first.flush());
+  ASSERT_FALSE(p->first.wants_write());
+  EXPECT_EQ(p->first.pending_output(), 0u);
+
+  auto first = p->second.read_available(64 * 1024);
+  ASSERT_TRUE(first) << first.error().message;
+  EXPECT_TRUE(first->empty());  // 64 KiB read, no 600 KB frame complete yet
+  std::size_t frames = 0;
+  int calls = 1;
+  while (frames < 3 && calls < 1000) {
+    auto more = p->second.read_available(64 * 1024);
+    ASSERT_TRUE(more) << more.error().message;
+    for (const Frame& f : *more) {
+      auto m = decode(f);
+      ASSERT_TRUE(m);
+      EXPECT_TRUE(*m == Message(req));
+    }
+    frames += more->size();
+    ++calls;
+  }
+  EXPECT_EQ(frames, 3u);
+  EXPECT_GE(calls, int(3 * 600'000 / (64 * 1024)));
 }
 
 TEST(TransportChannel, CharacterDeviceStyleFdCarriesFrames) {
