@@ -5,7 +5,6 @@
 #include "translator/passes/ctx_access.hpp"
 
 #include <array>
-#include <deque>
 #include <string>
 
 #include "translator/passes/diagnostics.hpp"
@@ -13,36 +12,63 @@
 namespace xo::translator {
 namespace {
 
-using RegBits = std::uint8_t;
+using RegBits = std::uint32_t;
 constexpr RegBits kOther = 1, kCtx = 2;
-using State = std::array<RegBits, 11>;
 
-State all_other() {
-  State s;
-  s.fill(kOther);
-  return s;
-}
+// Two bits per register r0..r10, packed: joins and comparisons are one
+// instruction each, which keeps this pass cheap next to the kernel's load.
+class State {
+ public:
+  static State all_other() {
+    State s;
+    for (int r = 0; r <= 10; ++r) s.set(r, kOther);
+    return s;
+  }
+  RegBits operator[](unsigned r) const { return (bits_ >> (2 * r)) & 3u; }
+  void set(unsigned r, RegBits v) { bits_ = (bits_ & ~(3u << (2 * r))) | (v << (2 * r)); }
+  bool join(State o) {  // true when this state grew
+    const std::uint32_t m = bits_ | o.bits_;
+    const bool grew = m != bits_;
+    bits_ = m;
+    return grew;
+  }
+
+ private:
+  std::uint32_t bits_ = 0;
+};
 
 std::string reg_name(isa::Reg r) { return "r" + std::to_string(r); }
 
 void clobber_caller_saved(State& s) {
-  for (int r = 0; r <= 5; ++r) s[r] = kOther;
+  for (unsigned r = 0; r <= 5; ++r) s.set(r, kOther);
 }
 
 class CtxFlow {
  public:
   CtxFlow(const std::vector<isa::Insn>& insns, const isa::Structure& st)
-      : insns_(insns), st_(st), in_(insns.size()), reached_(insns.size(), false) {}
+      : insns_(insns), st_(st), in_(insns.size()), reached_(insns.size(), false),
+        queued_(insns.size(), false) {}
 
   Status run() {
-    State entry = all_other();
-    entry[1] = kCtx;
+    // Branch targets once, up front: the worklist may visit an insn often.
+    targets_.resize(insns_.size());
+    for (std::size_t i = 0; i < insns_.size(); ++i) {
+      const isa::Insn& x = insns_[i];
+      if (std::holds_alternative<isa::Jmp>(x) || std::holds_alternative<isa::Ja>(x) ||
+          std::holds_alternative<isa::CallLocal>(x) || std::holds_alternative<isa::LoadFunc>(x)) {
+        auto t = isa::branch_target(insns_, st_.layout, i);
+        if (!t) return t.error();
+        targets_[i] = *t;
+      }
+    }
+    State entry = State::all_other();
+    entry.set(1, kCtx);
     merge(0, entry);
     while (!work_.empty()) {
-      std::size_t i = work_.front();
-      work_.pop_front();
+      std::size_t i = work_.back();
+      work_.pop_back();
       queued_[i] = false;
-      if (auto s = step(i); !s) return s.error();
+      step(i);
     }
     return Ok{};
   }
@@ -53,83 +79,66 @@ class CtxFlow {
  private:
   void merge(std::size_t i, const State& s) {
     if (i >= insns_.size()) return;  // falling off the end: structural checks report it
-    bool changed = !reached_[i];
+    const bool first = !reached_[i];
     reached_[i] = true;
-    for (std::size_t r = 0; r < s.size(); ++r) {
-      RegBits m = in_[i][r] | s[r];
-      if (m != in_[i][r]) changed = true;
-      in_[i][r] = m;
-    }
-    if (changed && !queued_[i]) {
+    if ((in_[i].join(s) || first) && !queued_[i]) {
       queued_[i] = true;
       work_.push_back(i);
     }
   }
 
-  Status step(std::size_t i) {
+  void step(std::size_t i) {
     State s = in_[i];
-    const isa::Insn& insn = insns_[i];
     bool falls_through = true;
-    std::optional<std::size_t> target;
-    if (std::holds_alternative<isa::Jmp>(insn) || std::holds_alternative<isa::Ja>(insn) ||
-        std::holds_alternative<isa::CallLocal>(insn) || std::holds_alternative<isa::LoadFunc>(insn)) {
-      auto t = isa::branch_target(insns_, st_.layout, i);
-      if (!t) return t.error();
-      target = *t;
-    }
+    std::optional<std::size_t> target = targets_[i];
     std::visit(
         [&](const auto& x) {
           using T = std::decay_t<decltype(x)>;
           if constexpr (std::is_same_v<T, isa::Bin>) {
             const isa::Reg* src = std::get_if<isa::Reg>(&x.src);
-            s[x.dst] = (x.op == isa::AluOp::Mov && x.is64 && src && *src <= 10) ? s[*src] : kOther;
-          } else if constexpr (std::is_same_v<T, isa::Un>) {
-            s[x.dst] = kOther;
-          } else if constexpr (std::is_same_v<T, isa::Load>) {
-            s[x.dst] = kOther;
+            s.set(x.dst, (x.op == isa::AluOp::Mov && x.is64 && src && *src <= 10) ? s[*src] : kOther);
+          } else if constexpr (std::is_same_v<T, isa::Un> || std::is_same_v<T, isa::Load>) {
+            s.set(x.dst, kOther);
           } else if constexpr (std::is_same_v<T, isa::Atomic>) {
-            if (x.op == isa::AtomicOp::CmpXchg) s[0] = kOther;
-            else if (x.fetch) s[x.src] = kOther;
-          } else if constexpr (std::is_same_v<T, isa::LegacyLoad>) {
-            clobber_caller_saved(s);
-          } else if constexpr (std::is_same_v<T, isa::Call> || std::is_same_v<T, isa::CallKfunc>) {
+            if (x.op == isa::AtomicOp::CmpXchg) s.set(0, kOther);
+            else if (x.fetch) s.set(x.src, kOther);
+          } else if constexpr (std::is_same_v<T, isa::LegacyLoad> || std::is_same_v<T, isa::Call> ||
+                               std::is_same_v<T, isa::CallKfunc>) {
             clobber_caller_saved(s);
           } else if constexpr (std::is_same_v<T, isa::CallLocal>) {
-            State callee = all_other();
-            for (int r = 1; r <= 5; ++r) callee[r] = s[r];
+            State callee = State::all_other();
+            for (unsigned r = 1; r <= 5; ++r) callee.set(r, s[r]);
             if (target) merge(*target, callee);
             clobber_caller_saved(s);
             target.reset();
           } else if constexpr (std::is_same_v<T, isa::LoadFunc>) {
             // A callback: the kernel calls it with its own arguments, never our ctx.
-            if (target) merge(*target, all_other());
+            if (target) merge(*target, State::all_other());
             target.reset();
-            s[x.dst] = kOther;
+            s.set(x.dst, kOther);
           } else if constexpr (std::is_same_v<T, isa::LoadImm64> ||
                                std::is_same_v<T, isa::LoadMapFd> ||
                                std::is_same_v<T, isa::LoadMapValue> ||
                                std::is_same_v<T, isa::LoadBtfId> ||
                                std::is_same_v<T, isa::LoadMapIdx> ||
                                std::is_same_v<T, isa::LoadMapIdxValue>) {
-            s[x.dst] = kOther;
-          } else if constexpr (std::is_same_v<T, isa::Exit>) {
-            falls_through = false;
-          } else if constexpr (std::is_same_v<T, isa::Ja>) {
+            s.set(x.dst, kOther);
+          } else if constexpr (std::is_same_v<T, isa::Exit> || std::is_same_v<T, isa::Ja>) {
             falls_through = false;
           }
         },
-        insn);
+        insns_[i]);
     if (target) merge(*target, s);
     if (falls_through) merge(i + 1, s);
-    return Ok{};
   }
 
   const std::vector<isa::Insn>& insns_;
   const isa::Structure& st_;
   std::vector<State> in_;
   std::vector<bool> reached_;
-  std::vector<bool> queued_ = std::vector<bool>(insns_.size(), false);
-  std::deque<std::size_t> work_;
+  std::vector<bool> queued_;
+  std::vector<std::optional<std::size_t>> targets_;
+  std::vector<std::size_t> work_;
 };
 
 bool is_main_program(const isa::Structure& st, std::size_t i) {
