@@ -1,0 +1,240 @@
+#include "host/core/host_maps.hpp"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/bpf.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <set>
+
+#include "host/core/kernel_log.hpp"
+#include "host/core/names.hpp"
+
+namespace xo::host {
+
+namespace {
+
+// Flags a guest may set; everything else (NUMA placement, inner maps, ...)
+// either names host resources or changes semantics we do not model.
+constexpr std::uint32_t kAllowedFlags =
+    BPF_F_NO_PREALLOC | BPF_F_NO_COMMON_LRU | BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG | BPF_F_MMAPABLE;
+
+bool allowed_type(MapType t) {
+  switch (t) {
+    case MapType::Hash:
+    case MapType::Array:
+    case MapType::PercpuHash:
+    case MapType::PercpuArray:
+    case MapType::LruHash:
+    case MapType::LruPercpuHash:
+      return true;
+    case MapType::ProgArray:
+      return false;
+  }
+  return false;
+}
+
+std::size_t possible_cpus() {
+  int n = libbpf_num_possible_cpus();
+  return n > 0 ? static_cast<std::size_t>(n) : 1;
+}
+
+std::string map_label(const MapDef& d) {
+  return "map '" + d.name + "' (handle " + std::to_string(d.handle) + ")";
+}
+
+Status validate(const MapDef& d, const MapQuota& q) {
+  if (!allowed_type(d.type))
+    return err(map_label(d) + ": map type " + std::string(map_type_name(d.type)) +
+               " is not allowed for offloaded programs");
+  if (d.key_size == 0 || d.key_size > q.max_key_size)
+    return err(map_label(d) + ": key_size " + std::to_string(d.key_size) + " outside 1.." +
+               std::to_string(q.max_key_size));
+  if (d.value_size == 0 || d.value_size > q.max_value_size)
+    return err(map_label(d) + ": value_size " + std::to_string(d.value_size) + " outside 1.." +
+               std::to_string(q.max_value_size));
+  if (d.max_entries == 0 || d.max_entries > q.max_entries)
+    return err(map_label(d) + ": max_entries " + std::to_string(d.max_entries) + " outside 1.." +
+               std::to_string(q.max_entries));
+  if (d.flags & ~kAllowedFlags)
+    return err(map_label(d) + ": map flags 0x" + [&] {
+      char b[16];
+      std::snprintf(b, sizeof b, "%x", d.flags & ~kAllowedFlags);
+      return std::string(b);
+    }() + " are not allowed");
+  if (!d.initial_value.empty()) {
+    if (d.type != MapType::Array || d.max_entries != 1)
+      return err(map_label(d) + ": initial contents need a single-entry ARRAY (global data)");
+    if (d.initial_value.size() > d.value_size)
+      return err(map_label(d) + ": initial contents of " + std::to_string(d.initial_value.size()) +
+                 " bytes exceed value_size " + std::to_string(d.value_size));
+  }
+  if (d.frozen && d.type != MapType::Array)
+    return err(map_label(d) + ": only ARRAY maps (.rodata) can be frozen");
+  if (d.key_size != 4 && (d.type == MapType::Array || d.type == MapType::PercpuArray))
+    return err(map_label(d) + ": array maps need key_size 4, not " + std::to_string(d.key_size));
+  return Ok{};
+}
+
+std::size_t footprint(const MapDef& d) {
+  bool percpu = d.type == MapType::PercpuArray || d.type == MapType::PercpuHash ||
+                d.type == MapType::LruPercpuHash;
+  std::size_t v = percpu ? ((d.value_size + 7u) & ~7u) * possible_cpus() : d.value_size;
+  return std::size_t(d.max_entries) * (d.key_size + v);
+}
+
+int create_one(const MapDef& d, const std::string& name, int btf_fd, bool with_btf) {
+  LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = d.flags);
+  if (with_btf) {
+    opts.btf_fd = static_cast<std::uint32_t>(btf_fd);
+    opts.btf_key_type_id = d.btf_key_type_id;
+    opts.btf_value_type_id = d.btf_value_type_id;
+  }
+  return bpf_map_create(static_cast<bpf_map_type>(d.type), name.c_str(), d.key_size, d.value_size,
+                        d.max_entries, &opts);
+}
+
+}  // namespace
+
+std::string_view map_type_name(MapType t) {
+  switch (t) {
+    case MapType::Hash: return "HASH";
+    case MapType::Array: return "ARRAY";
+    case MapType::ProgArray: return "PROG_ARRAY";
+    case MapType::PercpuHash: return "PERCPU_HASH";
+    case MapType::PercpuArray: return "PERCPU_ARRAY";
+    case MapType::LruHash: return "LRU_HASH";
+    case MapType::LruPercpuHash: return "LRU_PERCPU_HASH";
+  }
+  return "UNKNOWN";
+}
+
+bool HostMap::percpu() const {
+  return def.type == MapType::PercpuArray || def.type == MapType::PercpuHash ||
+         def.type == MapType::LruPercpuHash;
+}
+
+std::size_t HostMap::user_value_size() const {
+  return percpu() ? ((def.value_size + 7u) & ~7u) * possible_cpus() : def.value_size;
+}
+
+Result<HostMaps> create_host_maps(std::string_view session, std::span<const MapDef> defs, int btf_fd,
+                                  const MapQuota& quota) {
+  // Check everything before the first kernel object exists.
+  if (defs.size() > quota.max_maps)
+    return err("maps: " + std::to_string(defs.size()) + " maps exceed the quota of " +
+               std::to_string(quota.max_maps));
+  std::set<std::uint32_t> handles;
+  std::size_t total = 0;
+  for (const auto& d : defs) {
+    if (auto s = validate(d, quota); !s) return s.error();
+    if (!handles.insert(d.handle).second) return err(map_label(d) + ": duplicate handle");
+    total += footprint(d);
+    if (total > quota.max_total_bytes)
+      return err(map_label(d) + ": total map memory " + std::to_string(total) +
+                 " bytes exceeds the quota of " + std::to_string(quota.max_total_bytes));
+  }
+
+  HostMaps out;  // owns what exists so far: an early return closes it all
+  for (const auto& d : defs) {
+    HostMap m;
+    m.def = d;
+    m.kernel_name = kernel_object_name(session, d.name);
+    bool want_btf = btf_fd >= 0 && (d.btf_key_type_id != 0 || d.btf_value_type_id != 0);
+    int fd = create_one(d, m.kernel_name, btf_fd, want_btf);
+    if (fd < 0 && want_btf) {
+      int e = errno;
+      fd = create_one(d, m.kernel_name, btf_fd, false);
+      if (fd >= 0)
+        out.notes_.push_back(map_label(d) + ": kernel refused its BTF key/value types (" +
+                             errno_name(e) + "); created untyped, bpftool map dump shows hex");
+    } else {
+      m.btf_typed = want_btf;
+    }
+    if (fd < 0)
+      return err(map_label(d) + ": map create failed (" + errno_name(errno) + ")");
+    m.fd.reset(fd);
+    bpf_map_info info{};
+    std::uint32_t len = sizeof(info);
+    if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0) m.id = info.id;
+
+    if (!d.initial_value.empty()) {
+      std::vector<std::uint8_t> value(d.value_size, 0);
+      std::copy(d.initial_value.begin(), d.initial_value.end(), value.begin());
+      std::uint32_t key = 0;
+      if (bpf_map_update_elem(fd, &key, value.data(), BPF_ANY) != 0)
+        return err(map_label(d) + ": cannot set initial contents (" + errno_name(errno) + ")");
+    }
+    if (d.frozen && bpf_map_freeze(fd) != 0)
+      return err(map_label(d) + ": cannot freeze (" + errno_name(errno) + ")");
+    out.maps_.push_back(std::move(m));
+  }
+  return out;
+}
+
+const HostMap* HostMaps::find(std::uint32_t handle) const {
+  for (const auto& m : maps_)
+    if (m.def.handle == handle) return &m;
+  return nullptr;
+}
+
+namespace {
+
+Result<const HostMap*> checked(const HostMaps& maps, std::uint32_t handle,
+                               std::span<const std::uint8_t> key, bool key_may_be_empty) {
+  const HostMap* m = maps.find(handle);
+  if (!m) return err("map handle " + std::to_string(handle) + " does not exist");
+  if (!(key_may_be_empty && key.empty()) && key.size() != m->def.key_size)
+    return err(map_label(m->def) + ": key of " + std::to_string(key.size()) + " bytes, map has " +
+               std::to_string(m->def.key_size));
+  return m;
+}
+
+}  // namespace
+
+Result<std::vector<std::uint8_t>> HostMaps::lookup(std::uint32_t handle,
+                                                   std::span<const std::uint8_t> key) const {
+  auto m = checked(*this, handle, key, false);
+  if (!m) return m.error();
+  std::vector<std::uint8_t> value((*m)->user_value_size());
+  if (bpf_map_lookup_elem((*m)->fd.get(), key.data(), value.data()) != 0)
+    return err(map_label((*m)->def) + ": lookup: " + errno_name(errno));
+  return value;
+}
+
+Status HostMaps::update(std::uint32_t handle, std::span<const std::uint8_t> key,
+                        std::span<const std::uint8_t> value, std::uint64_t flags) const {
+  auto m = checked(*this, handle, key, false);
+  if (!m) return m.error();
+  if (value.size() != (*m)->user_value_size())
+    return err(map_label((*m)->def) + ": value of " + std::to_string(value.size()) +
+               " bytes, map takes " + std::to_string((*m)->user_value_size()));
+  if (flags > BPF_EXIST)  // BPF_F_LOCK needs a spin lock in the value: not offered
+    return err(map_label((*m)->def) + ": update flags " + std::to_string(flags) + " not allowed");
+  if (bpf_map_update_elem((*m)->fd.get(), key.data(), value.data(), flags) != 0)
+    return err(map_label((*m)->def) + ": update: " + errno_name(errno));
+  return Ok{};
+}
+
+Status HostMaps::remove(std::uint32_t handle, std::span<const std::uint8_t> key) const {
+  auto m = checked(*this, handle, key, false);
+  if (!m) return m.error();
+  if (bpf_map_delete_elem((*m)->fd.get(), key.data()) != 0)
+    return err(map_label((*m)->def) + ": delete: " + errno_name(errno));
+  return Ok{};
+}
+
+Result<std::optional<std::vector<std::uint8_t>>> HostMaps::next_key(
+    std::uint32_t handle, std::span<const std::uint8_t> key) const {
+  auto m = checked(*this, handle, key, true);
+  if (!m) return m.error();
+  std::vector<std::uint8_t> next((*m)->def.key_size);
+  if (bpf_map_get_next_key((*m)->fd.get(), key.empty() ? nullptr : key.data(), next.data()) != 0) {
+    if (errno == ENOENT) return std::optional<std::vector<std::uint8_t>>{};
+    return err(map_label((*m)->def) + ": get_next_key: " + errno_name(errno));
+  }
+  return std::optional<std::vector<std::uint8_t>>(std::move(next));
+}
+
+}  // namespace xo::host

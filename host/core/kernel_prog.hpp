@@ -1,0 +1,46 @@
+// bpf_prog_load of host instructions with BTF, func_info and line_info.
+// The kernel verifier has the final word; when it refuses, the caller gets
+// its log to map back to the guest (verifier_log.hpp).
+#pragma once
+
+#include <linux/bpf.h>
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <variant>
+
+#include "host/core/unique_fd.hpp"
+#include "translator/isa/raw.hpp"
+#include "translator/isa/submission.hpp"
+
+namespace xo::host {
+
+struct KernelProgSpec {
+  std::string kernel_name;  // <= 15 chars; see names.hpp
+  bpf_prog_type type = BPF_PROG_TYPE_XDP;
+  bpf_attach_type expected_attach_type = static_cast<bpf_attach_type>(0);
+  std::span<const isa::RawInsn> insns;
+  std::string license = "GPL";
+  int btf_fd = -1;  // func_info/line_info are passed only with BTF
+  std::span<const FuncInfo> func_info;
+  std::span<const LineInfo> line_info;
+  std::size_t log_bytes = 4u << 20;  // verifier log buffer on refusal
+};
+
+struct KernelProg {
+  UniqueFd fd;
+  std::uint32_t id = 0;
+  std::string kernel_name;
+};
+
+struct KernelRefusal {
+  int error = 0;    // errno
+  std::string log;  // verifier log (tail when it overflowed)
+};
+
+// Loads once without a log; on refusal loads again with log_level 1 to
+// capture the verifier's reasons.
+std::variant<KernelProg, KernelRefusal> load_kernel_prog(const KernelProgSpec& spec);
+
+}  // namespace xo::host

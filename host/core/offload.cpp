@@ -1,0 +1,230 @@
+// Offload::load / reload: the pipeline from a guest Submission to a program
+// running on the tap. The steps, in order (each one's failure undoes the
+// ones before it simply by returning: every object is RAII-owned):
+//
+//   pins dir -> stats map -> BTF -> maps -> preverify -> translate ->
+//   kernel load (log mapped back on refusal) -> pins -> attach
+#include "host/core/offload.hpp"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <net/if.h>
+
+#include <cerrno>
+
+#include "host/core/kernel_log.hpp"
+#include "host/core/kernel_prog.hpp"
+#include "host/core/names.hpp"
+#include "host/core/verifier_log.hpp"
+#include "translator/passes/passes.hpp"
+#include "verifier-front/preverify.hpp"
+
+namespace xo::host {
+
+struct Offload::Loaded {
+  std::optional<LoadedBtf> btf;
+  HostMaps maps;
+  UniqueFd prog;
+  std::uint32_t prog_id = 0;
+  std::string prog_name, prog_kernel_name;
+};
+
+namespace {
+
+void note(LoadReport* r, std::string line) {
+  if (r) r->notes.push_back(std::move(line));
+}
+
+std::string prog_label(const Submission& s) { return "prog '" + s.name + "'"; }
+
+Result<UniqueFd> create_stats_map(const std::string& session) {
+  std::string name = kernel_object_name(session, "stats");
+  int fd = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, name.c_str(), 4, 8, translator::kStatsSlots, nullptr);
+  if (fd < 0) return err("stats map: create failed (" + errno_name(errno) + ")");
+  return UniqueFd(fd);
+}
+
+std::uint32_t map_id_of(int fd) {
+  bpf_map_info info{};
+  std::uint32_t len = sizeof info;
+  return bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? info.id : 0;
+}
+
+std::string map_pin_leaf(const MapDef& d) { return "map_" + d.name; }
+
+}  // namespace
+
+Result<Offload::Loaded> Offload::build(const OffloadOptions& o, int tap_ifindex, int stats_fd,
+                                       const Submission& s, const Policy& policy, LoadReport* report) {
+  Loaded l;
+  if (s.insns.empty()) return err(prog_label(s) + ": no instructions");
+  if (s.insns.size() > o.max_insns)
+    return err(prog_label(s) + ": " + std::to_string(s.insns.size()) + " instructions exceed the quota of " +
+               std::to_string(o.max_insns));
+  if (s.license.size() > 128) return err(prog_label(s) + ": license string longer than 128 bytes");
+
+  if (!s.btf.empty()) {
+    auto btf = load_btf(s.btf, o.btf_quota);
+    if (!btf) return err(prog_label(s) + ": " + btf.error().message);
+    l.btf = std::move(*btf);
+  }
+
+  auto maps = create_host_maps(o.session, s.maps, l.btf ? l.btf->fd.get() : -1, o.map_quota);
+  if (!maps) return err(prog_label(s) + ": " + maps.error().message);
+  l.maps = std::move(*maps);
+  for (const auto& n : l.maps.notes()) note(report, n);
+
+  // Reject early and precisely, before anything is translated.
+  SubmissionMaps table(s);
+  auto pre = preverify(s, policy, table, o.flavor);
+  if (!pre) return pre.error();  // already one formatted line with the guest pc
+  for (const auto& f : pre->notes) note(report, f.message);
+
+  translator::TranslateOptions topts;
+  topts.flavor = o.flavor;
+  topts.tap_ifindex = static_cast<std::uint32_t>(tap_ifindex);
+  topts.stats_map_fd = stats_fd;
+  topts.guest_ifindex = s.guest_ifindex;
+  const HostMaps& host_maps = l.maps;
+  auto fd_of = [&host_maps](std::uint32_t handle) -> std::optional<int> {
+    const HostMap* m = host_maps.find(handle);
+    return m ? std::optional<int>(m->fd.get()) : std::nullopt;
+  };
+  auto tr = translator::translate(s, fd_of, policy, topts);
+  if (!tr) return tr.error();
+  for (const auto& n : tr->notes) note(report, n);
+
+  KernelProgSpec spec;
+  spec.kernel_name = kernel_object_name(o.session, s.name);
+  spec.type = static_cast<bpf_prog_type>(tr->prog_type);
+  spec.expected_attach_type = static_cast<bpf_attach_type>(tr->expected_attach_type);
+  spec.insns = tr->insns;
+  spec.license = s.license;
+  if (l.btf) {
+    spec.btf_fd = l.btf->fd.get();
+    spec.func_info = tr->func_info;
+    spec.line_info = tr->line_info;
+  }
+  auto loaded = load_kernel_prog(spec);
+  if (auto* refusal = std::get_if<KernelRefusal>(&loaded)) {
+    std::optional<BtfStrings> strings;
+    if (!s.btf.empty())
+      if (auto st = BtfStrings::parse(s.btf)) strings = std::move(*st);
+    GuestLocator where(&tr->index_map, s.line_info, strings ? &*strings : nullptr);
+    MappedLog mapped = map_verifier_log(refusal->log, where);
+    if (report) report->verifier_log = mapped.log;
+    Error e{prog_label(s) + ": host kernel verifier refused it (" + errno_name(refusal->error) + "): " +
+                mapped.summary,
+            mapped.guest_pc};
+    return e;
+  }
+  auto& kp = std::get<KernelProg>(loaded);
+  l.prog = std::move(kp.fd);
+  l.prog_id = kp.id;
+  l.prog_name = s.name;
+  l.prog_kernel_name = kp.kernel_name;
+  return l;
+}
+
+void Offload::adopt(Loaded&& l) {
+  prog_ = std::move(l.prog);  // old program closes after the swap (it is detached)
+  prog_id_ = l.prog_id;
+  prog_name_ = std::move(l.prog_name);
+  prog_kernel_name_ = std::move(l.prog_kernel_name);
+  maps_ = std::move(l.maps);
+  btf_ = std::move(l.btf);
+}
+
+void Offload::pin_program_and_maps(LoadReport* report) {
+  if (auto s = pins_.pin(prog_.get(), "prog"); !s) note(report, s.error().message);
+  for (const auto& m : maps_.all())
+    if (auto s = pins_.pin(m.fd.get(), map_pin_leaf(m.def)); !s) note(report, s.error().message);
+}
+
+Result<Offload> Offload::load(const OffloadOptions& options, const Submission& submission,
+                              const Policy& policy, LoadReport* report) {
+  if (auto s = validate_session_name(options.session); !s) return s.error();
+  if (options.flavor != Flavor::Tc && options.flavor != Flavor::Chain)
+    return err("flavor " + std::string(flavor_name(options.flavor)) +
+               " is not supported by this host yet (use tc or chain)");
+  if (!(policy.flavors() & flavor_bit(options.flavor)))
+    return err("flavor " + std::string(flavor_name(options.flavor)) + " is disabled by the host policy");
+  if (options.tap.empty() || options.tap.size() >= IF_NAMESIZE)
+    return err("tap name '" + options.tap + "' is not a valid interface name");
+  int ifindex = static_cast<int>(if_nametoindex(options.tap.c_str()));
+  if (ifindex == 0) return err("tap '" + options.tap + "' does not exist");
+
+  auto pins = SessionPins::create(options.session, options.pin_root);
+  if (!pins) return pins.error();
+  Offload off(options, std::move(*pins));
+  off.tap_ifindex_ = ifindex;
+
+  if (options.stats) {
+    auto st = create_stats_map(options.session);
+    if (!st) return st.error();
+    off.stats_map_ = std::move(*st);
+    off.stats_map_id_ = map_id_of(off.stats_map_.get());
+    if (auto s = off.pins_.pin(off.stats_map_.get(), "stats"); !s) return s.error();
+  }
+
+  auto loaded = build(options, ifindex, off.stats_map_.get(), submission, policy, report);
+  if (!loaded) return loaded.error();
+  off.adopt(std::move(*loaded));
+  off.pin_program_and_maps(report);
+
+  if (options.flavor == Flavor::Chain) {
+    auto slot = ChainSlot::create(options.session, options.tap, off.pins_);
+    if (!slot) return slot.error();
+    off.chain_.emplace(std::move(*slot));
+    if (options.attach)
+      if (auto s = off.chain_->set(off.prog_.get()); !s) return s.error();
+  } else if (options.attach) {
+    auto tc = TcAttachment::attach(ifindex, off.prog_.get());
+    if (!tc) return tc.error();
+    off.tc_.emplace(std::move(*tc));
+  }
+  return off;
+}
+
+Status Offload::reload(const Submission& submission, const Policy& policy, LoadReport* report) {
+  auto loaded = build(options_, tap_ifindex_, stats_map_.get(), submission, policy, report);
+  if (!loaded) return loaded.error();
+  // The one atomic step: afterwards every packet sees the new program.
+  if (tc_) {
+    if (auto s = tc_->replace(loaded->prog.get()); !s) return s.error();
+  } else if (chain_ && chain_->occupied()) {
+    if (auto s = chain_->set(loaded->prog.get()); !s) return s.error();
+  }
+  pins_.unpin("prog");
+  for (const auto& m : maps_.all()) pins_.unpin(map_pin_leaf(m.def));
+  adopt(std::move(*loaded));
+  pin_program_and_maps(report);
+  return Ok{};
+}
+
+Result<ActionStats> Offload::stats() const {
+  if (!stats_map_) return err("session '" + options_.session + "': statistics are off");
+  int cpus = libbpf_num_possible_cpus();
+  if (cpus <= 0) return err("cannot count possible CPUs");
+  ActionStats out;
+  std::vector<std::uint64_t> per_cpu(static_cast<std::size_t>(cpus));
+  for (std::uint32_t slot = 0; slot < translator::kStatsSlots && slot < out.count.size(); ++slot) {
+    if (bpf_map_lookup_elem(stats_map_.get(), &slot, per_cpu.data()) != 0)
+      return err("stats map lookup: " + errno_name(errno));
+    for (auto v : per_cpu) out.count[slot] += v;
+  }
+  return out;
+}
+
+std::vector<KernelObjectRef> Offload::kernel_objects() const {
+  std::vector<KernelObjectRef> out;
+  if (prog_id_) out.push_back({ObjectKind::Prog, prog_id_});
+  for (const auto& m : maps_.all())
+    if (m.id) out.push_back({ObjectKind::Map, m.id});
+  if (stats_map_id_) out.push_back({ObjectKind::Map, stats_map_id_});
+  if (chain_ && chain_->map_id()) out.push_back({ObjectKind::Map, chain_->map_id()});
+  if (btf_ && btf_->id) out.push_back({ObjectKind::Btf, btf_->id});
+  return out;
+}
+
+}  // namespace xo::host

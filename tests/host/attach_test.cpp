@@ -1,0 +1,206 @@
+// tc and chain attachment on real taps and veths (fresh netns per process).
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <gtest/gtest.h>
+#include <linux/if_link.h>
+#include <sys/stat.h>
+
+#include <cstring>
+
+#include "host/core/attach_chain.hpp"
+#include "host/core/attach_tc.hpp"
+#include "host/core/kernel_prog.hpp"
+#include "host/core/names.hpp"
+#include "tests/host/netdev.hpp"
+#include "tests/host/raw_progs.hpp"
+
+namespace xo::host {
+namespace {
+
+KernelProg load_raw(bpf_prog_type type, std::int32_t ret, const char* name,
+                    bpf_attach_type attach = static_cast<bpf_attach_type>(0)) {
+  auto insns = test::return_imm(ret);
+  KernelProgSpec spec;
+  spec.kernel_name = name;
+  spec.type = type;
+  spec.expected_attach_type = attach;
+  spec.insns = insns;
+  auto r = load_kernel_prog(spec);
+  if (auto* refusal = std::get_if<KernelRefusal>(&r)) ADD_FAILURE() << refusal->log;
+  return std::move(std::get<KernelProg>(r));
+}
+
+std::string tc_filters(const test::Tap& tap) {
+  return test::run("tc filter show dev " + tap.name() + " egress");
+}
+bool has_clsact(const std::string& dev) {
+  return test::run("tc qdisc show dev " + dev).find("clsact") != std::string::npos;
+}
+
+TEST(TcAttach, AttachReplaceDetachOnARealTap) {
+  test::Tap tap;
+  auto first = load_raw(BPF_PROG_TYPE_SCHED_CLS, 2 /* TC_ACT_SHOT */, "xo_tc_first");
+  auto second = load_raw(BPF_PROG_TYPE_SCHED_CLS, 0 /* TC_ACT_OK */, "xo_tc_second");
+  ASSERT_FALSE(has_clsact(tap.name()));
+  {
+    auto a = TcAttachment::attach(tap.ifindex(), first.fd.get());
+    ASSERT_TRUE(a) << a.error().message;
+    EXPECT_TRUE(a->created_clsact());
+    EXPECT_EQ(a->attached_prog_id(), first.id);
+    std::string f = tc_filters(tap);
+    EXPECT_NE(f.find("xo_tc_first"), std::string::npos) << f;
+    EXPECT_NE(f.find("handle 0x58"), std::string::npos) << f;
+    std::string net = test::run("bpftool net show dev " + tap.name());
+    EXPECT_NE(net.find("xo_tc_first:[" + std::to_string(first.id) + "]"), std::string::npos) << net;
+
+    // A second attach on the same tap is refused, not a silent takeover.
+    auto again = TcAttachment::attach(tap.ifindex(), second.fd.get());
+    ASSERT_FALSE(again);
+    EXPECT_NE(again.error().message.find("EEXIST"), std::string::npos) << again.error().message;
+
+    ASSERT_TRUE(a->replace(second.fd.get()));
+    EXPECT_EQ(a->attached_prog_id(), second.id);
+    f = tc_filters(tap);
+    EXPECT_EQ(f.find("xo_tc_first"), std::string::npos) << f;
+    EXPECT_NE(f.find("xo_tc_second"), std::string::npos) << f;
+    // Exactly one filter: replace did not add a second one.
+    EXPECT_EQ(f.find("handle 0x58", f.find("handle 0x58") + 1), std::string::npos) << f;
+  }
+  EXPECT_EQ(tc_filters(tap), "");
+  EXPECT_FALSE(has_clsact(tap.name())) << "clsact we created survived detach";
+}
+
+TEST(TcAttach, LeavesAClsactItDidNotCreate) {
+  test::Tap tap;
+  ASSERT_EQ(test::run("tc qdisc add dev " + tap.name() + " clsact"), "");
+  auto prog = load_raw(BPF_PROG_TYPE_SCHED_CLS, 0, "xo_tc_keep");
+  {
+    auto a = TcAttachment::attach(tap.ifindex(), prog.fd.get());
+    ASSERT_TRUE(a) << a.error().message;
+    EXPECT_FALSE(a->created_clsact());
+  }
+  EXPECT_EQ(tc_filters(tap), "");
+  EXPECT_TRUE(has_clsact(tap.name()));
+}
+
+TEST(TcAttach, ErrorsNameTheDevice) {
+  auto prog = load_raw(BPF_PROG_TYPE_SCHED_CLS, 0, "xo_tc_err");
+  auto a = TcAttachment::attach(999999, prog.fd.get());
+  ASSERT_FALSE(a);
+  EXPECT_NE(a.error().message.find("ifindex 999999"), std::string::npos) << a.error().message;
+}
+
+// The sample host ingress program, loaded as a host admin would: its
+// xo_chain map reuses the session's pinned prog array, tap_ifindex is set
+// in .rodata before load.
+struct IngressProgram {
+  bpf_object* obj = nullptr;
+  int ifindex = 0;
+  ~IngressProgram() {
+    if (ifindex) bpf_xdp_detach(ifindex, 0, nullptr);
+    bpf_object__close(obj);
+  }
+};
+
+void load_ingress(IngressProgram& ing, const std::string& pin, int tap_ifindex, int veth_ifindex) {
+  std::string path = std::string(XO_EXAMPLES_BIN) + "/chain/chain_ingress.o";
+  ing.obj = bpf_object__open_file(path.c_str(), nullptr);
+  ASSERT_TRUE(ing.obj) << path;
+  bpf_map* chain = bpf_object__find_map_by_name(ing.obj, "xo_chain");
+  ASSERT_TRUE(chain);
+  UniqueFd pinned(bpf_obj_get(pin.c_str()));
+  ASSERT_TRUE(pinned.valid()) << pin;
+  ASSERT_EQ(bpf_map__reuse_fd(chain, pinned.get()), 0);
+  bpf_map* rodata = nullptr;
+  bpf_map* m = nullptr;
+  bpf_object__for_each_map(m, ing.obj) if (std::strstr(bpf_map__name(m), ".rodata")) rodata = m;
+  ASSERT_TRUE(rodata);
+  std::size_t sz = 0;
+  const void* init = bpf_map__initial_value(rodata, &sz);
+  ASSERT_TRUE(init && sz >= 4);
+  std::vector<std::uint8_t> bytes(static_cast<const std::uint8_t*>(init),
+                                  static_cast<const std::uint8_t*>(init) + sz);
+  std::uint32_t idx = static_cast<std::uint32_t>(tap_ifindex);
+  std::memcpy(bytes.data(), &idx, 4);  // tap_ifindex is the only .rodata variable
+  ASSERT_EQ(bpf_map__set_initial_value(rodata, bytes.data(), bytes.size()), 0);
+  ASSERT_EQ(bpf_object__load(ing.obj), 0);
+  bpf_program* prog = bpf_object__find_program_by_name(ing.obj, "xo_chain_ingress");
+  ASSERT_TRUE(prog);
+  ASSERT_EQ(bpf_xdp_attach(veth_ifindex, bpf_program__fd(prog), XDP_FLAGS_DRV_MODE, nullptr), 0);
+  ing.ifindex = veth_ifindex;
+}
+
+TEST(ChainAttach, SlotDecidesWhetherFramesReachTheTap) {
+  ASSERT_EQ(system("mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf"), 0);
+  test::Tap tap;
+  test::Veth veth;
+  std::string session = "tchain" + std::to_string(getpid());
+  auto pins = SessionPins::create(session);
+  ASSERT_TRUE(pins) << pins.error().message;
+  auto slot = ChainSlot::create(session, tap.name(), *pins);
+  ASSERT_TRUE(slot) << slot.error().message;
+  std::string pin = pins->path(slot->pin_leaf());
+  struct stat st {};
+  ASSERT_EQ(stat(pin.c_str(), &st), 0) << pin;
+
+  IngressProgram ing;
+  load_ingress(ing, pin, tap.ifindex(), veth.ifindex());
+  if (HasFatalFailure()) return;
+
+  test::PacketSocket sender(veth.peer_ifindex());
+  const std::uint8_t dst[6] = {0x02, 0, 0, 0, 0, 0x02}, src[6] = {0x02, 0, 0, 0, 0, 0x01};
+  auto frame = test::ipv4_frame(17, dst, src);
+  auto send_n = [&](int n) {
+    for (int i = 0; i < n; ++i) ASSERT_TRUE(sender.send(frame));
+  };
+  auto frames_at_tap = [&] {
+    int n = 0;
+    for (auto& f : tap.read_frames(300)) n += f == frame;
+    return n;
+  };
+
+  // No offload: the ingress program redirects into the tap.
+  send_n(5);
+  EXPECT_EQ(frames_at_tap(), 5);
+
+  // libbpf loads SEC("xdp") programs with expected_attach_type BPF_XDP, and
+  // the kernel requires tail-call targets to match it.
+  auto drop = load_raw(BPF_PROG_TYPE_XDP, 1 /* XDP_DROP */, "xo_chain_drop", BPF_XDP);
+  auto wrong_attach = load_raw(BPF_PROG_TYPE_XDP, 1, "xo_chain_att0");
+  EXPECT_FALSE(slot->set(wrong_attach.fd.get()));
+  auto set = slot->set(drop.fd.get());
+  ASSERT_TRUE(set) << set.error().message;
+  send_n(5);
+  EXPECT_EQ(frames_at_tap(), 0);
+
+  ASSERT_TRUE(slot->clear());
+  send_n(3);
+  EXPECT_EQ(frames_at_tap(), 3);
+
+  // A program of the wrong type cannot enter the slot.
+  auto tc = load_raw(BPF_PROG_TYPE_SCHED_CLS, 0, "xo_chain_tc");
+  auto bad = slot->set(tc.fd.get());
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("must be XDP"), std::string::npos);
+}
+
+TEST(ChainAttach, PinIsRemovedWithTheSession) {
+  ASSERT_EQ(system("mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf"), 0);
+  std::string session = "tchainp" + std::to_string(getpid());
+  std::string pin;
+  {
+    auto pins = SessionPins::create(session);
+    ASSERT_TRUE(pins);
+    auto slot = ChainSlot::create(session, "tap0", *pins);
+    ASSERT_TRUE(slot) << slot.error().message;
+    pin = pins->path(slot->pin_leaf());
+    EXPECT_EQ(pin, "/sys/fs/bpf/xoffload/" + session + "/chain_tap0");
+    struct stat st {};
+    EXPECT_EQ(stat(pin.c_str(), &st), 0);
+  }
+  struct stat st {};
+  EXPECT_NE(stat(pin.c_str(), &st), 0);
+}
+
+}  // namespace
+}  // namespace xo::host

@@ -1,0 +1,73 @@
+// Test-only network fixtures: every test binary runs in its own fresh
+// network namespace (main.cpp), and each device here is owned by one RAII
+// object that deletes it. Names are unique per process and counter.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "host/core/unique_fd.hpp"
+
+namespace xo::test {
+
+// "<prefix><pid % 100000>_<n>", at most 15 chars.
+std::string unique_ifname(const char* prefix);
+
+// A tap opened through /dev/net/tun and kept open: the fd plays the VM, so
+// the carrier is up and frames that reach the guest can be read back.
+class Tap {
+ public:
+  Tap();
+  ~Tap() = default;  // closing the (non-persistent) tap's fd deletes it
+  const std::string& name() const { return name_; }
+  int ifindex() const { return ifindex_; }
+  int fd() const { return fd_.get(); }
+  // Frames delivered to the "guest" within timeout_ms.
+  std::vector<std::vector<std::uint8_t>> read_frames(int timeout_ms);
+
+ private:
+  std::string name_;
+  int ifindex_ = 0;
+  host::UniqueFd fd_;
+};
+
+// A veth pair in the test's netns, deleted on destruction.
+class Veth {
+ public:
+  Veth();
+  ~Veth();
+  const std::string& name() const { return a_; }
+  const std::string& peer() const { return b_; }
+  int ifindex() const;
+  int peer_ifindex() const;
+
+ private:
+  std::string a_, b_;
+};
+
+void set_up(const std::string& ifname);
+
+// AF_PACKET socket bound to one device: send raw frames into its Tx path,
+// capture everything that crosses it.
+class PacketSocket {
+ public:
+  explicit PacketSocket(int ifindex);
+  bool send(const std::vector<std::uint8_t>& frame);
+  // Frames received (not our own outgoing ones) within timeout_ms.
+  std::vector<std::vector<std::uint8_t>> receive(int timeout_ms, bool include_outgoing = false);
+
+ private:
+  int ifindex_;
+  host::UniqueFd fd_;
+};
+
+// Frames for tests: Ethernet + IPv4 + payload of the given IP protocol.
+std::vector<std::uint8_t> ipv4_frame(std::uint8_t proto, const std::uint8_t dst_mac[6],
+                                     const std::uint8_t src_mac[6], std::size_t payload = 32);
+
+// Runs a shell command, returns its stdout (stderr merged); exit status in *status.
+std::string run(const std::string& cmd, int* status = nullptr);
+
+}  // namespace xo::test
