@@ -3,6 +3,7 @@
 //   BM_TranslateAndPreverify  preverify() + translate() for the tc flavor
 //   BM_KernelLoad             bpf_prog_load() of that translated program,
 //                             with BTF, func_info and line_info, as the host loader does
+// for the xdp1 and xdp2 example objects (through the guest builder).
 // Run as root:  bench_translator --benchmark_min_time=2s
 // Target: the first is at most 10% of the second.
 #include <benchmark/benchmark.h>
@@ -12,6 +13,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -69,13 +71,15 @@ struct Fixture {
   }
 };
 
-Fixture& fixture() {
-  static Fixture f(XO_XDP1_OBJ);
-  return f;
+Fixture& fixture(const char* object) {
+  static std::map<std::string, std::unique_ptr<Fixture>> fixtures;
+  auto& f = fixtures[object];
+  if (!f) f = std::make_unique<Fixture>(object);
+  return *f;
 }
 
-void BM_TranslateAndPreverify(benchmark::State& state) {
-  Fixture& f = fixture();
+void BM_TranslateAndPreverify(benchmark::State& state, const char* object) {
+  Fixture& f = fixture(object);
   if (!f.error.empty()) return state.SkipWithError(f.error.c_str());
   for (auto _ : state) {
     auto t = f.translate();
@@ -84,11 +88,12 @@ void BM_TranslateAndPreverify(benchmark::State& state) {
   }
   state.counters["guest_insns"] = static_cast<double>(f.sub.insns.size());
 }
-BENCHMARK(BM_TranslateAndPreverify)->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_TranslateAndPreverify, xdp1, XO_XDP1_OBJ)->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_TranslateAndPreverify, xdp2, XO_XDP2_OBJ)->Unit(benchmark::kMicrosecond);
 
 // The two halves, to see where the time goes.
-void BM_PreverifyOnly(benchmark::State& state) {
-  Fixture& f = fixture();
+void BM_PreverifyOnly(benchmark::State& state, const char* object) {
+  Fixture& f = fixture(object);
   if (!f.error.empty()) return state.SkipWithError(f.error.c_str());
   for (auto _ : state) {
     auto pre = preverify(f.sub, f.policy, SubmissionMaps(f.sub), f.opts.flavor);
@@ -96,10 +101,11 @@ void BM_PreverifyOnly(benchmark::State& state) {
     benchmark::DoNotOptimize(pre->notes.data());
   }
 }
-BENCHMARK(BM_PreverifyOnly)->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_PreverifyOnly, xdp1, XO_XDP1_OBJ)->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_PreverifyOnly, xdp2, XO_XDP2_OBJ)->Unit(benchmark::kMicrosecond);
 
-void BM_TranslateOnly(benchmark::State& state) {
-  Fixture& f = fixture();
+void BM_TranslateOnly(benchmark::State& state, const char* object) {
+  Fixture& f = fixture(object);
   if (!f.error.empty()) return state.SkipWithError(f.error.c_str());
   for (auto _ : state) {
     auto t = translator::translate(
@@ -108,10 +114,11 @@ void BM_TranslateOnly(benchmark::State& state) {
     benchmark::DoNotOptimize(t->insns.data());
   }
 }
-BENCHMARK(BM_TranslateOnly)->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_TranslateOnly, xdp1, XO_XDP1_OBJ)->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_TranslateOnly, xdp2, XO_XDP2_OBJ)->Unit(benchmark::kMicrosecond);
 
-void BM_KernelLoad(benchmark::State& state) {
-  Fixture& f = fixture();
+void BM_KernelLoad(benchmark::State& state, const char* object) {
+  Fixture& f = fixture(object);
   if (!f.error.empty()) return state.SkipWithError(f.error.c_str());
   auto t = f.translate();
   if (!t) return state.SkipWithError(t.error().message.c_str());
@@ -133,7 +140,8 @@ void BM_KernelLoad(benchmark::State& state) {
   }
   state.counters["host_insns"] = static_cast<double>(t->insns.size());
 }
-BENCHMARK(BM_KernelLoad)->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_KernelLoad, xdp1, XO_XDP1_OBJ)->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_KernelLoad, xdp2, XO_XDP2_OBJ)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 
