@@ -1,0 +1,100 @@
+// The kernel side of a session, behind an interface: the dispatch layer
+// (session.cpp) decides *whether* a guest request may happen (handles,
+// quotas, policy, rate) and the backend makes it happen. xoffloadd uses the
+// kernel backend (kernel_backend.hpp, xo_host + libbpf); the dispatch fuzzer
+// uses a fake one, so guest bytes can be fuzzed without touching the kernel.
+//
+// Every object is owned by exactly one unique_ptr in the session's handle
+// tables; destroying it frees the kernel object (and its pin).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "translator/isa/submission.hpp"
+#include "transport/messages.hpp"
+#include "verifier-front/policy.hpp"
+
+namespace xo::daemon {
+
+// A refusal as the guest will see it: status (negative errno), one-line
+// message and, for loads, the (mapped) kernel log.
+struct Failure {
+  std::int32_t status = transport::status::kEINVAL;
+  std::string message;
+  std::string log;
+};
+template <typename T>
+using Outcome = std::variant<T, Failure>;
+using Done = std::optional<Failure>;  // nullopt = success
+
+class BackendBtf {
+ public:
+  virtual ~BackendBtf() = default;
+  virtual std::uint32_t kernel_id() const = 0;
+};
+
+class BackendMap {
+ public:
+  virtual ~BackendMap() = default;
+  virtual std::uint32_t kernel_id() const = 0;
+  // Element ops return 0 or a negative errno (ENOENT: no such key).
+  // Sizes were checked by the caller against the map's definition.
+  virtual std::int32_t lookup(std::span<const std::uint8_t> key, std::vector<std::uint8_t>& value) = 0;
+  virtual std::int32_t update(std::span<const std::uint8_t> key, std::span<const std::uint8_t> value,
+                              std::uint64_t flags) = 0;
+  virtual std::int32_t remove(std::span<const std::uint8_t> key) = 0;
+  // Empty key: the first key. ENOENT at the end.
+  virtual std::int32_t next_key(std::span<const std::uint8_t> key, std::vector<std::uint8_t>& next) = 0;
+};
+
+class BackendProg {
+ public:
+  virtual ~BackendProg() = default;
+  virtual std::uint32_t kernel_id() const = 0;
+  virtual Outcome<std::vector<transport::ActionCounter>> stats() = 0;
+};
+
+// What PROG_LOAD hands the backend: the submission assembled from the
+// request and the session's tables (maps = every map of the session, by
+// handle; btf = the blob of the BTF handle, if any).
+struct ProgLoadInput {
+  std::uint32_t handle = 0;  // the program's handle (pins, names)
+  const Submission* submission = nullptr;
+  const BackendBtf* btf = nullptr;
+  std::function<BackendMap*(std::uint32_t map_handle)> map_of;
+  Flavor flavor = Flavor::Tc;
+  const Policy* policy = nullptr;
+};
+
+// One per connected session.
+class SessionBackend {
+ public:
+  virtual ~SessionBackend() = default;
+  virtual unsigned possible_cpus() const = 0;
+  virtual Outcome<std::unique_ptr<BackendBtf>> load_btf(std::span<const std::uint8_t> blob) = 0;
+  // def.handle is the session handle the map gets.
+  virtual Outcome<std::unique_ptr<BackendMap>> create_map(const MapDef& def, const BackendBtf* btf) = 0;
+  virtual Outcome<std::unique_ptr<BackendProg>> load_prog(const ProgLoadInput& input) = 0;
+  // Attaches `prog` (loaded for `flavor`) to the session's tap, atomically
+  // replacing whatever program is attached there.
+  virtual Done attach(BackendProg& prog, Flavor flavor) = 0;
+  // Detaches whatever is attached; idempotent.
+  virtual void detach() = 0;
+  // False once the tap is gone (or replaced by another device of that name).
+  virtual bool tap_alive() = 0;
+  // "tc filter on tap0 egress" / "chain slot /sys/fs/bpf/..." for logs.
+  virtual std::string attach_point(Flavor flavor) const = 0;
+};
+
+// Builds the backend for a session when a guest connects.
+struct SessionConfig;
+using BackendFactory = std::function<std::unique_ptr<SessionBackend>(const SessionConfig&)>;
+
+}  // namespace xo::daemon

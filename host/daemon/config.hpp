@@ -1,0 +1,81 @@
+// xoffloadd configuration: trusted host data written by the admin.
+//
+// Format (INI-like; '#' or ';' starts a comment; one `key = value` per line):
+//
+//   [daemon]
+//   pin_root  = /sys/fs/bpf/xoffload   # bpffs directory for session pins
+//   log_level = info                   # error | warn | info | debug
+//
+//   [session vm1]                      # one section per VM NIC
+//   tap              = tap0            # host tap feeding the VM's NIC
+//   socket           = /run/xoffload/vm1.sock  # QEMU: -chardev socket,path=...
+//   flavor           = tc              # preferred host flavor: tc | chain
+//   flavors          = tc,chain        # flavors offered to this guest
+//   max_maps         = 16
+//   max_map_bytes    = 16777216        # sum of (key+value)*entries (percpu: *cpus)
+//   max_progs        = 4
+//   max_insns        = 100000          # per program
+//   max_btf_bytes    = 4194304         # sum over BTF_LOADs
+//   requests_per_sec = 1000            # token bucket: sustained rate
+//   request_burst    = 200             # token bucket: depth
+//   deny_helpers     = 5, 7            # helper ids denied on top of the default policy
+//
+// Unknown sections or keys are errors (a typo must not silently drop a
+// quota). The command line form `name:tap:socket` gives a session with the
+// defaults below.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "translator/isa/result.hpp"
+#include "transport/messages.hpp"
+#include "verifier-front/policy.hpp"
+
+namespace xo::daemon {
+
+inline constexpr std::string_view kDefaultPinRoot = "/sys/fs/bpf/xoffload";
+
+struct SessionQuotas {
+  std::uint32_t max_maps = 16;
+  std::uint64_t max_map_bytes = 16u << 20;
+  std::uint32_t max_progs = 4;
+  std::uint32_t max_insns = 100'000;
+  std::uint32_t max_btf_bytes = 4u << 20;
+  std::uint32_t requests_per_sec = 1000;
+  std::uint32_t request_burst = 200;
+
+  transport::Quotas wire() const {
+    return {max_maps, max_map_bytes, max_progs, max_insns, max_btf_bytes, requests_per_sec,
+            request_burst};
+  }
+};
+
+struct SessionConfig {
+  std::string name;    // pin directory and log prefix; names.hpp rules
+  std::string tap;
+  std::string socket;  // unix socket path xoffloadd listens on
+  Flavor flavor = Flavor::Tc;
+  FlavorSet flavors = flavor_bit(Flavor::Tc) | flavor_bit(Flavor::Chain);
+  SessionQuotas quotas;
+  std::vector<std::int32_t> deny_helpers;
+};
+
+struct DaemonConfig {
+  std::string pin_root = std::string(kDefaultPinRoot);
+  std::string log_level = "info";
+  std::vector<SessionConfig> sessions;
+};
+
+// Parses the text of a config file; `origin` names it in errors
+// ("/etc/xoffloadd.conf:12: unknown key 'max_mpas'").
+Result<DaemonConfig> parse_config(std::string_view text, std::string_view origin = "config");
+Result<DaemonConfig> load_config_file(const std::string& path);
+// "name:tap:socket" (the socket path may itself contain ':').
+Result<SessionConfig> parse_session_spec(std::string_view spec);
+// Session names, taps and sockets are unique; names valid; flavor offered.
+Status validate_config(const DaemonConfig& config);
+
+}  // namespace xo::daemon

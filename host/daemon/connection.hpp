@@ -1,0 +1,58 @@
+// One guest connection in the daemon's poll loop: bounded input (frames are
+// cut from the byte stream as they complete; the header is checked before
+// any payload is buffered) and a bounded output queue.
+//
+// It does its own framing instead of using transport::Channel's reader so
+// that a frame whose header breaks the framing rules (bad magic, a length
+// over its bound) can still be answered: the header's request id is known,
+// so the guest gets ERROR/E2BIG (or EPROTO) for that request before the
+// connection is closed (the stream cannot be resynchronised).
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <vector>
+
+#include "transport/channel.hpp"
+#include "transport/codec.hpp"
+
+namespace xo::daemon {
+
+class Connection {
+ public:
+  explicit Connection(transport::Fd fd) : fd_(std::move(fd)) {}
+
+  int fd() const { return fd_.get(); }
+
+  // Reads at most `budget` bytes now (non-blocking) and cuts complete frames
+  // into pending(). Returns false when the peer is gone (EOF, error).
+  // After a framing error, the error reply is queued and closing() is set.
+  bool read_some(std::size_t budget);
+  std::deque<transport::Frame>& pending() { return pending_; }
+  // Whether a partial frame was buffered when the peer went away.
+  bool mid_frame() const { return !in_.empty(); }
+
+  void queue(std::vector<std::uint8_t> bytes);
+  // Writes what the socket takes now; false on a write error.
+  bool flush();
+  std::size_t queued_bytes() const { return out_.size() - out_pos_; }
+  bool wants_write() const { return queued_bytes() > 0; }
+
+  // Framing broke: finish writing, then drop the connection.
+  bool closing() const { return closing_; }
+  const std::string& close_reason() const { return close_reason_; }
+
+ private:
+  void cut_frames();
+
+  transport::Fd fd_;
+  std::vector<std::uint8_t> in_;
+  std::deque<transport::Frame> pending_;
+  std::vector<std::uint8_t> out_;
+  std::size_t out_pos_ = 0;
+  bool closing_ = false;
+  std::string close_reason_;
+};
+
+}  // namespace xo::daemon

@@ -1,0 +1,401 @@
+// One handler per request. Each validates everything the guest sent
+// (handles, sizes, quotas, policy) before the backend touches the kernel,
+// and answers with the request's reply type; failures carry a negative
+// errno and one line saying what was wrong.
+#include <algorithm>
+
+#include "host/daemon/log.hpp"
+#include "host/daemon/session.hpp"
+
+namespace xo::daemon {
+
+namespace ts = xo::transport;
+namespace st = xo::transport::status;
+
+namespace {
+
+template <typename Reply>
+Reply fail(std::int32_t code, std::string message) {
+  Reply r;
+  r.status = ts::ReplyStatus{code, std::move(message)};
+  return r;
+}
+
+template <typename Reply>
+Reply fail(const Failure& f) {
+  return fail<Reply>(f.status, f.message);
+}
+
+std::string handle_text(const char* kind, std::uint32_t h) {
+  return std::string(kind) + " handle " + std::to_string(h);
+}
+
+std::string no_such(const char* kind, std::uint32_t h) {
+  return handle_text(kind, h) + " does not exist in this session";
+}
+
+constexpr std::uint8_t kLdImm64 = 0x18;        // BPF_LD | BPF_DW | BPF_IMM
+constexpr std::uint8_t kCall = 0x85;           // BPF_JMP | BPF_CALL
+constexpr std::uint8_t kPseudoMapFd = 1;
+constexpr std::uint8_t kPseudoMapValue = 2;
+constexpr std::uint8_t kPseudoFunc = 4;
+constexpr std::uint8_t kPseudoKfuncCall = 2;
+constexpr std::uint8_t kPseudoCall = 1;        // bpf-to-bpf
+
+// What PROG_LOAD checks itself before the pre-verifier, because these
+// decide the status code: policy (EPERM) and handle ownership (ENOENT).
+struct ProgScan {
+  std::set<std::uint32_t> maps;
+  std::optional<Failure> failure;
+};
+
+ProgScan scan_program(const ts::ProgLoadRequest& r, const Policy& policy, Flavor flavor,
+                      const std::function<bool(std::uint32_t)>& own_map) {
+  ProgScan out;
+  auto prog = "prog '" + r.name + "': insn ";
+  for (std::size_t pc = 0; pc < r.insns.size(); ++pc) {
+    const auto& in = r.insns[pc];
+    if (in.code == kLdImm64) {
+      const std::uint8_t src = in.src();
+      if (src == kPseudoMapFd || src == kPseudoMapValue) {
+        auto h = std::uint32_t(in.imm);
+        if (!own_map(h)) {
+          out.failure = Failure{st::kENOENT, prog + std::to_string(pc) + ": " + no_such("map", h)};
+          return out;
+        }
+        out.maps.insert(h);
+      } else if (src != 0 && src != kPseudoFunc) {
+        out.failure = Failure{st::kEPERM, prog + std::to_string(pc) + ": ld_imm64 pseudo source " +
+                                              std::to_string(src) +
+                                              " is not allowed for offloaded programs (only map handles)"};
+        return out;
+      }
+      ++pc;  // second slot of ld_imm64
+    } else if (in.code == kCall) {
+      if (in.src() == kPseudoKfuncCall) {
+        out.failure = Failure{st::kEPERM, prog + std::to_string(pc) + ": kfunc calls are not allowed for offloaded programs"};
+        return out;
+      }
+      if (in.src() == kPseudoCall) continue;
+      const HelperProto* h = policy.helper(in.imm);
+      if (!h || !(h->flavors & flavor_bit(flavor))) {
+        out.failure = Failure{st::kEPERM, prog + std::to_string(pc) + ": helper " + std::to_string(in.imm) +
+                                              (h ? " (" + h->name + ") is not allowed in the " +
+                                                       std::string(flavor_name(flavor)) + " flavor"
+                                                 : " is not allowed for offloaded programs by this host's policy")};
+        return out;
+      }
+    }
+  }
+  return out;
+}
+
+bool name_ok(const std::string& s) { return s.find('\0') == std::string::npos; }
+
+}  // namespace
+
+ts::Message Session::on(const ts::CapsRequest& r) {
+  ts::CapsReply reply;
+  if (r.min_version > r.max_version || r.max_version < ts::kMinProtocolVersion ||
+      r.min_version > ts::kProtocolVersion)
+    return fail<ts::CapsReply>(st::kEPROTO, "guest speaks versions " + std::to_string(r.min_version) + ".." +
+                                                std::to_string(r.max_version) + ", host speaks " +
+                                                std::to_string(ts::kMinProtocolVersion) + ".." +
+                                                std::to_string(ts::kProtocolVersion));
+  reply.version = std::min<std::uint16_t>(r.max_version, ts::kProtocolVersion);
+  reply.isa_level = 4;
+  reply.flavors = policy_.flavors();
+  for (MapType t : {MapType::Hash, MapType::Array, MapType::PercpuHash, MapType::PercpuArray, MapType::LruHash,
+                    MapType::LruPercpuHash})
+    reply.map_types.push_back(std::uint32_t(t));
+  for (const auto& h : policy_.helpers())
+    reply.helpers.push_back(ts::HelperCap{h.id, h.nargs, std::uint8_t(h.flavors & policy_.flavors())});
+  reply.quotas = config_.quotas.wire();
+  log(int(LogLevel::Debug), "CAPS: version " + std::to_string(reply.version));
+  return reply;
+}
+
+ts::Message Session::on(const ts::BtfLoadRequest& r) {
+  using R = ts::BtfLoadReply;
+  if (r.btf.empty()) return fail<R>(st::kEINVAL, "BTF_LOAD: empty BTF blob");
+  if (btf_bytes_ + r.btf.size() > config_.quotas.max_btf_bytes)
+    return fail<R>(st::kEDQUOT, "BTF_LOAD: " + std::to_string(r.btf.size()) + " bytes would bring the session to " +
+                                    std::to_string(btf_bytes_ + r.btf.size()) + " BTF bytes, quota " +
+                                    std::to_string(config_.quotas.max_btf_bytes));
+  auto loaded = backend_->load_btf(r.btf);
+  if (auto* f = std::get_if<Failure>(&loaded)) {
+    log(int(LogLevel::Info), "BTF_LOAD " + std::to_string(r.btf.size()) + " bytes refused: " + f->message);
+    R reply = fail<R>(*f);
+    reply.log = f->log;
+    return reply;
+  }
+  auto& object = std::get<0>(loaded);
+  std::uint32_t h = new_handle();
+  const std::uint32_t id = object->kernel_id();
+  btf_bytes_ += r.btf.size();
+  btfs_.emplace(h, BtfEntry{std::move(object), r.btf});
+  log(int(LogLevel::Info), "BTF_LOAD " + std::to_string(r.btf.size()) + " bytes -> handle " + std::to_string(h) +
+                               ", btf id " + std::to_string(id));
+  R reply;
+  reply.btf_handle = h;
+  return reply;
+}
+
+ts::Message Session::on(const ts::MapCreateRequest& r) {
+  using R = ts::MapCreateReply;
+  const std::string what = "MAP_CREATE '" + r.name + "'";
+  if (!name_ok(r.name)) return fail<R>(st::kEINVAL, what + ": name contains a NUL byte");
+  if (maps_.size() >= config_.quotas.max_maps)
+    return fail<R>(st::kEDQUOT, what + ": session already has " + std::to_string(maps_.size()) +
+                                    " maps, quota " + std::to_string(config_.quotas.max_maps));
+  MapDef def{0, r.type, r.key_size, r.value_size, r.max_entries, r.map_flags, r.name,
+             r.btf_key_type_id, r.btf_value_type_id, r.initial_value, r.frozen};
+  const std::uint64_t bytes = charged_map_bytes(def, backend_->possible_cpus());
+  if (bytes > config_.quotas.max_map_bytes || map_bytes_ + bytes > config_.quotas.max_map_bytes)
+    return fail<R>(st::kEDQUOT, what + ": " + std::to_string(bytes) + " bytes ((key " + std::to_string(r.key_size) +
+                                    " + value " + std::to_string(r.value_size) + ") x " +
+                                    std::to_string(r.max_entries) + " entries) would bring the session to " +
+                                    std::to_string(map_bytes_ + bytes) + " map bytes, quota " +
+                                    std::to_string(config_.quotas.max_map_bytes));
+  const BackendBtf* btf = nullptr;
+  if (r.btf_handle) {
+    auto it = btfs_.find(r.btf_handle);
+    if (it == btfs_.end()) return fail<R>(st::kENOENT, what + ": " + no_such("BTF", r.btf_handle));
+    btf = it->second.object.get();
+  } else if (r.btf_key_type_id || r.btf_value_type_id) {
+    return fail<R>(st::kEINVAL, what + ": BTF type ids without a BTF handle");
+  }
+  def.handle = new_handle();
+  auto created = backend_->create_map(def, btf);
+  if (auto* f = std::get_if<Failure>(&created)) {
+    log(int(LogLevel::Info), what + " refused: " + f->message);
+    return fail<R>(*f);
+  }
+  auto& object = std::get<0>(created);
+  log(int(LogLevel::Info), what + " " + std::to_string(bytes) + " bytes -> handle " + std::to_string(def.handle) +
+                               ", map id " + std::to_string(object->kernel_id()));
+  map_bytes_ += bytes;
+  const std::uint32_t h = def.handle;
+  def.initial_value.clear();
+  maps_.emplace(h, MapEntry{std::move(def), bytes, std::move(object)});
+  R reply;
+  reply.map_handle = h;
+  return reply;
+}
+
+namespace {
+
+// Key must match exactly: the kernel reads key_size bytes from our buffer.
+template <typename R>
+std::optional<R> bad_key(const MapDef& def, std::span<const std::uint8_t> key, const char* op, std::uint32_t h) {
+  if (key.size() != def.key_size)
+    return fail<R>(st::kEINVAL, std::string(op) + " map " + std::to_string(h) + " '" + def.name + "': key of " +
+                                    std::to_string(key.size()) + " bytes, map has " + std::to_string(def.key_size));
+  return std::nullopt;
+}
+
+std::size_t user_value_size(const MapDef& d, unsigned cpus) {
+  bool percpu = d.type == MapType::PercpuArray || d.type == MapType::PercpuHash || d.type == MapType::LruPercpuHash;
+  return percpu ? std::size_t((d.value_size + 7u) & ~7u) * (cpus ? cpus : 1) : d.value_size;
+}
+
+std::string op_status(const char* op, std::uint32_t h, const MapDef& d, std::int32_t code) {
+  return std::string(op) + " map " + std::to_string(h) + " '" + d.name + "': " + ts::status_name(code);
+}
+
+}  // namespace
+
+ts::Message Session::on(const ts::MapLookupRequest& r) {
+  using R = ts::MapLookupReply;
+  MapEntry* m = find_map(r.map);
+  if (!m) return fail<R>(st::kENOENT, "MAP_LOOKUP: " + no_such("map", r.map));
+  if (auto bad = bad_key<R>(m->def, r.key, "MAP_LOOKUP", r.map)) return *bad;
+  R reply;
+  reply.value.resize(user_value_size(m->def, backend_->possible_cpus()));
+  if (std::int32_t rc = m->object->lookup(r.key, reply.value); rc != 0)
+    return fail<R>(rc, op_status("MAP_LOOKUP", r.map, m->def, rc));
+  return reply;
+}
+
+ts::Message Session::on(const ts::MapUpdateRequest& r) {
+  using R = ts::MapUpdateReply;
+  MapEntry* m = find_map(r.map);
+  if (!m) return fail<R>(st::kENOENT, "MAP_UPDATE: " + no_such("map", r.map));
+  if (auto bad = bad_key<R>(m->def, r.key, "MAP_UPDATE", r.map)) return *bad;
+  const std::size_t vsize = user_value_size(m->def, backend_->possible_cpus());
+  if (r.value.size() != vsize)
+    return fail<R>(st::kEINVAL, "MAP_UPDATE map " + std::to_string(r.map) + " '" + m->def.name + "': value of " +
+                                    std::to_string(r.value.size()) + " bytes, map takes " + std::to_string(vsize));
+  if (r.flags > 2)  // BPF_ANY, BPF_NOEXIST, BPF_EXIST; no BPF_F_LOCK (no spin locks offered)
+    return fail<R>(st::kEINVAL, "MAP_UPDATE: flags " + std::to_string(r.flags) + " not supported");
+  if (std::int32_t rc = m->object->update(r.key, r.value, r.flags); rc != 0)
+    return fail<R>(rc, op_status("MAP_UPDATE", r.map, m->def, rc));
+  return R{};
+}
+
+ts::Message Session::on(const ts::MapDeleteRequest& r) {
+  using R = ts::MapDeleteReply;
+  MapEntry* m = find_map(r.map);
+  if (!m) return fail<R>(st::kENOENT, "MAP_DELETE: " + no_such("map", r.map));
+  if (auto bad = bad_key<R>(m->def, r.key, "MAP_DELETE", r.map)) return *bad;
+  if (std::int32_t rc = m->object->remove(r.key); rc != 0)
+    return fail<R>(rc, op_status("MAP_DELETE", r.map, m->def, rc));
+  return R{};
+}
+
+ts::Message Session::on(const ts::MapGetNextKeyRequest& r) {
+  using R = ts::MapGetNextKeyReply;
+  MapEntry* m = find_map(r.map);
+  if (!m) return fail<R>(st::kENOENT, "MAP_GET_NEXT_KEY: " + no_such("map", r.map));
+  if (!r.key.empty())
+    if (auto bad = bad_key<R>(m->def, r.key, "MAP_GET_NEXT_KEY", r.map)) return *bad;
+  R reply;
+  reply.next_key.resize(m->def.key_size);
+  if (std::int32_t rc = m->object->next_key(r.key, reply.next_key); rc != 0)
+    return fail<R>(rc, op_status("MAP_GET_NEXT_KEY", r.map, m->def, rc));
+  return reply;
+}
+
+ts::Message Session::on(const ts::MapFreeRequest& r) {
+  using R = ts::MapFreeReply;
+  MapEntry* m = find_map(r.map);
+  if (!m) return fail<R>(st::kENOENT, "MAP_FREE: " + no_such("map", r.map));
+  // A loaded program keeps the kernel map alive; freeing the handle would
+  // hide those bytes from the quota.
+  for (const auto& [ph, p] : progs_)
+    if (p.maps.count(r.map))
+      return fail<R>(-16 /* EBUSY */, "MAP_FREE map " + std::to_string(r.map) + " '" + m->def.name +
+                                          "': still used by program " + std::to_string(ph) + " '" + p.name +
+                                          "'; unload it first");
+  log(int(LogLevel::Info), "MAP_FREE map " + std::to_string(r.map) + " '" + m->def.name + "'");
+  map_bytes_ -= m->bytes;
+  maps_.erase(r.map);
+  return R{};
+}
+
+ts::Message Session::on(const ts::ProgLoadRequest& r) {
+  using R = ts::ProgLoadReply;
+  const std::string what = "PROG_LOAD '" + r.name + "'";
+  if (!name_ok(r.name) || !name_ok(r.license)) return fail<R>(st::kEINVAL, what + ": name or license contains NUL");
+  if (progs_.size() >= config_.quotas.max_progs)
+    return fail<R>(st::kEDQUOT, what + ": session already has " + std::to_string(progs_.size()) +
+                                    " programs, quota " + std::to_string(config_.quotas.max_progs));
+  if (r.insns.empty()) return fail<R>(st::kEINVAL, what + ": no instructions");
+  if (r.insns.size() > config_.quotas.max_insns)
+    return fail<R>(st::kEDQUOT, what + ": " + std::to_string(r.insns.size()) + " instructions, quota " +
+                                    std::to_string(config_.quotas.max_insns) + " per program");
+  Flavor flavor = config_.flavor;
+  if (r.flavor != ts::kFlavorAny) {
+    if (r.flavor > 3 || !(policy_.flavors() & flavor_bit(Flavor(r.flavor))))
+      return fail<R>(st::kEPERM, what + ": flavor " + (r.flavor <= 3 ? std::string(flavor_name(Flavor(r.flavor)))
+                                                                     : std::to_string(r.flavor)) +
+                                     " is not offered to this session");
+    flavor = Flavor(r.flavor);
+  }
+  const BtfEntry* btf = nullptr;
+  if (r.btf_handle) {
+    auto it = btfs_.find(r.btf_handle);
+    if (it == btfs_.end()) return fail<R>(st::kENOENT, what + ": " + no_such("BTF", r.btf_handle));
+    btf = &it->second;
+  } else if (!r.func_info.empty() || !r.line_info.empty()) {
+    return fail<R>(st::kEINVAL, what + ": func_info/line_info without a BTF handle");
+  }
+  auto scan = scan_program(r, policy_, flavor, [this](std::uint32_t h) { return maps_.count(h) > 0; });
+  if (scan.failure) {
+    log(int(LogLevel::Info), what + " refused: " + scan.failure->message);
+    return fail<R>(*scan.failure);
+  }
+
+  Submission s;
+  s.name = r.name;
+  s.license = r.license;
+  s.guest_ifindex = r.guest_ifindex;
+  s.insns = r.insns;
+  s.func_info = r.func_info;
+  s.line_info = r.line_info;
+  if (btf) s.btf = btf->blob;
+  for (const auto& [h, m] : maps_) s.maps.push_back(m.def);
+
+  ProgLoadInput in;
+  in.handle = new_handle();
+  in.submission = &s;
+  in.btf = btf ? btf->object.get() : nullptr;
+  in.map_of = [this](std::uint32_t h) -> BackendMap* {
+    MapEntry* m = find_map(h);
+    return m ? m->object.get() : nullptr;
+  };
+  in.flavor = flavor;
+  in.policy = &policy_;
+  auto loaded = backend_->load_prog(in);
+  if (auto* f = std::get_if<Failure>(&loaded)) {
+    log(int(LogLevel::Info), what + " " + std::to_string(r.insns.size()) + " insns refused (" +
+                                 ts::status_name(f->status) + "): " + f->message);
+    R reply = fail<R>(*f);
+    reply.log = f->log;
+    reply.flavor = std::uint8_t(flavor);
+    return reply;
+  }
+  auto& object = std::get<0>(loaded);
+  log(int(LogLevel::Info), what + " " + std::to_string(r.insns.size()) + " insns -> " +
+                               std::string(flavor_name(flavor)) + " prog id " + std::to_string(object->kernel_id()) +
+                               ", handle " + std::to_string(in.handle));
+  progs_.emplace(in.handle, ProgEntry{r.name, flavor, r.insns.size(), std::move(scan.maps), std::move(object)});
+  R reply;
+  reply.prog_handle = in.handle;
+  reply.flavor = std::uint8_t(flavor);
+  return reply;
+}
+
+ts::Message Session::on(const ts::ProgAttachRequest& r) {
+  using R = ts::ProgAttachReply;
+  ProgEntry* p = find_prog(r.prog);
+  if (!p) return fail<R>(st::kENOENT, "PROG_ATTACH: " + no_such("program", r.prog));
+  if (attached_ == r.prog) return R{};
+  if (auto f = backend_->attach(*p->object, p->flavor)) {
+    log(int(LogLevel::Info), "PROG_ATTACH '" + p->name + "' failed: " + f->message);
+    return fail<R>(*f);
+  }
+  std::string replaced = attached_ ? " (replacing program " + std::to_string(attached_) + ")" : "";
+  attached_ = r.prog;
+  log(int(LogLevel::Info), "PROG_ATTACH '" + p->name + "' prog id " + std::to_string(p->object->kernel_id()) +
+                               " -> " + backend_->attach_point(p->flavor) + replaced);
+  return R{};
+}
+
+ts::Message Session::on(const ts::ProgDetachRequest& r) {
+  using R = ts::ProgDetachReply;
+  ProgEntry* p = find_prog(r.prog);
+  if (!p) return fail<R>(st::kENOENT, "PROG_DETACH: " + no_such("program", r.prog));
+  if (attached_ != r.prog) return fail<R>(st::kENOENT, "PROG_DETACH: program " + std::to_string(r.prog) + " '" + p->name + "' is not attached");
+  detach_if_attached(r.prog);
+  log(int(LogLevel::Info), "PROG_DETACH '" + p->name + "' from " + backend_->attach_point(p->flavor));
+  return R{};
+}
+
+ts::Message Session::on(const ts::ProgUnloadRequest& r) {
+  using R = ts::ProgUnloadReply;
+  ProgEntry* p = find_prog(r.prog);
+  if (!p) return fail<R>(st::kENOENT, "PROG_UNLOAD: " + no_such("program", r.prog));
+  detach_if_attached(r.prog);
+  log(int(LogLevel::Info), "PROG_UNLOAD '" + p->name + "' prog id " + std::to_string(p->object->kernel_id()));
+  progs_.erase(r.prog);
+  return R{};
+}
+
+ts::Message Session::on(const ts::StatsRequest& r) {
+  using R = ts::StatsReply;
+  ProgEntry* p = find_prog(r.prog);
+  if (!p) return fail<R>(st::kENOENT, "STATS: " + no_such("program", r.prog));
+  auto counters = p->object->stats();
+  if (auto* f = std::get_if<Failure>(&counters)) return fail<R>(*f);
+  R reply;
+  reply.counters = std::move(std::get<0>(counters));
+  return reply;
+}
+
+ts::Message Session::on(const ts::ResetRequest&) {
+  reset("RESET from the guest");
+  return ts::ResetReply{};
+}
+
+}  // namespace xo::daemon

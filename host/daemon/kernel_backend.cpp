@@ -1,0 +1,318 @@
+// SessionBackend over xo_host. The PROG_LOAD path is Offload::build's
+// pipeline (preverify -> translate -> kernel load -> map the verifier log),
+// but against the session's own maps: the protocol creates maps with
+// MAP_CREATE before PROG_LOAD, and several programs of one guest share them.
+#include "host/daemon/kernel_backend.hpp"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <net/if.h>
+
+#include <unistd.h>
+
+#include <cctype>
+#include <cerrno>
+#include <optional>
+
+#include "host/core/attach_chain.hpp"
+#include "host/core/attach_tc.hpp"
+#include "host/core/btf_loader.hpp"
+#include "host/core/host_maps.hpp"
+#include "host/core/kernel_log.hpp"
+#include "host/core/kernel_prog.hpp"
+#include "host/core/names.hpp"
+#include "host/core/pins.hpp"
+#include "host/core/verifier_log.hpp"
+#include "host/daemon/log.hpp"
+#include "translator/passes/passes.hpp"
+#include "verifier-front/preverify.hpp"
+
+namespace xo::daemon {
+
+namespace ts = xo::transport;
+using host::UniqueFd;
+
+namespace {
+
+std::int32_t neg_errno() { return errno > 0 ? -errno : ts::status::kEINVAL; }
+
+// A pin leaf from guest text: [A-Za-z0-9_.-] only, bounded.
+std::string leaf(std::string_view prefix, std::uint32_t handle, std::string_view name) {
+  std::string out = std::string(prefix) + std::to_string(handle);
+  if (!name.empty()) out += "_";
+  for (char c : name.substr(0, 48))
+    out += (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-') ? c : '_';
+  return out;
+}
+
+// Pins one object for as long as it lives.
+class Pin {
+ public:
+  Pin(host::SessionPins* pins, int fd, std::string leaf_name, std::string_view who) : pins_(pins) {
+    if (!pins_) return;
+    if (auto s = pins_->pin(fd, leaf_name); !s)
+      log_line(LogLevel::Warn, who, "cannot pin " + leaf_name + ": " + s.error().message);
+    else
+      leaf_ = std::move(leaf_name);
+  }
+  ~Pin() {
+    if (pins_ && !leaf_.empty()) pins_->unpin(leaf_);
+  }
+  Pin(const Pin&) = delete;
+  Pin& operator=(const Pin&) = delete;
+
+ private:
+  host::SessionPins* pins_;
+  std::string leaf_;
+};
+
+class KernelBtf final : public BackendBtf {
+ public:
+  explicit KernelBtf(host::LoadedBtf b) : btf_(std::move(b)) {}
+  std::uint32_t kernel_id() const override { return btf_.id; }
+  int fd() const { return btf_.fd.get(); }
+
+ private:
+  host::LoadedBtf btf_;
+};
+
+class KernelMap final : public BackendMap {
+ public:
+  KernelMap(host::HostMaps maps, host::SessionPins* pins, std::string_view who)
+      : maps_(std::move(maps)),
+        pin_(pins, map().fd.get(), leaf("map", map().def.handle, map().def.name), who) {}
+  std::uint32_t kernel_id() const override { return map().id; }
+  int fd() const { return map().fd.get(); }
+
+  std::int32_t lookup(std::span<const std::uint8_t> key, std::vector<std::uint8_t>& value) override {
+    value.resize(map().user_value_size());
+    return bpf_map_lookup_elem(fd(), key.data(), value.data()) == 0 ? 0 : neg_errno();
+  }
+  std::int32_t update(std::span<const std::uint8_t> key, std::span<const std::uint8_t> value,
+                      std::uint64_t flags) override {
+    return bpf_map_update_elem(fd(), key.data(), value.data(), flags) == 0 ? 0 : neg_errno();
+  }
+  std::int32_t remove(std::span<const std::uint8_t> key) override {
+    return bpf_map_delete_elem(fd(), key.data()) == 0 ? 0 : neg_errno();
+  }
+  std::int32_t next_key(std::span<const std::uint8_t> key, std::vector<std::uint8_t>& next) override {
+    next.resize(map().def.key_size);
+    return bpf_map_get_next_key(fd(), key.empty() ? nullptr : key.data(), next.data()) == 0 ? 0 : neg_errno();
+  }
+
+ private:
+  const host::HostMap& map() const { return maps_.all().front(); }
+  host::HostMaps maps_;
+  Pin pin_;
+};
+
+class KernelProgObject final : public BackendProg {
+ public:
+  KernelProgObject(host::KernelProg prog, UniqueFd stats, host::SessionPins* pins, std::uint32_t handle,
+                   const std::string& name, std::string_view who)
+      : prog_(std::move(prog)),
+        stats_(std::move(stats)),
+        prog_pin_(pins, prog_.fd.get(), leaf("prog", handle, name), who),
+        stats_pin_(pins, stats_.get(), leaf("stats", handle, ""), who) {}
+  std::uint32_t kernel_id() const override { return prog_.id; }
+  int fd() const { return prog_.fd.get(); }
+
+  Outcome<std::vector<ts::ActionCounter>> stats() override {
+    int cpus = libbpf_num_possible_cpus();
+    if (cpus <= 0) return Failure{ts::status::kEIO, "cannot count possible CPUs"};
+    std::vector<std::uint64_t> per_cpu(static_cast<std::size_t>(cpus));
+    std::vector<ts::ActionCounter> out;
+    for (std::uint32_t slot = 0; slot < translator::kStatsSlots; ++slot) {
+      if (bpf_map_lookup_elem(stats_.get(), &slot, per_cpu.data()) != 0)
+        return Failure{neg_errno(), "stats map lookup failed"};
+      std::uint64_t sum = 0;
+      for (auto v : per_cpu) sum += v;
+      std::uint32_t action = slot == translator::kStatsSlotUnknown ? ts::kActionPolicyDrop : slot;
+      out.push_back(ts::ActionCounter{action, sum, 0});
+    }
+    return out;
+  }
+
+ private:
+  host::KernelProg prog_;
+  UniqueFd stats_;
+  Pin prog_pin_;
+  Pin stats_pin_;
+};
+
+class KernelBackend final : public SessionBackend {
+ public:
+  KernelBackend(const SessionConfig& c, const std::string& pin_root)
+      : session_(c.name), tap_(c.tap), who_(c.name + "/" + c.tap) {
+    remove_stale_pins(session_, pin_root);
+    if (auto p = host::SessionPins::create(session_, pin_root))
+      pins_.emplace(std::move(*p));
+    else
+      log_line(LogLevel::Warn, who_, "objects will not be pinned: " + p.error().message);
+    int n = libbpf_num_possible_cpus();
+    cpus_ = n > 0 ? unsigned(n) : 1;
+  }
+  ~KernelBackend() override {
+    detach();
+    chain_.reset();
+  }
+
+  unsigned possible_cpus() const override { return cpus_; }
+
+  Outcome<std::unique_ptr<BackendBtf>> load_btf(std::span<const std::uint8_t> blob) override {
+    host::BtfQuota q;
+    q.max_bytes = ts::kMaxBtfSize;
+    auto btf = host::load_btf(blob, q);
+    if (!btf) return Failure{ts::status::kEINVAL, "BTF_LOAD: " + btf.error().message, btf.error().message};
+    return std::unique_ptr<BackendBtf>(std::make_unique<KernelBtf>(std::move(*btf)));
+  }
+
+  Outcome<std::unique_ptr<BackendMap>> create_map(const MapDef& def, const BackendBtf* btf) override {
+    host::MapQuota q;  // the session's quotas were checked by the caller
+    q.max_maps = 1;
+    q.max_total_bytes = ~std::size_t(0);
+    int btf_fd = btf ? static_cast<const KernelBtf*>(btf)->fd() : -1;
+    auto maps = host::create_host_maps(session_, std::span<const MapDef>(&def, 1), btf_fd, q);
+    if (!maps) return Failure{ts::status::kEINVAL, "MAP_CREATE: " + maps.error().message};
+    for (const auto& n : maps->notes()) log_line(LogLevel::Debug, who_, n);
+    return std::unique_ptr<BackendMap>(std::make_unique<KernelMap>(std::move(*maps), pins(), who_));
+  }
+
+  Outcome<std::unique_ptr<BackendProg>> load_prog(const ProgLoadInput& in) override;
+
+  Done attach(BackendProg& prog, Flavor flavor) override {
+    const int fd = static_cast<KernelProgObject&>(prog).fd();
+    if (flavor == Flavor::Chain) {
+      if (tc_) tc_.reset();  // the tap has one owner of its offload at a time
+      if (!chain_) {
+        if (!pins_) return Failure{ts::status::kEPERM, "chain flavor needs bpffs pins, and they are unavailable"};
+        auto slot = host::ChainSlot::create(session_, tap_, *pins_);
+        if (!slot) return Failure{ts::status::kEINVAL, slot.error().message};
+        chain_.emplace(std::move(*slot));
+      }
+      if (auto s = chain_->set(fd); !s) return Failure{ts::status::kEINVAL, s.error().message};
+      return std::nullopt;
+    }
+    if (chain_) (void)chain_->clear();
+    const int ifindex = static_cast<int>(if_nametoindex(tap_.c_str()));
+    if (ifindex == 0) return Failure{-19 /* ENODEV */, "tap '" + tap_ + "' does not exist"};
+    if (tc_ && tc_->ifindex() == ifindex) {
+      if (auto s = tc_->replace(fd); !s) return Failure{ts::status::kEINVAL, s.error().message};
+      return std::nullopt;
+    }
+    tc_.reset();
+    auto tc = host::TcAttachment::attach(ifindex, fd);
+    if (!tc) return Failure{ts::status::kEINVAL, tc.error().message};
+    tc_.emplace(std::move(*tc));
+    attached_ifindex_ = ifindex;
+    return std::nullopt;
+  }
+
+  void detach() override {
+    tc_.reset();
+    if (chain_) (void)chain_->clear();
+  }
+
+  bool tap_alive() override {
+    const int now = static_cast<int>(if_nametoindex(tap_.c_str()));
+    if (now == 0) return false;
+    // A new device with the old name is not the NIC we attached to.
+    return !tc_ || now == attached_ifindex_;
+  }
+
+  std::string attach_point(Flavor flavor) const override {
+    if (flavor == Flavor::Chain)
+      return "chain slot " + (pins_ ? pins_->path(host::ChainSlot::leaf_for(tap_)) : "chain_" + tap_);
+    return "tc egress filter on " + tap_;
+  }
+
+ private:
+  host::SessionPins* pins() { return pins_ ? &*pins_ : nullptr; }
+
+  std::string session_, tap_, who_;
+  unsigned cpus_ = 1;
+  std::optional<host::SessionPins> pins_;  // declared first: outlives every pin
+  std::optional<host::ChainSlot> chain_;
+  std::optional<host::TcAttachment> tc_;
+  int attached_ifindex_ = 0;
+};
+
+Outcome<std::unique_ptr<BackendProg>> KernelBackend::load_prog(const ProgLoadInput& in) {
+  const Submission& s = *in.submission;
+  const std::string label = "prog '" + s.name + "'";
+  const int ifindex = static_cast<int>(if_nametoindex(tap_.c_str()));
+  if (ifindex == 0) return Failure{-19 /* ENODEV */, label + ": tap '" + tap_ + "' does not exist"};
+
+  SubmissionMaps table(s);
+  auto pre = preverify(s, *in.policy, table, in.flavor);
+  if (!pre) {
+    // Policy verdicts are EPERM (PROTOCOL.md 4.1); the rest is malformed code.
+    bool policy = pre.error().message.find("not allowed") != std::string::npos;
+    return Failure{policy ? ts::status::kEPERM : ts::status::kEINVAL, pre.error().message};
+  }
+  for (const auto& f : pre->notes) log_line(LogLevel::Debug, who_, f.message);
+
+  std::string stats_name = host::kernel_object_name(session_, "stats");
+  UniqueFd stats(bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, stats_name.c_str(), 4, 8, translator::kStatsSlots, nullptr));
+  if (!stats) return Failure{neg_errno(), label + ": cannot create the stats map (" + host::errno_name(errno) + ")"};
+
+  translator::TranslateOptions topts;
+  topts.flavor = in.flavor;
+  topts.tap_ifindex = static_cast<std::uint32_t>(ifindex);
+  topts.stats_map_fd = stats.get();
+  topts.guest_ifindex = s.guest_ifindex;
+  auto fd_of = [&in](std::uint32_t handle) -> std::optional<int> {
+    BackendMap* m = in.map_of(handle);
+    return m ? std::optional<int>(static_cast<KernelMap*>(m)->fd()) : std::nullopt;
+  };
+  auto tr = translator::translate(s, fd_of, *in.policy, topts);
+  if (!tr) {
+    bool policy = tr.error().message.find("not allowed") != std::string::npos;
+    return Failure{policy ? ts::status::kEPERM : ts::status::kEINVAL, tr.error().message};
+  }
+  for (const auto& n : tr->notes) log_line(LogLevel::Debug, who_, n);
+
+  host::KernelProgSpec spec;
+  spec.kernel_name = host::kernel_object_name(session_, s.name);
+  spec.type = static_cast<bpf_prog_type>(tr->prog_type);
+  spec.expected_attach_type = static_cast<bpf_attach_type>(tr->expected_attach_type);
+  spec.insns = tr->insns;
+  spec.license = s.license;
+  if (in.btf) {
+    spec.btf_fd = static_cast<const KernelBtf*>(in.btf)->fd();
+    spec.func_info = tr->func_info;
+    spec.line_info = tr->line_info;
+  }
+  auto loaded = host::load_kernel_prog(spec);
+  if (auto* refusal = std::get_if<host::KernelRefusal>(&loaded)) {
+    std::optional<host::BtfStrings> strings;
+    if (!s.btf.empty())
+      if (auto st = host::BtfStrings::parse(s.btf)) strings = std::move(*st);
+    host::GuestLocator where(&tr->index_map, s.line_info, strings ? &*strings : nullptr);
+    host::MappedLog mapped = host::map_verifier_log(refusal->log, where);
+    return Failure{refusal->error > 0 ? -refusal->error : ts::status::kEINVAL,
+                   label + ": host kernel verifier refused it (" + host::errno_name(refusal->error) +
+                       "): " + mapped.summary,
+                   mapped.log};
+  }
+  auto& kp = std::get<host::KernelProg>(loaded);
+  return std::unique_ptr<BackendProg>(
+      std::make_unique<KernelProgObject>(std::move(kp), std::move(stats), pins(), in.handle, s.name, who_));
+}
+
+}  // namespace
+
+std::unique_ptr<SessionBackend> make_kernel_backend(const SessionConfig& config, const std::string& pin_root) {
+  return std::make_unique<KernelBackend>(config, pin_root);
+}
+
+void remove_stale_pins(const std::string& session, const std::string& pin_root) {
+  std::string dir = pin_root + "/" + session;
+  if (::access(dir.c_str(), F_OK) != 0) return;
+  if (auto s = host::remove_stale_session(session, pin_root); !s)
+    log_line(LogLevel::Warn, session, "stale pins: " + s.error().message);
+  else
+    log_line(LogLevel::Info, session, "removed stale pins in " + dir);
+}
+
+}  // namespace xo::daemon

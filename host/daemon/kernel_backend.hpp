@@ -1,0 +1,26 @@
+// The real backend: xo_host (BTF loader, host maps, kernel program load with
+// verifier-log mapping, tc/chain attach, bpffs pins) behind SessionBackend.
+//
+// Every object of a session is pinned under <pin_root>/<session>/ while it
+// lives ("btf" cannot be pinned; maps as map<handle>_<name>, programs as
+// prog<handle>_<name>, their action counters as stats<handle>), so
+// `bpftool prog show pinned ...` and `ls /sys/fs/bpf/xoffload` show the host
+// admin which VM owns what.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "host/daemon/backend.hpp"
+#include "host/daemon/config.hpp"
+
+namespace xo::daemon {
+
+// Errors only when even the session directory cannot be made (bpffs
+// missing); objects are then still created, just not pinned (logged).
+std::unique_ptr<SessionBackend> make_kernel_backend(const SessionConfig& config, const std::string& pin_root);
+
+// Removes <pin_root>/<session> left behind by a daemon that crashed.
+void remove_stale_pins(const std::string& session, const std::string& pin_root);
+
+}  // namespace xo::daemon

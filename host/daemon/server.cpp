@@ -1,0 +1,161 @@
+#include "host/daemon/server.hpp"
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "host/daemon/log.hpp"
+
+namespace xo::daemon {
+
+namespace ts = xo::transport;
+
+Result<std::unique_ptr<Server>> Server::create(DaemonConfig config, BackendFactory factory) {
+  if (auto v = validate_config(config); !v) return v.error();
+  std::unique_ptr<Server> server(new Server(std::move(config), std::move(factory)));
+  server->stop_fd_ = ts::Fd(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+  if (!server->stop_fd_) return err(std::string("eventfd: ") + std::strerror(errno));
+  for (const auto& c : server->config_.sessions) {
+    auto l = ts::UnixListener::listen(c.socket);
+    if (!l) return err("session '" + c.name + "': " + l.error().message);
+    // QEMU (often another user) must be able to connect; the socket's
+    // directory is what restricts access.
+    ::chmod(c.socket.c_str(), 0660);
+    server->slots_.push_back(std::make_unique<Slot>(Slot{c, std::move(*l), nullptr, nullptr, {}}));
+    log_line(LogLevel::Info, c.name + "/" + c.tap,
+             "listening on " + c.socket + " (flavor " + std::string(flavor_name(c.flavor)) + ", max " +
+                 std::to_string(c.quotas.max_maps) + " maps / " + std::to_string(c.quotas.max_map_bytes) +
+                 " map bytes / " + std::to_string(c.quotas.max_progs) + " progs / " +
+                 std::to_string(c.quotas.max_insns) + " insns, " + std::to_string(c.quotas.requests_per_sec) +
+                 " req/s)");
+  }
+  return server;
+}
+
+Server::~Server() {
+  for (auto& s : slots_) drop(*s, "daemon shutting down");
+}
+
+void Server::stop() {
+  std::uint64_t one = 1;
+  ssize_t n = ::write(stop_fd_.get(), &one, sizeof one);
+  (void)n;
+}
+
+void Server::accept(Slot& s) {
+  int fd = ::accept4(s.listener.fd(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  if (fd < 0) return;
+  if (s.conn) {
+    // One guest per NIC: a second client is turned away with a reason.
+    ts::Fd extra(fd);
+    auto bytes = ts::encode(0, ts::Event{ts::EventKind::Detached, 0,
+                                         "session '" + s.config.name + "' already has a guest connected"});
+    if (bytes) (void)::send(extra.get(), bytes->data(), bytes->size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    log_line(LogLevel::Warn, s.config.name + "/" + s.config.tap, "refused a second connection");
+    return;
+  }
+  s.conn = std::make_unique<Connection>(ts::Fd(fd));
+  s.session = std::make_unique<Session>(s.config, factory_(s.config), Clock::now());
+  log_line(LogLevel::Info, s.session->label(), "guest connected on " + s.config.socket);
+}
+
+void Server::drop(Slot& s, const std::string& why) {
+  if (!s.conn && !s.session) return;
+  if (s.conn) (void)s.conn->flush();  // best effort: e.g. the framing-error reply
+  if (s.session) s.session->reset(why);
+  log_line(LogLevel::Info, s.session ? s.session->label() : s.config.name, "guest disconnected: " + why);
+  s.session.reset();  // backend: detach, unpin, remove the session directory
+  s.conn.reset();
+}
+
+bool Server::serve(Slot& s, short revents) {
+  Connection& c = *s.conn;
+  if (revents & (POLLIN | POLLHUP | POLLERR)) {
+    const bool room = c.pending().size() < kMaxPendingFrames && c.queued_bytes() < kMaxQueuedReplyBytes;
+    if (room || (revents & (POLLHUP | POLLERR))) {
+      if (!c.read_some(room ? kReadBudget : 0) || ((revents & (POLLHUP | POLLERR)) && !(revents & POLLIN))) {
+        // Answer what arrived before the hang-up, then clean up.
+        const auto now = Clock::now();
+        while (!c.pending().empty()) {
+          c.queue(s.session->handle_frame(c.pending().front(), now));
+          c.pending().pop_front();
+        }
+        drop(s, c.mid_frame() ? "connection closed mid-frame (truncated frame)" : "connection closed");
+        return false;
+      }
+    }
+  }
+  const auto now = Clock::now();
+  for (std::size_t i = 0; i < kFramesPerTurn && !c.pending().empty(); ++i) {
+    if (c.queued_bytes() >= kMaxQueuedReplyBytes) break;  // peer is not reading its replies
+    c.queue(s.session->handle_frame(c.pending().front(), now));
+    c.pending().pop_front();
+  }
+  if (!c.flush()) {
+    drop(s, "write error");
+    return false;
+  }
+  if (c.closing() && !c.wants_write()) {
+    drop(s, c.close_reason());
+    return false;
+  }
+  return !c.pending().empty() && c.queued_bytes() < kMaxQueuedReplyBytes;
+}
+
+void Server::check_tap(Slot& s) {
+  if (!s.session || s.session->object_count() == 0 || s.session->tap_alive()) return;
+  log_line(LogLevel::Warn, s.session->label(), "tap '" + s.config.tap + "' disappeared: offload lost");
+  for (auto& e : s.session->tap_lost())
+    if (auto bytes = ts::encode(0, e)) s.conn->queue(std::move(*bytes));
+  if (!s.conn->flush()) drop(s, "write error");
+}
+
+void Server::run() {
+  auto next_tap_check = Clock::now();
+  bool busy = false;
+  for (;;) {
+    std::vector<pollfd> fds;
+    fds.push_back({stop_fd_.get(), POLLIN, 0});
+    for (auto& s : slots_) {
+      fds.push_back({s->listener.fd(), POLLIN, 0});
+      short ev = 0;
+      if (s->conn) {
+        const bool room = s->conn->pending().size() < kMaxPendingFrames &&
+                          s->conn->queued_bytes() < kMaxQueuedReplyBytes && !s->conn->closing();
+        if (room) ev |= POLLIN;
+        if (s->conn->wants_write()) ev |= POLLOUT;
+      }
+      fds.push_back({s->conn ? s->conn->fd() : -1, ev, 0});
+    }
+    int timeout = busy ? 0 : int(kTapCheckInterval.count());
+    int n = ::poll(fds.data(), fds.size(), timeout);
+    if (n < 0 && errno != EINTR) {
+      log_line(LogLevel::Error, "", std::string("poll: ") + std::strerror(errno));
+      break;
+    }
+    if (fds[0].revents & POLLIN) {
+      log_line(LogLevel::Info, "", "stopping: freeing every session");
+      break;
+    }
+    busy = false;
+    for (std::size_t i = 0; i < slots_.size(); ++i) {
+      Slot& s = *slots_[i];
+      const pollfd& lfd = fds[1 + 2 * i];
+      const pollfd& cfd = fds[2 + 2 * i];
+      if (s.conn && cfd.fd == s.conn->fd()) busy |= serve(s, cfd.revents);
+      if (lfd.revents & POLLIN) accept(s);
+    }
+    if (Clock::now() >= next_tap_check) {
+      for (auto& s : slots_) check_tap(*s);
+      next_tap_check = Clock::now() + kTapCheckInterval;
+    }
+  }
+  for (auto& s : slots_) drop(*s, "daemon shutting down");
+}
+
+}  // namespace xo::daemon

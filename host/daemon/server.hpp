@@ -1,0 +1,70 @@
+// xoffloadd's event loop: one thread, poll(2) over every session's
+// listening socket and its (at most one) guest connection.
+//
+// Fairness: each loop iteration gives every session a bounded turn — at
+// most kFramesPerTurn requests handled and kReadBudget bytes read — and a
+// session whose queue of unanswered frames (or of unsent replies) is full is
+// not read from at all until it drains. A flooding guest therefore costs
+// the others at most one bounded turn per iteration, and its own excess
+// requests are answered EAGAIN by the token bucket without kernel work.
+//
+// Lifetime: a session's objects live exactly as long as its connection.
+// EOF, a framing error, RESET or the tap disappearing free them all (the
+// last also sends EVENT "offload lost"). SIGTERM (stop()) frees everything
+// and returns from run().
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "host/daemon/backend.hpp"
+#include "host/daemon/config.hpp"
+#include "host/daemon/connection.hpp"
+#include "host/daemon/session.hpp"
+#include "transport/channel.hpp"
+
+namespace xo::daemon {
+
+inline constexpr std::size_t kFramesPerTurn = 16;
+inline constexpr std::size_t kReadBudget = 256 * 1024;
+inline constexpr std::size_t kMaxPendingFrames = 64;
+inline constexpr std::size_t kMaxQueuedReplyBytes = 4u << 20;
+inline constexpr std::chrono::milliseconds kTapCheckInterval{250};
+
+class Server {
+ public:
+  // Binds every session's socket (a stale socket file is replaced).
+  static Result<std::unique_ptr<Server>> create(DaemonConfig config, BackendFactory factory);
+  ~Server();
+
+  // Serves until stop(); then frees every session's objects.
+  void run();
+  // Async-signal-safe; callable from any thread or a signal handler.
+  void stop();
+
+ private:
+  struct Slot {
+    SessionConfig config;
+    transport::UnixListener listener;
+    std::unique_ptr<Connection> conn;
+    std::unique_ptr<Session> session;
+    std::string peer;
+  };
+
+  Server(DaemonConfig config, BackendFactory factory) : config_(std::move(config)), factory_(std::move(factory)) {}
+  void accept(Slot& s);
+  void drop(Slot& s, const std::string& why);
+  // One bounded turn; true when it left work behind (frames still pending).
+  bool serve(Slot& s, short revents);
+  void check_tap(Slot& s);
+
+  DaemonConfig config_;
+  BackendFactory factory_;
+  std::vector<std::unique_ptr<Slot>> slots_;
+  transport::Fd stop_fd_;  // eventfd
+};
+
+}  // namespace xo::daemon

@@ -1,0 +1,131 @@
+// Session: frame -> reply, handle tables, teardown. Handlers: dispatch.cpp.
+#include "host/daemon/session.hpp"
+
+#include <limits>
+
+#include "host/daemon/log.hpp"
+
+namespace xo::daemon {
+
+namespace ts = xo::transport;
+
+std::uint64_t charged_map_bytes(const MapDef& def, unsigned possible_cpus) {
+  unsigned __int128 bytes = (unsigned __int128)(std::uint64_t(def.key_size) + def.value_size) * def.max_entries;
+  bool percpu = def.type == MapType::PercpuArray || def.type == MapType::PercpuHash ||
+                def.type == MapType::LruPercpuHash;
+  if (percpu) bytes *= possible_cpus ? possible_cpus : 1;
+  constexpr auto kMax = std::numeric_limits<std::uint64_t>::max();
+  return bytes > kMax ? kMax : std::uint64_t(bytes);
+}
+
+Session::Session(SessionConfig config, std::unique_ptr<SessionBackend> backend, Clock::time_point now)
+    : config_(std::move(config)),
+      label_(config_.name + "/" + config_.tap),
+      policy_(config_.deny_helpers, config_.flavors),
+      backend_(std::move(backend)),
+      bucket_(config_.quotas.requests_per_sec, config_.quotas.request_burst, now) {}
+
+Session::~Session() { free_everything(); }
+
+void Session::log(int level, const std::string& line) const { log_line(LogLevel(level), label_, line); }
+
+std::uint32_t Session::new_handle() {
+  // 0 means "none" on the wire; the counter wrapping needs 4G requests, far
+  // beyond any rate quota, but still never hands out 0 or a live handle.
+  for (;;) {
+    std::uint32_t h = next_handle_++;
+    if (h == 0) continue;
+    if (!btfs_.count(h) && !maps_.count(h) && !progs_.count(h)) return h;
+  }
+}
+
+Session::MapEntry* Session::find_map(std::uint32_t handle) {
+  auto it = maps_.find(handle);
+  return it == maps_.end() ? nullptr : &it->second;
+}
+
+Session::ProgEntry* Session::find_prog(std::uint32_t handle) {
+  auto it = progs_.find(handle);
+  return it == progs_.end() ? nullptr : &it->second;
+}
+
+void Session::detach_if_attached(std::uint32_t prog_handle) {
+  if (attached_ != 0 && attached_ == prog_handle) {
+    backend_->detach();
+    attached_ = 0;
+  }
+}
+
+void Session::free_everything() {
+  if (attached_) backend_->detach();
+  attached_ = 0;
+  progs_.clear();
+  maps_.clear();
+  btfs_.clear();
+  map_bytes_ = 0;
+  btf_bytes_ = 0;
+}
+
+void Session::reset(const std::string& why) {
+  if (object_count() > 0)
+    log(int(LogLevel::Info), why + ": freeing " + std::to_string(progs_.size()) + " programs, " +
+                                 std::to_string(maps_.size()) + " maps, " + std::to_string(btfs_.size()) +
+                                 " BTF objects");
+  free_everything();
+}
+
+std::vector<ts::Event> Session::tap_lost() {
+  std::vector<ts::Event> events;
+  for (auto& [handle, p] : progs_)
+    events.push_back(ts::Event{ts::EventKind::OffloadLost, handle,
+                               "tap '" + config_.tap + "' is gone: program '" + p.name +
+                                   "' no longer runs on the host; run it locally"});
+  reset("tap '" + config_.tap + "' disappeared");
+  return events;
+}
+
+ts::Message Session::dispatch(const ts::Message& m) {
+  return std::visit(
+      [this](const auto& msg) -> ts::Message {
+        using T = std::decay_t<decltype(msg)>;
+        if constexpr (requires { this->on(msg); }) {
+          return this->on(msg);
+        } else {
+          // A reply or an event sent to the host: well-formed, but not a request.
+          return ts::ErrorReply{ts::ReplyStatus{
+              ts::status::kEINVAL, ts::type_name(T::kType) + " is not a request a guest may send"}};
+        }
+      },
+      m);
+}
+
+std::vector<std::uint8_t> Session::handle_frame(const ts::Frame& frame, Clock::time_point now) {
+  const auto& h = frame.header;
+  ts::Message reply;
+  if (!bucket_.take(now)) {
+    reply = ts::failure_reply(h.type, {ts::status::kEAGAIN,
+                                       "request rate over " + std::to_string(config_.quotas.requests_per_sec) +
+                                           "/s (burst " + std::to_string(config_.quotas.request_burst) +
+                                           "); retry later"});
+    log(int(LogLevel::Debug), ts::type_name(h.type) + ": rate limited (EAGAIN)");
+  } else if (auto decoded = ts::decode(frame); !decoded) {
+    reply = ts::decode_failure_reply(h, decoded.error());
+    log(int(LogLevel::Warn), "bad frame " + ts::type_name(h.type) + " (request " + std::to_string(h.request_id) +
+                                 "): " + ts::status_name(ts::decode_failure_status(h)) + ": " +
+                                 decoded.error().message);
+  } else {
+    reply = dispatch(*decoded);
+  }
+  auto bytes = ts::encode(h.request_id, reply);
+  if (!bytes) {
+    // Only a reply over its bound gets here (e.g. a per-CPU value larger
+    // than a frame may carry); the guest still gets an answer.
+    auto fallback = ts::encode(h.request_id, ts::failure_reply(h.type, {ts::status::kE2BIG,
+                                                                          "reply too large: " +
+                                                                              bytes.error().message}));
+    return fallback ? std::move(*fallback) : std::vector<std::uint8_t>{};
+  }
+  return std::move(*bytes);
+}
+
+}  // namespace xo::daemon

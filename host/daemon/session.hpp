@@ -1,0 +1,117 @@
+// Session: one VM NIC's view of the host (a guest connection <-> a tap).
+//
+// It owns everything the guest created, in handle tables: handles are
+// small per-session numbers (one counter for BTF, maps and programs, never
+// reused within a session), never host fds; a handle another session
+// created means nothing here and gets ENOENT.
+//
+// handle_frame() is the whole request path for one frame:
+//   rate limit (EAGAIN) -> decode (EPROTO/ENOSYS/E2BIG/EINVAL) -> one
+//   handler per request type (dispatch.cpp) -> encoded reply
+// and never fails: every frame gets exactly one reply, whatever its bytes.
+//
+// Teardown (RESET, disconnect, tap gone, destruction) detaches first, then
+// frees programs, maps, BTF, in that order.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "host/daemon/backend.hpp"
+#include "host/daemon/config.hpp"
+#include "host/daemon/session_policy.hpp"
+#include "host/daemon/token_bucket.hpp"
+#include "transport/codec.hpp"
+#include "transport/messages.hpp"
+
+namespace xo::daemon {
+
+class Session {
+ public:
+  Session(SessionConfig config, std::unique_ptr<SessionBackend> backend, Clock::time_point now);
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  // The encoded reply frame for one received frame.
+  std::vector<std::uint8_t> handle_frame(const transport::Frame& frame, Clock::time_point now);
+
+  // Frees every object (RESET, disconnect). `why` goes to the log.
+  void reset(const std::string& why);
+  // The tap went away: everything is freed; returns the EVENTs to send
+  // (one "offload lost" per program that was loaded).
+  std::vector<transport::Event> tap_lost();
+  bool tap_alive() { return backend_->tap_alive(); }
+
+  const SessionConfig& config() const { return config_; }
+  const std::string& label() const { return label_; }  // "vm1/tap0"
+  std::size_t object_count() const { return btfs_.size() + maps_.size() + progs_.size(); }
+  const Policy& policy() const { return policy_; }
+
+  // One handler per request (dispatch.cpp).
+  transport::Message on(const transport::CapsRequest& r);
+  transport::Message on(const transport::BtfLoadRequest& r);
+  transport::Message on(const transport::MapCreateRequest& r);
+  transport::Message on(const transport::MapLookupRequest& r);
+  transport::Message on(const transport::MapUpdateRequest& r);
+  transport::Message on(const transport::MapDeleteRequest& r);
+  transport::Message on(const transport::MapGetNextKeyRequest& r);
+  transport::Message on(const transport::MapFreeRequest& r);
+  transport::Message on(const transport::ProgLoadRequest& r);
+  transport::Message on(const transport::ProgAttachRequest& r);
+  transport::Message on(const transport::ProgDetachRequest& r);
+  transport::Message on(const transport::ProgUnloadRequest& r);
+  transport::Message on(const transport::StatsRequest& r);
+  transport::Message on(const transport::ResetRequest& r);
+
+ private:
+  struct BtfEntry {
+    std::unique_ptr<BackendBtf> object;
+    std::vector<std::uint8_t> blob;  // kept for line info (source lines in logs)
+  };
+  struct MapEntry {
+    MapDef def;
+    std::uint64_t bytes = 0;  // charged against max_map_bytes
+    std::unique_ptr<BackendMap> object;
+  };
+  struct ProgEntry {
+    std::string name;
+    Flavor flavor = Flavor::Tc;
+    std::size_t insns = 0;
+    std::set<std::uint32_t> maps;  // map handles it references (MAP_FREE: EBUSY)
+    std::unique_ptr<BackendProg> object;
+  };
+
+  transport::Message dispatch(const transport::Message& m);
+  std::uint32_t new_handle();
+  void log(int level, const std::string& line) const;
+  MapEntry* find_map(std::uint32_t handle);
+  ProgEntry* find_prog(std::uint32_t handle);
+  void detach_if_attached(std::uint32_t prog_handle);
+  void free_everything();
+
+  SessionConfig config_;
+  std::string label_;
+  SessionPolicy policy_;
+  std::unique_ptr<SessionBackend> backend_;
+  TokenBucket bucket_;
+  std::uint32_t next_handle_ = 1;
+  std::uint64_t map_bytes_ = 0;
+  std::uint64_t btf_bytes_ = 0;
+  std::uint32_t attached_ = 0;  // program handle on the tap, 0 = none
+  // Declaration order = reverse teardown order (free_everything() is explicit).
+  std::map<std::uint32_t, BtfEntry> btfs_;
+  std::map<std::uint32_t, MapEntry> maps_;
+  std::map<std::uint32_t, ProgEntry> progs_;
+};
+
+// (key_size + value_size) * max_entries, times the CPU count for per-CPU
+// maps: what MAP_CREATE charges against max_map_bytes. Saturates instead of
+// overflowing.
+std::uint64_t charged_map_bytes(const MapDef& def, unsigned possible_cpus);
+
+}  // namespace xo::daemon

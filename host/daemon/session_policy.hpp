@@ -1,0 +1,36 @@
+// A session's policy: the default allowlist (verifier-front) minus the
+// helpers the admin denies for this session, restricted to the flavors the
+// session offers. It is what CAPS advertises and what PROG_LOAD enforces.
+#pragma once
+
+#include <algorithm>
+#include <vector>
+
+#include "verifier-front/policy.hpp"
+
+namespace xo::daemon {
+
+class SessionPolicy final : public Policy {
+ public:
+  SessionPolicy(std::vector<std::int32_t> denied, FlavorSet flavors)
+      : denied_(std::move(denied)), flavors_(flavors & base_.flavors()) {}
+
+  const HelperProto* helper(std::int32_t id) const override {
+    if (std::find(denied_.begin(), denied_.end(), id) != denied_.end()) return nullptr;
+    return base_.helper(id);
+  }
+  std::vector<HelperProto> helpers() const override {
+    std::vector<HelperProto> out;
+    for (auto& h : base_.helpers())
+      if (helper(h.id)) out.push_back(h);
+    return out;
+  }
+  FlavorSet flavors() const override { return flavors_; }
+
+ private:
+  DefaultPolicy base_;
+  std::vector<std::int32_t> denied_;
+  FlavorSet flavors_;
+};
+
+}  // namespace xo::daemon
