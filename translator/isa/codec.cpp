@@ -28,7 +28,7 @@ namespace {
 using namespace bits;
 
 enum class Shape : std::uint8_t {
-  Invalid, Alu, Mov, Neg, End, JmpCond, Ja, Call, Exit,
+  Invalid, AluK, AluX, MovK, MovX, Neg, End, JmpK, JmpX, Ja, Call, Exit,
   LdAbs, LdInd, LdImm64, Ldx, St, Stx, Atomic,
 };
 
@@ -82,11 +82,11 @@ constexpr std::array<Form, 256> build_forms() {
   for (std::uint8_t cls : {kAlu, kAlu64}) {
     const bool wide = cls == kAlu64;
     for (const AluRow& r : kAluRows) {
-      f[cls | r.bits | kK] = {Shape::Alu, u8(r.op), wide, Size::W, false, kFSrc, kFDst};
-      f[cls | r.bits | kX] = {Shape::Alu, u8(r.op), wide, Size::W, false, kFImm, kFSrc | kFDst};
+      f[cls | r.bits | kK] = {Shape::AluK, u8(r.op), wide, Size::W, false, kFSrc, kFDst};
+      f[cls | r.bits | kX] = {Shape::AluX, u8(r.op), wide, Size::W, false, kFImm, kFSrc | kFDst};
     }
-    f[cls | kMov | kK] = {Shape::Mov, u8(AluOp::Mov), wide, Size::W, false, kFSrc | kFOff, kFDst};
-    f[cls | kMov | kX] = {Shape::Mov, u8(AluOp::Mov), wide, Size::W, false, kFImm, kFSrc | kFDst};
+    f[cls | kMov | kK] = {Shape::MovK, u8(AluOp::Mov), wide, Size::W, false, kFSrc | kFOff, kFDst};
+    f[cls | kMov | kX] = {Shape::MovX, u8(AluOp::Mov), wide, Size::W, false, kFImm, kFSrc | kFDst};
     f[cls | kNeg | kK] = {Shape::Neg, u8(UnOp::Neg), wide, Size::W, false,
                           kFSrc | kFOff | kFImm, kFDst};
     f[cls | kNeg | kX] = {.reserved = "neg has no register source (BPF_X bit set)"};
@@ -100,8 +100,8 @@ constexpr std::array<Form, 256> build_forms() {
   for (std::uint8_t cls : {kJmp, kJmp32}) {
     const bool wide = cls == kJmp;
     for (const CondRow& r : kCondRows) {
-      f[cls | r.bits | kK] = {Shape::JmpCond, u8(r.cond), wide, Size::W, false, kFSrc, kFDst};
-      f[cls | r.bits | kX] = {Shape::JmpCond, u8(r.cond), wide, Size::W, false, kFImm,
+      f[cls | r.bits | kK] = {Shape::JmpK, u8(r.cond), wide, Size::W, false, kFSrc, kFDst};
+      f[cls | r.bits | kX] = {Shape::JmpX, u8(r.cond), wide, Size::W, false, kFImm,
                               kFSrc | kFDst};
     }
     f[cls | kJa | kX] = {.reserved = "ja has no register source (BPF_X bit set)"};
@@ -249,6 +249,9 @@ std::int64_t field_value(const RawInsn& r, std::uint8_t field) {
   return ((nonzero & f.zero) | bad_regs) == 0;
 }
 
+// K and X are separate shapes so that the one dispatch on the shape also
+// decides the operand kind (one unpredictable branch per insn, not two).
+template <bool kRegSource>
 bool decode_alu(const Form& f, const RawInsn& r, std::size_t pc, Sink s) {
   AluOp op = static_cast<AluOp>(f.op);
   if (r.off != 0) {
@@ -260,12 +263,11 @@ bool decode_alu(const Form& f, const RawInsn& r, std::size_t pc, Sink s) {
       return s.fail([&] { return reserved(pc, r.code, "off", r.off, "0 (or 1 for sdiv/smod)"); });
     }
   }
-  const bool x = src_of(r.code) == kX;
-  return s.ok(Bin{op, f.wide, r.dst(), x ? Value{Reg{r.src()}} : Value{Imm{r.imm}}});
+  if constexpr (kRegSource) return s.ok(Bin{op, f.wide, r.dst(), Reg{r.src()}});
+  return s.ok(Bin{op, f.wide, r.dst(), Imm{r.imm}});
 }
 
-bool decode_mov(const Form& f, const RawInsn& r, std::size_t pc, Sink s) {
-  if (src_of(r.code) == kK) return s.ok(Bin{AluOp::Mov, f.wide, r.dst(), Imm{r.imm}});
+bool decode_movx(const Form& f, const RawInsn& r, std::size_t pc, Sink s) {
   AluOp op;
   switch (r.off) {
     case 0: op = AluOp::Mov; break;
@@ -403,15 +405,14 @@ namespace {
   if (!fields_ok(f, r)) [[unlikely]] return s.fail([&] { return field_error(f, r, pc); });
 
   switch (f.shape) {
-    case Shape::Alu: return decode_alu(f, r, pc, s);
-    case Shape::Mov: return decode_mov(f, r, pc, s);
+    case Shape::AluK: return decode_alu<false>(f, r, pc, s);
+    case Shape::AluX: return decode_alu<true>(f, r, pc, s);
+    case Shape::MovK: return s.ok(Bin{AluOp::Mov, f.wide, r.dst(), Imm{r.imm}});
+    case Shape::MovX: return decode_movx(f, r, pc, s);
     case Shape::Neg: return s.ok(Un{UnOp::Neg, f.wide, r.dst()});
     case Shape::End: return decode_end(f, r, pc, s);
-    case Shape::JmpCond: {
-      const bool x = src_of(r.code) == kX;
-      return s.ok(Jmp{static_cast<Cond>(f.op), !f.wide, r.dst(),
-                      x ? Value{Reg{r.src()}} : Value{Imm{r.imm}}, r.off});
-    }
+    case Shape::JmpK: return s.ok(Jmp{static_cast<Cond>(f.op), !f.wide, r.dst(), Imm{r.imm}, r.off});
+    case Shape::JmpX: return s.ok(Jmp{static_cast<Cond>(f.op), !f.wide, r.dst(), Reg{r.src()}, r.off});
     case Shape::Ja: return s.ok(f.wide ? Ja{r.off, false} : Ja{r.imm, true});
     case Shape::Call: return decode_call(r, pc, s);
     case Shape::Exit: return s.ok(Exit{});
@@ -465,6 +466,22 @@ RawInsn slot(std::uint8_t code, Reg dst, Reg src, std::int16_t off, std::int32_t
 // to the field: encode() trusts its input, decode() never produces them.
 std::int32_t imm32(std::int64_t v) { return static_cast<std::int32_t>(v); }
 
+// A Value as slot fields, without a branch on its kind (the kind of operand
+// is as unpredictable as the instruction mix): pointers are selected, then
+// loaded unconditionally.
+struct Operand {
+  std::uint8_t source;  // kX or kK
+  Reg reg;
+  std::int32_t imm;
+};
+inline Operand operand(const Value& v) {
+  static constexpr Reg kNoReg = 0;
+  static constexpr Imm kNoImm{0};
+  const Reg* reg = std::get_if<Reg>(&v);
+  const Imm* imm = std::get_if<Imm>(&v);
+  return {reg ? kX : kK, *(reg ? reg : &kNoReg), imm32((imm ? imm : &kNoImm)->v)};
+}
+
 // Writes through a cursor into storage the caller sized for two slots per
 // instruction, so the hot loop has no capacity checks.
 struct Encoder {
@@ -473,70 +490,61 @@ struct Encoder {
   void operator()(const Bin& b) {
     const auto op = static_cast<std::size_t>(b.op);
     const std::uint8_t cls = b.is64 ? kAlu64 : kAlu;
-    if (const Reg* src = std::get_if<Reg>(&b.src)) {
-      *out++ = (slot(cls | kAluOpBits[op] | kX, b.dst, *src, kAluOpOff[op], 0));
-    } else {
-      *out++ = (slot(cls | kAluOpBits[op] | kK, b.dst, 0, kAluOpOff[op],
-                         imm32(std::get<Imm>(b.src).v)));
-    }
+    const Operand src = operand(b.src);
+    *out++ = slot(cls | kAluOpBits[op] | src.source, b.dst, src.reg, kAluOpOff[op], src.imm);
   }
   void operator()(const Un& u) {
     switch (u.op) {
       case UnOp::Neg:
-        *out++ = (slot((u.is64 ? kAlu64 : kAlu) | kNeg, u.dst, 0, 0, 0));
+        *out++ = slot((u.is64 ? kAlu64 : kAlu) | kNeg, u.dst, 0, 0, 0);
         return;
       case UnOp::Le16: case UnOp::Le32: case UnOp::Le64:
-        *out++ = (slot(kAlu | kEnd | kK, u.dst, 0, 0, 16 << (u8(u.op) - u8(UnOp::Le16))));
+        *out++ = slot(kAlu | kEnd | kK, u.dst, 0, 0, 16 << (u8(u.op) - u8(UnOp::Le16)));
         return;
       case UnOp::Be16: case UnOp::Be32: case UnOp::Be64:
-        *out++ = (slot(kAlu | kEnd | kX, u.dst, 0, 0, 16 << (u8(u.op) - u8(UnOp::Be16))));
+        *out++ = slot(kAlu | kEnd | kX, u.dst, 0, 0, 16 << (u8(u.op) - u8(UnOp::Be16)));
         return;
       case UnOp::Swap16: case UnOp::Swap32: case UnOp::Swap64:
-        *out++ = (slot(kAlu64 | kEnd | kK, u.dst, 0, 0, 16 << (u8(u.op) - u8(UnOp::Swap16))));
+        *out++ = slot(kAlu64 | kEnd | kK, u.dst, 0, 0, 16 << (u8(u.op) - u8(UnOp::Swap16)));
         return;
     }
   }
   void operator()(const Jmp& j) {
     const std::uint8_t code = (j.is32 ? kJmp32 : kJmp) | kCondBits[static_cast<std::size_t>(j.cond)];
-    if (const Reg* src = std::get_if<Reg>(&j.src)) {
-      *out++ = (slot(code | kX, j.dst, *src, j.off, 0));
-    } else {
-      *out++ = (slot(code | kK, j.dst, 0, j.off, imm32(std::get<Imm>(j.src).v)));
-    }
+    const Operand src = operand(j.src);
+    *out++ = slot(code | src.source, j.dst, src.reg, j.off, src.imm);
   }
   void operator()(const Ja& j) {
     if (j.wide) {
-      *out++ = (slot(kJmp32 | kJa, 0, 0, 0, j.off));
+      *out++ = slot(kJmp32 | kJa, 0, 0, 0, j.off);
     } else {
-      *out++ = (slot(kJmp | kJa, 0, 0, static_cast<std::int16_t>(j.off), 0));
+      *out++ = slot(kJmp | kJa, 0, 0, static_cast<std::int16_t>(j.off), 0);
     }
   }
-  void operator()(const Call& c) { *out++ = (slot(kJmp | kCall, 0, 0, 0, c.helper)); }
-  void operator()(const CallLocal& c) { *out++ = (slot(kJmp | kCall, 0, kPseudoCall, 0, c.off)); }
+  void operator()(const Call& c) { *out++ = slot(kJmp | kCall, 0, 0, 0, c.helper); }
+  void operator()(const CallLocal& c) { *out++ = slot(kJmp | kCall, 0, kPseudoCall, 0, c.off); }
   void operator()(const CallKfunc& c) {
-    *out++ = (slot(kJmp | kCall, 0, kPseudoKfuncCall, c.btf_fd_idx, c.btf_id));
+    *out++ = slot(kJmp | kCall, 0, kPseudoKfuncCall, c.btf_fd_idx, c.btf_id);
   }
-  void operator()(const Exit&) { *out++ = (slot(kJmp | kExit, 0, 0, 0, 0)); }
+  void operator()(const Exit&) { *out++ = slot(kJmp | kExit, 0, 0, 0, 0); }
   void operator()(const Load& l) {
-    *out++ = (slot(kLdx | (l.sign_extend ? kMemSx : kMem) | size_bits(l.size), l.dst, l.base, l.off, 0));
+    *out++ = slot(kLdx | (l.sign_extend ? kMemSx : kMem) | size_bits(l.size), l.dst, l.base, l.off, 0);
   }
   void operator()(const Store& s) {
-    if (const Reg* src = std::get_if<Reg>(&s.src)) {
-      *out++ = (slot(kStx | kMem | size_bits(s.size), s.base, *src, s.off, 0));
-    } else {
-      *out++ = (slot(kSt | kMem | size_bits(s.size), s.base, 0, s.off, imm32(std::get<Imm>(s.src).v)));
-    }
+    const Operand src = operand(s.src);
+    const std::uint8_t cls = src.source == kX ? kStx : kSt;
+    *out++ = slot(cls | kMem | size_bits(s.size), s.base, src.reg, s.off, src.imm);
   }
   void operator()(const Atomic& a) {
     const std::int32_t imm = kAtomicImm[static_cast<std::size_t>(a.op)] | (a.fetch ? kFetch : 0);
-    *out++ = (slot(kStx | kAtomic | size_bits(a.size), a.base, a.src, a.off, imm));
+    *out++ = slot(kStx | kAtomic | size_bits(a.size), a.base, a.src, a.off, imm);
   }
   void operator()(const LegacyLoad& l) {
-    *out++ = (slot(kLd | (l.indirect ? kInd : kAbs) | size_bits(l.size), 0, l.indirect ? l.src : 0, 0, l.imm));
+    *out++ = slot(kLd | (l.indirect ? kInd : kAbs) | size_bits(l.size), 0, l.indirect ? l.src : 0, 0, l.imm);
   }
   void wide(Reg dst, std::uint8_t pseudo, std::int32_t lo, std::int32_t hi) {
-    *out++ = (slot(kLdImm64, dst, pseudo, 0, lo));
-    *out++ = (slot(0, 0, 0, 0, hi));
+    *out++ = slot(kLdImm64, dst, pseudo, 0, lo);
+    *out++ = slot(0, 0, 0, 0, hi);
   }
   void operator()(const LoadImm64& l) {
     wide(l.dst, 0, static_cast<std::int32_t>(l.imm & 0xffffffffu), static_cast<std::int32_t>(l.imm >> 32));
