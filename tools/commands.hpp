@@ -8,5 +8,9 @@ namespace xo::cli {
 
 const Command& disasm_command();
 const Command& asm_command();
+const Command& verify_command();
+const Command& translate_command();
+const Command& dump_command();
+const Command& run_command();
 
 }  // namespace xo::cli

@@ -15,6 +15,10 @@ using xo::cli::Command;
 const Command& (*const kCommands[])() = {
     xo::cli::disasm_command,
     xo::cli::asm_command,
+    xo::cli::verify_command,
+    xo::cli::translate_command,
+    xo::cli::dump_command,
+    xo::cli::run_command,
 };
 
 void print_usage(std::ostream& out) {

@@ -1,0 +1,202 @@
+// xoffload translate: the host program a guest program becomes, without
+// loading it: preverify + translate for the flavor, with placeholder map fds
+// (real fds exist only inside the host process that created the maps at load
+// time; a placeholder is 0x7f000000 + guest handle so it reads back).
+#include <filesystem>
+#include <ostream>
+
+#include "tools/cli.hpp"
+#include "tools/commands.hpp"
+#include "tools/input.hpp"
+#include "tools/json.hpp"
+#include "tools/listing.hpp"
+#include "verifier-front/source_map.hpp"
+
+namespace xo::cli {
+
+namespace {
+
+std::string map_type(MapType t) {
+  switch (t) {
+    case MapType::Hash: return "hash";
+    case MapType::Array: return "array";
+    case MapType::ProgArray: return "prog_array";
+    case MapType::PercpuHash: return "percpu_hash";
+    case MapType::PercpuArray: return "percpu_array";
+    case MapType::LruHash: return "lru_hash";
+    case MapType::LruPercpuHash: return "lru_percpu_hash";
+  }
+  return "type " + std::to_string(static_cast<std::uint32_t>(t));
+}
+
+// "xdp1_kern.c:42" for a host line_info entry (offsets into the guest BTF).
+std::string line_location(const BtfStrings& strings, const LineInfo& l) {
+  std::string file;
+  if (auto f = strings.at(l.file_name_off)) file = std::filesystem::path(std::string(*f)).filename();
+  return format_location(SourceLine{file, l.line_col >> 10, l.line_col & 0x3ff, ""});
+}
+
+void print_text(const Submission& sub, Flavor flavor, const OfflineTranslation& t,
+                const std::vector<ListedInsn>& listing, std::ostream& out) {
+  const auto& tr = t.translated;
+  out << "prog '" << sub.name << "': " << flavor_name(flavor) << " flavor, "
+      << prog_type_name(tr.prog_type) << ", " << sub.insns.size() << " guest slots -> "
+      << tr.insns.size() << " host slots\n";
+  if (!sub.maps.empty()) {
+    out << "maps (placeholder fds: real fds exist only in the host process at load time):\n";
+    for (const MapDef& m : sub.maps)
+      out << "  handle " << m.handle << " '" << m.name << "' " << map_type(m.type) << " key "
+          << m.key_size << " value " << m.value_size << " max_entries " << m.max_entries
+          << " -> fd 0x" << std::hex << (kPlaceholderFdBase + m.handle) << std::dec << '\n';
+  }
+  std::vector<std::string> notes;
+  for (const Finding& f : t.preverify.notes) notes.push_back(f.message);
+  notes.insert(notes.end(), tr.notes.begin(), tr.notes.end());
+  for (const auto& n : notes) out << "note: " << n << '\n';
+  out << "host program:\n";
+  for (const ListedInsn& i : listing) {
+    out << "  " << i.slot << ": " << i.text;
+    if (!i.comment.empty()) out << "  ; " << i.comment;
+    out << '\n';
+  }
+}
+
+void print_json(const Submission& sub, Flavor flavor, const OfflineTranslation& t,
+                const std::vector<ListedInsn>& listing, std::ostream& out) {
+  const auto& tr = t.translated;
+  BtfStrings strings(sub.btf);
+  JsonWriter j;
+  j.begin_object();
+  j.field("prog", sub.name);
+  j.field("flavor", flavor_name(flavor));
+  j.field("prog_type", tr.prog_type);
+  j.field("prog_type_name", prog_type_name(tr.prog_type));
+  j.field("expected_attach_type", tr.expected_attach_type);
+  j.field("guest_slots", static_cast<std::uint64_t>(sub.insns.size()));
+  j.field("host_slots", static_cast<std::uint64_t>(tr.insns.size()));
+  j.field("placeholder_fd_base", kPlaceholderFdBase);
+  j.key("maps");
+  j.begin_array();
+  for (const MapDef& m : sub.maps) {
+    j.begin_object();
+    j.field("handle", m.handle);
+    j.field("name", m.name);
+    j.field("type", map_type(m.type));
+    j.field("key_size", m.key_size);
+    j.field("value_size", m.value_size);
+    j.field("max_entries", m.max_entries);
+    j.field("placeholder_fd", kPlaceholderFdBase + m.handle);
+    j.end_object();
+  }
+  j.end_array();
+  j.key("insns");
+  j.begin_array();
+  for (const ListedInsn& i : listing) {
+    j.begin_object();
+    j.field("index", static_cast<std::uint64_t>(i.slot));
+    j.field("text", i.text);
+    j.field("raw", i.raw_hex);
+    if (!i.comment.empty()) j.field("comment", i.comment);
+    j.end_object();
+  }
+  j.end_array();
+  j.key("func_info");
+  j.begin_array();
+  for (const FuncInfo& f : tr.func_info) {
+    j.begin_object();
+    j.field("insn_off", f.insn_off);
+    j.field("type_id", f.type_id);
+    j.end_object();
+  }
+  j.end_array();
+  j.key("line_info");
+  j.begin_array();
+  for (const LineInfo& l : tr.line_info) {
+    j.begin_object();
+    j.field("insn_off", l.insn_off);
+    j.field("file_name_off", l.file_name_off);
+    j.field("line_off", l.line_off);
+    j.field("line", l.line_col >> 10);
+    j.field("column", l.line_col & 0x3ff);
+    j.field("source", line_location(strings, l));
+    j.end_object();
+  }
+  j.end_array();
+  j.key("index_map");
+  j.begin_object();
+  j.key("old_to_new");
+  j.begin_array();
+  for (std::size_t n : tr.index_map.old_to_new) j.value(static_cast<std::uint64_t>(n));
+  j.end_array();
+  j.key("new_to_old");
+  j.begin_array();
+  for (const auto& o : tr.index_map.new_to_old) {
+    if (o)
+      j.value(static_cast<std::uint64_t>(*o));
+    else
+      j.null();
+  }
+  j.end_array();
+  j.end_object();
+  j.key("notes");
+  j.begin_array();
+  for (const Finding& f : t.preverify.notes) j.value(f.message);
+  for (const std::string& n : tr.notes) j.value(n);
+  j.end_array();
+  j.end_object();
+  out << j.str() << '\n';
+}
+
+int run(const Args& args, std::ostream& out, std::ostream& err) {
+  auto flavor = flavor_option(args);
+  auto tap = u32_option(args, "--tap-ifindex", 1);
+  for (const Error* e : {flavor ? nullptr : &flavor.error(), tap ? nullptr : &tap.error()})
+    if (e) {
+      err << "translate: " << e->message << '\n';
+      return kExitUsage;
+    }
+  auto sub = read_submission(args);
+  if (!sub) {
+    err << "translate: " << sub.error().message << '\n';
+    return args.positional.size() == 1 ? kExitFailure : kExitUsage;
+  }
+  auto result = translate_offline(*sub, *flavor, *tap, args.flag("--stats"));
+  if (auto* refused = std::get_if<StageError>(&result)) {
+    err << refused->error.message << '\n';
+    return kExitFailure;
+  }
+  auto& t = std::get<OfflineTranslation>(result);
+  if (auto o = args.get("-o")) {
+    if (auto s = write_file(*o, isa::bytes_from_raw(t.translated.insns)); !s) {
+      err << "translate: " << s.error().message << '\n';
+      return kExitFailure;
+    }
+  }
+  auto listing = list_insns(t.translated.insns, *sub, kPlaceholderFdBase);
+  if (args.flag("--json"))
+    print_json(*sub, *flavor, t, listing, out);
+  else
+    print_text(*sub, *flavor, t, listing, out);
+  return kExitOk;
+}
+
+}  // namespace
+
+const Command& translate_command() {
+  static const Command cmd{
+      "translate",
+      "Show the host program a guest program becomes (preverify + translate, no load).",
+      "FILE.o [--program NAME] [--flavor tc|chain] [--tap-ifindex N] [-o OUT.bin] [--json]",
+      "Map fds in the listing are placeholders, 0x7f000000 + the guest's map\n"
+      "handle (the host stats map is 0x7f00ffff): a map fd is only meaningful\n"
+      "inside the host process that created the map at load time.\n"
+      "--json: {prog, flavor, prog_type, insns:[{index,text,raw}], func_info,\n"
+      "line_info, index_map:{old_to_new,new_to_old}, maps, notes}.",
+      input_options({{"--tap-ifindex", "N", "redirect target (tc TX, chain PASS); default 1"},
+                     {"--stats", "", "include the per-action statistics code"},
+                     {"-o", "OUT.bin", "also write the host bytecode (placeholder fds) to OUT.bin"}}),
+      run};
+  return cmd;
+}
+
+}  // namespace xo::cli

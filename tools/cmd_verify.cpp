@@ -1,0 +1,95 @@
+// xoffload verify: would the host take this program? Runs what the host runs
+// before the kernel sees anything: preverify, then the translation for the
+// flavor (which refuses what cannot be lowered). Prints OK and the notes, or
+// the one-line rejection with the instruction and source line.
+#include <ostream>
+
+#include "tools/cli.hpp"
+#include "tools/commands.hpp"
+#include "tools/input.hpp"
+#include "tools/json.hpp"
+
+namespace xo::cli {
+
+namespace {
+
+int run(const Args& args, std::ostream& out, std::ostream& err) {
+  auto flavor = flavor_option(args);
+  if (!flavor) {
+    err << "verify: " << flavor.error().message << '\n';
+    return kExitUsage;
+  }
+  auto sub = read_submission(args);
+  if (!sub) {
+    err << "verify: " << sub.error().message << '\n';
+    return args.positional.size() == 1 ? kExitFailure : kExitUsage;
+  }
+  bool json = args.flag("--json");
+  auto result = translate_offline(*sub, *flavor, /*tap_ifindex=*/1, /*stats=*/true);
+
+  if (auto* refused = std::get_if<StageError>(&result)) {
+    if (json) {
+      JsonWriter j;
+      j.begin_object();
+      j.field("ok", false);
+      j.field("prog", sub->name);
+      j.field("flavor", flavor_name(*flavor));
+      j.field("stage", refused->stage);
+      j.field("error", refused->error.message);
+      j.key("insn");
+      if (refused->error.pc)
+        j.value(static_cast<std::uint64_t>(*refused->error.pc));
+      else
+        j.null();
+      j.end_object();
+      out << j.str() << '\n';
+    } else {
+      err << refused->error.message << '\n';
+    }
+    return kExitFailure;
+  }
+
+  auto& ok = std::get<OfflineTranslation>(result);
+  std::vector<std::string> notes;
+  for (const Finding& f : ok.preverify.notes) notes.push_back(f.message);
+  for (const std::string& n : ok.translated.notes) notes.push_back(n);
+  if (json) {
+    JsonWriter j;
+    j.begin_object();
+    j.field("ok", true);
+    j.field("prog", sub->name);
+    j.field("flavor", flavor_name(*flavor));
+    j.field("guest_slots", static_cast<std::uint64_t>(sub->insns.size()));
+    j.field("host_slots", static_cast<std::uint64_t>(ok.translated.insns.size()));
+    j.key("notes");
+    j.begin_array();
+    for (const auto& n : notes) j.value(n);
+    j.end_array();
+    j.end_object();
+    out << j.str() << '\n';
+  } else {
+    out << "OK: prog '" << sub->name << "' (" << sub->insns.size() << " slots, "
+        << sub->maps.size() << " maps) passes preverify and " << flavor_name(*flavor)
+        << " translation\n";
+    for (const auto& n : notes) out << "note: " << n << '\n';
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+const Command& verify_command() {
+  static const Command cmd{
+      "verify",
+      "Check a guest program the way the host does before loading it.",
+      "FILE.o [--program NAME] [--flavor tc|chain] [--json] | --raw FILE [--json]",
+      "Runs the pre-verifier and the translation for the flavor (no kernel is\n"
+      "involved; the host kernel verifier still has the final word at load).\n"
+      "Exit 0 and \"OK\" plus notes when accepted; exit 1 and the one-line\n"
+      "rejection (instruction, source line, reason) on stderr otherwise.",
+      input_options({}),
+      run};
+  return cmd;
+}
+
+}  // namespace xo::cli

@@ -1,0 +1,122 @@
+// Reading guest programs and the offline pipeline shared by the commands.
+#include "tools/input.hpp"
+
+#include <cctype>
+#include <charconv>
+#include <filesystem>
+
+#include "guest/builder/elf_builder.hpp"
+#include "translator/isa/raw.hpp"
+
+namespace xo::cli {
+
+std::vector<OptionSpec> input_options(std::vector<OptionSpec> extra) {
+  std::vector<OptionSpec> o = {
+      {"--raw", "", "FILE is raw bytecode (8-byte little-endian slots): no maps, no BTF"},
+      {"--program", "NAME", "the program (function or section name) of a multi-program object"},
+      {"--flavor", "F", "host flavor: tc (default) or chain"},
+      {"--guest-ifindex", "N", "what ctx->ingress_ifindex reads as (the guest's ifindex; default 0)"},
+      {"--json", "", "machine-readable output"},
+  };
+  o.insert(o.end(), extra.begin(), extra.end());
+  return o;
+}
+
+Result<std::uint32_t> u32_option(const Args& args, std::string_view name, std::uint32_t fallback) {
+  auto v = args.get(name);
+  if (!v) return fallback;
+  std::string_view s = *v;
+  int base = 10;
+  if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+    s.remove_prefix(2);
+    base = 16;
+  }
+  std::uint32_t out = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out, base);
+  if (ec != std::errc() || end != s.data() + s.size() || s.empty())
+    return err(std::string(name) + ": '" + *v + "' is not a number in 0..4294967295");
+  return out;
+}
+
+Result<Flavor> flavor_option(const Args& args) {
+  std::string f = args.get("--flavor").value_or("tc");
+  auto flavor = parse_flavor(f);
+  if (!flavor || (*flavor != Flavor::Tc && *flavor != Flavor::Chain))
+    return err("--flavor: '" + f + "' is not a flavor this host runs (tc or chain)");
+  return *flavor;
+}
+
+namespace {
+
+// "prog.bin" -> "prog": a raw program has no function name of its own.
+std::string name_from_path(const std::string& path) {
+  std::string stem = std::filesystem::path(path).stem().string();
+  std::string name;
+  for (char c : stem)
+    if (name.size() < 15) name += (std::isalnum(static_cast<unsigned char>(c)) || c == '_') ? c : '_';
+  return name.empty() ? "raw" : name;
+}
+
+Result<Submission> read_raw(const std::string& path) {
+  auto bytes = read_file(path);
+  if (!bytes) return bytes.error();
+  if (bytes->empty() || bytes->size() % sizeof(isa::RawInsn) != 0)
+    return err(path + ": size " + std::to_string(bytes->size()) +
+               " is not a positive multiple of 8 (raw bytecode is 8-byte slots)");
+  Submission s;
+  s.name = name_from_path(path);
+  s.license = "GPL";
+  s.insns = isa::raw_from_bytes(*bytes);
+  return s;
+}
+
+}  // namespace
+
+Result<Submission> read_submission(const Args& args) {
+  if (args.positional.size() != 1) return err("expected exactly one FILE");
+  const std::string& path = args.positional[0];
+  auto ifindex = u32_option(args, "--guest-ifindex", 0);
+  if (!ifindex) return ifindex.error();
+  Result<Submission> sub = Submission{};
+  if (args.flag("--raw")) {
+    if (args.get("--program")) return err("--program does not apply to --raw input");
+    sub = read_raw(path);
+  } else {
+    sub = guest::build_submission_from_file(path, args.get("--program"));
+    if (!sub) return err(path + ": " + sub.error().describe());
+  }
+  if (!sub) return sub.error();
+  sub->guest_ifindex = *ifindex;
+  return sub;
+}
+
+std::variant<OfflineTranslation, StageError> translate_offline(const Submission& sub, Flavor flavor,
+                                                               std::uint32_t tap_ifindex, bool stats) {
+  DefaultPolicy policy;
+  SubmissionMaps table(sub);
+  auto pre = preverify(sub, policy, table, flavor);
+  if (!pre) return StageError{"preverify", pre.error()};
+
+  translator::TranslateOptions opts;
+  opts.flavor = flavor;
+  opts.tap_ifindex = tap_ifindex;
+  opts.guest_ifindex = sub.guest_ifindex;
+  opts.stats_map_fd = stats ? static_cast<int>(kPlaceholderStatsFd) : -1;
+  auto placeholder = [&table](std::uint32_t handle) -> std::optional<int> {
+    if (!table.find(handle)) return std::nullopt;
+    return static_cast<int>(kPlaceholderFdBase + handle);
+  };
+  auto tr = translator::translate(sub, placeholder, policy, opts);
+  if (!tr) return StageError{"translate", tr.error()};
+  return OfflineTranslation{std::move(*pre), std::move(*tr)};
+}
+
+std::string_view prog_type_name(std::uint32_t prog_type) {
+  switch (prog_type) {
+    case 3: return "BPF_PROG_TYPE_SCHED_CLS";
+    case 6: return "BPF_PROG_TYPE_XDP";
+    default: return "BPF_PROG_TYPE_UNKNOWN";
+  }
+}
+
+}  // namespace xo::cli

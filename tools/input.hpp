@@ -1,0 +1,63 @@
+// What the pipeline commands (verify, translate, dump, run, load) share:
+// reading the guest program (an ELF object through the guest builder, or raw
+// bytecode), the common options, and preverify + translate with placeholder
+// map fds for the commands that never load anything.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "tools/cli.hpp"
+#include "translator/isa/result.hpp"
+#include "translator/isa/submission.hpp"
+#include "translator/passes/passes.hpp"
+#include "verifier-front/policy.hpp"
+#include "verifier-front/preverify.hpp"
+
+namespace xo::cli {
+
+// The options every pipeline command accepts; `extra` follows them in --help.
+std::vector<OptionSpec> input_options(std::vector<OptionSpec> extra);
+
+// FILE (positional) through the guest builder, or with --raw the file as
+// 8-byte slots (no maps, no BTF; license "GPL", name from the file name).
+// --program NAME picks one program of a multi-program object;
+// --guest-ifindex N fills Submission::guest_ifindex.
+Result<Submission> read_submission(const Args& args);
+
+// --flavor tc|chain (default tc).
+Result<Flavor> flavor_option(const Args& args);
+
+// An unsigned number option (decimal or 0x hex) with a default.
+Result<std::uint32_t> u32_option(const Args& args, std::string_view name, std::uint32_t fallback);
+
+// Map fds in an offline translation are placeholders: real fds exist only
+// inside the host process that created the maps at load time. A placeholder
+// is kPlaceholderFdBase + guest handle, so `r1 = 0x7f000001 ll` reads as
+// "the guest's map handle 1".
+inline constexpr std::uint32_t kPlaceholderFdBase = 0x7f000000;
+inline constexpr std::uint32_t kPlaceholderStatsFd = 0x7f00ffff;
+
+struct OfflineTranslation {
+  Report preverify;
+  translator::Translated translated;
+};
+
+// Which stage refused: "preverify" or "translate".
+struct StageError {
+  std::string stage;
+  Error error;
+};
+
+// preverify, then translate with placeholder fds; `stats` adds the
+// per-action counting code (with kPlaceholderStatsFd).
+std::variant<OfflineTranslation, StageError> translate_offline(const Submission& sub, Flavor flavor,
+                                                               std::uint32_t tap_ifindex, bool stats);
+
+std::string_view prog_type_name(std::uint32_t prog_type);
+
+}  // namespace xo::cli
