@@ -1,0 +1,338 @@
+// GuestClient: connect, offload sequence, map/program operations.
+#include "guest/client/guest_client.hpp"
+
+#include <linux/bpf.h>
+#include <net/if.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <thread>
+
+#include "guest/builder/elf_builder.hpp"
+
+namespace xo::guest {
+namespace {
+
+using transport::Channel;
+using transport::Client;
+
+bool is_socket(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
+bool exists(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+Result<Channel> open_channel(const std::string& where) {
+  if (where.empty()) {
+    if (exists(kDefaultPortLink)) return Channel::open_port(kDefaultPortLink);
+    return Channel::open_virtio_port();
+  }
+  if (is_socket(where)) return Channel::connect_unix(where);
+  return Channel::open_port(where);
+}
+
+// The host answers EAGAIN when the session's request rate is exceeded
+// (token bucket): wait and retry, up to about 3 s, instead of failing a
+// counter read in the middle of a report.
+template <typename Call>
+auto with_rate_retry(Client& client, Call call) -> decltype(call()) {
+  for (int attempt = 0;; ++attempt) {
+    auto r = call();
+    if (r.ok() || client.last_status() != transport::status::kEAGAIN || attempt >= 60) return r;
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::min(5 * (attempt + 1), 50)));
+  }
+}
+
+Error prefixed(const std::string& what, const Error& e) { return Error{what + ": " + e.message, e.pc}; }
+
+}  // namespace
+
+// ---- names -----------------------------------------------------------------
+
+Result<std::uint8_t> parse_flavor(const std::string& name) {
+  if (name == "tc") return transport::kFlavorTc;
+  if (name == "chain") return transport::kFlavorChain;
+  if (name == "devmap") return transport::kFlavorDevmap;
+  if (name == "tun") return transport::kFlavorTun;
+  if (name == "any" || name.empty()) return transport::kFlavorAny;
+  return err("unknown flavor '" + name + "' (tc, chain, devmap, tun or any)");
+}
+
+std::string flavor_name(std::uint8_t flavor) {
+  switch (flavor) {
+    case transport::kFlavorTc: return "tc";
+    case transport::kFlavorChain: return "chain";
+    case transport::kFlavorDevmap: return "devmap";
+    case transport::kFlavorTun: return "tun";
+    case transport::kFlavorAny: return "any";
+  }
+  return "flavor " + std::to_string(flavor);
+}
+
+std::string flavor_set_name(std::uint8_t bits) {
+  std::string out;
+  for (std::uint8_t f = 0; f < 8; ++f)
+    if (bits & (1u << f)) out += (out.empty() ? "" : ",") + flavor_name(f);
+  return out.empty() ? "none" : out;
+}
+
+std::string map_type_name(MapType t) {
+  switch (t) {
+    case MapType::Hash: return "hash";
+    case MapType::Array: return "array";
+    case MapType::ProgArray: return "prog_array";
+    case MapType::PercpuHash: return "percpu_hash";
+    case MapType::PercpuArray: return "percpu_array";
+    case MapType::LruHash: return "lru_hash";
+    case MapType::LruPercpuHash: return "lru_percpu_hash";
+  }
+  return "type " + std::to_string(std::uint32_t(t));
+}
+
+bool is_percpu(MapType t) {
+  return t == MapType::PercpuArray || t == MapType::PercpuHash || t == MapType::LruPercpuHash;
+}
+
+std::uint64_t value_as_u64(std::span<const std::uint8_t> value) {
+  std::uint64_t v = 0;
+  const std::size_t n = std::min<std::size_t>(value.size(), 8);
+  for (std::size_t i = 0; i < n; ++i) v |= std::uint64_t(value[i]) << (8 * i);
+  return v;
+}
+
+Result<std::uint64_t> sum_percpu_u64(std::span<const std::uint8_t> value, std::uint32_t value_size) {
+  if (value_size == 0) return err("per-CPU value size 0");
+  const std::size_t stride = (std::size_t(value_size) + 7) / 8 * 8;
+  if (value.empty() || value.size() % stride != 0)
+    return err("per-CPU value of " + std::to_string(value.size()) + " bytes is not a multiple of " +
+               std::to_string(stride) + " (value_size " + std::to_string(value_size) + ")");
+  std::uint64_t sum = 0;
+  for (std::size_t off = 0; off < value.size(); off += stride)
+    sum += value_as_u64(value.subspan(off, std::min<std::size_t>(value_size, 8)));
+  return sum;
+}
+
+const OffloadedMap* OffloadedProgram::find_map(const std::string& map_name) const {
+  for (const auto& m : maps)
+    if (m.name == map_name) return &m;
+  return nullptr;
+}
+
+Result<std::uint32_t> guest_ifindex(const std::string& ifname) {
+  const unsigned idx = ::if_nametoindex(ifname.c_str());
+  if (idx == 0) return err("interface '" + ifname + "': " + std::strerror(errno));
+  return std::uint32_t(idx);
+}
+
+Result<std::vector<isa::RawInsn>> rewrite_map_handles(
+    std::span<const isa::RawInsn> insns,
+    const std::vector<std::pair<std::uint32_t, std::uint32_t>>& host_handles) {
+  std::vector<isa::RawInsn> out(insns.begin(), insns.end());
+  for (std::size_t pc = 0; pc < out.size(); ++pc) {
+    auto& in = out[pc];
+    if (in.code != (BPF_LD | BPF_IMM | BPF_DW)) continue;
+    if (in.src() == BPF_PSEUDO_MAP_FD || in.src() == BPF_PSEUDO_MAP_VALUE) {
+      auto it = std::find_if(host_handles.begin(), host_handles.end(),
+                             [&](const auto& p) { return p.first == std::uint32_t(in.imm); });
+      if (it == host_handles.end())
+        return err_at(pc, "map reference to handle " + std::to_string(in.imm) +
+                              ", which the submission does not define");
+      in.imm = std::int32_t(it->second);
+    }
+    ++pc;  // second slot of ld_imm64
+  }
+  return out;
+}
+
+// ---- connection ---------------------------------------------------------------
+
+Result<GuestClient> GuestClient::connect(const std::string& where, int timeout_ms) {
+  auto channel = open_channel(where);
+  if (!channel) return channel.error();
+  // Replies to requests of an earlier process that died mid-call may still be
+  // queued on a virtio port (it outlives processes); drop them. If what is
+  // left is the tail of a frame the stream is out of sync: reopen once.
+  auto stale = channel->read_available();
+  if (!stale || channel->broken()) {
+    channel = open_channel(where);
+    if (!channel) return channel.error();
+  }
+  return GuestClient(Client(std::move(*channel), timeout_ms));
+}
+
+Result<transport::CapsReply> GuestClient::caps() { return client_.caps(); }
+
+// ---- offload ------------------------------------------------------------------
+
+Result<std::uint32_t> GuestClient::create_maps(const Submission& s, std::uint32_t btf,
+                                               OffloadedProgram& out) {
+  for (const MapDef& def : s.maps) {
+    transport::MapCreateRequest req;
+    req.type = def.type;
+    req.key_size = def.key_size;
+    req.value_size = def.value_size;
+    req.max_entries = def.max_entries;
+    req.map_flags = def.flags;
+    req.name = def.name;
+    if (btf != 0 && (def.btf_key_type_id != 0 || def.btf_value_type_id != 0)) {
+      req.btf_handle = btf;
+      req.btf_key_type_id = def.btf_key_type_id;
+      req.btf_value_type_id = def.btf_value_type_id;
+    }
+    req.frozen = def.frozen;
+    req.initial_value = def.initial_value;
+    auto handle = client_.map_create(req);
+    if (!handle) return prefixed("map '" + def.name + "'", handle.error());
+    out.maps.push_back(OffloadedMap{def.name, *handle, def.type, def.key_size, def.value_size,
+                                    def.max_entries});
+  }
+  return std::uint32_t(out.maps.size());
+}
+
+Result<OffloadedProgram> GuestClient::offload(const Submission& s, const OffloadOptions& o) {
+  std::uint32_t ifindex = o.ifindex;
+  if (!o.ifname.empty()) {
+    auto idx = guest_ifindex(o.ifname);
+    if (!idx) return idx.error();
+    ifindex = *idx;
+  }
+  OffloadedProgram prog;
+  prog.name = s.name;
+  const std::string what = "offload '" + s.name + "'";
+
+  // Frees what was created so far; the BTF object stays (no BTF_FREE message).
+  auto fail = [&](Error e) -> Result<OffloadedProgram> {
+    (void)unload(prog);
+    return prefixed(what, e);
+  };
+
+  if (!s.btf.empty()) {
+    auto btf = client_.btf_load(s.btf);
+    if (!btf) return prefixed(what, btf.error());
+    prog.btf = *btf;
+  }
+  if (auto maps = create_maps(s, prog.btf, prog); !maps) return fail(maps.error());
+
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> handles;
+  for (std::size_t i = 0; i < s.maps.size(); ++i) handles.emplace_back(s.maps[i].handle, prog.maps[i].handle);
+  auto insns = rewrite_map_handles(s.insns, handles);
+  if (!insns) return fail(insns.error());
+
+  transport::ProgLoadRequest req;
+  req.name = s.name;
+  req.license = s.license;
+  req.guest_ifindex = ifindex;
+  req.flavor = o.flavor;
+  req.btf_handle = prog.btf;
+  req.insns = std::move(*insns);
+  if (prog.btf != 0) {
+    req.func_info = s.func_info;
+    req.line_info = s.line_info;
+  }
+  auto loaded = client_.prog_load(req);
+  if (!loaded) return fail(loaded.error());
+  prog.prog = loaded->prog_handle;
+  prog.flavor = loaded->flavor;
+  prog.log = loaded->log;
+
+  if (o.attach)
+    if (Status st = attach(prog); !st) return fail(st.error());
+  return prog;
+}
+
+Result<OffloadedProgram> GuestClient::offload_file(const std::string& elf_path,
+                                                   const OffloadOptions& o) {
+  auto s = build_submission_from_file(elf_path, o.program);
+  if (!s) return prefixed(elf_path, s.error());
+  return offload(*s, o);
+}
+
+// ---- maps ---------------------------------------------------------------------
+
+Result<std::optional<std::vector<std::uint8_t>>> GuestClient::map_lookup(
+    std::uint32_t map, std::span<const std::uint8_t> key) {
+  return with_rate_retry(client_, [&] { return client_.map_lookup(map, key); });
+}
+
+Status GuestClient::map_update(std::uint32_t map, std::span<const std::uint8_t> key,
+                               std::span<const std::uint8_t> value, std::uint64_t flags) {
+  return with_rate_retry(client_, [&] { return client_.map_update(map, key, value, flags); });
+}
+
+Status GuestClient::map_delete(std::uint32_t map, std::span<const std::uint8_t> key) {
+  return with_rate_retry(client_, [&] { return client_.map_delete(map, key); });
+}
+
+Result<std::optional<std::vector<std::uint8_t>>> GuestClient::map_get_next_key(
+    std::uint32_t map, std::span<const std::uint8_t> key) {
+  return with_rate_retry(client_, [&] { return client_.map_get_next_key(map, key); });
+}
+
+Result<const OffloadedMap*> GuestClient::map_named(const OffloadedProgram& prog,
+                                                   const std::string& name) const {
+  if (const OffloadedMap* m = prog.find_map(name)) return m;
+  std::string names;
+  for (const auto& m : prog.maps) names += (names.empty() ? "" : ", ") + m.name;
+  return err("program '" + prog.name + "' has no map '" + name + "' (maps: " +
+             (names.empty() ? "none" : names) + ")");
+}
+
+Result<std::vector<GuestClient::Entry>> GuestClient::dump_map(const OffloadedMap& map) {
+  std::vector<Entry> out;
+  std::vector<std::uint8_t> key;  // empty: first key
+  // A hash map that changes under us could cycle; never walk more than it holds.
+  for (std::uint64_t n = 0; n <= map.max_entries; ++n) {
+    auto next = map_get_next_key(map.handle, key);
+    if (!next) return prefixed("map '" + map.name + "'", next.error());
+    if (!*next) return out;
+    key = std::move(**next);
+    auto value = map_lookup(map.handle, key);
+    if (!value) return prefixed("map '" + map.name + "'", value.error());
+    if (*value) out.push_back(Entry{key, std::move(**value)});  // deleted meanwhile: skip
+  }
+  return out;
+}
+
+// ---- programs -----------------------------------------------------------------
+
+Result<std::vector<transport::ActionCounter>> GuestClient::stats(std::uint32_t prog) {
+  return with_rate_retry(client_, [&] { return client_.stats(prog); });
+}
+
+Status GuestClient::attach(OffloadedProgram& prog) {
+  if (Status st = client_.prog_attach(prog.prog); !st) return st;
+  prog.attached = true;
+  return Ok{};
+}
+
+Status GuestClient::detach(OffloadedProgram& prog) {
+  if (Status st = client_.prog_detach(prog.prog); !st) return st;
+  prog.attached = false;
+  return Ok{};
+}
+
+Status GuestClient::unload(OffloadedProgram& prog) {
+  std::optional<Error> first;
+  auto keep = [&](Status st) {
+    if (!st && !first) first = st.error();
+  };
+  if (prog.prog != 0) {
+    if (prog.attached) keep(detach(prog));
+    keep(client_.prog_unload(prog.prog));
+    prog.prog = 0;
+  }
+  for (const auto& m : prog.maps) keep(client_.map_free(m.handle));
+  prog.maps.clear();
+  if (first) return *first;
+  return Ok{};
+}
+
+Status GuestClient::reset() { return client_.reset(); }
+
+}  // namespace xo::guest

@@ -1,0 +1,146 @@
+// The guest side of xoffload: offload a clang-built XDP object to the host
+// that feeds this VM's NIC, then read and write its maps and counters there.
+//
+//   auto c = GuestClient::connect();            // /dev/xoffload0, a vport or a unix socket
+//   auto off = c->offload_file("xdp1_kern.o", {.ifname = "eth0"});
+//   auto v = c->map_lookup(off->prog, "rxcnt", key_bytes);
+//
+// offload() runs the whole protocol sequence for one program:
+//   BTF_LOAD (when the object has BTF) -> MAP_CREATE per map, with initial
+//   values -> PROG_LOAD (map refs rewritten from builder handles to the
+//   host's handles; a refusal is an Error ending with the mapped verifier
+//   log) -> PROG_ATTACH.
+// Anything created before a failing step is freed again (UNLOAD, MAP_FREE);
+// a BTF object stays until RESET or disconnect, because the protocol has no
+// BTF free message.
+//
+// Guests only ever see host handles. The client keeps, per offloaded
+// program, the names of its maps so that callers can use "rxcnt" instead of
+// a handle; state that must outlive the process (the CLI) is saved with
+// offload_state.hpp.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "translator/isa/result.hpp"
+#include "translator/isa/submission.hpp"
+#include "transport/client.hpp"
+
+namespace xo::guest {
+
+// Where the client connects when no path is given.
+inline constexpr const char* kDefaultPortLink = "/dev/xoffload0";
+
+struct OffloadedMap {
+  std::string name;  // as in the object: "rxcnt", ".data", ...
+  std::uint32_t handle = 0;  // host handle
+  MapType type = MapType::Array;
+  std::uint32_t key_size = 0;
+  std::uint32_t value_size = 0;
+  std::uint32_t max_entries = 0;
+  bool operator==(const OffloadedMap&) const = default;
+};
+
+struct OffloadedProgram {
+  std::string name;             // program (function) name
+  std::uint32_t prog = 0;       // host program handle
+  std::uint32_t btf = 0;        // host BTF handle, 0 = none
+  std::uint8_t flavor = transport::kFlavorAny;  // flavor the host chose
+  bool attached = false;
+  std::vector<OffloadedMap> maps;
+  std::string log;  // verifier log of a successful load (may be empty)
+  const OffloadedMap* find_map(const std::string& name) const;
+  bool operator==(const OffloadedProgram&) const = default;
+};
+
+struct OffloadOptions {
+  std::uint8_t flavor = transport::kFlavorAny;  // preferred flavor
+  std::string ifname;           // guest NIC; its ifindex is what ctx->ingress_ifindex reads
+  std::uint32_t ifindex = 0;    // used when ifname is empty
+  bool attach = true;           // false: load only (PROG_ATTACH later)
+  std::optional<std::string> program;  // which program of the object (nullopt: the only one)
+};
+
+// "tc", "chain", "devmap", "tun", "any" <-> protocol flavor numbers.
+Result<std::uint8_t> parse_flavor(const std::string& name);
+std::string flavor_name(std::uint8_t flavor);
+// "tc,chain" for a CAPS flavor bit set.
+std::string flavor_set_name(std::uint8_t bits);
+std::string map_type_name(MapType t);
+bool is_percpu(MapType t);
+
+// A per-CPU map value as the host returns it: one slot per host CPU, each
+// value_size rounded up to 8 bytes. Sums each slot as a little-endian
+// integer of min(value_size, 8) bytes. Fails when the length is not a
+// whole number of slots.
+Result<std::uint64_t> sum_percpu_u64(std::span<const std::uint8_t> value, std::uint32_t value_size);
+// Same for a plain value: the first min(value_size, 8) bytes, little-endian.
+std::uint64_t value_as_u64(std::span<const std::uint8_t> value);
+
+class GuestClient {
+ public:
+  // `where` empty: /dev/xoffload0 if present, else the virtio port named
+  // org.xoffload.0. A path to a unix socket connects to it; anything else is
+  // opened as a character device. Pending bytes from an earlier process on
+  // the same port are discarded so their replies cannot be taken for ours.
+  static Result<GuestClient> connect(const std::string& where = "", int timeout_ms = 10'000);
+  explicit GuestClient(transport::Client client) : client_(std::move(client)) {}
+
+  Result<transport::CapsReply> caps();
+
+  Result<OffloadedProgram> offload(const Submission& submission, const OffloadOptions& options);
+  // Builds the submission from a BPF ELF object first.
+  Result<OffloadedProgram> offload_file(const std::string& elf_path, const OffloadOptions& options);
+
+  // ---- maps, by handle ----
+  Result<std::optional<std::vector<std::uint8_t>>> map_lookup(std::uint32_t map,
+                                                             std::span<const std::uint8_t> key);
+  Status map_update(std::uint32_t map, std::span<const std::uint8_t> key,
+                    std::span<const std::uint8_t> value, std::uint64_t flags = 0);
+  Status map_delete(std::uint32_t map, std::span<const std::uint8_t> key);
+  Result<std::optional<std::vector<std::uint8_t>>> map_get_next_key(
+      std::uint32_t map, std::span<const std::uint8_t> key);
+  // ---- maps, by name within an offloaded program ----
+  Result<const OffloadedMap*> map_named(const OffloadedProgram& prog, const std::string& name) const;
+  // Every (key, value) of a map, walking GET_NEXT_KEY; bounded by max_entries.
+  struct Entry {
+    std::vector<std::uint8_t> key, value;
+  };
+  Result<std::vector<Entry>> dump_map(const OffloadedMap& map);
+
+  // ---- programs ----
+  Result<std::vector<transport::ActionCounter>> stats(std::uint32_t prog);
+  Status attach(OffloadedProgram& prog);
+  Status detach(OffloadedProgram& prog);
+  // Detach (if attached), unload, free its maps. Keeps going after an error
+  // and returns the first one.
+  Status unload(OffloadedProgram& prog);
+  // Frees everything this session owns on the host (every program, map, BTF).
+  Status reset();
+
+  // ---- events (offload lost, detached, quota) ----
+  Result<std::vector<transport::Event>> take_events() { return client_.take_events(); }
+  Result<transport::Event> wait_event(int timeout_ms) { return client_.wait_event(timeout_ms); }
+
+  transport::Client& raw() { return client_; }
+
+ private:
+  Result<std::uint32_t> create_maps(const Submission& s, std::uint32_t btf,
+                                    OffloadedProgram& out);
+  transport::Client client_;
+};
+
+// The guest ifindex of a NIC name, or an Error naming it.
+Result<std::uint32_t> guest_ifindex(const std::string& ifname);
+
+// Rewrites map references (ld_imm64 with BPF_PSEUDO_MAP_FD/_VALUE) from the
+// builder's handles to the host's: `host_handles[builder_handle]`. An insn
+// naming a handle with no entry is an Error with its pc.
+Result<std::vector<isa::RawInsn>> rewrite_map_handles(
+    std::span<const isa::RawInsn> insns, const std::vector<std::pair<std::uint32_t, std::uint32_t>>& host_handles);
+
+}  // namespace xo::guest

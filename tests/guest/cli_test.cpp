@@ -1,0 +1,144 @@
+// The static guest executables (xoffload-guest, xdp1 --offload) run as child
+// processes against FakeHost on a unix socket: what they print, and what
+// they leave on the host.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <future>
+#include <thread>
+
+#include "tests/guest/fake_host.hpp"
+
+namespace xo::guest {
+namespace {
+
+using test::Bytes;
+using test::FakeHost;
+
+struct RunResult {
+  int code = -1;
+  std::string out;
+};
+
+RunResult run(const std::string& cmd) {
+  RunResult r;
+  FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
+  if (!p) return r;
+  char buf[4096];
+  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) r.out.append(buf, n);
+  const int st = ::pclose(p);
+  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+
+bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+class GuestCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const std::string tag = std::to_string(getpid()) + "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    sock_ = "/tmp/xo-guest-cli-" + tag + ".sock";
+    state_ = "/tmp/xo-guest-cli-" + tag + ".state";
+    host_ = std::make_unique<FakeHost>(sock_);
+  }
+  void TearDown() override {
+    host_.reset();
+    std::remove(state_.c_str());
+  }
+  std::string cli(const std::string& args) const {
+    return std::string(XO_GUEST_CLI) + " --port " + sock_ + " --state " + state_ + " " + args;
+  }
+  std::string sock_, state_;
+  std::unique_ptr<FakeHost> host_;
+};
+
+TEST_F(GuestCli, IsAStaticExecutable) {
+  auto r = run("file -L " + std::string(XO_GUEST_CLI) + " " + XO_XDP1 + " " + XO_XDP2);
+  ASSERT_EQ(r.code, 0) << r.out;
+  std::size_t statics = 0;
+  for (std::size_t pos = 0; (pos = r.out.find("statically linked", pos)) != std::string::npos; ++pos) ++statics;
+  EXPECT_EQ(statics, 3u) << r.out;
+}
+
+TEST_F(GuestCli, CapsOffloadMapsDumpStatsUnload) {
+  auto caps = run(cli("caps --json"));
+  ASSERT_EQ(caps.code, 0) << caps.out;
+  EXPECT_TRUE(contains(caps.out, "\"flavors\":\"tc,chain\"")) << caps.out;
+  EXPECT_TRUE(contains(caps.out, "\"max_maps\":8")) << caps.out;
+
+  auto off = run(cli("offload " + std::string(XO_EXAMPLES_BIN) + "/xdp1/xdp1_kern.o --flavor chain"));
+  ASSERT_EQ(off.code, 0) << off.out;
+  EXPECT_TRUE(contains(off.out, "prog 500 'xdp_prog1' flavor chain attached")) << off.out;
+  EXPECT_TRUE(contains(off.out, "map 100 'rxcnt' percpu_array key 4 value 8 max_entries 256")) << off.out;
+  ASSERT_EQ(host_->progs().size(), 1u);
+  EXPECT_EQ(host_->progs().begin()->second.req.flavor, 1);
+
+  // A later process finds the handles through the state file.
+  auto maps = run(cli("maps --json"));
+  ASSERT_EQ(maps.code, 0) << maps.out;
+  EXPECT_TRUE(contains(maps.out, "\"name\":\"rxcnt\",\"handle\":100")) << maps.out;
+
+  host_->set_value(100, {17, 0, 0, 0}, {9, 0, 0, 0, 0, 0, 0, 0});
+  auto dump = run(cli("dump-map rxcnt"));
+  ASSERT_EQ(dump.code, 0) << dump.out;
+  EXPECT_TRUE(contains(dump.out, "key: 11 00 00 00  value: 09 00 00 00 00 00 00 00 09")) << dump.out;
+  EXPECT_TRUE(contains(dump.out, "sum: 27\n")) << dump.out;
+  auto no_map = run(cli("dump-map txcnt"));
+  EXPECT_NE(no_map.code, 0);
+  EXPECT_TRUE(contains(no_map.out, "no offloaded map named 'txcnt'")) << no_map.out;
+
+  auto stats = run(cli("stats"));
+  ASSERT_EQ(stats.code, 0) << stats.out;
+  EXPECT_TRUE(contains(stats.out, "XDP_DROP")) << stats.out;
+  EXPECT_TRUE(contains(stats.out, " 7 pkts")) << stats.out;
+
+  auto unload = run(cli("unload"));
+  ASSERT_EQ(unload.code, 0) << unload.out;
+  EXPECT_TRUE(host_->progs().empty());
+  EXPECT_TRUE(host_->maps().empty());
+  auto after = run(cli("maps"));
+  EXPECT_TRUE(contains(after.out, "no offloaded programs")) << after.out;
+}
+
+TEST_F(GuestCli, ErrorsExitNonZeroWithOneLine) {
+  auto bad_flavor = run(cli("offload " + std::string(XO_EXAMPLES_BIN) + "/xdp1/xdp1_kern.o --flavor xdp"));
+  EXPECT_NE(bad_flavor.code, 0);
+  EXPECT_TRUE(contains(bad_flavor.out, "unknown flavor 'xdp'")) << bad_flavor.out;
+  auto missing = run(cli("offload /nonexistent.o"));
+  EXPECT_NE(missing.code, 0);
+  EXPECT_TRUE(contains(missing.out, "/nonexistent.o")) << missing.out;
+  auto no_host = run(std::string(XO_GUEST_CLI) + " --port /tmp/xo-no-such-socket-" + std::to_string(getpid()) + " caps");
+  EXPECT_NE(no_host.code, 0);
+  EXPECT_TRUE(host_->progs().empty());
+}
+
+// xdp1 --offload reads the host's per-CPU counters, prints the sample's
+// per-second lines and the totals, and unloads on exit.
+TEST_F(GuestCli, Xdp1OffloadPrintsHostCountersAndUnloads) {
+  auto child = std::async(std::launch::async, [&] {
+    return run(std::string(XO_XDP1) + " --offload --port " + sock_ + " --duration 2.5 lo");
+  });
+  // Wait for its map, then count 4 UDP and 2 TCP packets "on the host".
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (host_->maps().empty() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ASSERT_FALSE(host_->maps().empty());
+  const std::uint32_t map = host_->maps().begin()->first;
+  host_->set_value(map, {17, 0, 0, 0}, {4, 0, 0, 0, 0, 0, 0, 0});
+  host_->set_value(map, {6, 0, 0, 0}, {2, 0, 0, 0, 0, 0, 0, 0});
+  RunResult r = child.get();
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_TRUE(contains(r.out, "xdp1: offloaded xdp_prog1 to the host for lo (flavor tc")) << r.out;
+  EXPECT_TRUE(contains(r.out, "proto 17:         12 pkt/s")) << r.out;
+  EXPECT_TRUE(contains(r.out, "total proto 17: 12\n")) << r.out;
+  EXPECT_TRUE(contains(r.out, "total proto 6: 6\n")) << r.out;
+  EXPECT_FALSE(contains(r.out, "total proto 1:")) << r.out;
+  EXPECT_TRUE(host_->progs().empty());
+  EXPECT_TRUE(host_->maps().empty());
+}
+
+}  // namespace
+}  // namespace xo::guest

@@ -1,0 +1,250 @@
+// GuestClient against FakeHost: the offload sequence, handle rewriting,
+// failure clean-up, map access by name, per-CPU sums, state file.
+#include <gtest/gtest.h>
+#include <linux/bpf.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "guest/builder/elf_builder.hpp"
+#include "guest/client/guest_client.hpp"
+#include "guest/client/offload_state.hpp"
+#include "tests/guest/fake_host.hpp"
+
+namespace xo::guest {
+namespace {
+
+using test::Bytes;
+using test::FakeHost;
+namespace tp = transport;
+
+const std::string kXdp1 = std::string(XO_EXAMPLES_BIN) + "/xdp1/xdp1_kern.o";
+const std::string kXdp2 = std::string(XO_EXAMPLES_BIN) + "/xdp2/xdp2_kern.o";
+
+struct Connected {
+  std::unique_ptr<FakeHost> host;
+  std::optional<GuestClient> client;
+};
+
+Connected connect_pair() {
+  auto pair = tp::Channel::pair();
+  EXPECT_TRUE(pair.ok());
+  Connected c;
+  c.host = std::make_unique<FakeHost>(std::move(pair->second));
+  c.client.emplace(tp::Client(std::move(pair->first), 5000));
+  return c;
+}
+
+Bytes u32(std::uint32_t v) { return {Bytes::value_type(v), Bytes::value_type(v >> 8), Bytes::value_type(v >> 16), Bytes::value_type(v >> 24)}; }
+Bytes u64(std::uint64_t v) {
+  Bytes b(8);
+  for (int i = 0; i < 8; ++i) b[i] = Bytes::value_type(v >> (8 * i));
+  return b;
+}
+
+TEST(GuestClient, OffloadSendsBtfMapsProgAttachInOrderWithHostHandles) {
+  auto c = connect_pair();
+  OffloadOptions o;
+  o.ifindex = 7;
+  o.flavor = tp::kFlavorTc;
+  auto prog = c.client->offload_file(kXdp1, o);
+  ASSERT_TRUE(prog.ok()) << prog.error().message;
+  EXPECT_EQ(prog->name, "xdp_prog1");
+  EXPECT_TRUE(prog->attached);
+  EXPECT_EQ(prog->flavor, tp::kFlavorTc);
+  EXPECT_NE(prog->btf, 0u);
+  ASSERT_EQ(prog->maps.size(), 1u);
+  EXPECT_EQ(prog->maps[0].name, "rxcnt");
+  EXPECT_EQ(prog->maps[0].handle, FakeHost::kFirstMapHandle);
+  EXPECT_EQ(prog->maps[0].type, MapType::PercpuArray);
+
+  const std::vector<std::uint16_t> want = {
+      std::uint16_t(tp::MsgType::BtfLoad), std::uint16_t(tp::MsgType::MapCreate),
+      std::uint16_t(tp::MsgType::ProgLoad), std::uint16_t(tp::MsgType::ProgAttach)};
+  EXPECT_EQ(c.host->request_types(), want);
+
+  // The program reached the host with the host's map handle, the guest
+  // ifindex, BTF and debug info.
+  auto progs = c.host->progs();
+  ASSERT_EQ(progs.size(), 1u);
+  const auto& req = progs.begin()->second.req;
+  EXPECT_TRUE(progs.begin()->second.attached);
+  EXPECT_EQ(req.guest_ifindex, 7u);
+  EXPECT_EQ(req.flavor, tp::kFlavorTc);
+  EXPECT_EQ(req.btf_handle, prog->btf);
+  EXPECT_EQ(req.license, "GPL");
+  EXPECT_FALSE(req.func_info.empty());
+  EXPECT_FALSE(req.line_info.empty());
+  auto s = build_submission_from_file(kXdp1);
+  ASSERT_TRUE(s.ok());
+  ASSERT_EQ(req.insns.size(), s->insns.size());
+  int map_refs = 0;
+  for (std::size_t pc = 0; pc < req.insns.size(); ++pc) {
+    const auto& in = req.insns[pc];
+    if (in.code == (BPF_LD | BPF_IMM | BPF_DW) && in.src() == BPF_PSEUDO_MAP_FD) {
+      EXPECT_EQ(std::uint32_t(in.imm), FakeHost::kFirstMapHandle) << "pc " << pc;
+      EXPECT_EQ(s->insns[pc].imm, 1) << "builder handle";
+      ++map_refs;
+    } else {
+      EXPECT_EQ(in, s->insns[pc]) << "pc " << pc;
+    }
+  }
+  EXPECT_EQ(map_refs, 1);
+  auto maps = c.host->maps();
+  ASSERT_EQ(maps.size(), 1u);
+  const auto& def = maps.begin()->second.def;
+  EXPECT_EQ(def.name, "rxcnt");
+  EXPECT_EQ(def.btf_handle, prog->btf);
+  EXPECT_NE(def.btf_value_type_id, 0u);
+  EXPECT_EQ(def.max_entries, 256u);
+}
+
+TEST(GuestClient, RefusedProgramSurfacesTheMappedLogAndFreesItsMaps) {
+  auto c = connect_pair();
+  c.host->fail_prog_load_log = "insn 17 (xdp1_kern.c:42): R1 invalid mem access";
+  auto prog = c.client->offload_file(kXdp2, OffloadOptions{});
+  ASSERT_FALSE(prog.ok());
+  EXPECT_NE(prog.error().message.find("xdp1_kern.c:42"), std::string::npos) << prog.error().message;
+  EXPECT_NE(prog.error().message.find("offload 'xdp_prog1'"), std::string::npos) << prog.error().message;
+  EXPECT_TRUE(c.host->maps().empty());
+  EXPECT_TRUE(c.host->progs().empty());
+  const auto types = c.host->request_types();
+  EXPECT_EQ(types.back(), std::uint16_t(tp::MsgType::MapFree));
+}
+
+TEST(GuestClient, FailedMapCreateNamesTheMapAndLoadsNoProgram) {
+  auto c = connect_pair();
+  c.host->fail_map_create = "rxcnt";
+  auto prog = c.client->offload_file(kXdp1, OffloadOptions{});
+  ASSERT_FALSE(prog.ok());
+  EXPECT_NE(prog.error().message.find("map 'rxcnt'"), std::string::npos) << prog.error().message;
+  EXPECT_NE(prog.error().message.find("EDQUOT"), std::string::npos) << prog.error().message;
+  const auto types = c.host->request_types();
+  EXPECT_EQ(std::count(types.begin(), types.end(), std::uint16_t(tp::MsgType::ProgLoad)), 0);
+}
+
+TEST(GuestClient, UnknownInterfaceIsAnError) {
+  auto c = connect_pair();
+  OffloadOptions o;
+  o.ifname = "nonexistent-if0";
+  auto prog = c.client->offload_file(kXdp1, o);
+  ASSERT_FALSE(prog.ok());
+  EXPECT_NE(prog.error().message.find("nonexistent-if0"), std::string::npos);
+  EXPECT_TRUE(c.host->request_types().empty());
+}
+
+TEST(GuestClient, PercpuCountersByNameAreSummedOverHostCpus) {
+  auto c = connect_pair();
+  auto prog = c.client->offload_file(kXdp1, OffloadOptions{});
+  ASSERT_TRUE(prog.ok()) << prog.error().message;
+  auto map = c.client->map_named(*prog, "rxcnt");
+  ASSERT_TRUE(map.ok());
+  c.host->set_value((*map)->handle, u32(17), u64(5));
+  auto v = c.client->map_lookup((*map)->handle, u32(17));
+  ASSERT_TRUE(v.ok() && v->has_value());
+  EXPECT_EQ((*v)->size(), 8u * FakeHost::kHostCpus);
+  auto sum = sum_percpu_u64(**v, (*map)->value_size);
+  ASSERT_TRUE(sum.ok());
+  EXPECT_EQ(*sum, 5u * FakeHost::kHostCpus);
+
+  auto missing = c.client->map_named(*prog, "txcnt");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.error().message.find("maps: rxcnt"), std::string::npos) << missing.error().message;
+}
+
+TEST(GuestClient, DumpMapWalksEveryKeyAndUnloadFreesEverything) {
+  auto c = connect_pair();
+  auto prog = c.client->offload_file(kXdp1, OffloadOptions{});
+  ASSERT_TRUE(prog.ok()) << prog.error().message;
+  auto entries = c.client->dump_map(prog->maps[0]);
+  ASSERT_TRUE(entries.ok()) << entries.error().message;
+  EXPECT_EQ(entries->size(), 256u);
+  EXPECT_EQ((*entries)[255].key, u32(255));
+
+  auto stats = c.client->stats(prog->prog);
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->size(), 2u);
+
+  ASSERT_TRUE(c.client->unload(*prog).ok());
+  EXPECT_TRUE(c.host->progs().empty());
+  EXPECT_TRUE(c.host->maps().empty());
+  const auto types = c.host->request_types();
+  // detach before unload before map free
+  auto pos = [&](tp::MsgType t) {
+    return std::find(types.begin(), types.end(), std::uint16_t(t)) - types.begin();
+  };
+  EXPECT_LT(pos(tp::MsgType::ProgDetach), pos(tp::MsgType::ProgUnload));
+  EXPECT_LT(pos(tp::MsgType::ProgUnload), pos(tp::MsgType::MapFree));
+  // A second unload is a no-op, not a double free.
+  EXPECT_TRUE(c.client->unload(*prog).ok());
+}
+
+TEST(GuestClient, RewriteRejectsAHandleTheSubmissionDoesNotDefine) {
+  std::vector<isa::RawInsn> insns = {
+      isa::RawInsn::make(BPF_LD | BPF_IMM | BPF_DW, 1, BPF_PSEUDO_MAP_FD, 0, 3),
+      isa::RawInsn::make(0, 0, 0, 0, 0),
+      isa::RawInsn::make(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)};
+  auto bad = rewrite_map_handles(insns, {{1, 100}});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().pc, 0u);
+  auto good = rewrite_map_handles(insns, {{3, 42}});
+  ASSERT_TRUE(good.ok());
+  EXPECT_EQ((*good)[0].imm, 42);
+  EXPECT_EQ((*good)[1], insns[1]);  // the second slot is never taken for an insn
+}
+
+TEST(GuestClient, PercpuSumRejectsPartialSlots) {
+  EXPECT_FALSE(sum_percpu_u64(Bytes(12), 8).ok());
+  EXPECT_FALSE(sum_percpu_u64(Bytes{}, 8).ok());
+  // 4-byte values sit in 8-byte slots.
+  Bytes two = {1, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0, 0xff, 0xff, 0xff, 0xff};
+  auto s = sum_percpu_u64(two, 4);
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(*s, 3u);
+}
+
+TEST(GuestClient, FlavorNames) {
+  for (const char* n : {"tc", "chain", "devmap", "tun", "any"}) {
+    auto f = parse_flavor(n);
+    ASSERT_TRUE(f.ok());
+    EXPECT_EQ(flavor_name(*f), n);
+  }
+  EXPECT_FALSE(parse_flavor("xdp").ok());
+  EXPECT_EQ(flavor_set_name(0x3), "tc,chain");
+}
+
+TEST(OffloadState, RoundTripsAndRejectsGarbage) {
+  OffloadedProgram p;
+  p.name = "xdp_prog1";
+  p.prog = 500;
+  p.btf = 1001;
+  p.flavor = 0;
+  p.attached = true;
+  p.maps = {{"rxcnt", 100, MapType::PercpuArray, 4, 8, 256}, {".rodata", 101, MapType::Array, 4, 16, 1}};
+  OffloadedProgram q = p;
+  q.name = "other";
+  q.attached = false;
+  q.maps.clear();
+  auto parsed = parse_state(format_state({p, q}));
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+  ASSERT_EQ(parsed->size(), 2u);
+  EXPECT_EQ((*parsed)[0], p);
+  EXPECT_EQ((*parsed)[1], q);
+  EXPECT_FALSE(parse_state("map\trxcnt\t1\t6\t4\t8\t256\n").ok());  // map without prog
+  EXPECT_FALSE(parse_state("prog\tx\tNaN\t0\t0\t0\n").ok());
+  EXPECT_FALSE(parse_state("prog\tx\t1\t0\t999\t0\n").ok());
+
+  const std::string path = "/tmp/xo-guest-state-" + std::to_string(getpid());
+  ASSERT_TRUE(save_state(path, {p}).ok());
+  auto loaded = load_state(path);
+  ASSERT_TRUE(loaded.ok());
+  EXPECT_EQ(*loaded, std::vector<OffloadedProgram>{p});
+  ASSERT_TRUE(save_state(path, {}).ok());  // empty removes the file
+  EXPECT_NE(access(path.c_str(), F_OK), 0);
+  auto none = load_state(path);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+}
+
+}  // namespace
+}  // namespace xo::guest
