@@ -10,10 +10,12 @@
 
 using namespace xo::isa;
 
-static void write(const std::string& dir, const std::string& name, const std::vector<RawInsn>& slots) {
+static void write(const std::string& dir, const std::string& name,
+                  const std::vector<RawInsn>& slots) {
   const std::vector<std::uint8_t> bytes = bytes_from_raw(slots);
   std::ofstream(dir + "/" + name, std::ios::binary)
-      .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+      .write(reinterpret_cast<const char*>(bytes.data()),
+             static_cast<std::streamsize>(bytes.size()));
 }
 
 int main(int argc, char** argv) {

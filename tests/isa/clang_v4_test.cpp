@@ -13,7 +13,8 @@ namespace {
 std::vector<RawInsn> read_section(const char* name) {
   std::ifstream in(std::string(XO_CLANG_V4_DIR) + "/clang_v4." + name + ".bin", std::ios::binary);
   EXPECT_TRUE(in.good()) << name;
-  std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)),
+                                  std::istreambuf_iterator<char>());
   EXPECT_EQ(bytes.size() % sizeof(RawInsn), 0u);
   return raw_from_bytes(bytes);
 }
@@ -73,7 +74,8 @@ TEST(ClangV4, EveryInstructionDecodesAndReEncodes) {
   EXPECT_TRUE(any(all, [](const Insn& i) { return is_atomic(i, AtomicOp::Xor, false, Size::W); }));
   EXPECT_TRUE(any(all, [](const Insn& i) { return is_atomic(i, AtomicOp::Add, false, Size::DW); }));
   EXPECT_TRUE(any(all, [](const Insn& i) { return is_atomic(i, AtomicOp::Xchg, true, Size::DW); }));
-  EXPECT_TRUE(any(all, [](const Insn& i) { return is_atomic(i, AtomicOp::CmpXchg, true, Size::DW); }));
+  EXPECT_TRUE(
+      any(all, [](const Insn& i) { return is_atomic(i, AtomicOp::CmpXchg, true, Size::DW); }));
   EXPECT_TRUE(any(all, [](const Insn& i) { return std::holds_alternative<CallLocal>(i); }));
   EXPECT_TRUE(any(all, [](const Insn& i) { return std::holds_alternative<LoadImm64>(i); }));
 }

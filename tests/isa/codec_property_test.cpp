@@ -113,8 +113,10 @@ RawInsn random_slot(std::mt19937& rng) {
       rng() % 4 ? forms[rng() % forms.size()].slots[0].code : static_cast<std::uint8_t>(rng());
   const std::uint8_t dst = rng() % 3 ? rng() % 3 : rng() % 16;
   const std::uint8_t src = rng() % 3 ? rng() % 3 : rng() % 16;
-  const std::int16_t off = rng() % 2 ? kOffs[rng() % std::size(kOffs)] : static_cast<std::int16_t>(rng());
-  const std::int32_t imm = rng() % 2 ? kImms[rng() % std::size(kImms)] : static_cast<std::int32_t>(rng());
+  const std::int16_t off =
+      rng() % 2 ? kOffs[rng() % std::size(kOffs)] : static_cast<std::int16_t>(rng());
+  const std::int32_t imm =
+      rng() % 2 ? kImms[rng() % std::size(kImms)] : static_cast<std::int32_t>(rng());
   return RawInsn::make(code, dst, src, off, imm);
 }
 
@@ -128,10 +130,18 @@ TEST(CodecProperty, AcceptedSlotsReEncodeExactly) {
       slots = opcode_forms()[rng() % opcode_forms().size()].slots;
       RawInsn& s = slots[rng() % slots.size()];
       switch (rng() % 4) {
-        case 0: s.regs = static_cast<std::uint8_t>(rng()); break;
-        case 1: s.off = static_cast<std::int16_t>(rng() % 2 ? rng() : rng() % 40); break;
-        case 2: s.imm = static_cast<std::int32_t>(rng() % 2 ? rng() : rng() % 300); break;
-        default: s.code = static_cast<std::uint8_t>(rng()); break;
+        case 0:
+          s.regs = static_cast<std::uint8_t>(rng());
+          break;
+        case 1:
+          s.off = static_cast<std::int16_t>(rng() % 2 ? rng() : rng() % 40);
+          break;
+        case 2:
+          s.imm = static_cast<std::int32_t>(rng() % 2 ? rng() : rng() % 300);
+          break;
+        default:
+          s.code = static_cast<std::uint8_t>(rng());
+          break;
       }
     } else {
       slots.push_back(random_slot(rng));

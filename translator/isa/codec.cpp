@@ -14,12 +14,13 @@
 // non-zero off, and BPF_PSEUDO_FUNC with a non-zero second-slot imm.
 //
 // Encoding is the exact inverse for every Insn decode() can produce.
+#include "translator/isa/codec.hpp"
+
 #include <array>
 #include <optional>
 #include <string>
 #include <type_traits>
 
-#include "translator/isa/codec.hpp"
 #include "translator/isa/opcodes.hpp"
 
 namespace xo::isa {
@@ -28,8 +29,25 @@ namespace {
 using namespace bits;
 
 enum class Shape : std::uint8_t {
-  Invalid, AluK, AluX, MovK, MovX, Neg, End, JmpK, JmpX, Ja, Call, Exit,
-  LdAbs, LdInd, LdImm64, Ldx, St, Stx, Atomic,
+  Invalid,
+  AluK,
+  AluX,
+  MovK,
+  MovX,
+  Neg,
+  End,
+  JmpK,
+  JmpX,
+  Ja,
+  Call,
+  Exit,
+  LdAbs,
+  LdInd,
+  LdImm64,
+  Ldx,
+  St,
+  Stx,
+  Atomic,
 };
 
 // Slot fields, as a bit mask.
@@ -37,12 +55,12 @@ constexpr std::uint8_t kFSrc = 1, kFDst = 2, kFOff = 4, kFImm = 8;
 
 struct Form {
   Shape shape = Shape::Invalid;
-  std::uint8_t op = 0;      // AluOp, Cond or UnOp (first of its group), by shape
-  bool wide = false;        // ALU64 / JMP (as opposed to ALU / JMP32)
-  Size size = Size::W;      // loads and stores
-  bool sign_extend = false; // LDX MEMSX
-  std::uint8_t zero = 0;    // fields that must be zero
-  std::uint8_t regs = 0;    // fields (kFSrc/kFDst) that name registers
+  std::uint8_t op = 0;             // AluOp, Cond or UnOp (first of its group), by shape
+  bool wide = false;               // ALU64 / JMP (as opposed to ALU / JMP32)
+  Size size = Size::W;             // loads and stores
+  bool sign_extend = false;        // LDX MEMSX
+  std::uint8_t zero = 0;           // fields that must be zero
+  std::uint8_t regs = 0;           // fields (kFSrc/kFDst) that name registers
   const char* reserved = nullptr;  // whole opcode is reserved: why
 };
 
@@ -53,8 +71,8 @@ struct AluRow {
   AluOp op;
 };
 constexpr AluRow kAluRows[] = {
-    {kAdd, AluOp::Add}, {kSub, AluOp::Sub}, {kMul, AluOp::Mul}, {kDiv, AluOp::Div},
-    {kOr, AluOp::Or},   {kAnd, AluOp::And}, {kLsh, AluOp::Lsh}, {kRsh, AluOp::Rsh},
+    {kAdd, AluOp::Add}, {kSub, AluOp::Sub}, {kMul, AluOp::Mul},   {kDiv, AluOp::Div},
+    {kOr, AluOp::Or},   {kAnd, AluOp::And}, {kLsh, AluOp::Lsh},   {kRsh, AluOp::Rsh},
     {kMod, AluOp::Mod}, {kXor, AluOp::Xor}, {kArsh, AluOp::Arsh},
 };
 struct CondRow {
@@ -62,9 +80,9 @@ struct CondRow {
   Cond cond;
 };
 constexpr CondRow kCondRows[] = {
-    {kJeq, Cond::Eq},   {kJgt, Cond::Gt},   {kJge, Cond::Ge},   {kJset, Cond::Set},
-    {kJne, Cond::Ne},   {kJsgt, Cond::SGt}, {kJsge, Cond::SGe}, {kJlt, Cond::Lt},
-    {kJle, Cond::Le},   {kJslt, Cond::SLt}, {kJsle, Cond::SLe},
+    {kJeq, Cond::Eq}, {kJgt, Cond::Gt},   {kJge, Cond::Ge},   {kJset, Cond::Set},
+    {kJne, Cond::Ne}, {kJsgt, Cond::SGt}, {kJsge, Cond::SGe}, {kJlt, Cond::Lt},
+    {kJle, Cond::Le}, {kJslt, Cond::SLt}, {kJsle, Cond::SLe},
 };
 struct SizeRow {
   std::uint8_t bits;
@@ -77,6 +95,7 @@ constexpr std::uint8_t u8(AluOp op) { return static_cast<std::uint8_t>(op); }
 constexpr std::uint8_t u8(Cond c) { return static_cast<std::uint8_t>(c); }
 constexpr std::uint8_t u8(UnOp op) { return static_cast<std::uint8_t>(op); }
 
+// clang-format off
 constexpr std::array<Form, 256> build_forms() {
   std::array<Form, 256> f{};
   for (std::uint8_t cls : {kAlu, kAlu64}) {
@@ -87,8 +106,8 @@ constexpr std::array<Form, 256> build_forms() {
     }
     f[cls | kMov | kK] = {Shape::MovK, u8(AluOp::Mov), wide, Size::W, false, kFSrc | kFOff, kFDst};
     f[cls | kMov | kX] = {Shape::MovX, u8(AluOp::Mov), wide, Size::W, false, kFImm, kFSrc | kFDst};
-    f[cls | kNeg | kK] = {Shape::Neg, u8(UnOp::Neg), wide, Size::W, false,
-                          kFSrc | kFOff | kFImm, kFDst};
+    f[cls | kNeg | kK] = {Shape::Neg, u8(UnOp::Neg), wide, Size::W, false, kFSrc | kFOff | kFImm,
+                          kFDst};
     f[cls | kNeg | kX] = {.reserved = "neg has no register source (BPF_X bit set)"};
   }
   f[kAlu | kEnd | kK] = {Shape::End, u8(UnOp::Le16), false, Size::W, false, kFSrc | kFOff, kFDst};
@@ -101,8 +120,7 @@ constexpr std::array<Form, 256> build_forms() {
     const bool wide = cls == kJmp;
     for (const CondRow& r : kCondRows) {
       f[cls | r.bits | kK] = {Shape::JmpK, u8(r.cond), wide, Size::W, false, kFSrc, kFDst};
-      f[cls | r.bits | kX] = {Shape::JmpX, u8(r.cond), wide, Size::W, false, kFImm,
-                              kFSrc | kFDst};
+      f[cls | r.bits | kX] = {Shape::JmpX, u8(r.cond), wide, Size::W, false, kFImm, kFSrc | kFDst};
     }
     f[cls | kJa | kX] = {.reserved = "ja has no register source (BPF_X bit set)"};
     f[cls | kCall | kX] = {.reserved = "call has no register source (BPF_X bit set)"};
@@ -130,22 +148,42 @@ constexpr std::array<Form, 256> build_forms() {
   f[kStx | kAtomic | kSizeDW] = {Shape::Atomic, 0, false, Size::DW, false, 0, kFSrc | kFDst};
   return f;
 }
+// clang-format on
 constexpr std::array<Form, 256> kForms = build_forms();
 
 // Encoding side: meaning -> bits.
 constexpr std::uint8_t kAluOpBits[] = {
-    kAdd, kSub, kMul, kDiv, kDiv /*SDiv*/, kOr, kAnd, kLsh, kRsh, kMod, kMod /*SMod*/,
-    kXor, kMov, kArsh, kMov /*MovSx8*/, kMov /*MovSx16*/, kMov /*MovSx32*/,
+    kAdd,
+    kSub,
+    kMul,
+    kDiv,
+    kDiv /*SDiv*/,
+    kOr,
+    kAnd,
+    kLsh,
+    kRsh,
+    kMod,
+    kMod /*SMod*/,
+    kXor,
+    kMov,
+    kArsh,
+    kMov /*MovSx8*/,
+    kMov /*MovSx16*/,
+    kMov /*MovSx32*/,
 };
 constexpr std::int16_t kAluOpOff[] = {0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 8, 16, 32};
-constexpr std::uint8_t kCondBits[] = {kJeq, kJgt, kJge, kJset, kJne, kJsgt,
+constexpr std::uint8_t kCondBits[] = {kJeq,  kJgt, kJge, kJset, kJne, kJsgt,
                                       kJsge, kJlt, kJle, kJslt, kJsle};
 constexpr std::uint8_t size_bits(Size s) {
   switch (s) {
-    case Size::B: return kSizeB;
-    case Size::H: return kSizeH;
-    case Size::W: return kSizeW;
-    case Size::DW: return kSizeDW;
+    case Size::B:
+      return kSizeB;
+    case Size::H:
+      return kSizeH;
+    case Size::W:
+      return kSizeW;
+    case Size::DW:
+      return kSizeDW;
   }
   return kSizeW;
 }
@@ -165,12 +203,16 @@ constexpr std::int32_t kAtomicImm[] = {kAdd, kOr, kAnd, kXor, kXchg, kCmpXchg};
 }
 
 [[gnu::cold]] std::string opcode_name(std::uint8_t code) {
-  static constexpr const char* kClass[] = {"ld", "ldx", "st", "stx", "alu", "jmp", "jmp32", "alu64"};
-  static constexpr const char* kAluOps[] = {"add", "sub", "mul", "div", "or",  "and", "lsh", "rsh",
-                                         "neg", "mod", "xor", "mov", "arsh", "end", "op 0xe", "op 0xf"};
-  static constexpr const char* kJmpOps[] = {"ja",  "jeq", "jgt", "jge", "jset", "jne", "jsgt", "jsge",
-                                            "call", "exit", "jlt", "jle", "jslt", "jsle", "op 0xe", "op 0xf"};
-  static constexpr const char* kModes[] = {"imm", "abs", "ind", "mem", "memsx", "mode 5", "atomic", "mode 7"};
+  static constexpr const char* kClass[] = {"ld",  "ldx", "st",    "stx",
+                                           "alu", "jmp", "jmp32", "alu64"};
+  static constexpr const char* kAluOps[] = {"add",  "sub", "mul",    "div",   "or",  "and",
+                                            "lsh",  "rsh", "neg",    "mod",   "xor", "mov",
+                                            "arsh", "end", "op 0xe", "op 0xf"};
+  static constexpr const char* kJmpOps[] = {"ja",   "jeq",  "jgt",    "jge",   "jset", "jne",
+                                            "jsgt", "jsge", "call",   "exit",  "jlt",  "jle",
+                                            "jslt", "jsle", "op 0xe", "op 0xf"};
+  static constexpr const char* kModes[] = {"imm",   "abs",    "ind",    "mem",
+                                           "memsx", "mode 5", "atomic", "mode 7"};
   static constexpr const char* kSizes[] = {"w", "h", "b", "dw"};
   const std::uint8_t cls = class_of(code);
   std::string name = kClass[cls];
@@ -186,15 +228,19 @@ constexpr std::int32_t kAtomicImm[] = {kAdd, kOr, kAnd, kXor, kXchg, kCmpXchg};
 
 const char* field_name(std::uint8_t field) {
   switch (field) {
-    case kFSrc: return "src_reg";
-    case kFDst: return "dst_reg";
-    case kFOff: return "off";
-    default: return "imm";
+    case kFSrc:
+      return "src_reg";
+    case kFDst:
+      return "dst_reg";
+    case kFOff:
+      return "off";
+    default:
+      return "imm";
   }
 }
 
-[[gnu::cold]] Error reserved(std::size_t pc, std::uint8_t code, const char* field, std::int64_t value,
-               const char* must) {
+[[gnu::cold]] Error reserved(std::size_t pc, std::uint8_t code, const char* field,
+                             std::int64_t value, const char* must) {
   return err_at(pc, opcode_name(code) + ": reserved field " + field + " is " +
                         std::to_string(value) + ", must be " + must);
 }
@@ -220,10 +266,14 @@ struct Sink {
 
 std::int64_t field_value(const RawInsn& r, std::uint8_t field) {
   switch (field) {
-    case kFSrc: return r.src();
-    case kFDst: return r.dst();
-    case kFOff: return r.off;
-    default: return r.imm;
+    case kFSrc:
+      return r.src();
+    case kFDst:
+      return r.dst();
+    case kFOff:
+      return r.off;
+    default:
+      return r.imm;
   }
 }
 
@@ -243,9 +293,10 @@ std::int64_t field_value(const RawInsn& r, std::uint8_t field) {
 
 // Hot half: a few masks, no branches on the good path.
 [[gnu::always_inline]] inline bool fields_ok(const Form& f, const RawInsn& r) {
-  const unsigned nonzero = (r.src() ? kFSrc : 0) | (r.dst() ? kFDst : 0) | (r.off ? kFOff : 0) |
-                           (r.imm ? kFImm : 0);
-  const unsigned bad_regs = ((f.regs & kFSrc) && r.src() > kMaxReg) | ((f.regs & kFDst) && r.dst() > kMaxReg);
+  const unsigned nonzero =
+      (r.src() ? kFSrc : 0) | (r.dst() ? kFDst : 0) | (r.off ? kFOff : 0) | (r.imm ? kFImm : 0);
+  const unsigned bad_regs =
+      ((f.regs & kFSrc) && r.src() > kMaxReg) | ((f.regs & kFDst) && r.dst() > kMaxReg);
   return ((nonzero & f.zero) | bad_regs) == 0;
 }
 
@@ -270,18 +321,31 @@ bool decode_alu(const Form& f, const RawInsn& r, std::size_t pc, Sink s) {
 bool decode_movx(const Form& f, const RawInsn& r, std::size_t pc, Sink s) {
   AluOp op;
   switch (r.off) {
-    case 0: op = AluOp::Mov; break;
-    case 8: op = AluOp::MovSx8; break;
-    case 16: op = AluOp::MovSx16; break;
+    case 0:
+      op = AluOp::Mov;
+      break;
+    case 8:
+      op = AluOp::MovSx8;
+      break;
+    case 16:
+      op = AluOp::MovSx16;
+      break;
     case 32:
-      if (!f.wide) return s.fail([&] { return reserved(pc, r.code, "off", r.off, "0, 8 or 16 (movsx)"); });
+      if (!f.wide)
+        return s.fail([&] { return reserved(pc, r.code, "off", r.off, "0, 8 or 16 (movsx)"); });
       op = AluOp::MovSx32;
       break;
     case 1:
-      if (f.wide) return s.fail([&] { return err_at(pc, opcode_name(r.code) + ": addr_space_cast (off 1) is not supported"); });
+      if (f.wide)
+        return s.fail([&] {
+          return err_at(pc, opcode_name(r.code) + ": addr_space_cast (off 1) is not supported");
+        });
       [[fallthrough]];
     default:
-      return s.fail([&] { return reserved(pc, r.code, "off", r.off, f.wide ? "0, 8, 16 or 32 (movsx)" : "0, 8 or 16 (movsx)"); });
+      return s.fail([&] {
+        return reserved(pc, r.code, "off", r.off,
+                        f.wide ? "0, 8, 16 or 32 (movsx)" : "0, 8 or 16 (movsx)");
+      });
   }
   return s.ok(Bin{op, f.wide, r.dst(), Reg{r.src()}});
 }
@@ -289,10 +353,17 @@ bool decode_movx(const Form& f, const RawInsn& r, std::size_t pc, Sink s) {
 bool decode_end(const Form& f, const RawInsn& r, std::size_t pc, Sink s) {
   int width;
   switch (r.imm) {
-    case 16: width = 0; break;
-    case 32: width = 1; break;
-    case 64: width = 2; break;
-    default: return s.fail([&] { return reserved(pc, r.code, "imm", r.imm, "16, 32 or 64"); });
+    case 16:
+      width = 0;
+      break;
+    case 32:
+      width = 1;
+      break;
+    case 64:
+      width = 2;
+      break;
+    default:
+      return s.fail([&] { return reserved(pc, r.code, "imm", r.imm, "16, 32 or 64"); });
   }
   return s.ok(Un{static_cast<UnOp>(f.op + width), f.wide, r.dst()});
 }
@@ -308,7 +379,9 @@ bool decode_call(const RawInsn& r, std::size_t pc, Sink s) {
     case kPseudoKfuncCall:
       return s.ok(CallKfunc{r.imm, r.off});
     default:
-      return s.fail([&] { return reserved(pc, r.code, "src_reg", r.src(), "0 (helper), 1 (local) or 2 (kfunc)"); });
+      return s.fail([&] {
+        return reserved(pc, r.code, "src_reg", r.src(), "0 (helper), 1 (local) or 2 (kfunc)");
+      });
   }
 }
 
@@ -316,17 +389,36 @@ bool decode_atomic(const Form& f, const RawInsn& r, std::size_t pc, Sink s) {
   AtomicOp op;
   bool fetch = (r.imm & kFetch) != 0;
   switch (r.imm & ~kFetch) {
-    case kAdd: op = AtomicOp::Add; break;
-    case kOr: op = AtomicOp::Or; break;
-    case kAnd: op = AtomicOp::And; break;
-    case kXor: op = AtomicOp::Xor; break;
-    case kXchg & ~kFetch: op = AtomicOp::Xchg; break;
-    case kCmpXchg & ~kFetch: op = AtomicOp::CmpXchg; break;
-    default: return s.fail([&] { return err_at(pc, opcode_name(r.code) + ": unknown atomic operation imm " + hex(static_cast<std::uint32_t>(r.imm))); });
+    case kAdd:
+      op = AtomicOp::Add;
+      break;
+    case kOr:
+      op = AtomicOp::Or;
+      break;
+    case kAnd:
+      op = AtomicOp::And;
+      break;
+    case kXor:
+      op = AtomicOp::Xor;
+      break;
+    case kXchg & ~kFetch:
+      op = AtomicOp::Xchg;
+      break;
+    case kCmpXchg & ~kFetch:
+      op = AtomicOp::CmpXchg;
+      break;
+    default:
+      return s.fail([&] {
+        return err_at(pc, opcode_name(r.code) + ": unknown atomic operation imm " +
+                              hex(static_cast<std::uint32_t>(r.imm)));
+      });
   }
   if ((op == AtomicOp::Xchg || op == AtomicOp::CmpXchg) && !fetch) {
-    return s.fail([&] { return err_at(pc, opcode_name(r.code) + ": unknown atomic operation imm " +
-                          hex(static_cast<std::uint32_t>(r.imm)) + " (xchg/cmpxchg need BPF_FETCH)"); });
+    return s.fail([&] {
+      return err_at(pc, opcode_name(r.code) + ": unknown atomic operation imm " +
+                            hex(static_cast<std::uint32_t>(r.imm)) +
+                            " (xchg/cmpxchg need BPF_FETCH)");
+    });
   }
   return s.ok(Atomic{op, fetch, f.size, r.dst(), r.off, r.src()});
 }
@@ -334,13 +426,19 @@ bool decode_atomic(const Form& f, const RawInsn& r, std::size_t pc, Sink s) {
 bool decode_ld_imm64(std::span<const RawInsn> slots, std::size_t pc, Sink s) {
   const RawInsn& lo = slots[pc];
   if (pc + 1 >= slots.size()) {
-    return s.fail([&] { return err_at(pc, "ld_imm64 at insn " + std::to_string(pc) + " is truncated (second slot missing)"); });
+    return s.fail([&] {
+      return err_at(
+          pc, "ld_imm64 at insn " + std::to_string(pc) + " is truncated (second slot missing)");
+    });
   }
   const RawInsn& hi = slots[pc + 1];
   if (hi.code != 0 || hi.regs != 0 || hi.off != 0) {
-    return s.fail([&] { return err_at(pc, "ld_imm64 at insn " + std::to_string(pc) +
-                          ": second slot must have code, regs and off 0 (has code " + hex(hi.code) +
-                          ", regs " + hex(hi.regs) + ", off " + std::to_string(hi.off) + ")"); });
+    return s.fail([&] {
+      return err_at(pc, "ld_imm64 at insn " + std::to_string(pc) +
+                            ": second slot must have code, regs and off 0 (has code " +
+                            hex(hi.code) + ", regs " + hex(hi.regs) + ", off " +
+                            std::to_string(hi.off) + ")");
+    });
   }
   const Reg dst = lo.dst();
   const auto second_imm_zero = [&](const char* what) -> std::optional<Error> {
@@ -369,8 +467,10 @@ bool decode_ld_imm64(std::span<const RawInsn> slots, std::size_t pc, Sink s) {
       return s.ok(LoadMapIdxValue{dst, static_cast<std::uint32_t>(lo.imm),
                                   static_cast<std::uint32_t>(hi.imm)});
     default:
-      return s.fail([&] { return err_at(pc, "ld_imm64: unknown pseudo source src_reg " + std::to_string(lo.src()) +
-                            " (must be 0..6)"); });
+      return s.fail([&] {
+        return err_at(pc, "ld_imm64: unknown pseudo source src_reg " + std::to_string(lo.src()) +
+                              " (must be 0..6)");
+      });
   }
 }
 
@@ -395,35 +495,57 @@ namespace {
 
 // The hot path: decodes the instruction at slots[pc] into s.out, or returns
 // false with s.error set. The caller guarantees pc < slots.size().
-[[gnu::always_inline]] inline bool decode_at(std::span<const RawInsn> slots, std::size_t pc, Sink s) {
+[[gnu::always_inline]] inline bool decode_at(std::span<const RawInsn> slots, std::size_t pc,
+                                             Sink s) {
   const RawInsn& r = slots[pc];
   const Form& f = kForms[r.code];
   if (f.shape == Shape::Invalid) [[unlikely]] {
-    if (f.reserved) return s.fail([&] { return err_at(pc, opcode_name(r.code) + ": " + f.reserved); });
+    if (f.reserved)
+      return s.fail([&] { return err_at(pc, opcode_name(r.code) + ": " + f.reserved); });
     return s.fail([&] { return err_at(pc, "unknown opcode " + hex(r.code)); });
   }
-  if (!fields_ok(f, r)) [[unlikely]] return s.fail([&] { return field_error(f, r, pc); });
+  if (!fields_ok(f, r)) [[unlikely]]
+    return s.fail([&] { return field_error(f, r, pc); });
 
   switch (f.shape) {
-    case Shape::AluK: return decode_alu<false>(f, r, pc, s);
-    case Shape::AluX: return decode_alu<true>(f, r, pc, s);
-    case Shape::MovK: return s.ok(Bin{AluOp::Mov, f.wide, r.dst(), Imm{r.imm}});
-    case Shape::MovX: return decode_movx(f, r, pc, s);
-    case Shape::Neg: return s.ok(Un{UnOp::Neg, f.wide, r.dst()});
-    case Shape::End: return decode_end(f, r, pc, s);
-    case Shape::JmpK: return s.ok(Jmp{static_cast<Cond>(f.op), !f.wide, r.dst(), Imm{r.imm}, r.off});
-    case Shape::JmpX: return s.ok(Jmp{static_cast<Cond>(f.op), !f.wide, r.dst(), Reg{r.src()}, r.off});
-    case Shape::Ja: return s.ok(f.wide ? Ja{r.off, false} : Ja{r.imm, true});
-    case Shape::Call: return decode_call(r, pc, s);
-    case Shape::Exit: return s.ok(Exit{});
-    case Shape::LdAbs: return s.ok(LegacyLoad{f.size, false, 0, r.imm});
-    case Shape::LdInd: return s.ok(LegacyLoad{f.size, true, r.src(), r.imm});
-    case Shape::LdImm64: return decode_ld_imm64(slots, pc, s);
-    case Shape::Ldx: return s.ok(Load{f.size, f.sign_extend, r.dst(), r.src(), r.off});
-    case Shape::St: return s.ok(Store{f.size, r.dst(), r.off, Imm{r.imm}});
-    case Shape::Stx: return s.ok(Store{f.size, r.dst(), r.off, Reg{r.src()}});
-    case Shape::Atomic: return decode_atomic(f, r, pc, s);
-    case Shape::Invalid: break;
+    case Shape::AluK:
+      return decode_alu<false>(f, r, pc, s);
+    case Shape::AluX:
+      return decode_alu<true>(f, r, pc, s);
+    case Shape::MovK:
+      return s.ok(Bin{AluOp::Mov, f.wide, r.dst(), Imm{r.imm}});
+    case Shape::MovX:
+      return decode_movx(f, r, pc, s);
+    case Shape::Neg:
+      return s.ok(Un{UnOp::Neg, f.wide, r.dst()});
+    case Shape::End:
+      return decode_end(f, r, pc, s);
+    case Shape::JmpK:
+      return s.ok(Jmp{static_cast<Cond>(f.op), !f.wide, r.dst(), Imm{r.imm}, r.off});
+    case Shape::JmpX:
+      return s.ok(Jmp{static_cast<Cond>(f.op), !f.wide, r.dst(), Reg{r.src()}, r.off});
+    case Shape::Ja:
+      return s.ok(f.wide ? Ja{r.off, false} : Ja{r.imm, true});
+    case Shape::Call:
+      return decode_call(r, pc, s);
+    case Shape::Exit:
+      return s.ok(Exit{});
+    case Shape::LdAbs:
+      return s.ok(LegacyLoad{f.size, false, 0, r.imm});
+    case Shape::LdInd:
+      return s.ok(LegacyLoad{f.size, true, r.src(), r.imm});
+    case Shape::LdImm64:
+      return decode_ld_imm64(slots, pc, s);
+    case Shape::Ldx:
+      return s.ok(Load{f.size, f.sign_extend, r.dst(), r.src(), r.off});
+    case Shape::St:
+      return s.ok(Store{f.size, r.dst(), r.off, Imm{r.imm}});
+    case Shape::Stx:
+      return s.ok(Store{f.size, r.dst(), r.off, Reg{r.src()}});
+    case Shape::Atomic:
+      return decode_atomic(f, r, pc, s);
+    case Shape::Invalid:
+      break;
   }
   return s.fail([&] { return err_at(pc, "unknown opcode " + hex(r.code)); });
 }
@@ -447,7 +569,8 @@ Result<std::vector<Insn>> decode(std::span<const RawInsn> slots) {
   Insn insn;
   Error error;
   for (std::size_t pc = 0; pc < slots.size();) {
-    if (!decode_at(slots, pc, Sink{insn, error})) [[unlikely]] return error;
+    if (!decode_at(slots, pc, Sink{insn, error})) [[unlikely]]
+      return error;
     pc += insn.index() >= kFirstLdImm64 ? 2 : 1;
     out.push_back(insn);
   }
@@ -498,19 +621,26 @@ struct Encoder {
       case UnOp::Neg:
         *out++ = slot((u.is64 ? kAlu64 : kAlu) | kNeg, u.dst, 0, 0, 0);
         return;
-      case UnOp::Le16: case UnOp::Le32: case UnOp::Le64:
+      case UnOp::Le16:
+      case UnOp::Le32:
+      case UnOp::Le64:
         *out++ = slot(kAlu | kEnd | kK, u.dst, 0, 0, 16 << (u8(u.op) - u8(UnOp::Le16)));
         return;
-      case UnOp::Be16: case UnOp::Be32: case UnOp::Be64:
+      case UnOp::Be16:
+      case UnOp::Be32:
+      case UnOp::Be64:
         *out++ = slot(kAlu | kEnd | kX, u.dst, 0, 0, 16 << (u8(u.op) - u8(UnOp::Be16)));
         return;
-      case UnOp::Swap16: case UnOp::Swap32: case UnOp::Swap64:
+      case UnOp::Swap16:
+      case UnOp::Swap32:
+      case UnOp::Swap64:
         *out++ = slot(kAlu64 | kEnd | kK, u.dst, 0, 0, 16 << (u8(u.op) - u8(UnOp::Swap16)));
         return;
     }
   }
   void operator()(const Jmp& j) {
-    const std::uint8_t code = (j.is32 ? kJmp32 : kJmp) | kCondBits[static_cast<std::size_t>(j.cond)];
+    const std::uint8_t code =
+        (j.is32 ? kJmp32 : kJmp) | kCondBits[static_cast<std::size_t>(j.cond)];
     const Operand src = operand(j.src);
     *out++ = slot(code | src.source, j.dst, src.reg, j.off, src.imm);
   }
@@ -528,7 +658,8 @@ struct Encoder {
   }
   void operator()(const Exit&) { *out++ = slot(kJmp | kExit, 0, 0, 0, 0); }
   void operator()(const Load& l) {
-    *out++ = slot(kLdx | (l.sign_extend ? kMemSx : kMem) | size_bits(l.size), l.dst, l.base, l.off, 0);
+    *out++ =
+        slot(kLdx | (l.sign_extend ? kMemSx : kMem) | size_bits(l.size), l.dst, l.base, l.off, 0);
   }
   void operator()(const Store& s) {
     const Operand src = operand(s.src);
@@ -540,14 +671,16 @@ struct Encoder {
     *out++ = slot(kStx | kAtomic | size_bits(a.size), a.base, a.src, a.off, imm);
   }
   void operator()(const LegacyLoad& l) {
-    *out++ = slot(kLd | (l.indirect ? kInd : kAbs) | size_bits(l.size), 0, l.indirect ? l.src : 0, 0, l.imm);
+    *out++ = slot(kLd | (l.indirect ? kInd : kAbs) | size_bits(l.size), 0, l.indirect ? l.src : 0,
+                  0, l.imm);
   }
   void wide(Reg dst, std::uint8_t pseudo, std::int32_t lo, std::int32_t hi) {
     *out++ = slot(kLdImm64, dst, pseudo, 0, lo);
     *out++ = slot(0, 0, 0, 0, hi);
   }
   void operator()(const LoadImm64& l) {
-    wide(l.dst, 0, static_cast<std::int32_t>(l.imm & 0xffffffffu), static_cast<std::int32_t>(l.imm >> 32));
+    wide(l.dst, 0, static_cast<std::int32_t>(l.imm & 0xffffffffu),
+         static_cast<std::int32_t>(l.imm >> 32));
   }
   void operator()(const LoadMapFd& l) { wide(l.dst, kPseudoMapFd, l.fd, 0); }
   void operator()(const LoadMapValue& l) {
@@ -555,9 +688,12 @@ struct Encoder {
   }
   void operator()(const LoadBtfId& l) { wide(l.dst, kPseudoBtfId, l.btf_id, l.btf_fd); }
   void operator()(const LoadFunc& l) { wide(l.dst, kPseudoFunc, l.off, 0); }
-  void operator()(const LoadMapIdx& l) { wide(l.dst, kPseudoMapIdx, static_cast<std::int32_t>(l.idx), 0); }
+  void operator()(const LoadMapIdx& l) {
+    wide(l.dst, kPseudoMapIdx, static_cast<std::int32_t>(l.idx), 0);
+  }
   void operator()(const LoadMapIdxValue& l) {
-    wide(l.dst, kPseudoMapIdxValue, static_cast<std::int32_t>(l.idx), static_cast<std::int32_t>(l.off));
+    wide(l.dst, kPseudoMapIdxValue, static_cast<std::int32_t>(l.idx),
+         static_cast<std::int32_t>(l.off));
   }
 };
 

@@ -24,11 +24,11 @@
 // * new_to_old[s]: kept insns map to their own old slot; code inserted before
 //   or replacing original insn i maps to i's old slot (it acts for i, so a host
 //   verifier error in it is reported at i); appended code maps to nullopt.
+#include "translator/isa/program.hpp"
+
 #include <algorithm>
 #include <limits>
 #include <string>
-
-#include "translator/isa/program.hpp"
 
 namespace xo::isa {
 
@@ -111,13 +111,15 @@ Result<std::optional<std::size_t>> branch_target(std::span<const Insn> insns,
   const std::size_t total = layout.back();
   const std::int64_t target = static_cast<std::int64_t>(layout[i]) + 1 + *off;
   if (target < 0 || target >= static_cast<std::int64_t>(total)) {
-    return err_at(layout[i], std::string(branch_kind(insns[i])) + " target " + std::to_string(target) +
-                                 " is outside the program (" + std::to_string(total) + " slots)");
+    return err_at(layout[i], std::string(branch_kind(insns[i])) + " target " +
+                                 std::to_string(target) + " is outside the program (" +
+                                 std::to_string(total) + " slots)");
   }
   const auto index = index_at_slot(layout, static_cast<std::size_t>(target));
   if (!index) {
-    return err_at(layout[i], std::string(branch_kind(insns[i])) + " target " + std::to_string(target) +
-                                 " is the second slot of ld_imm64 at insn " + std::to_string(target - 1));
+    return err_at(layout[i],
+                  std::string(branch_kind(insns[i])) + " target " + std::to_string(target) +
+                      " is the second slot of ld_imm64 at insn " + std::to_string(target - 1));
   }
   return std::optional<std::size_t>{*index};
 }
@@ -170,7 +172,8 @@ Result<Structure> analyze(std::span<const Insn> insns) {
     if (falls && block.last + 1 < n) block.successors.push_back(s.block_of[block.last + 1]);
     if (is_jump(last)) {
       const std::size_t to = s.block_of[*target[block.last]];
-      if (std::find(block.successors.begin(), block.successors.end(), to) == block.successors.end()) {
+      if (std::find(block.successors.begin(), block.successors.end(), to) ==
+          block.successors.end()) {
         block.successors.push_back(to);
       }
     }
@@ -219,9 +222,9 @@ Result<Rewritten> Rewriter::finish() const {
 
   // Where each new instruction comes from.
   struct Source {
-    std::size_t orig;              // original index it stands for; kAppended for appended code
-    bool kept;                     // the original instruction itself
-    const Emit* emit;              // emitted code (inserted, replacement, appended)
+    std::size_t orig;  // original index it stands for; kAppended for appended code
+    bool kept;         // the original instruction itself
+    const Emit* emit;  // emitted code (inserted, replacement, appended)
   };
   std::vector<Insn> out;
   std::vector<Source> from;
@@ -252,8 +255,10 @@ Result<Rewritten> Rewriter::finish() const {
   const std::vector<std::size_t> new_layout = slot_layout(out);
   const auto where = [&](std::size_t k) {
     std::string s = "rewritten insn " + std::to_string(k);
-    if (from[k].orig != kAppended) s += " (for original insn " + std::to_string(from[k].orig) + ")";
-    else s += " (appended)";
+    if (from[k].orig != kAppended)
+      s += " (for original insn " + std::to_string(from[k].orig) + ")";
+    else
+      s += " (appended)";
     return s;
   };
 
@@ -288,8 +293,8 @@ Result<Rewritten> Rewriter::finish() const {
       return err(where(k) + ": " + branch_kind(out[k]) +
                  " target was removed and nothing follows it");
     }
-    const std::int64_t off = static_cast<std::int64_t>(new_layout[*to]) -
-                             static_cast<std::int64_t>(new_layout[k]) - 1;
+    const std::int64_t off =
+        static_cast<std::int64_t>(new_layout[*to]) - static_cast<std::int64_t>(new_layout[k]) - 1;
     if (auto problem = set_branch_offset(out[k], off)) return err(where(k) + ": " + *problem);
   }
 
@@ -309,7 +314,8 @@ Result<Rewritten> Rewriter::finish() const {
     if (from[k].orig == kAppended) continue;  // stays nullopt
     const std::size_t old_slot = old_layout[from[k].orig];
     map.new_to_old[new_layout[k]] = old_slot;
-    if (slot_width(out[k]) == 2) map.new_to_old[new_layout[k] + 1] = from[k].kept ? old_slot + 1 : old_slot;
+    if (slot_width(out[k]) == 2)
+      map.new_to_old[new_layout[k] + 1] = from[k].kept ? old_slot + 1 : old_slot;
   }
   return Rewritten{std::move(out), std::move(map)};
 }
