@@ -12,5 +12,8 @@ const Command& verify_command();
 const Command& translate_command();
 const Command& dump_command();
 const Command& run_command();
+const Command& load_command();
+const Command& unload_command();
+const Command& status_command();
 
 }  // namespace xo::cli

@@ -19,6 +19,9 @@ const Command& (*const kCommands[])() = {
     xo::cli::translate_command,
     xo::cli::dump_command,
     xo::cli::run_command,
+    xo::cli::load_command,
+    xo::cli::unload_command,
+    xo::cli::status_command,
 };
 
 void print_usage(std::ostream& out) {

@@ -1,0 +1,178 @@
+#include "tools/sessions.hpp"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <dirent.h>
+#include <net/if.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "host/core/attach_tc.hpp"
+#include "translator/passes/passes.hpp"
+
+namespace xo::cli {
+
+namespace {
+
+constexpr std::uint32_t kProgTypeSchedCls = 3;
+constexpr std::uint32_t kProgTypeXdp = 6;
+
+std::string tag_hex(const std::uint8_t (&tag)[BPF_TAG_SIZE]) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string s;
+  for (std::uint8_t b : tag) {
+    s += kDigits[b >> 4];
+    s += kDigits[b & 15];
+  }
+  return s;
+}
+
+Result<PinnedMap> open_map(const std::string& dir, const std::string& leaf, std::string name) {
+  std::string path = dir + "/" + leaf;
+  int fd = bpf_obj_get(path.c_str());
+  if (fd < 0) return err(path + ": " + std::strerror(errno));
+  PinnedMap m;
+  m.fd = host::UniqueFd(fd);
+  m.leaf = leaf;
+  m.name = std::move(name);
+  bpf_map_info info{};
+  std::uint32_t len = sizeof info;
+  if (bpf_obj_get_info_by_fd(fd, &info, &len) != 0) return err(path + ": not a map (" + std::strerror(errno) + ")");
+  m.id = info.id;
+  m.type = info.type;
+  m.key_size = info.key_size;
+  m.value_size = info.value_size;
+  m.max_entries = info.max_entries;
+  m.kernel_name = info.name;
+  return m;
+}
+
+std::vector<std::string> list_dir(const std::string& dir) {
+  std::vector<std::string> out;
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return out;
+  while (dirent* e = ::readdir(d)) {
+    std::string n = e->d_name;
+    if (n != "." && n != "..") out.push_back(n);
+  }
+  ::closedir(d);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace
+
+std::optional<int> find_tc_filter(std::uint32_t prog_id) {
+  if (prog_id == 0) return std::nullopt;
+  struct if_nameindex* ifs = if_nameindex();
+  if (!ifs) return std::nullopt;
+  // Most interfaces have no clsact: libbpf would print the kernel's
+  // "Parent Qdisc doesn't exists" for each. Quiet for the scan.
+  libbpf_print_fn_t previous = libbpf_set_print(nullptr);
+  std::optional<int> found;
+  for (struct if_nameindex* i = ifs; i->if_index != 0 && !found; ++i) {
+    LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = static_cast<int>(i->if_index), .attach_point = BPF_TC_EGRESS);
+    LIBBPF_OPTS(bpf_tc_opts, opts, .handle = host::kTcHandle, .priority = host::kTcPriority);
+    if (bpf_tc_query(&hook, &opts) == 0 && opts.prog_id == prog_id) found = static_cast<int>(i->if_index);
+  }
+  libbpf_set_print(previous);
+  if_freenameindex(ifs);
+  return found;
+}
+
+std::uint32_t prog_array_slot0(int map_fd) {
+  std::uint32_t key = 0, id = 0;
+  // For a prog array, user-space lookups return the program's id.
+  return bpf_map_lookup_elem(map_fd, &key, &id) == 0 ? id : 0;
+}
+
+Result<std::vector<std::uint64_t>> read_action_stats(int stats_fd) {
+  int cpus = libbpf_num_possible_cpus();
+  if (cpus <= 0) return err("cannot count possible CPUs");
+  std::vector<std::uint64_t> out(translator::kStatsSlots), per_cpu(static_cast<std::size_t>(cpus));
+  for (std::uint32_t slot = 0; slot < translator::kStatsSlots; ++slot) {
+    if (bpf_map_lookup_elem(stats_fd, &slot, per_cpu.data()) != 0)
+      return err("stats map lookup: " + std::string(std::strerror(errno)));
+    for (auto v : per_cpu) out[slot] += v;
+  }
+  return out;
+}
+
+Result<PinnedSession> open_session(const std::string& root, const std::string& name) {
+  PinnedSession s;
+  s.name = name;
+  s.dir = root + "/" + name;
+  DIR* probe = ::opendir(s.dir.c_str());
+  if (!probe) return err("session '" + name + "': " + s.dir + ": " + std::strerror(errno));
+  ::closedir(probe);
+  s.leaves = list_dir(s.dir);
+
+  for (const std::string& leaf : s.leaves) {
+    if (leaf == "prog") {
+      std::string path = s.dir + "/prog";
+      int fd = bpf_obj_get(path.c_str());
+      if (fd < 0) return err(path + ": " + std::strerror(errno));
+      s.prog = host::UniqueFd(fd);
+      bpf_prog_info info{};
+      std::uint32_t len = sizeof info;
+      if (bpf_obj_get_info_by_fd(fd, &info, &len) != 0) return err(path + ": not a program");
+      s.prog_id = info.id;
+      s.prog_type = info.type;
+      s.btf_id = info.btf_id;
+      s.prog_kernel_name = info.name;
+      s.prog_tag = tag_hex(info.tag);
+    } else if (leaf == "stats") {
+      auto m = open_map(s.dir, leaf, "stats");
+      if (!m) return m.error();
+      s.stats = std::move(*m);
+    } else if (leaf.rfind("chain_", 0) == 0) {
+      auto m = open_map(s.dir, leaf, leaf);
+      if (!m) return m.error();
+      s.chain = std::move(*m);
+    } else if (leaf.rfind("map_", 0) == 0) {
+      auto m = open_map(s.dir, leaf, leaf.substr(4));
+      if (!m) return m.error();
+      s.maps.push_back(std::move(*m));
+    }
+  }
+
+  if (s.prog_type == kProgTypeSchedCls) {
+    s.flavor = "tc";
+    if (auto ifindex = find_tc_filter(s.prog_id)) {
+      char buf[IF_NAMESIZE] = {};
+      s.tap_ifindex = *ifindex;
+      s.tap = if_indextoname(static_cast<unsigned>(*ifindex), buf) ? buf : "";
+      s.attached = true;
+    }
+  } else if (s.prog_type == kProgTypeXdp || s.chain) {
+    s.flavor = "chain";
+    if (s.chain) {
+      s.tap = s.chain->leaf.substr(6);
+      s.tap_ifindex = static_cast<int>(if_nametoindex(s.tap.c_str()));
+      s.chain_slot_prog_id = prog_array_slot0(s.chain->fd.get());
+      s.attached = s.prog_id != 0 && s.chain_slot_prog_id == s.prog_id;
+    }
+  }
+  return s;
+}
+
+std::vector<PinnedSession> list_sessions(const std::string& root) {
+  std::vector<PinnedSession> out;
+  for (const std::string& name : list_dir(root)) {
+    auto s = open_session(root, name);
+    if (s) {
+      out.push_back(std::move(*s));
+    } else {
+      PinnedSession broken;
+      broken.name = name;
+      broken.dir = root + "/" + name;
+      broken.problem = s.error().message;
+      out.push_back(std::move(broken));
+    }
+  }
+  return out;
+}
+
+}  // namespace xo::cli
