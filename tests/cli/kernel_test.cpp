@@ -1,0 +1,264 @@
+// The kernel-facing commands on a real kernel: `run` (BPF_PROG_TEST_RUN of
+// the translated program), and `load` / `status` / `unload` on real taps in
+// fresh network namespaces, checked with bpftool and the kernel object ids
+// (ids, not global counts: other tests create BPF objects concurrently).
+#include <chrono>
+#include <cstdio>
+#include <thread>
+
+#include "tests/cli/cli_harness.hpp"
+
+namespace xo::cli_test {
+namespace {
+
+std::string to_hex(const std::vector<std::uint8_t>& bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string s;
+  for (auto b : bytes) {
+    s += kDigits[b >> 4];
+    s += kDigits[b & 15];
+  }
+  return s;
+}
+
+const std::vector<std::uint8_t> kDstMac = {0x02, 0, 0, 0, 0, 0x02};
+const std::vector<std::uint8_t> kSrcMac = {0x02, 0, 0, 0, 0, 0x01};
+
+// Ethernet + IPv4 + UDP (protocol 17), 8 bytes of payload.
+std::vector<std::uint8_t> udp_frame() {
+  std::vector<std::uint8_t> f(kDstMac);
+  f.insert(f.end(), kSrcMac.begin(), kSrcMac.end());
+  const std::vector<std::uint8_t> rest = {
+      0x08, 0x00,                                                  // IPv4
+      0x45, 0x00, 0x00, 0x24, 0x00, 0x00, 0x00, 0x00, 0x40, 0x11,  // len 36, ttl 64, UDP
+      0x00, 0x00, 0xc0, 0xa8, 0x00, 0x01, 0xc0, 0xa8, 0x00, 0x02,  // 192.168.0.1 -> .2
+      0x04, 0xd2, 0x16, 0x2e, 0x00, 0x10, 0x00, 0x00,              // UDP 1234 -> 5678
+      1, 2, 3, 4, 5, 6, 7, 8};
+  f.insert(f.end(), rest.begin(), rest.end());
+  return f;
+}
+
+class MountBpffs : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    if (run({"mountpoint", "-q", "/sys/fs/bpf"}).exit_code != 0)
+      run({"mount", "-t", "bpf", "bpf", "/sys/fs/bpf"});
+  }
+};
+[[maybe_unused]] auto* const kBpffs = ::testing::AddGlobalTestEnvironment(new MountBpffs);
+
+const rapidjson::Value* map_entry(const rapidjson::Value& maps, const char* map, const std::string& key_hex) {
+  if (!maps.HasMember(map)) return nullptr;
+  for (const auto& e : maps[map].GetArray())
+    if (key_hex == e["key"].GetString()) return &e;
+  return nullptr;
+}
+
+TEST(CliRun, Xdp1DropsUdpAndCountsIt) {
+  Ran r = xoffload({"run", xdp1(), "--packet-hex", to_hex(udp_frame()), "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto d = parse_json(r.out);
+  ASSERT_TRUE(d.IsObject());
+  EXPECT_STREQ(d["guest_action"].GetString(), "XDP_DROP");
+  EXPECT_STREQ(d["host_verdict"].GetString(), "TC_ACT_SHOT");
+  EXPECT_EQ(std::string(d["packet"].GetString()), to_hex(udp_frame()));
+  EXPECT_TRUE(d["ns_per_run"].IsUint());
+  const auto* udp = map_entry(d["maps"], "rxcnt", "11000000");  // key 17 (IPPROTO_UDP), LE
+  ASSERT_NE(udp, nullptr) << r.out;
+  EXPECT_EQ((*udp)["sum"].GetUint64(), 1u);
+  EXPECT_STREQ((*udp)["key_btf"].GetString(), "(__u32)17");
+  EXPECT_EQ(d["maps"]["rxcnt"].Size(), 1u) << "only the UDP counter moved: " << r.out;
+}
+
+TEST(CliRun, RepeatCountsEveryRun) {
+  TempDir dir;
+  auto frame = udp_frame();
+  spit(dir / "udp.bin", std::string(frame.begin(), frame.end()));
+  Ran r = xoffload({"run", xdp1(), "--packet", (dir / "udp.bin").string(), "--repeat", "10", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto d = parse_json(r.out);
+  EXPECT_STREQ(d["guest_action"].GetString(), "XDP_DROP");
+  const auto* udp = map_entry(d["maps"], "rxcnt", "11000000");
+  ASSERT_NE(udp, nullptr) << r.out;
+  EXPECT_EQ((*udp)["sum"].GetUint64(), 10u);
+}
+
+TEST(CliRun, Xdp2BouncesWithMacsSwapped) {
+  auto frame = udp_frame();
+  auto swapped = frame;
+  std::copy(kSrcMac.begin(), kSrcMac.end(), swapped.begin());
+  std::copy(kDstMac.begin(), kDstMac.end(), swapped.begin() + 6);
+  for (std::string flavor : {"tc", "chain"}) {
+    Ran r = xoffload({"run", xdp2(), "--flavor", flavor, "--packet-hex", to_hex(frame), "--json"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto d = parse_json(r.out);
+    EXPECT_STREQ(d["guest_action"].GetString(), "XDP_TX") << flavor;
+    EXPECT_STREQ(d["host_verdict"].GetString(), flavor == "tc" ? "TC_ACT_REDIRECT" : "XDP_TX");
+    EXPECT_EQ(std::string(d["packet"].GetString()), to_hex(swapped)) << flavor;
+  }
+}
+
+TEST(CliRun, TextOutputAndBadPacket) {
+  Ran r = xoffload({"run", xdp1(), "--packet-hex", to_hex(udp_frame())});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("guest_action: XDP_DROP"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("[(__u32)17] = (long)1"), std::string::npos) << r.out;
+  EXPECT_EQ(xoffload({"run", xdp1(), "--packet-hex", "0g"}).exit_code, 2);
+  EXPECT_EQ(xoffload({"run", xdp1()}).exit_code, 2);
+  Ran tiny = xoffload({"run", xdp1(), "--packet-hex", "0102"});
+  EXPECT_EQ(tiny.exit_code, 1);
+  EXPECT_NE(tiny.err.find("packet of 2 bytes"), std::string::npos) << tiny.err;
+}
+
+// ---------------------------------------------------------------------------
+// load / status / unload
+
+bool bpf_object_exists(const std::string& kind, std::uint32_t id) {
+  return run({"bpftool", kind, "show", "id", std::to_string(id)}).exit_code == 0;
+}
+
+// The kernel frees a program released by a tc filter after an RCU grace
+// period: wait a bounded time for it to go.
+bool gone_within(const std::string& kind, std::uint32_t id, std::chrono::seconds limit = std::chrono::seconds(5)) {
+  auto until = std::chrono::steady_clock::now() + limit;
+  while (bpf_object_exists(kind, id)) {
+    if (std::chrono::steady_clock::now() > until) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return true;
+}
+
+// Unloads the session on scope exit if a test failed half way.
+class SessionGuard {
+ public:
+  SessionGuard(std::string session, std::string netns) : session_(std::move(session)), netns_(std::move(netns)) {}
+  ~SessionGuard() {
+    if (fs::exists("/sys/fs/bpf/xoffload/" + session_)) xoffload({"unload", "--session", session_}, netns_);
+  }
+
+ private:
+  std::string session_, netns_;
+};
+
+const rapidjson::Value* find_session(const rapidjson::Document& status, const std::string& name) {
+  for (const auto& s : status["sessions"].GetArray())
+    if (name == s["session"].GetString()) return &s;
+  return nullptr;
+}
+
+TEST(CliLoad, TcLoadStatusUnloadLeavesNothing) {
+  Netns ns;
+  std::string tap = ns.add_tap();
+  std::string session = unique_name("clitc", 30);
+  SessionGuard guard(session, ns.name());
+
+  Ran load = xoffload({"load", xdp1(), "--tap", tap, "--session", session, "--stats", "--json"}, ns.name());
+  ASSERT_EQ(load.exit_code, 0) << load.err;
+  auto l = parse_json(load.out);
+  ASSERT_TRUE(l.IsObject());
+  std::uint32_t prog_id = l["prog"]["id"].GetUint();
+  std::uint32_t btf_id = l["btf_id"].GetUint();
+  std::vector<std::uint32_t> map_ids = {l["stats_map_id"].GetUint()};
+  for (const auto& m : l["maps"].GetArray()) map_ids.push_back(m["id"].GetUint());
+  ASSERT_EQ(map_ids.size(), 2u);
+  std::string pin_dir = l["pin_dir"].GetString();
+  EXPECT_EQ(pin_dir, "/sys/fs/bpf/xoffload/" + session);
+
+  // The load command has exited: the offload must still be there.
+  EXPECT_TRUE(fs::exists(pin_dir + "/prog"));
+  EXPECT_TRUE(fs::exists(pin_dir + "/map_rxcnt"));
+  Ran net = run({"bpftool", "net"}, ns.name());
+  EXPECT_NE(net.out.find(tap), std::string::npos) << net.out;
+  EXPECT_NE(net.out.find("clsact/egress"), std::string::npos) << net.out;
+  EXPECT_NE(net.out.find("id " + std::to_string(prog_id)), std::string::npos) << net.out;
+  Ran prog = run({"bpftool", "prog", "show", "id", std::to_string(prog_id)});
+  EXPECT_EQ(prog.exit_code, 0);
+  EXPECT_NE(prog.out.find("sched_cls"), std::string::npos) << prog.out;
+  Ran pinned = run({"bpftool", "prog", "show", "pinned", pin_dir + "/prog"});
+  EXPECT_NE(pinned.out.find(std::to_string(prog_id) + ":"), std::string::npos) << pinned.out;
+
+  Ran status = xoffload({"status", "--json"}, ns.name());
+  ASSERT_EQ(status.exit_code, 0) << status.err;
+  auto st = parse_json(status.out);
+  const auto* s = find_session(st, session);
+  ASSERT_NE(s, nullptr) << status.out;
+  EXPECT_STREQ((*s)["flavor"].GetString(), "tc");
+  EXPECT_EQ(std::string((*s)["tap"].GetString()), tap);
+  EXPECT_TRUE((*s)["attached"].GetBool());
+  EXPECT_EQ((*s)["prog"]["id"].GetUint(), prog_id);
+  EXPECT_EQ((*s)["prog"]["tag"].GetStringLength(), 16u);
+  ASSERT_EQ((*s)["maps"].Size(), 1u);
+  EXPECT_STREQ((*s)["maps"][0]["name"].GetString(), "rxcnt");
+  EXPECT_EQ((*s)["maps"][0]["id"].GetUint(), map_ids[1]);
+  EXPECT_TRUE((*s)["stats"].HasMember("XDP_DROP"));
+
+  Ran unload = xoffload({"unload", "--session", session}, ns.name());
+  ASSERT_EQ(unload.exit_code, 0) << unload.err;
+  EXPECT_FALSE(fs::exists(pin_dir));
+  Ran net_after = run({"bpftool", "net"}, ns.name());
+  EXPECT_EQ(net_after.out.find("clsact/egress"), std::string::npos) << net_after.out;
+  EXPECT_TRUE(gone_within("prog", prog_id)) << "prog " << prog_id << " outlived unload";
+  for (auto id : map_ids) EXPECT_TRUE(gone_within("map", id)) << "map " << id << " outlived unload";
+  EXPECT_TRUE(gone_within("btf", btf_id)) << "btf " << btf_id << " outlived unload";
+  Ran status_after = xoffload({"status", "--json"}, ns.name());
+  EXPECT_EQ(find_session(parse_json(status_after.out), session), nullptr);
+}
+
+TEST(CliLoad, ChainLoadShowsSlotAndUnloadByTap) {
+  Netns ns;
+  std::string tap = ns.add_tap();
+  std::string session = unique_name("clichain", 30);
+  SessionGuard guard(session, ns.name());
+
+  Ran load = xoffload({"load", xdp2(), "--tap", tap, "--flavor", "chain", "--session", session, "--json"}, ns.name());
+  ASSERT_EQ(load.exit_code, 0) << load.err;
+  auto l = parse_json(load.out);
+  std::uint32_t prog_id = l["prog"]["id"].GetUint();
+  std::uint32_t chain_id = l["chain_map_id"].GetUint();
+  std::string chain_pin = "/sys/fs/bpf/xoffload/" + session + "/chain_" + tap;
+  EXPECT_TRUE(fs::exists(chain_pin));
+  Ran dump = run({"bpftool", "map", "dump", "pinned", chain_pin});
+  char id_bytes[32];  // bpftool prints the slot's value (the prog id) as LE bytes
+  std::snprintf(id_bytes, sizeof id_bytes, "%02x %02x %02x %02x", prog_id & 0xff, (prog_id >> 8) & 0xff,
+                (prog_id >> 16) & 0xff, prog_id >> 24);
+  EXPECT_NE(dump.out.find(std::string("value: ") + id_bytes), std::string::npos)
+      << "slot 0 holds prog " << prog_id << ": " << dump.out;
+
+  Ran status = xoffload({"status", "--session", session, "--json"}, ns.name());
+  ASSERT_EQ(status.exit_code, 0) << status.err;
+  auto st = parse_json(status.out);
+  const auto* s = find_session(st, session);
+  ASSERT_NE(s, nullptr) << status.out;
+  EXPECT_STREQ((*s)["flavor"].GetString(), "chain");
+  EXPECT_EQ(std::string((*s)["tap"].GetString()), tap);
+  EXPECT_TRUE((*s)["attached"].GetBool());
+  EXPECT_EQ((*s)["chain"]["slot0_prog_id"].GetUint(), prog_id);
+
+  Ran unload = xoffload({"unload", "--tap", tap}, ns.name());
+  ASSERT_EQ(unload.exit_code, 0) << unload.err;
+  EXPECT_NE(unload.out.find(session), std::string::npos) << unload.out;
+  EXPECT_FALSE(fs::exists("/sys/fs/bpf/xoffload/" + session));
+  EXPECT_TRUE(gone_within("prog", prog_id));
+  EXPECT_TRUE(gone_within("map", chain_id));
+}
+
+TEST(CliLoad, RefusalsLeaveNothing) {
+  Netns ns;
+  std::string tap = ns.add_tap();
+  std::string session = unique_name("clibad", 30);
+  SessionGuard guard(session, ns.name());
+  TempDir dir;
+  spit(dir / "fib.s", "r1 = 0\ncall 0x45\nexit\n");
+  ASSERT_EQ(xoffload({"asm", (dir / "fib.s").string(), "-o", (dir / "fib.bin").string()}).exit_code, 0);
+  Ran r = xoffload({"load", "--raw", (dir / "fib.bin").string(), "--tap", tap, "--session", session}, ns.name());
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("helper bpf_fib_lookup (69) is not allowed"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists("/sys/fs/bpf/xoffload/" + session));
+  Ran no_tap = xoffload({"load", xdp1(), "--tap", "xonosuchtap0", "--session", session}, ns.name());
+  EXPECT_EQ(no_tap.exit_code, 1);
+  EXPECT_NE(no_tap.err.find("xonosuchtap0"), std::string::npos) << no_tap.err;
+  EXPECT_EQ(xoffload({"unload", "--session", session}, ns.name()).exit_code, 1);
+}
+
+}  // namespace
+}  // namespace xo::cli_test
