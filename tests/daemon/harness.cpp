@@ -1,0 +1,248 @@
+#include "tests/daemon/harness.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include "guest/builder/elf_builder.hpp"
+#include "transport/wire.hpp"
+
+#ifndef XOFFLOADD_BIN
+#error "XOFFLOADD_BIN must be defined"
+#endif
+
+namespace xo::dtest {
+
+namespace ts = xo::transport;
+
+std::string unique_name(const char* prefix) {
+  static std::atomic<int> counter{0};
+  return std::string(prefix) + std::to_string(getpid() % 100000) + "x" + std::to_string(counter++);
+}
+
+Daemon::Daemon(std::vector<SessionSpec> sessions, const std::string& log_level) : sessions_(std::move(sessions)) {
+  std::string base = "/tmp/" + unique_name("xodt");
+  config_path_ = base + ".conf";
+  log_path_ = base + ".log";
+  std::ofstream conf(config_path_);
+  conf << "[daemon]\nlog_level = " << log_level << "\n";
+  for (auto& s : sessions_) {
+    if (s.socket.empty()) s.socket = "/tmp/xod-" + s.name + ".sock";
+    conf << "\n[session " << s.name << "]\ntap = " << s.tap << "\nsocket = " << s.socket << "\n"
+         << s.extra_lines << "\n";
+  }
+  conf.close();
+  pid_ = fork();
+  if (pid_ < 0) throw std::runtime_error("fork failed");
+  if (pid_ == 0) {
+    int fd = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd >= 0) dup2(fd, 2);
+    execl(XOFFLOADD_BIN, "xoffloadd", "--config", config_path_.c_str(), "--foreground", (char*)nullptr);
+    _exit(127);
+  }
+  // Ready when every socket file exists; connect_guest() retries the short
+  // window between bind() and listen().
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  for (auto& s : sessions_) {
+    for (;;) {
+      if (!running()) throw std::runtime_error("xoffloadd exited at start: " + log());
+      if (path_exists(s.socket)) break;
+      if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error("xoffloadd did not start: " + log());
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+}
+
+Daemon::~Daemon() {
+  stop();
+  ::unlink(config_path_.c_str());
+  ::unlink(log_path_.c_str());
+}
+
+bool Daemon::running() const {
+  if (pid_ <= 0) return false;
+  int st = 0;
+  return waitpid(pid_, &st, WNOHANG) == 0;
+}
+
+std::string Daemon::log() const {
+  std::ifstream in(log_path_);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+int Daemon::stop() {
+  if (pid_ <= 0) return -1;
+  kill(pid_, SIGTERM);
+  int st = 0;
+  for (int i = 0; i < 1000; ++i) {
+    pid_t r = waitpid(pid_, &st, WNOHANG);
+    if (r == pid_) {
+      pid_ = -1;
+      return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  kill(pid_, SIGKILL);
+  waitpid(pid_, &st, 0);
+  pid_ = -1;
+  return -1;
+}
+
+Result<ts::Client> connect_guest(const std::string& socket, int timeout_ms) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    auto ch = ts::Channel::connect_unix(socket);
+    if (ch) return ts::Client(std::move(*ch), 10'000);
+    if (std::chrono::steady_clock::now() > deadline) return ch.error();
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+Result<Offloaded> offload(ts::Client& c, const Submission& s, std::uint8_t flavor, bool attach) {
+  Offloaded out;
+  if (!s.btf.empty()) {
+    auto b = c.btf_load(s.btf);
+    if (!b) return b.error();
+    out.btf = *b;
+  }
+  std::map<std::uint32_t, std::uint32_t> handle_of;  // builder handle -> daemon handle
+  for (const auto& m : s.maps) {
+    ts::MapCreateRequest r;
+    r.type = m.type;
+    r.key_size = m.key_size;
+    r.value_size = m.value_size;
+    r.max_entries = m.max_entries;
+    r.map_flags = m.flags;
+    r.name = m.name;
+    r.btf_handle = out.btf;
+    r.btf_key_type_id = out.btf ? m.btf_key_type_id : 0;
+    r.btf_value_type_id = out.btf ? m.btf_value_type_id : 0;
+    r.frozen = m.frozen;
+    r.initial_value = m.initial_value;
+    auto h = c.map_create(r);
+    if (!h) return h.error();
+    handle_of[m.handle] = *h;
+    out.maps[m.name] = *h;
+  }
+  ts::ProgLoadRequest p;
+  p.name = s.name;
+  p.license = s.license;
+  p.guest_ifindex = s.guest_ifindex;
+  p.flavor = flavor;
+  p.btf_handle = out.btf;
+  p.insns = s.insns;
+  for (std::size_t i = 0; i < p.insns.size(); ++i) {
+    auto& in = p.insns[i];
+    if (in.code != 0x18) continue;
+    if (in.src() == 1 || in.src() == 2) {
+      auto it = handle_of.find(std::uint32_t(in.imm));
+      if (it == handle_of.end()) return err("submission references unknown map handle " + std::to_string(in.imm));
+      in.imm = std::int32_t(it->second);
+    }
+    ++i;
+  }
+  if (out.btf) {
+    p.func_info = s.func_info;
+    p.line_info = s.line_info;
+  }
+  auto loaded = c.prog_load(p);
+  if (!loaded) return loaded.error();
+  out.prog = loaded->prog_handle;
+  out.flavor = loaded->flavor;
+  if (attach)
+    if (auto a = c.prog_attach(out.prog); !a) return a.error();
+  return out;
+}
+
+Status unload(ts::Client& c, const Offloaded& o) {
+  if (auto s = c.prog_unload(o.prog); !s) return s;
+  for (const auto& [name, h] : o.maps)
+    if (auto s = c.map_free(h); !s) return s;
+  return Ok{};
+}
+
+Result<Submission> xdp1_submission() {
+  return guest::build_submission_from_file(std::string(XO_EXAMPLES_BIN) + "/xdp1/xdp1_kern.o", "xdp_prog1");
+}
+
+std::set<std::pair<int, std::uint32_t>> bpf_objects_held_by(pid_t pid) {
+  std::set<std::pair<int, std::uint32_t>> out;
+  std::string dir = "/proc/" + std::to_string(pid) + "/fdinfo";
+  DIR* d = opendir(dir.c_str());
+  if (!d) return out;
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] == '.') continue;
+    std::ifstream in(dir + "/" + e->d_name);
+    std::string line;
+    while (std::getline(in, line)) {
+      auto take = [&](const char* key, int kind) {
+        std::size_t n = std::strlen(key);
+        if (line.compare(0, n, key) == 0) out.insert({kind, std::uint32_t(std::stoul(line.substr(n)))});
+      };
+      take("prog_id:", int(host::ObjectKind::Prog));
+      take("map_id:", int(host::ObjectKind::Map));
+      take("btf_id:", int(host::ObjectKind::Btf));
+    }
+  }
+  closedir(d);
+  return out;
+}
+
+std::vector<host::KernelObjectRef> as_refs(const std::set<std::pair<int, std::uint32_t>>& held) {
+  std::vector<host::KernelObjectRef> out;
+  for (auto [k, id] : held) out.push_back({host::ObjectKind(k), id});
+  return out;
+}
+
+int tc_egress_filters(const std::string& dev) {
+  std::string cmd = "tc filter show dev " + dev + " egress 2>/dev/null";
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return -1;
+  int n = 0;
+  char buf[1024];
+  while (fgets(buf, sizeof buf, p))
+    if (std::strstr(buf, "handle")) ++n;
+  pclose(p);
+  return n;
+}
+
+bool path_exists(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+std::vector<std::uint8_t> frame_bytes(std::uint16_t type, std::uint32_t request_id,
+                                      const std::vector<std::uint8_t>& payload, std::uint16_t version,
+                                      std::uint32_t payload_len_override) {
+  ts::ByteWriter w;
+  w.u32(ts::kMagic);
+  w.u16(version);
+  w.u16(type);
+  w.u32(request_id);
+  w.u32(0);
+  w.u32(payload_len_override != 0xffffffff ? payload_len_override : std::uint32_t(payload.size()));
+  w.bytes(payload);
+  return w.take();
+}
+
+std::vector<isa::RawInsn> trivial_program(std::size_t n) {
+  std::vector<isa::RawInsn> out(n ? n - 1 : 0, isa::RawInsn::make(0xb7, 0, 0, 0, 2));  // r0 = XDP_PASS
+  out.push_back(isa::RawInsn::make(0x95, 0, 0, 0, 0));                                 // exit
+  return out;
+}
+
+}  // namespace xo::dtest

@@ -1,0 +1,91 @@
+// Test harness for xoffloadd: the real daemon as a child process (it shares
+// the test's fresh netns, see main.cpp), guests played by transport::Client,
+// and views of the kernel objects the daemon owns.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "host/core/kernel_census.hpp"
+#include "translator/isa/result.hpp"
+#include "translator/isa/submission.hpp"
+#include "transport/client.hpp"
+
+namespace xo::dtest {
+
+// "<prefix><pid % 100000>x<n>": unique per process and call, safe as a
+// session name, a pin directory and part of a socket path.
+std::string unique_name(const char* prefix);
+
+struct SessionSpec {
+  std::string name;
+  std::string tap;
+  std::string socket;       // filled from the name when empty
+  std::string extra_lines;  // more `key = value` lines for the session section
+};
+
+// xoffloadd --config <generated file>, started in the constructor (which
+// waits until every session socket accepts) and stopped with SIGTERM in the
+// destructor. Its stderr (the admin log) is kept in a file.
+class Daemon {
+ public:
+  explicit Daemon(std::vector<SessionSpec> sessions, const std::string& log_level = "info");
+  ~Daemon();
+  Daemon(const Daemon&) = delete;
+  Daemon& operator=(const Daemon&) = delete;
+
+  pid_t pid() const { return pid_; }
+  bool running() const;
+  const SessionSpec& session(std::size_t i) const { return sessions_.at(i); }
+  std::string log() const;
+  // SIGTERM and wait; the exit status (or -1 when killed by a signal).
+  int stop();
+
+ private:
+  std::vector<SessionSpec> sessions_;
+  std::string config_path_, log_path_;
+  pid_t pid_ = -1;
+};
+
+// A guest connected to a session's socket (retries while it starts).
+Result<transport::Client> connect_guest(const std::string& socket, int timeout_ms = 5000);
+
+// What a Submission became on the host: handles the daemon assigned.
+struct Offloaded {
+  std::uint32_t btf = 0;
+  std::map<std::string, std::uint32_t> maps;  // by map name
+  std::uint32_t prog = 0;
+  std::uint8_t flavor = 0;
+};
+
+// BTF_LOAD, MAP_CREATE per map, PROG_LOAD (map references rewritten from
+// the builder's handles to the daemon's), PROG_ATTACH when `attach`.
+Result<Offloaded> offload(transport::Client& c, const Submission& s, std::uint8_t flavor, bool attach = true);
+// PROG_UNLOAD, then MAP_FREE of every map. (BTF lives until reset.)
+Status unload(transport::Client& c, const Offloaded& o);
+
+// xdp1 from the examples, built by clang (XO_EXAMPLES_BIN).
+Result<Submission> xdp1_submission();
+
+// Kernel objects whose fds process `pid` holds (/proc/<pid>/fdinfo).
+std::set<std::pair<int, std::uint32_t>> bpf_objects_held_by(pid_t pid);
+std::vector<host::KernelObjectRef> as_refs(const std::set<std::pair<int, std::uint32_t>>& held);
+// BPF filters on the clsact egress hook of `dev` (tc filter show).
+int tc_egress_filters(const std::string& dev);
+bool path_exists(const std::string& path);
+
+// Frames below the Client: arbitrary bytes out, raw frames in.
+std::vector<std::uint8_t> frame_bytes(std::uint16_t type, std::uint32_t request_id,
+                                      const std::vector<std::uint8_t>& payload,
+                                      std::uint16_t version = 1, std::uint32_t payload_len_override = 0xffffffff);
+
+// A guest that ends in a single instruction sequence: r0 = 0 (n-1 times), exit.
+std::vector<isa::RawInsn> trivial_program(std::size_t n);
+
+}  // namespace xo::dtest
