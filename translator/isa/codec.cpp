@@ -176,14 +176,10 @@ constexpr std::uint8_t kCondBits[] = {kJeq,  kJgt, kJge, kJset, kJne, kJsgt,
                                       kJsge, kJlt, kJle, kJslt, kJsle};
 constexpr std::uint8_t size_bits(Size s) {
   switch (s) {
-    case Size::B:
-      return kSizeB;
-    case Size::H:
-      return kSizeH;
-    case Size::W:
-      return kSizeW;
-    case Size::DW:
-      return kSizeDW;
+    case Size::B: return kSizeB;
+    case Size::H: return kSizeH;
+    case Size::W: return kSizeW;
+    case Size::DW: return kSizeDW;
   }
   return kSizeW;
 }
@@ -228,14 +224,10 @@ constexpr std::int32_t kAtomicImm[] = {kAdd, kOr, kAnd, kXor, kXchg, kCmpXchg};
 
 const char* field_name(std::uint8_t field) {
   switch (field) {
-    case kFSrc:
-      return "src_reg";
-    case kFDst:
-      return "dst_reg";
-    case kFOff:
-      return "off";
-    default:
-      return "imm";
+    case kFSrc: return "src_reg";
+    case kFDst: return "dst_reg";
+    case kFOff: return "off";
+    default: return "imm";
   }
 }
 
@@ -266,14 +258,10 @@ struct Sink {
 
 std::int64_t field_value(const RawInsn& r, std::uint8_t field) {
   switch (field) {
-    case kFSrc:
-      return r.src();
-    case kFDst:
-      return r.dst();
-    case kFOff:
-      return r.off;
-    default:
-      return r.imm;
+    case kFSrc: return r.src();
+    case kFDst: return r.dst();
+    case kFOff: return r.off;
+    default: return r.imm;
   }
 }
 
@@ -321,15 +309,9 @@ bool decode_alu(const Form& f, const RawInsn& r, std::size_t pc, Sink s) {
 bool decode_movx(const Form& f, const RawInsn& r, std::size_t pc, Sink s) {
   AluOp op;
   switch (r.off) {
-    case 0:
-      op = AluOp::Mov;
-      break;
-    case 8:
-      op = AluOp::MovSx8;
-      break;
-    case 16:
-      op = AluOp::MovSx16;
-      break;
+    case 0: op = AluOp::Mov; break;
+    case 8: op = AluOp::MovSx8; break;
+    case 16: op = AluOp::MovSx16; break;
     case 32:
       if (!f.wide)
         return s.fail([&] { return reserved(pc, r.code, "off", r.off, "0, 8 or 16 (movsx)"); });
@@ -353,17 +335,10 @@ bool decode_movx(const Form& f, const RawInsn& r, std::size_t pc, Sink s) {
 bool decode_end(const Form& f, const RawInsn& r, std::size_t pc, Sink s) {
   int width;
   switch (r.imm) {
-    case 16:
-      width = 0;
-      break;
-    case 32:
-      width = 1;
-      break;
-    case 64:
-      width = 2;
-      break;
-    default:
-      return s.fail([&] { return reserved(pc, r.code, "imm", r.imm, "16, 32 or 64"); });
+    case 16: width = 0; break;
+    case 32: width = 1; break;
+    case 64: width = 2; break;
+    default: return s.fail([&] { return reserved(pc, r.code, "imm", r.imm, "16, 32 or 64"); });
   }
   return s.ok(Un{static_cast<UnOp>(f.op + width), f.wide, r.dst()});
 }
@@ -376,8 +351,7 @@ bool decode_call(const RawInsn& r, std::size_t pc, Sink s) {
     case kPseudoCall:
       if (r.off) return s.fail([&] { return reserved(pc, r.code, "off", r.off, "0"); });
       return s.ok(CallLocal{r.imm});
-    case kPseudoKfuncCall:
-      return s.ok(CallKfunc{r.imm, r.off});
+    case kPseudoKfuncCall: return s.ok(CallKfunc{r.imm, r.off});
     default:
       return s.fail([&] {
         return reserved(pc, r.code, "src_reg", r.src(), "0 (helper), 1 (local) or 2 (kfunc)");
@@ -389,24 +363,12 @@ bool decode_atomic(const Form& f, const RawInsn& r, std::size_t pc, Sink s) {
   AtomicOp op;
   bool fetch = (r.imm & kFetch) != 0;
   switch (r.imm & ~kFetch) {
-    case kAdd:
-      op = AtomicOp::Add;
-      break;
-    case kOr:
-      op = AtomicOp::Or;
-      break;
-    case kAnd:
-      op = AtomicOp::And;
-      break;
-    case kXor:
-      op = AtomicOp::Xor;
-      break;
-    case kXchg & ~kFetch:
-      op = AtomicOp::Xchg;
-      break;
-    case kCmpXchg & ~kFetch:
-      op = AtomicOp::CmpXchg;
-      break;
+    case kAdd: op = AtomicOp::Add; break;
+    case kOr: op = AtomicOp::Or; break;
+    case kAnd: op = AtomicOp::And; break;
+    case kXor: op = AtomicOp::Xor; break;
+    case kXchg & ~kFetch: op = AtomicOp::Xchg; break;
+    case kCmpXchg & ~kFetch: op = AtomicOp::CmpXchg; break;
     default:
       return s.fail([&] {
         return err_at(pc, opcode_name(r.code) + ": unknown atomic operation imm " +
@@ -455,8 +417,7 @@ bool decode_ld_imm64(std::span<const RawInsn> slots, std::size_t pc, Sink s) {
       return s.ok(LoadMapFd{dst, lo.imm});
     case kPseudoMapValue:
       return s.ok(LoadMapValue{dst, lo.imm, static_cast<std::uint32_t>(hi.imm)});
-    case kPseudoBtfId:
-      return s.ok(LoadBtfId{dst, lo.imm, hi.imm});
+    case kPseudoBtfId: return s.ok(LoadBtfId{dst, lo.imm, hi.imm});
     case kPseudoFunc:
       if (hi.imm != 0) return s.fail([&] { return *second_imm_zero("func"); });
       return s.ok(LoadFunc{dst, lo.imm});
@@ -508,44 +469,27 @@ namespace {
     return s.fail([&] { return field_error(f, r, pc); });
 
   switch (f.shape) {
-    case Shape::AluK:
-      return decode_alu<false>(f, r, pc, s);
-    case Shape::AluX:
-      return decode_alu<true>(f, r, pc, s);
-    case Shape::MovK:
-      return s.ok(Bin{AluOp::Mov, f.wide, r.dst(), Imm{r.imm}});
-    case Shape::MovX:
-      return decode_movx(f, r, pc, s);
-    case Shape::Neg:
-      return s.ok(Un{UnOp::Neg, f.wide, r.dst()});
-    case Shape::End:
-      return decode_end(f, r, pc, s);
+    case Shape::AluK: return decode_alu<false>(f, r, pc, s);
+    case Shape::AluX: return decode_alu<true>(f, r, pc, s);
+    case Shape::MovK: return s.ok(Bin{AluOp::Mov, f.wide, r.dst(), Imm{r.imm}});
+    case Shape::MovX: return decode_movx(f, r, pc, s);
+    case Shape::Neg: return s.ok(Un{UnOp::Neg, f.wide, r.dst()});
+    case Shape::End: return decode_end(f, r, pc, s);
     case Shape::JmpK:
       return s.ok(Jmp{static_cast<Cond>(f.op), !f.wide, r.dst(), Imm{r.imm}, r.off});
     case Shape::JmpX:
       return s.ok(Jmp{static_cast<Cond>(f.op), !f.wide, r.dst(), Reg{r.src()}, r.off});
-    case Shape::Ja:
-      return s.ok(f.wide ? Ja{r.off, false} : Ja{r.imm, true});
-    case Shape::Call:
-      return decode_call(r, pc, s);
-    case Shape::Exit:
-      return s.ok(Exit{});
-    case Shape::LdAbs:
-      return s.ok(LegacyLoad{f.size, false, 0, r.imm});
-    case Shape::LdInd:
-      return s.ok(LegacyLoad{f.size, true, r.src(), r.imm});
-    case Shape::LdImm64:
-      return decode_ld_imm64(slots, pc, s);
-    case Shape::Ldx:
-      return s.ok(Load{f.size, f.sign_extend, r.dst(), r.src(), r.off});
-    case Shape::St:
-      return s.ok(Store{f.size, r.dst(), r.off, Imm{r.imm}});
-    case Shape::Stx:
-      return s.ok(Store{f.size, r.dst(), r.off, Reg{r.src()}});
-    case Shape::Atomic:
-      return decode_atomic(f, r, pc, s);
-    case Shape::Invalid:
-      break;
+    case Shape::Ja: return s.ok(f.wide ? Ja{r.off, false} : Ja{r.imm, true});
+    case Shape::Call: return decode_call(r, pc, s);
+    case Shape::Exit: return s.ok(Exit{});
+    case Shape::LdAbs: return s.ok(LegacyLoad{f.size, false, 0, r.imm});
+    case Shape::LdInd: return s.ok(LegacyLoad{f.size, true, r.src(), r.imm});
+    case Shape::LdImm64: return decode_ld_imm64(slots, pc, s);
+    case Shape::Ldx: return s.ok(Load{f.size, f.sign_extend, r.dst(), r.src(), r.off});
+    case Shape::St: return s.ok(Store{f.size, r.dst(), r.off, Imm{r.imm}});
+    case Shape::Stx: return s.ok(Store{f.size, r.dst(), r.off, Reg{r.src()}});
+    case Shape::Atomic: return decode_atomic(f, r, pc, s);
+    case Shape::Invalid: break;
   }
   return s.fail([&] { return err_at(pc, "unknown opcode " + hex(r.code)); });
 }
@@ -618,9 +562,7 @@ struct Encoder {
   }
   void operator()(const Un& u) {
     switch (u.op) {
-      case UnOp::Neg:
-        *out++ = slot((u.is64 ? kAlu64 : kAlu) | kNeg, u.dst, 0, 0, 0);
-        return;
+      case UnOp::Neg: *out++ = slot((u.is64 ? kAlu64 : kAlu) | kNeg, u.dst, 0, 0, 0); return;
       case UnOp::Le16:
       case UnOp::Le32:
       case UnOp::Le64:
