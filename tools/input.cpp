@@ -83,7 +83,7 @@ Result<Submission> read_submission(const Args& args) {
     sub = read_raw(path);
   } else {
     sub = guest::build_submission_from_file(path, args.get("--program"));
-    if (!sub) return err(path + ": " + sub.error().describe());
+    if (!sub) return err(sub.error().describe());
   }
   if (!sub) return sub.error();
   sub->guest_ifindex = *ifindex;

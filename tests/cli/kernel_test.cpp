@@ -192,6 +192,20 @@ TEST(CliLoad, TcLoadStatusUnloadLeavesNothing) {
   EXPECT_EQ((*s)["maps"][0]["id"].GetUint(), map_ids[1]);
   EXPECT_TRUE((*s)["stats"].HasMember("XDP_DROP"));
 
+  // Map contents from the pins, typed by the map's BTF: set rxcnt[6] on
+  // every CPU with bpftool, read it back through status --entries.
+  Ran update = run({"bpftool", "map", "update", "pinned", pin_dir + "/map_rxcnt", "key", "6", "0", "0", "0",
+                    "value", "5", "0", "0", "0", "0", "0", "0", "0"});
+  ASSERT_EQ(update.exit_code, 0) << update.err;
+  Ran entries = xoffload({"status", "--session", session, "--entries", "--json"}, ns.name());
+  ASSERT_EQ(entries.exit_code, 0) << entries.err;
+  auto en = parse_json(entries.out);
+  const auto& rx = en["sessions"][0]["maps"][0]["entries"];
+  ASSERT_EQ(rx.Size(), 1u) << entries.out;
+  EXPECT_STREQ(rx[0]["key"].GetString(), "06000000");
+  EXPECT_STREQ(rx[0]["key_btf"].GetString(), "(__u32)6");
+  EXPECT_EQ(rx[0]["sum"].GetUint64(), 5u * rx[0]["per_cpu"].Size());
+
   Ran unload = xoffload({"unload", "--session", session}, ns.name());
   ASSERT_EQ(unload.exit_code, 0) << unload.err;
   EXPECT_FALSE(fs::exists(pin_dir));
