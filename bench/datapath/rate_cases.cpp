@@ -1,0 +1,175 @@
+#include "bench/datapath/rate_cases.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <functional>
+#include <optional>
+
+#include "bench/datapath/frames.hpp"
+#include "bench/datapath/generator.hpp"
+#include "host/core/attach_tc.hpp"
+
+namespace xo::bench {
+
+namespace {
+
+// What a measurement reads before and after the generator runs.
+struct Counters {
+  std::uint64_t received = 0, echoed = 0, sink = 0, rxcnt = 0;
+};
+
+enum class Figure { GeneratorRate, GuestReceived, GuestEchoed, GuestProgram, Sink };
+
+struct Plan {
+  std::string label;
+  int prog_fd;
+  int ingress_ifindex;
+  const ChildNetns* netns;
+  TapReceiver* receiver;
+  TapReceiver::Mode mode;
+  int rxcnt_fd;  // -1: none
+  Figure figure;
+  std::function<Status()> before;  // attach (tc) for the duration
+  std::function<void()> after;
+};
+
+Result<Counters> read_counters(const Testbed& tb, const Plan& p) {
+  Counters c;
+  c.received = p.receiver->received();
+  c.echoed = p.receiver->echoed();
+  auto s = percpu_sum(tb.sink_map(), 0);
+  if (!s) return s.error();
+  c.sink = *s;
+  if (p.rxcnt_fd >= 0) {
+    auto r = percpu_sum_all(p.rxcnt_fd, 256);
+    if (!r) return r.error();
+    c.rxcnt = *r;
+  }
+  return c;
+}
+
+Result<Sample> measure(Testbed& tb, const Plan& p, const RateOptions& o) {
+  p.receiver->set_mode(p.mode);
+  if (p.before)
+    if (auto s = p.before(); !s) return s.error();
+  GeneratorSpec spec;
+  spec.prog_fd = p.prog_fd;
+  spec.ingress_ifindex = p.ingress_ifindex;
+  spec.netns = p.netns;
+  spec.frames = frame_mix();
+  spec.seconds = o.seconds;
+  spec.cpus = o.gen_cpus;
+  std::optional<Result<Counters>> c0, c1;
+  auto run = run_generator(
+      spec, [&] { c0.emplace(read_counters(tb, p)); }, [&] { c1.emplace(read_counters(tb, p)); });
+  if (p.after) p.after();
+  if (!run) return err(p.label + ": " + run.error().message);
+  if (!*c0) return c0->error();
+  if (!*c1) return c1->error();
+  const Counters& a = **c0;
+  const Counters& b = **c1;
+  const double us = run->seconds * 1e6;
+  Sample s;
+  s.offered_mpps = run->mpps();
+  s.guest_rx_mpps = double(b.received - a.received) / us;
+  switch (p.figure) {
+    case Figure::GeneratorRate: s.value_mpps = s.offered_mpps; break;
+    case Figure::GuestReceived: s.value_mpps = s.guest_rx_mpps; break;
+    case Figure::GuestEchoed: s.value_mpps = double(b.echoed - a.echoed) / us; break;
+    case Figure::GuestProgram: s.value_mpps = double(b.rxcnt - a.rxcnt) / us; break;
+    case Figure::Sink: s.value_mpps = double(b.sink - a.sink) / us; break;
+  }
+  if (o.verbose)
+    std::fprintf(stderr, "  %-26s %7.3f Mpps  (offered %7.3f, guest rx %6.3f)\n", p.label.c_str(), s.value_mpps,
+                 s.offered_mpps, s.guest_rx_mpps);
+  return s;
+}
+
+Sample median(std::vector<Sample> v) {
+  auto med = [&](auto field) {
+    std::vector<double> x;
+    for (const auto& s : v) x.push_back(s.*field);
+    std::sort(x.begin(), x.end());
+    return x.size() % 2 ? x[x.size() / 2] : (x[x.size() / 2 - 1] + x[x.size() / 2]) / 2;
+  };
+  return Sample{med(&Sample::value_mpps), med(&Sample::offered_mpps), med(&Sample::guest_rx_mpps)};
+}
+
+std::vector<Plan> make_plans(Testbed& tb) {
+  using Mode = TapReceiver::Mode;
+  std::vector<Plan> plans;
+  const int c1a = tb.c1.ifindex();
+  const int plain = tb.ingress_plain->prog_fd("xo_chain_ingress");
+  // 0: the ceiling
+  plans.push_back({"generator (drop)", tb.progs->prog_fd("gen_drop"), c1a, nullptr, tb.rx1.get(), Mode::Drop, -1,
+                   Figure::GeneratorRate, {}, {}});
+  for (int i = 0; i < 2; ++i) {
+    const std::string name = "xdp" + std::to_string(i + 1);
+    const Mode mode = i == 0 ? Mode::Drop : Mode::Echo;
+    // case 1: 1 + 2i no offload, 2 + 2i offload
+    plans.push_back({"case1 " + name + " no offload", plain, c1a, nullptr, tb.rx1.get(), mode, -1,
+                     i == 0 ? Figure::GuestReceived : Figure::GuestEchoed, {}, {}});
+    plans.push_back({"case1 " + name + " offload", tb.ingress_offload[i]->prog_fd("xo_chain_ingress"), c1a, nullptr,
+                     tb.rx1.get(), mode, tb.chain.rxcnt_fd(i), i == 0 ? Figure::GuestProgram : Figure::Sink, {},
+                     {}});
+  }
+  for (int i = 0; i < 2; ++i) {
+    const std::string name = "xdp" + std::to_string(i + 1);
+    const Mode mode = i == 0 ? Mode::Drop : Mode::Echo;
+    const int gen = tb.progs->prog_fd("gen_tx");
+    // case 2: 5 + 2i no offload, 6 + 2i offload
+    plans.push_back({"case2 " + name + " no offload", gen, tb.g_ifindex, &*tb.g, tb.rx2.get(), mode, -1,
+                     i == 0 ? Figure::GuestReceived : Figure::GuestEchoed, {}, {}});
+    auto attachment = std::make_shared<std::optional<host::TcAttachment>>();
+    host::Offload* off = &*tb.tc.prog[i];
+    plans.push_back({"case2 " + name + " offload", gen, tb.g_ifindex, &*tb.g, tb.rx2.get(), mode,
+                     tb.tc.rxcnt_fd(i), i == 0 ? Figure::GuestProgram : Figure::Sink,
+                     [attachment, off]() -> Status {
+                       auto a = host::TcAttachment::attach(off->tap_ifindex(), off->prog_fd());
+                       if (!a) return a.error();
+                       attachment->emplace(std::move(*a));
+                       return Ok{};
+                     },
+                     [attachment] { attachment->reset(); }});
+  }
+  return plans;
+}
+
+}  // namespace
+
+Result<RateResults> run_rate_cases(Testbed& tb, const RateOptions& o) {
+  std::vector<Plan> plans = make_plans(tb);
+  // Warm-up: page pools, NAPI, FDB learning, caches; not measured.
+  {
+    RateOptions warm = o;
+    warm.seconds = std::min(0.2, o.seconds);
+    warm.verbose = false;
+    for (const auto& p : plans)
+      if (auto s = measure(tb, p, warm); !s) return s.error();
+  }
+  std::vector<std::vector<Sample>> samples(plans.size());
+  for (int r = 0; r < o.rounds; ++r) {
+    if (o.verbose) std::fprintf(stderr, "round %d/%d\n", r + 1, o.rounds);
+    for (std::size_t k = 0; k < plans.size(); ++k) {
+      auto s = measure(tb, plans[k], o);
+      if (!s) return s.error();
+      samples[k].push_back(*s);
+    }
+  }
+  RateResults out;
+  out.seconds = o.seconds;
+  out.rounds = o.rounds;
+  out.stats = tb.options.stats;
+  out.generator_mpps = median(samples[0]).value_mpps;
+  for (int c = 0; c < 2; ++c)
+    for (int i = 0; i < 2; ++i) {
+      Cell& cell = out.cell[c][i];
+      cell.no_offload = median(samples[1 + 4 * c + 2 * i]);
+      cell.offload = median(samples[2 + 4 * c + 2 * i]);
+      cell.no_offload_mpps = cell.no_offload.value_mpps;
+      cell.offload_mpps = cell.offload.value_mpps;
+    }
+  return out;
+}
+
+}  // namespace xo::bench

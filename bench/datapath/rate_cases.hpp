@@ -1,0 +1,55 @@
+// The RFC's packet-rate table on a Testbed: case 1 (frames a host ingress
+// XDP program would redirect into the tap) and case 2 (skbs reaching the tap
+// through a bridge), xdp1 and xdp2, without and with offload, plus the
+// generator's ceiling. What each number counts (docs/PERFORMANCE.md):
+//
+//   generator      frames/s through a live-frame program that drops them
+//   no offload     frames/s the guest side handled: xdp1 = frames read from
+//                  the tap; xdp2 = frames read and written back (QEMU
+//                  forwarding the guest's XDP_TX)
+//   offload xdp1   frames/s the offloaded program dropped (its own rxcnt)
+//   offload xdp2   frames/s the host transmitted back out (counted by the
+//                  sink on the far end: c1b in case 1, g in case 2)
+//
+// Measurements are interleaved round by round and each figure is the median
+// over the rounds, so slow drift on a shared machine hits all cells alike.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "bench/datapath/testbed.hpp"
+
+namespace xo::bench {
+
+struct RateOptions {
+  double seconds = 2.0;  // per measurement
+  int rounds = 3;
+  std::vector<int> gen_cpus = {0};
+  bool verbose = false;
+};
+
+// One measurement: the figure plus what else was seen, for the log.
+struct Sample {
+  double value_mpps = 0;      // the figure as defined above
+  double offered_mpps = 0;    // generator rate during the measurement
+  double guest_rx_mpps = 0;   // frames read from the tap (0 when offloaded)
+};
+
+struct Cell {
+  double no_offload_mpps = 0, offload_mpps = 0;
+  double ratio() const { return no_offload_mpps > 0 ? offload_mpps / no_offload_mpps : 0; }
+  Sample no_offload, offload;  // medians of the details, for the log
+};
+
+struct RateResults {
+  double generator_mpps = 0;
+  Cell cell[2][2];  // [case 0/1][xdp1/xdp2]
+  double seconds = 0;
+  int rounds = 0;
+  bool stats = true;
+};
+
+Result<RateResults> run_rate_cases(Testbed& tb, const RateOptions& o);
+
+}  // namespace xo::bench

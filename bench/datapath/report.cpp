@@ -1,0 +1,87 @@
+#include "bench/datapath/report.hpp"
+
+#include <cstdio>
+
+namespace xo::bench {
+
+namespace {
+
+std::string fmt(const char* f, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, f, v);
+  return buf;
+}
+
+const char* kCaseTitle[2] = {"case 1: XDP_REDIRECT into the tap", "case 2: through a bridge (skb)"};
+const char* kProgTitle[2] = {"xdp1 (drop)", "xdp2 (TX)"};
+
+}  // namespace
+
+std::string rate_table_markdown(const RateResults& r) {
+  std::string s;
+  s += "| case | program | without offload (Mpps) | with offload (Mpps) | ratio | with offload / generator |\n";
+  s += "|---|---|---:|---:|---:|---:|\n";
+  for (int c = 0; c < 2; ++c)
+    for (int i = 0; i < 2; ++i) {
+      const Cell& cell = r.cell[c][i];
+      s += std::string("| ") + kCaseTitle[c] + " | " + kProgTitle[i] + " | " + fmt("%.2f", cell.no_offload_mpps) +
+           " | " + fmt("%.2f", cell.offload_mpps) + " | " + fmt("%.2fx", cell.ratio()) + " | " +
+           fmt("%.0f%%", r.generator_mpps > 0 ? 100 * cell.offload_mpps / r.generator_mpps : 0) + " |\n";
+    }
+  s += "\ngenerator_mpps (ceiling: live frames dropped by the ingress program itself): " +
+       fmt("%.2f", r.generator_mpps) + "\n";
+  s += "\nDetail (medians): offered = generator rate during the measurement, guest rx = frames read from the tap.\n\n";
+  s += "| measurement | figure (Mpps) | offered (Mpps) | guest rx (Mpps) |\n|---|---:|---:|---:|\n";
+  for (int c = 0; c < 2; ++c)
+    for (int i = 0; i < 2; ++i)
+      for (int off = 0; off < 2; ++off) {
+        const Sample& x = off ? r.cell[c][i].offload : r.cell[c][i].no_offload;
+        s += std::string("| case ") + std::to_string(c + 1) + " xdp" + std::to_string(i + 1) +
+             (off ? " offload" : " no offload") + " | " + fmt("%.3f", x.value_mpps) + " | " +
+             fmt("%.3f", x.offered_mpps) + " | " + fmt("%.3f", x.guest_rx_mpps) + " |\n";
+      }
+  return s;
+}
+
+std::string cost_table_markdown(const std::vector<CostRow>& rows) {
+  std::string s;
+  s += "| program | hook | native (ns/pkt) | translated, stats off (ns/pkt) | translated / native | "
+       "translated, stats on (ns/pkt) | stats cost (ns/pkt) |\n";
+  s += "|---|---|---:|---:|---:|---:|---:|\n";
+  for (const auto& r : rows)
+    s += "| " + r.prog + " | " + (r.hook == "tc" ? std::string("tc (vs native tc)") : "chain (vs native XDP)") +
+         " | " + fmt("%.2f", r.native_ns) + " | " + fmt("%.2f", r.translated_ns) + " | " +
+         fmt("%.3fx", r.ratio()) + " | " + fmt("%.2f", r.translated_stats_ns) + " | " +
+         fmt("%+.2f", r.stats_ns()) + " |\n";
+  return s;
+}
+
+std::string to_json(const RateResults& r, const std::vector<CostRow>& cost, const std::string& config_json) {
+  std::string s = "{\n  \"generator_mpps\": " + fmt("%.4f", r.generator_mpps);
+  for (int c = 0; c < 2; ++c) {
+    s += ",\n  \"case" + std::to_string(c + 1) + "\": {";
+    for (int i = 0; i < 2; ++i) {
+      const Cell& cell = r.cell[c][i];
+      s += std::string(i ? ", " : "") + "\"xdp" + std::to_string(i + 1) + "\": {\"no_offload_mpps\": " +
+           fmt("%.4f", cell.no_offload_mpps) + ", \"offload_mpps\": " + fmt("%.4f", cell.offload_mpps) +
+           ", \"ratio\": " + fmt("%.4f", cell.ratio()) + ", \"offered_no_offload_mpps\": " +
+           fmt("%.4f", cell.no_offload.offered_mpps) + ", \"offered_offload_mpps\": " +
+           fmt("%.4f", cell.offload.offered_mpps) + ", \"guest_rx_offload_mpps\": " +
+           fmt("%.4f", cell.offload.guest_rx_mpps) + "}";
+    }
+    s += "}";
+  }
+  s += ",\n  \"cost\": [";
+  for (std::size_t k = 0; k < cost.size(); ++k) {
+    const auto& c = cost[k];
+    s += std::string(k ? ",\n" : "\n") + "    {\"prog\": \"" + c.prog + "\", \"hook\": \"" + c.hook +
+         "\", \"native_ns\": " + fmt("%.3f", c.native_ns) + ", \"translated_ns\": " + fmt("%.3f", c.translated_ns) +
+         ", \"translated_stats_ns\": " + fmt("%.3f", c.translated_stats_ns) + ", \"ratio\": " +
+         fmt("%.4f", c.ratio()) + ", \"stats_ns\": " + fmt("%.3f", c.stats_ns()) + "}";
+  }
+  s += cost.empty() ? "]" : "\n  ]";
+  s += ",\n  \"config\": " + config_json + "\n}\n";
+  return s;
+}
+
+}  // namespace xo::bench

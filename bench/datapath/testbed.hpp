@@ -1,0 +1,97 @@
+// Everything the data path benchmark sets up once per run, owned in one
+// place and torn down in reverse order of creation (members are declared in
+// creation order):
+//
+//   case 1  veth c1a <-> c1b, tap t1.  Live frames arrive on c1a; the host
+//           ingress program (examples/chain/chain_ingress) redirects them
+//           into t1, or tail-calls the chain flavor of the guest program.
+//           c1b carries `sink`, so XDP_TX out of c1a is counted there.
+//   case 2  netns G: veth g; host side: veth v (its peer), bridge br with
+//           ports v and tap t2. Live frames on g are XDP_TXed into v, which
+//           turns them into skbs that the bridge forwards to t2. g carries
+//           `sink`, so frames bounced back through the bridge are counted.
+//   guest   one TapReceiver per tap (QEMU's place).
+//   offload per program (xdp1, xdp2): chain flavor on t1 (attached: slot
+//           filled), tc flavor on t2 (loaded, attached per measurement).
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bench/datapath/bpf_objects.hpp"
+#include "bench/datapath/netdev.hpp"
+#include "bench/datapath/tap_receiver.hpp"
+#include "host/core/offload.hpp"
+#include "translator/isa/submission.hpp"
+
+namespace xo::bench {
+
+struct Paths {
+  std::string examples_bin;  // build/examples
+  std::string progs;         // datapath_progs.o
+  std::string xdp_obj(int which) const {
+    return examples_bin + "/xdp" + std::to_string(which) + "/xdp" + std::to_string(which) + "_kern.o";
+  }
+  std::string chain_ingress() const { return examples_bin + "/chain/chain_ingress.o"; }
+  std::string native_tc(int which) const {
+    return examples_bin + "/native/xdp" + std::to_string(which) + "_tc.o";
+  }
+};
+
+struct TestbedOptions {
+  Paths paths;
+  bool stats = true;  // per-action counters in the offloaded programs
+  int rx_cpu = 1;
+};
+
+// The offloaded guest programs (index 0 = xdp1, 1 = xdp2).
+struct GuestPair {
+  std::optional<host::Offload> prog[2];
+  int rxcnt_fd(int i) const;  // the guest program's own per-protocol counters
+};
+
+struct Testbed {
+  static Result<std::unique_ptr<Testbed>> create(const TestbedOptions& o);
+  ~Testbed();
+
+  TestbedOptions options;
+  std::string id;  // per-run prefix of every name
+  Submission submission[2];
+
+  std::optional<BpfObject> progs;  // gen_drop, gen_tx, napi_pass, sink
+
+  // case 1
+  Link c1;  // c1a (generator ingress); peer c1b
+  UniqueFd c1b_sink;
+  std::optional<Tap> t1;
+  GuestPair chain;
+  std::optional<BpfObject> ingress_plain;     // empty xo_chain: redirect only
+  std::optional<BpfObject> ingress_offload[2];  // xo_chain = the session's array
+  std::unique_ptr<TapReceiver> rx1;
+
+  // case 2
+  std::optional<ChildNetns> g;
+  Link br;
+  Link v;  // host side; peer g_name in g
+  std::string g_name;
+  int g_ifindex = 0;  // in g
+  UniqueFd v_napi, g_sink;
+  std::optional<Tap> t2;
+  GuestPair tc;
+  std::unique_ptr<TapReceiver> rx2;
+
+  // Dispatcher anchors: every live-frame program is also attached as XDP to
+  // an otherwise unused veth. BPF_PROG_TEST_RUN for XDP puts the program
+  // into the XDP dispatcher and takes it out again, each a synchronize_rcu()
+  // (tens of ms on a busy machine) unless the program is already there
+  // because a device runs it; then both are a refcount.
+  std::vector<Link> anchor_veths;
+  std::vector<UniqueFd> anchor_links;
+  Status anchor(int prog_fd);
+
+  int sink_map() const { return progs->map_fd("sink_count"); }
+};
+
+}  // namespace xo::bench
