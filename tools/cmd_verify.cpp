@@ -2,8 +2,11 @@
 // before the kernel sees anything: preverify, then the translation for the
 // flavor (which refuses what cannot be lowered). Prints OK and the notes, or
 // the one-line rejection with the instruction and source line.
+#include <unistd.h>
+
 #include <ostream>
 
+#include "host/core/offload.hpp"
 #include "tools/cli.hpp"
 #include "tools/commands.hpp"
 #include "tools/input.hpp"
@@ -12,6 +15,23 @@
 namespace xo::cli {
 
 namespace {
+
+// The host kernel's verdict: a full load (BTF, maps, program) in a throwaway
+// session attached nowhere; gone again when this returns.
+std::optional<StageError> kernel_check(const Submission& sub, Flavor flavor, std::string& log) {
+  host::OffloadOptions o;
+  o.session = "verify-" + std::to_string(getpid());
+  o.tap = "lo";
+  o.flavor = flavor;
+  o.stats = true;
+  o.attach = false;
+  DefaultPolicy policy;
+  host::LoadReport report;
+  auto off = host::Offload::load(o, sub, policy, &report);
+  if (off) return std::nullopt;
+  log = report.verifier_log;
+  return StageError{"kernel", off.error()};
+}
 
 int run(const Args& args, std::ostream& out, std::ostream& err) {
   auto flavor = flavor_option(args);
@@ -26,6 +46,9 @@ int run(const Args& args, std::ostream& out, std::ostream& err) {
   }
   bool json = args.flag("--json");
   auto result = translate_offline(*sub, *flavor, /*tap_ifindex=*/1, /*stats=*/true);
+  std::string kernel_log;
+  if (std::holds_alternative<OfflineTranslation>(result) && args.flag("--kernel"))
+    if (auto refused = kernel_check(*sub, *flavor, kernel_log)) result = std::move(*refused);
 
   if (auto* refused = std::get_if<StageError>(&result)) {
     if (json) {
@@ -36,6 +59,7 @@ int run(const Args& args, std::ostream& out, std::ostream& err) {
       j.field("flavor", flavor_name(*flavor));
       j.field("stage", refused->stage);
       j.field("error", refused->error.message);
+      if (!kernel_log.empty()) j.field("verifier_log", kernel_log);
       j.key("insn");
       if (refused->error.pc)
         j.value(static_cast<std::uint64_t>(*refused->error.pc));
@@ -45,6 +69,7 @@ int run(const Args& args, std::ostream& out, std::ostream& err) {
       out << j.str() << '\n';
     } else {
       err << refused->error.message << '\n';
+      if (args.flag("--log") && !kernel_log.empty()) err << kernel_log << '\n';
     }
     return kExitFailure;
   }
@@ -61,6 +86,7 @@ int run(const Args& args, std::ostream& out, std::ostream& err) {
     j.field("flavor", flavor_name(*flavor));
     j.field("guest_slots", static_cast<std::uint64_t>(sub->insns.size()));
     j.field("host_slots", static_cast<std::uint64_t>(ok.translated.insns.size()));
+    j.field("kernel_checked", args.flag("--kernel"));
     j.key("notes");
     j.begin_array();
     for (const auto& n : notes) j.value(n);
@@ -70,7 +96,7 @@ int run(const Args& args, std::ostream& out, std::ostream& err) {
   } else {
     out << "OK: prog '" << sub->name << "' (" << sub->insns.size() << " slots, "
         << sub->maps.size() << " maps) passes preverify and " << flavor_name(*flavor)
-        << " translation\n";
+        << " translation" << (args.flag("--kernel") ? " and the host kernel verifier\n" : "\n");
     for (const auto& n : notes) out << "note: " << n << '\n';
   }
   return kExitOk;
@@ -83,11 +109,15 @@ const Command& verify_command() {
       "verify",
       "Check a guest program the way the host does before loading it.",
       "FILE.o [--program NAME] [--flavor tc|chain] [--json] | --raw FILE [--json]",
-      "Runs the pre-verifier and the translation for the flavor (no kernel is\n"
-      "involved; the host kernel verifier still has the final word at load).\n"
+      "Runs the pre-verifier and the translation for the flavor. No kernel is\n"
+      "involved unless --kernel: then the host kernel verifier, which has the\n"
+      "final word, checks the translated program too (a full load attached\n"
+      "nowhere, in a throwaway session; needs root and bpffs), and a refusal\n"
+      "names the guest instruction and source line it maps back to.\n"
       "Exit 0 and \"OK\" plus notes when accepted; exit 1 and the one-line\n"
       "rejection (instruction, source line, reason) on stderr otherwise.",
-      input_options({}),
+      input_options({{"--kernel", "", "also load into the host kernel (its verifier's verdict)"},
+                     {"--log", "", "with --kernel: print the mapped verifier log on refusal"}}),
       run};
   return cmd;
 }

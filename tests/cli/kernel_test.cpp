@@ -110,6 +110,26 @@ TEST(CliRun, TextOutputAndBadPacket) {
   EXPECT_NE(tiny.err.find("packet of 2 bytes"), std::string::npos) << tiny.err;
 }
 
+TEST(CliVerify, KernelVerdictMapsBackToGuestInsn) {
+  // Passes preverify (no packet bounds there) but not the kernel verifier.
+  TempDir dir;
+  spit(dir / "unbounded.s", "r2 = *(u32 *)(r1 + 0x0)\nr0 = *(u8 *)(r2 + 0x0)\nr0 = 2\nexit\n");
+  fs::path bin = dir / "unbounded.bin";
+  ASSERT_EQ(xoffload({"asm", (dir / "unbounded.s").string(), "-o", bin.string()}).exit_code, 0);
+  EXPECT_EQ(xoffload({"verify", "--raw", bin.string()}).exit_code, 0);
+  Ran r = xoffload({"verify", "--raw", bin.string(), "--kernel", "--json"});
+  EXPECT_EQ(r.exit_code, 1);
+  auto d = parse_json(r.out);
+  ASSERT_TRUE(d.IsObject());
+  EXPECT_STREQ(d["stage"].GetString(), "kernel");
+  EXPECT_EQ(d["insn"].GetUint(), 1u);
+  EXPECT_NE(std::string(d["error"].GetString()).find("guest insn 1"), std::string::npos) << r.out;
+  EXPECT_NE(std::string(d["verifier_log"].GetString()).find("invalid access to packet"), std::string::npos);
+  Ran ok = xoffload({"verify", xdp1(), "--kernel"});
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_NE(ok.out.find("host kernel verifier"), std::string::npos);
+}
+
 // ---------------------------------------------------------------------------
 // load / status / unload
 
