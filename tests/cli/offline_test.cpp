@@ -173,5 +173,16 @@ TEST(CliDump, RawProgramHasNoSourceButHostCode) {
   EXPECT_GT(d["host"].Size(), 2u);
 }
 
+TEST(CliHelp, EveryCommandIsListedAndHasHelp) {
+  Ran list = xoffload({"--help"});
+  ASSERT_EQ(list.exit_code, 0);
+  for (std::string c : {"verify", "translate", "dump", "run", "load", "unload", "status"}) {
+    EXPECT_NE(list.out.find("  " + c + " "), std::string::npos) << c << " missing from:\n" << list.out;
+    Ran help = xoffload({c, "--help"});
+    EXPECT_EQ(help.exit_code, 0) << c;
+    EXPECT_EQ(help.out.rfind("usage: xoffload " + c + " ", 0), 0u) << help.out;
+  }
+}
+
 }  // namespace
 }  // namespace xo::cli_test
