@@ -150,7 +150,7 @@ Result<std::unique_ptr<Testbed>> Testbed::create(const TestbedOptions& o) {
   }
   tb->rx2 = std::make_unique<TapReceiver>(*tb->t2, o.rx_cpu);
 
-  for (int fd : {tb->progs->prog_fd("gen_drop"), tb->progs->prog_fd("gen_tx"),
+  for (int fd : {tb->progs->prog_fd("gen_drop"), tb->progs->prog_fd("gen_tx"), tb->progs->prog_fd("gen_pass"),
                  tb->ingress_plain->prog_fd("xo_chain_ingress"), tb->ingress_offload[0]->prog_fd("xo_chain_ingress"),
                  tb->ingress_offload[1]->prog_fd("xo_chain_ingress")})
     if (auto s = tb->anchor(fd); !s) return s.error();

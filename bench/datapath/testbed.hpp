@@ -7,9 +7,11 @@
 //           into t1, or tail-calls the chain flavor of the guest program.
 //           c1b carries `sink`, so XDP_TX out of c1a is counted there.
 //   case 2  netns G: veth g; host side: veth v (its peer), bridge br with
-//           ports v and tap t2. Live frames on g are XDP_TXed into v, which
-//           turns them into skbs that the bridge forwards to t2. g carries
-//           `sink`, so frames bounced back through the bridge are counted.
+//           ports v and tap t2. Live frames either arrive on v and are
+//           XDP_PASSed (skbs received on the port; default), or arrive on g
+//           and are XDP_TXed into v, whose XDP turns them into skbs. The
+//           bridge forwards them to t2. g carries `sink`, so frames bounced
+//           back through the bridge are counted.
 //   guest   one TapReceiver per tap (QEMU's place).
 //   offload per program (xdp1, xdp2): chain flavor on t1 (attached: slot
 //           filled), tc flavor on t2 (loaded, attached per measurement).
@@ -43,6 +45,10 @@ struct Paths {
 struct TestbedOptions {
   Paths paths;
   bool stats = true;  // per-action counters in the offloaded programs
+  // Case 2 generator: true = live frames XDP_PASSed on the bridge's veth
+  // port (skbs received from the veth, the generator's cost kept off the
+  // path); false = XDP_TX out of the veth in the other netns into the port.
+  bool case2_port_pass = true;
   int rx_cpu = 1;
 };
 
