@@ -1,0 +1,119 @@
+// A kernel-free SessionBackend for the dispatch fuzzer: maps are std::maps
+// bounded by max_entries, programs are counters. It counts live objects so
+// the harness can check that teardown frees everything.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <vector>
+
+#include "host/daemon/backend.hpp"
+
+namespace xo::daemon::fake {
+
+struct Live {
+  int btfs = 0, maps = 0, progs = 0;
+  bool attached = false;
+};
+
+class Btf final : public BackendBtf {
+ public:
+  explicit Btf(Live& l) : l_(l) { ++l_.btfs; }
+  ~Btf() override { --l_.btfs; }
+  std::uint32_t kernel_id() const override { return 1; }
+
+ private:
+  Live& l_;
+};
+
+class Map final : public BackendMap {
+ public:
+  Map(Live& l, const MapDef& d) : l_(l), def_(d) { ++l_.maps; }
+  ~Map() override { --l_.maps; }
+  std::uint32_t kernel_id() const override { return 2; }
+  std::int32_t lookup(std::span<const std::uint8_t> key, std::vector<std::uint8_t>& value) override {
+    if (key.size() != def_.key_size) __builtin_trap();  // the session checks sizes first
+    auto it = data_.find(K(key.begin(), key.end()));
+    if (it == data_.end()) return -2;
+    if (it->second.size() != value.size()) __builtin_trap();
+    value = it->second;
+    return 0;
+  }
+  std::int32_t update(std::span<const std::uint8_t> key, std::span<const std::uint8_t> value,
+                      std::uint64_t flags) override {
+    if (key.size() != def_.key_size) __builtin_trap();
+    K k(key.begin(), key.end());
+    bool exists = data_.count(k) > 0;
+    if (flags == 1 && exists) return -17;
+    if (flags == 2 && !exists) return -2;
+    if (!exists && data_.size() >= def_.max_entries) return -7;
+    data_[k] = K(value.begin(), value.end());
+    return 0;
+  }
+  std::int32_t remove(std::span<const std::uint8_t> key) override {
+    return data_.erase(K(key.begin(), key.end())) ? 0 : -2;
+  }
+  std::int32_t next_key(std::span<const std::uint8_t> key, std::vector<std::uint8_t>& next) override {
+    auto it = key.empty() ? data_.begin() : data_.upper_bound(K(key.begin(), key.end()));
+    if (it == data_.end()) return -2;
+    next = it->first;
+    return 0;
+  }
+
+ private:
+  using K = std::vector<std::uint8_t>;
+  Live& l_;
+  MapDef def_;
+  std::map<K, K> data_;
+};
+
+class Prog final : public BackendProg {
+ public:
+  explicit Prog(Live& l) : l_(l) { ++l_.progs; }
+  ~Prog() override { --l_.progs; }
+  std::uint32_t kernel_id() const override { return 3; }
+  Outcome<std::vector<transport::ActionCounter>> stats() override {
+    return std::vector<transport::ActionCounter>{{1, 0, 0}, {2, 0, 0}};
+  }
+
+ private:
+  Live& l_;
+};
+
+class Backend final : public SessionBackend {
+ public:
+  explicit Backend(Live& l) : l_(l) {}
+  unsigned possible_cpus() const override { return 2; }
+  Outcome<std::unique_ptr<BackendBtf>> load_btf(std::span<const std::uint8_t> blob) override {
+    if (blob.size() < 24) return Failure{-22, "BTF too short", "kernel log line"};
+    return std::unique_ptr<BackendBtf>(std::make_unique<Btf>(l_));
+  }
+  Outcome<std::unique_ptr<BackendMap>> create_map(const MapDef& def, const BackendBtf*) override {
+    if (def.key_size == 0 || def.value_size == 0 || def.max_entries == 0) return Failure{-22, "bad map"};
+    return std::unique_ptr<BackendMap>(std::make_unique<Map>(l_, def));
+  }
+  Outcome<std::unique_ptr<BackendProg>> load_prog(const ProgLoadInput& in) override {
+    // Every map reference the session let through must resolve.
+    for (std::size_t i = 0; i < in.submission->insns.size(); ++i) {
+      const auto& x = in.submission->insns[i];
+      if (x.code == 0x18) {
+        if ((x.src() == 1 || x.src() == 2) && !in.map_of(std::uint32_t(x.imm))) __builtin_trap();
+        ++i;
+      }
+    }
+    if (in.submission->insns.back().code != 0x95) return Failure{-13, "last insn is not exit", "0: (b7) r0 = 2\n"};
+    return std::unique_ptr<BackendProg>(std::make_unique<Prog>(l_));
+  }
+  Done attach(BackendProg&, Flavor) override {
+    l_.attached = true;
+    return std::nullopt;
+  }
+  void detach() override { l_.attached = false; }
+  bool tap_alive() override { return true; }
+  std::string attach_point(Flavor) const override { return "fake"; }
+
+ private:
+  Live& l_;
+};
+
+}  // namespace xo::daemon::fake
