@@ -4,7 +4,6 @@
 // per-action statistics on but attached nowhere; the stats map tells which
 // XDP action the guest program chose, the return value is the host verdict.
 // The session (pins, maps, program) is gone when the command exits.
-#include <unistd.h>
 
 #include <cctype>
 #include <ostream>
@@ -14,6 +13,7 @@
 #include "tools/commands.hpp"
 #include "tools/input.hpp"
 #include "tools/json.hpp"
+#include "tools/sessions.hpp"
 #include "tools/map_dump.hpp"
 
 namespace xo::cli {
@@ -120,7 +120,7 @@ int run(const Args& args, std::ostream& out, std::ostream& err) {
   }
 
   host::OffloadOptions o;
-  o.session = "run-" + std::to_string(getpid());
+  o.session = throwaway_session("run", o.pin_root);
   o.tap = args.get("--tap").value_or("lo");
   o.flavor = *flavor;
   o.stats = true;    // the guest action comes from the per-action counters

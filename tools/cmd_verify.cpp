@@ -2,7 +2,6 @@
 // before the kernel sees anything: preverify, then the translation for the
 // flavor (which refuses what cannot be lowered). Prints OK and the notes, or
 // the one-line rejection with the instruction and source line.
-#include <unistd.h>
 
 #include <ostream>
 
@@ -11,6 +10,7 @@
 #include "tools/commands.hpp"
 #include "tools/input.hpp"
 #include "tools/json.hpp"
+#include "tools/sessions.hpp"
 
 namespace xo::cli {
 
@@ -20,7 +20,7 @@ namespace {
 // session attached nowhere; gone again when this returns.
 std::optional<StageError> kernel_check(const Submission& sub, Flavor flavor, std::string& log) {
   host::OffloadOptions o;
-  o.session = "verify-" + std::to_string(getpid());
+  o.session = throwaway_session("verify", o.pin_root);
   o.tap = "lo";
   o.flavor = flavor;
   o.stats = true;

@@ -9,7 +9,11 @@
 #include <cerrno>
 #include <cstring>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "host/core/attach_tc.hpp"
+#include "host/core/pins.hpp"
 #include "translator/passes/passes.hpp"
 
 namespace xo::cli {
@@ -173,6 +177,20 @@ std::vector<PinnedSession> list_sessions(const std::string& root) {
     }
   }
   return out;
+}
+
+std::string throwaway_session(const std::string& prefix, const std::string& root) {
+  for (const std::string& name : list_dir(root)) {
+    for (std::string_view p : {"run-", "verify-"}) {
+      if (name.rfind(p, 0) != 0) continue;
+      std::string pid = name.substr(p.size());
+      if (pid.empty() || pid.find_first_not_of("0123456789") != std::string::npos) continue;
+      struct stat st {};
+      if (::stat(("/proc/" + pid).c_str(), &st) != 0 && errno == ENOENT)
+        (void)host::remove_stale_session(name, root);
+    }
+  }
+  return prefix + "-" + std::to_string(getpid());
 }
 
 }  // namespace xo::cli

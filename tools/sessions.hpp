@@ -61,4 +61,9 @@ std::uint32_t prog_array_slot0(int map_fd);
 // host::kActionNames.
 Result<std::vector<std::uint64_t>> read_action_stats(int stats_fd);
 
+// Throwaway sessions (`run`, `verify --kernel`) are named <prefix>-<pid>.
+// Before making one, directories left by such commands that died (their
+// pid no longer exists) are removed; live ones are never touched.
+std::string throwaway_session(const std::string& prefix, const std::string& root);
+
 }  // namespace xo::cli
