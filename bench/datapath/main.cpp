@@ -3,7 +3,7 @@
 //   xo_datapath [--json FILE] [--seconds S] [--rounds N] [--stats on|off]
 //               [--gen-cpus 0[,1]] [--rx-cpu N] [--cost-repeat N]
 //               [--cost-rounds N] [--no-cost] [--nice N] [--verbose]
-//               [--case2-gen port-pass|veth-tx]
+//               [--case2-gen port-pass|veth-tx] [--bridge-nf on|off]
 //               [--examples-bin DIR] [--progs FILE]
 //
 // Runs as root. It first moves itself into a fresh network namespace, so
@@ -48,8 +48,8 @@ struct Args {
   std::fprintf(stderr,
                "xo_datapath: %s\nusage: xo_datapath [--json FILE] [--seconds S] [--rounds N] [--stats on|off]\n"
                "       [--gen-cpus 0[,1]] [--rx-cpu N] [--cost-repeat N] [--cost-rounds N] [--no-cost]\n"
-               "       [--nice N] [--verbose] [--case2-gen port-pass|veth-tx] [--examples-bin DIR]\n"
-               "       [--progs FILE]\n",
+               "       [--nice N] [--verbose] [--case2-gen port-pass|veth-tx] [--bridge-nf on|off]\n"
+               "       [--examples-bin DIR] [--progs FILE]\n",
                why);
   std::exit(2);
 }
@@ -85,7 +85,11 @@ Args parse(int argc, char** argv) {
     else if (k == "--cost-repeat") a.cost.repeat = static_cast<std::uint32_t>(std::atol(val().c_str()));
     else if (k == "--cost-rounds") a.cost.rounds = std::atoi(val().c_str());
     else if (k == "--no-cost") a.run_cost = false;
-    else if (k == "--case2-gen") {
+    else if (k == "--bridge-nf") {
+      std::string v = val();
+      if (v != "on" && v != "off") usage("--bridge-nf takes on or off");
+      a.testbed.bridge_nf = v == "on";
+    } else if (k == "--case2-gen") {
       std::string v = val();
       if (v != "port-pass" && v != "veth-tx") usage("--case2-gen takes port-pass or veth-tx");
       a.testbed.case2_port_pass = v == "port-pass";
@@ -149,10 +153,11 @@ std::string config_json(const Args& a) {
   for (int c : a.rate.gen_cpus) cpus += (cpus.empty() ? "" : ",") + std::to_string(c);
   char buf[512];
   std::snprintf(buf, sizeof buf,
-                "{\"seconds\": %.3f, \"rounds\": %d, \"nice\": %d, \"stats\": %s, \"gen_cpus\": [%s], \"rx_cpu\": %d, \"case2_gen\": \"%s\", "
+                "{\"seconds\": %.3f, \"rounds\": %d, \"nice\": %d, \"stats\": %s, \"gen_cpus\": [%s], \"rx_cpu\": %d, \"case2_gen\": \"%s\", \"bridge_nf\": %s, "
                 "\"frame_bytes\": 64, \"batch_size\": 64, \"cost_repeat\": %u, \"cost_rounds\": %d}",
                 a.rate.seconds, a.rate.rounds, a.nice, a.testbed.stats ? "true" : "false", cpus.c_str(),
-                a.testbed.rx_cpu, a.testbed.case2_port_pass ? "port-pass" : "veth-tx", a.cost.repeat, a.cost.rounds);
+                a.testbed.rx_cpu, a.testbed.case2_port_pass ? "port-pass" : "veth-tx",
+                a.testbed.bridge_nf ? "true" : "false", a.cost.repeat, a.cost.rounds);
   return buf;
 }
 

@@ -4,6 +4,7 @@
 #include <net/if.h>
 #include <unistd.h>
 
+#include <fstream>
 #include <thread>
 
 #include "guest/builder/elf_builder.hpp"
@@ -119,6 +120,11 @@ Result<std::unique_ptr<Testbed>> Testbed::create(const TestbedOptions& o) {
   auto br = create_bridge(tb->id + "br");
   if (!br) return br.error();
   tb->br = std::move(*br);
+  // Per-netns since Linux 5.3; absent when br_netfilter is not loaded.
+  for (const char* f : {"iptables", "ip6tables", "arptables"}) {
+    std::ofstream sysctl(std::string("/proc/sys/net/bridge/bridge-nf-call-") + f);
+    if (sysctl) sysctl << (o.bridge_nf ? "1\n" : "0\n");
+  }
   tb->g_name = tb->id + "g";
   auto v = create_veth(tb->id + "v", tb->g_name, &*tb->g);
   if (!v) return v.error();

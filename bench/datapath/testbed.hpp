@@ -49,6 +49,10 @@ struct TestbedOptions {
   // port (skbs received from the veth, the generator's cost kept off the
   // path); false = XDP_TX out of the veth in the other netns into the port.
   bool case2_port_pass = true;
+  // br_netfilter's bridge-nf-call-{iptables,ip6tables,arptables} in the
+  // run's netns. Off by default, as libvirt recommends for bridged guests:
+  // with it on, every bridged frame also walks the IP netfilter hooks.
+  bool bridge_nf = false;
   int rx_cpu = 1;
 };
 
