@@ -33,17 +33,23 @@ Result<TcAttachment> TcAttachment::attach(int ifindex, int prog_fd) {
   int rc = bpf_tc_hook_create(&hook);
   if (rc != 0 && rc != -EEXIST)
     return err("tc attach: cannot create clsact on " + dev(ifindex) + ": " + errno_name(-rc));
-  TcAttachment a(ifindex, rc == 0);  // from here on, failure undoes the qdisc too
+  bool created = rc == 0;
   // No REPLACE on first attach: an existing filter at our handle belongs to
   // someone else (or a stale session) and must not be silently taken over.
   rc = tc_attach(ifindex, prog_fd, false);
   if (rc != 0) {
-    std::string why = errno_name(-rc);
-    return err("tc attach: cannot add egress filter on " + dev(ifindex) + " (handle 0x" +
-               [] { char b[16]; std::snprintf(b, sizeof b, "%x", kTcHandle); return std::string(b); }() +
-               ", prio " + std::to_string(kTcPriority) + "): " + why);
+    // Undo only what we did: the qdisc if we made it, never the filter that
+    // is in our way.
+    if (created) {
+      hook.attach_point = static_cast<bpf_tc_attach_point>(BPF_TC_INGRESS | BPF_TC_EGRESS);
+      bpf_tc_hook_destroy(&hook);
+    }
+    char handle[16];
+    std::snprintf(handle, sizeof handle, "0x%x", kTcHandle);
+    return err("tc attach: cannot add egress filter on " + dev(ifindex) + " (handle " + handle +
+               ", prio " + std::to_string(kTcPriority) + "): " + errno_name(-rc));
   }
-  return a;
+  return TcAttachment(ifindex, created);
 }
 
 TcAttachment::TcAttachment(TcAttachment&& o) noexcept

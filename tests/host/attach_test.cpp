@@ -11,6 +11,7 @@
 #include "host/core/attach_tc.hpp"
 #include "host/core/kernel_prog.hpp"
 #include "host/core/names.hpp"
+#include "tests/host/ingress.hpp"
 #include "tests/host/netdev.hpp"
 #include "tests/host/raw_progs.hpp"
 
@@ -57,6 +58,7 @@ TEST(TcAttach, AttachReplaceDetachOnARealTap) {
     auto again = TcAttachment::attach(tap.ifindex(), second.fd.get());
     ASSERT_FALSE(again);
     EXPECT_NE(again.error().message.find("EEXIST"), std::string::npos) << again.error().message;
+    EXPECT_EQ(a->attached_prog_id(), first.id) << "a refused attach removed the filter in its way";
 
     ASSERT_TRUE(a->replace(second.fd.get()));
     EXPECT_EQ(a->attached_prog_id(), second.id);
@@ -90,46 +92,6 @@ TEST(TcAttach, ErrorsNameTheDevice) {
   EXPECT_NE(a.error().message.find("ifindex 999999"), std::string::npos) << a.error().message;
 }
 
-// The sample host ingress program, loaded as a host admin would: its
-// xo_chain map reuses the session's pinned prog array, tap_ifindex is set
-// in .rodata before load.
-struct IngressProgram {
-  bpf_object* obj = nullptr;
-  int ifindex = 0;
-  ~IngressProgram() {
-    if (ifindex) bpf_xdp_detach(ifindex, 0, nullptr);
-    bpf_object__close(obj);
-  }
-};
-
-void load_ingress(IngressProgram& ing, const std::string& pin, int tap_ifindex, int veth_ifindex) {
-  std::string path = std::string(XO_EXAMPLES_BIN) + "/chain/chain_ingress.o";
-  ing.obj = bpf_object__open_file(path.c_str(), nullptr);
-  ASSERT_TRUE(ing.obj) << path;
-  bpf_map* chain = bpf_object__find_map_by_name(ing.obj, "xo_chain");
-  ASSERT_TRUE(chain);
-  UniqueFd pinned(bpf_obj_get(pin.c_str()));
-  ASSERT_TRUE(pinned.valid()) << pin;
-  ASSERT_EQ(bpf_map__reuse_fd(chain, pinned.get()), 0);
-  bpf_map* rodata = nullptr;
-  bpf_map* m = nullptr;
-  bpf_object__for_each_map(m, ing.obj) if (std::strstr(bpf_map__name(m), ".rodata")) rodata = m;
-  ASSERT_TRUE(rodata);
-  std::size_t sz = 0;
-  const void* init = bpf_map__initial_value(rodata, &sz);
-  ASSERT_TRUE(init && sz >= 4);
-  std::vector<std::uint8_t> bytes(static_cast<const std::uint8_t*>(init),
-                                  static_cast<const std::uint8_t*>(init) + sz);
-  std::uint32_t idx = static_cast<std::uint32_t>(tap_ifindex);
-  std::memcpy(bytes.data(), &idx, 4);  // tap_ifindex is the only .rodata variable
-  ASSERT_EQ(bpf_map__set_initial_value(rodata, bytes.data(), bytes.size()), 0);
-  ASSERT_EQ(bpf_object__load(ing.obj), 0);
-  bpf_program* prog = bpf_object__find_program_by_name(ing.obj, "xo_chain_ingress");
-  ASSERT_TRUE(prog);
-  ASSERT_EQ(bpf_xdp_attach(veth_ifindex, bpf_program__fd(prog), XDP_FLAGS_DRV_MODE, nullptr), 0);
-  ing.ifindex = veth_ifindex;
-}
-
 TEST(ChainAttach, SlotDecidesWhetherFramesReachTheTap) {
   ASSERT_EQ(system("mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf"), 0);
   test::Tap tap;
@@ -143,15 +105,15 @@ TEST(ChainAttach, SlotDecidesWhetherFramesReachTheTap) {
   struct stat st {};
   ASSERT_EQ(stat(pin.c_str(), &st), 0) << pin;
 
-  IngressProgram ing;
-  load_ingress(ing, pin, tap.ifindex(), veth.ifindex());
+  test::IngressProgram ing;
+  test::load_ingress(ing, pin, tap.ifindex(), veth.ifindex());
   if (HasFatalFailure()) return;
 
   test::PacketSocket sender(veth.peer_ifindex());
   const std::uint8_t dst[6] = {0x02, 0, 0, 0, 0, 0x02}, src[6] = {0x02, 0, 0, 0, 0, 0x01};
   auto frame = test::ipv4_frame(17, dst, src);
   auto send_n = [&](int n) {
-    for (int i = 0; i < n; ++i) ASSERT_TRUE(sender.send(frame));
+    for (int i = 0; i < n; ++i) ASSERT_EQ(sender.send(frame), 0);
   };
   auto frames_at_tap = [&] {
     int n = 0;

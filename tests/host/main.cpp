@@ -19,6 +19,14 @@ int main(int argc, char** argv) {
       return 1;
     }
     xo::test::set_up("lo");
+    // No IPv6 autoconfiguration chatter (router/neighbour solicitations) on
+    // test devices: counts in tests must equal exactly the frames sent.
+    for (const char* p : {"/proc/sys/net/ipv6/conf/default/disable_ipv6",
+                          "/proc/sys/net/ipv6/conf/all/disable_ipv6"})
+      if (FILE* f = std::fopen(p, "w")) {
+        std::fputs("1", f);
+        std::fclose(f);
+      }
   }
   return RUN_ALL_TESTS();
 }

@@ -99,14 +99,15 @@ PacketSocket::PacketSocket(int ifindex) : ifindex_(ifindex) {
     throw std::runtime_error("AF_PACKET bind");
 }
 
-bool PacketSocket::send(const std::vector<std::uint8_t>& frame) {
+int PacketSocket::send(const std::vector<std::uint8_t>& frame) {
   sockaddr_ll sll{};
   sll.sll_family = AF_PACKET;
   sll.sll_ifindex = ifindex_;
   sll.sll_halen = ETH_ALEN;
   std::memcpy(sll.sll_addr, frame.data(), ETH_ALEN);
-  return sendto(fd_.get(), frame.data(), frame.size(), 0, reinterpret_cast<sockaddr*>(&sll), sizeof sll) ==
-         static_cast<ssize_t>(frame.size());
+  ssize_t n = sendto(fd_.get(), frame.data(), frame.size(), 0, reinterpret_cast<sockaddr*>(&sll), sizeof sll);
+  if (n == static_cast<ssize_t>(frame.size())) return 0;
+  return n < 0 ? errno : EMSGSIZE;
 }
 
 std::vector<std::vector<std::uint8_t>> PacketSocket::receive(int timeout_ms, bool include_outgoing) {

@@ -3,6 +3,7 @@
 // object that deletes it. Names are unique per process and counter.
 #pragma once
 
+#include <cerrno>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -54,7 +55,14 @@ void set_up(const std::string& ifname);
 class PacketSocket {
  public:
   explicit PacketSocket(int ifindex);
-  bool send(const std::vector<std::uint8_t>& frame);
+  // 0 when the frame was handed to the device, else the errno. A frame that
+  // tc drops at egress (TC_ACT_SHOT) reports ENOBUFS: it did enter the Tx path.
+  int send(const std::vector<std::uint8_t>& frame);
+  // send() that counts a tc egress drop as sent.
+  bool send_ok(const std::vector<std::uint8_t>& frame) {
+    int e = send(frame);
+    return e == 0 || e == ENOBUFS;
+  }
   // Frames received (not our own outgoing ones) within timeout_ms.
   std::vector<std::vector<std::uint8_t>> receive(int timeout_ms, bool include_outgoing = false);
 
