@@ -121,6 +121,7 @@ void forward_signal(int sig) {
 // only waits and forwards SIGINT/SIGTERM. Returns in the child; exits in the
 // parent.
 void run_in_own_session(int nice) {
+  if (std::getenv("XO_DATAPATH_NO_FORK")) return;  // debugging: stay in the caller's session
   std::fflush(nullptr);
   pid_t child = fork();
   if (child < 0) {

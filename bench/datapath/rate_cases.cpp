@@ -97,7 +97,13 @@ Sample median(std::vector<Sample> v) {
     std::sort(x.begin(), x.end());
     return x.size() % 2 ? x[x.size() / 2] : (x[x.size() / 2 - 1] + x[x.size() / 2]) / 2;
   };
-  return Sample{med(&Sample::value_mpps), med(&Sample::offered_mpps), med(&Sample::guest_rx_mpps)};
+  Sample m{med(&Sample::value_mpps), med(&Sample::offered_mpps), med(&Sample::guest_rx_mpps)};
+  m.min_mpps = m.max_mpps = v.front().value_mpps;
+  for (const auto& s : v) {
+    m.min_mpps = std::min(m.min_mpps, s.value_mpps);
+    m.max_mpps = std::max(m.max_mpps, s.value_mpps);
+  }
+  return m;
 }
 
 std::vector<Plan> make_plans(Testbed& tb) {
@@ -168,7 +174,8 @@ Result<RateResults> run_rate_cases(Testbed& tb, const RateOptions& o) {
   out.seconds = o.seconds;
   out.rounds = o.rounds;
   out.stats = tb.options.stats;
-  out.generator_mpps = median(samples[0]).value_mpps;
+  out.generator = median(samples[0]);
+  out.generator_mpps = out.generator.value_mpps;
   for (int c = 0; c < 2; ++c)
     for (int i = 0; i < 2; ++i) {
       Cell& cell = out.cell[c][i];

@@ -34,6 +34,7 @@ struct Sample {
   double value_mpps = 0;      // the figure as defined above
   double offered_mpps = 0;    // generator rate during the measurement
   double guest_rx_mpps = 0;   // frames read from the tap (0 when offloaded)
+  double min_mpps = 0, max_mpps = 0;  // of value_mpps over the rounds (medians only)
 };
 
 struct Cell {
@@ -44,6 +45,7 @@ struct Cell {
 
 struct RateResults {
   double generator_mpps = 0;
+  Sample generator;
   Cell cell[2][2];  // [case 0/1][xdp1/xdp2]
   double seconds = 0;
   int rounds = 0;

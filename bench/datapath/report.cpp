@@ -30,14 +30,19 @@ std::string rate_table_markdown(const RateResults& r) {
     }
   s += "\ngenerator_mpps (ceiling: live frames dropped by the ingress program itself): " +
        fmt("%.2f", r.generator_mpps) + "\n";
-  s += "\nDetail (medians): offered = generator rate during the measurement, guest rx = frames read from the tap.\n\n";
-  s += "| measurement | figure (Mpps) | offered (Mpps) | guest rx (Mpps) |\n|---|---:|---:|---:|\n";
+  s += "\nDetail (medians): offered = generator rate during the measurement, guest rx = frames read from the tap, "
+       "range = lowest and highest figure over the rounds.\n\n";
+  s += "| measurement | figure (Mpps) | range (Mpps) | offered (Mpps) | guest rx (Mpps) |\n|---|---:|---:|---:|---:|\n";
+  s += "| generator ceiling | " + fmt("%.3f", r.generator.value_mpps) + " | " + fmt("%.2f", r.generator.min_mpps) +
+       fmt("-%.2f", r.generator.max_mpps) + " | " + fmt("%.3f", r.generator.offered_mpps) + " | " +
+       fmt("%.3f", r.generator.guest_rx_mpps) + " |\n";
   for (int c = 0; c < 2; ++c)
     for (int i = 0; i < 2; ++i)
       for (int off = 0; off < 2; ++off) {
         const Sample& x = off ? r.cell[c][i].offload : r.cell[c][i].no_offload;
         s += std::string("| case ") + std::to_string(c + 1) + " xdp" + std::to_string(i + 1) +
              (off ? " offload" : " no offload") + " | " + fmt("%.3f", x.value_mpps) + " | " +
+             fmt("%.2f", x.min_mpps) + fmt("-%.2f", x.max_mpps) + " | " +
              fmt("%.3f", x.offered_mpps) + " | " + fmt("%.3f", x.guest_rx_mpps) + " |\n";
       }
   return s;
@@ -57,7 +62,8 @@ std::string cost_table_markdown(const std::vector<CostRow>& rows) {
 }
 
 std::string to_json(const RateResults& r, const std::vector<CostRow>& cost, const std::string& config_json) {
-  std::string s = "{\n  \"generator_mpps\": " + fmt("%.4f", r.generator_mpps);
+  std::string s = "{\n  \"generator_mpps\": " + fmt("%.4f", r.generator_mpps) + ",\n  \"generator_range_mpps\": [" +
+                  fmt("%.4f", r.generator.min_mpps) + fmt(", %.4f", r.generator.max_mpps) + "]";
   for (int c = 0; c < 2; ++c) {
     s += ",\n  \"case" + std::to_string(c + 1) + "\": {";
     for (int i = 0; i < 2; ++i) {
@@ -67,7 +73,10 @@ std::string to_json(const RateResults& r, const std::vector<CostRow>& cost, cons
            ", \"ratio\": " + fmt("%.4f", cell.ratio()) + ", \"offered_no_offload_mpps\": " +
            fmt("%.4f", cell.no_offload.offered_mpps) + ", \"offered_offload_mpps\": " +
            fmt("%.4f", cell.offload.offered_mpps) + ", \"guest_rx_offload_mpps\": " +
-           fmt("%.4f", cell.offload.guest_rx_mpps) + "}";
+           fmt("%.4f", cell.offload.guest_rx_mpps) + ", \"no_offload_range_mpps\": [" +
+           fmt("%.4f", cell.no_offload.min_mpps) + fmt(", %.4f", cell.no_offload.max_mpps) +
+           "], \"offload_range_mpps\": [" + fmt("%.4f", cell.offload.min_mpps) +
+           fmt(", %.4f", cell.offload.max_mpps) + "]}";
     }
     s += "}";
   }
