@@ -2,6 +2,7 @@
 // in-place conversions): the object is little-endian ELF64 for EM_BPF, and
 // every header, table and string is bounds-checked before use.
 #include "guest/builder/elf_image.hpp"
+#include "guest/builder/printable.hpp"
 
 #include <elf.h>
 
@@ -28,7 +29,8 @@ std::optional<std::string> string_at(std::span<const std::uint8_t> strtab, std::
   const auto* begin = strtab.data() + off;
   const auto* end = static_cast<const std::uint8_t*>(std::memchr(begin, 0, strtab.size() - off));
   if (!end) return std::nullopt;
-  return std::string(reinterpret_cast<const char*>(begin), static_cast<std::size_t>(end - begin));
+  // Escaped once here, so every message that quotes an ELF name stays one line.
+  return printable({reinterpret_cast<const char*>(begin), static_cast<std::size_t>(end - begin)});
 }
 
 }  // namespace

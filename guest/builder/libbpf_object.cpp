@@ -1,4 +1,5 @@
 #include "guest/builder/libbpf_object.hpp"
+#include "guest/builder/printable.hpp"
 
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
@@ -21,8 +22,9 @@ int capture_print(enum libbpf_print_level level, const char* fmt, va_list args) 
   char line[512];
   int n = std::vsnprintf(line, sizeof line, fmt, args);
   if (n > 0) {
-    std::string s(line);
-    while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+    std::string s = printable(line);
+    while (s.size() >= 4 && s.ends_with("\\x0a")) s.resize(s.size() - 4);
+    while (!s.empty() && s.back() == ' ') s.pop_back();
     if (!s.empty()) *t_libbpf_log = s;  // keep the last one: it names the failure
   }
   return 0;
