@@ -161,6 +161,7 @@ int poll_stats(CounterSource& src, const Options& o) {
                                    : Clock::time_point::max();
   Counts prev{};
   int rc = 0;
+  auto prev_time = start;
   for (long reports = 0; !g_stop && (o.count < 0 || reports < o.count); ++reports) {
     const auto next = std::min(Clock::now() + std::chrono::seconds(o.interval), end);
     const bool full = next < end;
@@ -171,10 +172,16 @@ int poll_stats(CounterSource& src, const Options& o) {
       rc = 1;
       break;
     }
+    // Rates over the time that really passed: reading the host's map over
+    // the agent takes a while (256 round trips), so a report interval is
+    // longer than the sleep.
+    const auto read_time = Clock::now();
+    const double seconds = std::max(1e-3, std::chrono::duration<double>(read_time - prev_time).count());
+    prev_time = read_time;
     for (std::uint32_t key = 0; key < kProtos; ++key)
       if ((*now)[key] > prev[key])
         std::printf("proto %u: %10llu pkt/s\n", key,
-                    (unsigned long long)(((*now)[key] - prev[key]) / o.interval));
+                    (unsigned long long)(double((*now)[key] - prev[key]) / seconds + 0.5));
     prev = *now;
     std::fflush(stdout);
     if (Clock::now() >= end) break;
