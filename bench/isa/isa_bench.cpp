@@ -27,16 +27,16 @@ std::vector<Insn> realistic_program(std::size_t n) {
     } else if (pick < 50) {
       p.push_back(
           Bin{AluOp::Mov, rng() % 4 != 0, reg(),
-              rng() % 2 ? Value{reg()} : Value{Imm{static_cast<std::int64_t>(rng() % 256)}}});
+              rng() % 2 ? Value{reg()} : Value{Imm{static_cast<std::int32_t>(rng() % 256)}}});
     } else if (pick < 66) {
       const AluOp ops[] = {AluOp::Add, AluOp::Sub, AluOp::And, AluOp::Or,
                            AluOp::Lsh, AluOp::Rsh, AluOp::Xor};
       p.push_back(
           Bin{ops[rng() % 7], rng() % 3 != 0, reg(),
-              rng() % 2 ? Value{reg()} : Value{Imm{static_cast<std::int64_t>(rng() % 64)}}});
+              rng() % 2 ? Value{reg()} : Value{Imm{static_cast<std::int32_t>(rng() % 64)}}});
     } else if (pick < 84) {
       p.push_back(Jmp{Cond(rng() % 11), rng() % 4 == 0, reg(),
-                      rng() % 2 ? Value{reg()} : Value{Imm{static_cast<std::int64_t>(rng() % 100)}},
+                      rng() % 2 ? Value{reg()} : Value{Imm{static_cast<std::int32_t>(rng() % 100)}},
                       off()});
     } else if (pick < 88) {
       p.push_back(LoadMapFd{1, static_cast<std::int32_t>(rng() % 4)});

@@ -7,8 +7,8 @@
 namespace xo::isa {
 namespace {
 
-Insn mov(Reg dst, std::int64_t v) { return Bin{AluOp::Mov, true, dst, Imm{v}}; }
-Insn jeq(Reg dst, std::int64_t v, std::int16_t off) { return Jmp{Cond::Eq, false, dst, Imm{v}, off}; }
+Insn mov(Reg dst, std::int32_t v) { return Bin{AluOp::Mov, true, dst, Imm{v}}; }
+Insn jeq(Reg dst, std::int32_t v, std::int16_t off) { return Jmp{Cond::Eq, false, dst, Imm{v}, off}; }
 Insn ja(std::int32_t off) { return Ja{off, false}; }
 Insn lddw(Reg dst, std::uint64_t v) { return LoadImm64{dst, v}; }
 Insn ex() { return Exit{}; }

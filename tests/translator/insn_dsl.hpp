@@ -18,30 +18,30 @@ using isa::Insn;
 using isa::Reg;
 using isa::Size;
 
-inline Insn mov64(Reg d, std::int64_t imm) { return isa::Bin{AluOp::Mov, true, d, isa::Imm{imm}}; }
+inline Insn mov64(Reg d, std::int32_t imm) { return isa::Bin{AluOp::Mov, true, d, isa::Imm{imm}}; }
 inline Insn mov64r(Reg d, Reg s) { return isa::Bin{AluOp::Mov, true, d, s}; }
-inline Insn mov32(Reg d, std::int64_t imm) { return isa::Bin{AluOp::Mov, false, d, isa::Imm{imm}}; }
+inline Insn mov32(Reg d, std::int32_t imm) { return isa::Bin{AluOp::Mov, false, d, isa::Imm{imm}}; }
 inline Insn mov32r(Reg d, Reg s) { return isa::Bin{AluOp::Mov, false, d, s}; }
-inline Insn alu64(AluOp op, Reg d, std::int64_t imm) { return isa::Bin{op, true, d, isa::Imm{imm}}; }
+inline Insn alu64(AluOp op, Reg d, std::int32_t imm) { return isa::Bin{op, true, d, isa::Imm{imm}}; }
 inline Insn alu64r(AluOp op, Reg d, Reg s) { return isa::Bin{op, true, d, s}; }
-inline Insn alu32(AluOp op, Reg d, std::int64_t imm) { return isa::Bin{op, false, d, isa::Imm{imm}}; }
+inline Insn alu32(AluOp op, Reg d, std::int32_t imm) { return isa::Bin{op, false, d, isa::Imm{imm}}; }
 inline Insn alu32r(AluOp op, Reg d, Reg s) { return isa::Bin{op, false, d, s}; }
 inline Insn un(isa::UnOp op, Reg d, bool is64 = true) { return isa::Un{op, is64, d}; }
 
 inline Insn ldx(Size sz, Reg d, Reg base, std::int16_t off) { return isa::Load{sz, false, d, base, off}; }
 inline Insn stx(Size sz, Reg base, std::int16_t off, Reg s) { return isa::Store{sz, base, off, s}; }
-inline Insn st(Size sz, Reg base, std::int16_t off, std::int64_t imm) {
+inline Insn st(Size sz, Reg base, std::int16_t off, std::int32_t imm) {
   return isa::Store{sz, base, off, isa::Imm{imm}};
 }
 inline Insn atomic(AtomicOp op, bool fetch, Size sz, Reg base, std::int16_t off, Reg s) {
   return isa::Atomic{op, fetch, sz, base, off, s};
 }
 
-inline Insn jmp(Cond c, Reg d, std::int64_t imm, std::int16_t off) {
+inline Insn jmp(Cond c, Reg d, std::int32_t imm, std::int16_t off) {
   return isa::Jmp{c, false, d, isa::Imm{imm}, off};
 }
 inline Insn jmpr(Cond c, Reg d, Reg s, std::int16_t off) { return isa::Jmp{c, false, d, s, off}; }
-inline Insn jmp32(Cond c, Reg d, std::int64_t imm, std::int16_t off) {
+inline Insn jmp32(Cond c, Reg d, std::int32_t imm, std::int16_t off) {
   return isa::Jmp{c, true, d, isa::Imm{imm}, off};
 }
 inline Insn ja(std::int32_t off) { return isa::Ja{off, false}; }

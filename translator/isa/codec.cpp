@@ -529,10 +529,6 @@ RawInsn slot(std::uint8_t code, Reg dst, Reg src, std::int16_t off, std::int32_t
   return RawInsn::make(code, dst, src, off, imm);
 }
 
-// Values the model holds wider than their field (Imm is int64) are truncated
-// to the field: encode() trusts its input, decode() never produces them.
-std::int32_t imm32(std::int64_t v) { return static_cast<std::int32_t>(v); }
-
 // A Value as slot fields, without a branch on its kind (the kind of operand
 // is as unpredictable as the instruction mix): pointers are selected, then
 // loaded unconditionally.
@@ -546,7 +542,7 @@ inline Operand operand(const Value& v) {
   static constexpr Imm kNoImm{0};
   const Reg* reg = std::get_if<Reg>(&v);
   const Imm* imm = std::get_if<Imm>(&v);
-  return {reg ? kX : kK, *(reg ? reg : &kNoReg), imm32((imm ? imm : &kNoImm)->v)};
+  return {reg ? kX : kK, *(reg ? reg : &kNoReg), (imm ? imm : &kNoImm)->v};
 }
 
 // Writes through a cursor into storage the caller sized for two slots per

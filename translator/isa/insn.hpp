@@ -21,8 +21,12 @@ namespace xo::isa {
 using Reg = std::uint8_t;  // r0..r10; r10 is the read-only frame pointer
 inline constexpr Reg kFramePointer = 10;
 
+// A BPF_K operand. On the wire every ALU, JMP and ST immediate is a signed
+// 32-bit field (64-bit ALU and JMP sign-extend it; ld_imm64 keeps its own
+// uint64 in LoadImm64), so the model holds exactly that and nothing wider can
+// be built: Imm{int64_variable} is a narrowing error at compile time.
 struct Imm {
-  std::int64_t v;
+  std::int32_t v;
   bool operator==(const Imm&) const = default;
 };
 using Value = std::variant<Reg, Imm>;  // BPF_X (register) or BPF_K (immediate)
@@ -174,6 +178,14 @@ struct LoadMapIdxValue {  // 6: BPF_PSEUDO_MAP_IDX_VALUE
 using Insn = std::variant<Bin, Un, Jmp, Ja, Call, CallLocal, CallKfunc, Exit, Load, Store,
                           Atomic, LegacyLoad, LoadImm64, LoadMapFd, LoadMapValue, LoadBtfId,
                           LoadFunc, LoadMapIdx, LoadMapIdxValue>;
+
+// Decode and encode stream vectors of Insn, so its size is their memory
+// bandwidth: with a 16-byte Value (int64 Imm) Jmp was 32 bytes and Insn 40,
+// and a 4096-insn program fell from 76M to 45M decode+encode insns/s
+// (docs/PERFORMANCE.md). The largest alternatives are now 16 bytes
+// (LoadImm64, Jmp) plus the index. Keep it at 24.
+static_assert(sizeof(Value) == 8, "Value: a 4-byte Imm or a Reg, plus the index");
+static_assert(sizeof(Insn) == 24, "Insn grew: see the comment above");
 
 // Slots an instruction occupies on the wire: 2 for every ld_imm64 form, else 1.
 // This is the only place that knows slot widths.

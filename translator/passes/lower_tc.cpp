@@ -64,7 +64,7 @@ std::optional<std::int32_t> constant_r2_at(const std::vector<Insn>& insns, const
   for (std::size_t j = i; j-- > first;) {
     if (!writes_reg(insns[j], 2)) continue;
     if (auto* b = std::get_if<Bin>(&insns[j]); b && b->op == AluOp::Mov)
-      if (auto* imm = std::get_if<Imm>(&b->src)) return static_cast<std::int32_t>(imm->v);
+      if (auto* imm = std::get_if<Imm>(&b->src)) return imm->v;
     if (auto* l = std::get_if<LoadImm64>(&insns[j])) return static_cast<std::int32_t>(l->imm);
     return std::nullopt;
   }
@@ -131,8 +131,10 @@ Status lower_helper_calls(Rewriter& rw, const std::vector<Insn>& insns, const St
                                      (delta ? "positive" : "non-constant") +
                                      " delta (a head pop) cannot be lowered to tc; load with "
                                      "--flavor chain");
-        // A push of -delta bytes: skb_change_head(skb, -delta, 0).
-        rw.replace(i, {Emit{Bin{AluOp::Mov, true, 2, Imm{-static_cast<std::int64_t>(*delta)}}},
+        // A push of -delta bytes: skb_change_head(skb, -delta, 0). -INT32_MIN
+        // wraps to itself, which is the same 2^31 for the helper's u32 head_room.
+        const auto push = static_cast<std::int32_t>(-static_cast<std::int64_t>(*delta));
+        rw.replace(i, {Emit{Bin{AluOp::Mov, true, 2, Imm{push}}},
                        Emit{Bin{AluOp::Mov, true, 3, Imm{0}}},
                        Emit{Call{bpf::kSkbChangeHead}}});
         break;
