@@ -146,6 +146,30 @@ std::vector<Plan> make_plans(Testbed& tb) {
                      },
                      [attachment] { attachment->reset(); }});
   }
+  // References, 9 + 2c + i: native programs at the same hooks.
+  for (int i = 0; i < 2; ++i)
+    plans.push_back({"case1 xdp" + std::to_string(i + 1) + " native", tb.ingress_native[i]->prog_fd("xo_chain_ingress"),
+                     c1a, nullptr, tb.rx1.get(), i == 0 ? Mode::Drop : Mode::Echo,
+                     tb.native_xdp[i]->map_fd("rxcnt"), i == 0 ? Figure::GuestProgram : Figure::Sink, {}, {}});
+  for (int i = 0; i < 2; ++i) {
+    const bool pass = tb.options.case2_port_pass;
+    const int gen = tb.progs->prog_fd(pass ? "gen_pass" : "gen_tx");
+    const int ingress = pass ? tb.v.ifindex() : tb.g_ifindex;
+    const ChildNetns* ns = pass ? nullptr : &*tb.g;
+    auto attachment = std::make_shared<std::optional<host::TcAttachment>>();
+    const int tap = tb.t2->ifindex();
+    const int prog = tb.native_tc[i]->prog_fd("xdp" + std::to_string(i + 1) + "_tc");
+    plans.push_back({"case2 xdp" + std::to_string(i + 1) + " native", gen, ingress, ns, tb.rx2.get(),
+                     i == 0 ? Mode::Drop : Mode::Echo, tb.native_tc[i]->map_fd("rxcnt"),
+                     i == 0 ? Figure::GuestProgram : Figure::Sink,
+                     [attachment, tap, prog]() -> Status {
+                       auto a = host::TcAttachment::attach(tap, prog);
+                       if (!a) return a.error();
+                       attachment->emplace(std::move(*a));
+                       return Ok{};
+                     },
+                     [attachment] { attachment->reset(); }});
+  }
   return plans;
 }
 
@@ -181,6 +205,8 @@ Result<RateResults> run_rate_cases(Testbed& tb, const RateOptions& o) {
       Cell& cell = out.cell[c][i];
       cell.no_offload = median(samples[1 + 4 * c + 2 * i]);
       cell.offload = median(samples[2 + 4 * c + 2 * i]);
+      cell.native = median(samples[9 + 2 * c + i]);
+      cell.native_mpps = cell.native.value_mpps;
       cell.no_offload_mpps = cell.no_offload.value_mpps;
       cell.offload_mpps = cell.offload.value_mpps;
     }

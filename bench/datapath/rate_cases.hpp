@@ -10,6 +10,8 @@
 //   offload xdp1   frames/s the offloaded program dropped (its own rxcnt)
 //   offload xdp2   frames/s the host transmitted back out (counted by the
 //                  sink on the far end: c1b in case 1, g in case 2)
+//   native         as offload, with the guest's C compiled natively for the
+//                  host hook instead of translated (the best xoffload can do)
 //
 // Measurements are interleaved round by round and each figure is the median
 // over the rounds, so slow drift on a shared machine hits all cells alike.
@@ -40,7 +42,10 @@ struct Sample {
 struct Cell {
   double no_offload_mpps = 0, offload_mpps = 0;
   double ratio() const { return no_offload_mpps > 0 ? offload_mpps / no_offload_mpps : 0; }
-  Sample no_offload, offload;  // medians of the details, for the log
+  // Reference: the guest's C compiled natively for the host hook (no
+  // xoffload), counted like the offload figure.
+  double native_mpps = 0;
+  Sample no_offload, offload, native;  // medians of the details, for the log
 };
 
 struct RateResults {

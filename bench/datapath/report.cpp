@@ -19,14 +19,17 @@ const char* kProgTitle[2] = {"xdp1 (drop)", "xdp2 (TX)"};
 
 std::string rate_table_markdown(const RateResults& r) {
   std::string s;
-  s += "| case | program | without offload (Mpps) | with offload (Mpps) | ratio | with offload / generator |\n";
-  s += "|---|---|---:|---:|---:|---:|\n";
+  s += "| case | program | without offload (Mpps) | with offload (Mpps) | ratio | with offload / generator | "
+       "native on host (Mpps) | offload / native |\n";
+  s += "|---|---|---:|---:|---:|---:|---:|---:|\n";
   for (int c = 0; c < 2; ++c)
     for (int i = 0; i < 2; ++i) {
       const Cell& cell = r.cell[c][i];
       s += std::string("| ") + kCaseTitle[c] + " | " + kProgTitle[i] + " | " + fmt("%.2f", cell.no_offload_mpps) +
            " | " + fmt("%.2f", cell.offload_mpps) + " | " + fmt("%.2fx", cell.ratio()) + " | " +
-           fmt("%.0f%%", r.generator_mpps > 0 ? 100 * cell.offload_mpps / r.generator_mpps : 0) + " |\n";
+           fmt("%.0f%%", r.generator_mpps > 0 ? 100 * cell.offload_mpps / r.generator_mpps : 0) + " | " +
+           fmt("%.2f", cell.native_mpps) + " | " +
+           fmt("%.0f%%", cell.native_mpps > 0 ? 100 * cell.offload_mpps / cell.native_mpps : 0) + " |\n";
     }
   s += "\ngenerator_mpps (ceiling: live frames dropped by the ingress program itself): " +
        fmt("%.2f", r.generator_mpps) + "\n";
@@ -38,10 +41,10 @@ std::string rate_table_markdown(const RateResults& r) {
        fmt("%.3f", r.generator.guest_rx_mpps) + " |\n";
   for (int c = 0; c < 2; ++c)
     for (int i = 0; i < 2; ++i)
-      for (int off = 0; off < 2; ++off) {
-        const Sample& x = off ? r.cell[c][i].offload : r.cell[c][i].no_offload;
+      for (int off = 0; off < 3; ++off) {
+        const Sample& x = off == 2 ? r.cell[c][i].native : off ? r.cell[c][i].offload : r.cell[c][i].no_offload;
         s += std::string("| case ") + std::to_string(c + 1) + " xdp" + std::to_string(i + 1) +
-             (off ? " offload" : " no offload") + " | " + fmt("%.3f", x.value_mpps) + " | " +
+             (off == 2 ? " native" : off ? " offload" : " no offload") + " | " + fmt("%.3f", x.value_mpps) + " | " +
              fmt("%.2f", x.min_mpps) + fmt("-%.2f", x.max_mpps) + " | " +
              fmt("%.3f", x.offered_mpps) + " | " + fmt("%.3f", x.guest_rx_mpps) + " |\n";
       }
@@ -73,7 +76,8 @@ std::string to_json(const RateResults& r, const std::vector<CostRow>& cost, cons
            ", \"ratio\": " + fmt("%.4f", cell.ratio()) + ", \"offered_no_offload_mpps\": " +
            fmt("%.4f", cell.no_offload.offered_mpps) + ", \"offered_offload_mpps\": " +
            fmt("%.4f", cell.offload.offered_mpps) + ", \"guest_rx_offload_mpps\": " +
-           fmt("%.4f", cell.offload.guest_rx_mpps) + ", \"no_offload_range_mpps\": [" +
+           fmt("%.4f", cell.offload.guest_rx_mpps) + ", \"native_mpps\": " + fmt("%.4f", cell.native_mpps) +
+           ", \"no_offload_range_mpps\": [" +
            fmt("%.4f", cell.no_offload.min_mpps) + fmt(", %.4f", cell.no_offload.max_mpps) +
            "], \"offload_range_mpps\": [" + fmt("%.4f", cell.offload.min_mpps) +
            fmt(", %.4f", cell.offload.max_mpps) + "]}";

@@ -4,6 +4,8 @@
 #include <net/if.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <thread>
 
@@ -111,6 +113,19 @@ Result<std::unique_ptr<Testbed>> Testbed::create(const TestbedOptions& o) {
     if (!ci) return ci.error();
     tb->ingress_offload[i].emplace(std::move(*ci));
   }
+  for (int i = 0; i < 2; ++i) {
+    auto nx = BpfObject::open(o.paths.xdp_obj(i + 1));
+    if (!nx) return nx.error();
+    tb->native_xdp[i].emplace(std::move(*nx));
+    if (auto s = tb->native_xdp[i]->load(); !s) return s.error();
+    auto ci = load_chain_ingress(*tb, nullptr);
+    if (!ci) return ci.error();
+    tb->ingress_native[i].emplace(std::move(*ci));
+    const std::uint32_t slot = 0;
+    const int prog = tb->native_xdp[i]->prog_fd("xdp_prog1");
+    if (bpf_map_update_elem(tb->ingress_native[i]->map_fd("xo_chain"), &slot, &prog, BPF_ANY) != 0)
+      return err("native chain slot: " + std::string(strerror(errno)));
+  }
   tb->rx1 = std::make_unique<TapReceiver>(*tb->t1, o.rx_cpu);
 
   // case 2
@@ -154,11 +169,22 @@ Result<std::unique_ptr<Testbed>> Testbed::create(const TestbedOptions& o) {
     if (!off) return off.error();
     tb->tc.prog[i].emplace(std::move(*off));
   }
+  for (int i = 0; i < 2; ++i) {
+    auto nt = BpfObject::open(o.paths.native_tc(i + 1));
+    if (!nt) return nt.error();
+    tb->native_tc[i].emplace(std::move(*nt));
+    if (i == 1)
+      if (auto s = tb->native_tc[i]->set_rodata_u32("tap_ifindex", static_cast<std::uint32_t>(tb->t2->ifindex())); !s)
+        return s.error();
+    if (auto s = tb->native_tc[i]->load(); !s) return s.error();
+  }
   tb->rx2 = std::make_unique<TapReceiver>(*tb->t2, o.rx_cpu);
 
   for (int fd : {tb->progs->prog_fd("gen_drop"), tb->progs->prog_fd("gen_tx"), tb->progs->prog_fd("gen_pass"),
                  tb->ingress_plain->prog_fd("xo_chain_ingress"), tb->ingress_offload[0]->prog_fd("xo_chain_ingress"),
-                 tb->ingress_offload[1]->prog_fd("xo_chain_ingress")})
+                 tb->ingress_offload[1]->prog_fd("xo_chain_ingress"),
+                 tb->ingress_native[0]->prog_fd("xo_chain_ingress"),
+                 tb->ingress_native[1]->prog_fd("xo_chain_ingress")})
     if (auto s = tb->anchor(fd); !s) return s.error();
   return tb;
 }

@@ -80,6 +80,11 @@ struct Testbed {
   std::optional<BpfObject> ingress_plain;     // empty xo_chain: redirect only
   std::optional<BpfObject> ingress_offload[2];  // xo_chain = the session's array
   std::unique_ptr<TapReceiver> rx1;
+  // Reference: the same guest C compiled natively for the host hook, no
+  // xoffload involved: xdp{1,2}_kern.o tail-called from a chain_ingress with
+  // its own xo_chain (case 1), examples/native/xdp{1,2}_tc on t2 (case 2).
+  std::optional<BpfObject> native_xdp[2];
+  std::optional<BpfObject> ingress_native[2];
 
   // case 2
   std::optional<ChildNetns> g;
@@ -90,6 +95,7 @@ struct Testbed {
   UniqueFd v_napi, g_sink;
   std::optional<Tap> t2;
   GuestPair tc;
+  std::optional<BpfObject> native_tc[2];  // prog xdp{1,2}_tc, attached per measurement
   std::unique_ptr<TapReceiver> rx2;
 
   // Dispatcher anchors: every live-frame program is also attached as XDP to
