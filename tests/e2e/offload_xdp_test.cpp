@@ -230,5 +230,79 @@ TEST(OffloadXdp, Xdp1CountsAndDropsXdp2BouncesInARealGuest) {
               sent2_frames.size());
 }
 
+// The same loaders without --offload: libbpf in the guest attaches natively
+// to eth0 (virtio-net XDP). The counts are the same, but every frame crosses
+// into the VM first (rx_packets grows by all of them), and xdp2's bounces
+// leave the guest through its tx queue. The contrast is what offload buys.
+constexpr const char* kNativeScript = R"SH(rx() { cat /sys/class/net/eth0/statistics/rx_packets; }
+r=$(rx); echo XO-NATIVE1-BEGIN; xdp1 eth0 --duration 10; rc=$?; echo "XO-NATIVE1-END rc=$rc rx=$(( $(rx) - r ))"
+r=$(rx); echo XO-NATIVE2-BEGIN; xdp2 eth0 --duration 10; rc=$?; echo "XO-NATIVE2-END rc=$rc rx=$(( $(rx) - r ))"
+)SH";
+
+TEST(OffloadXdp, NativeXdp1Xdp2InTheGuestForContrast) {
+  auto vm_dir = ensure_vm_image();
+  ASSERT_TRUE(vm_dir.ok()) << vm_dir.error().describe();
+  auto netns = TestNetns::create();
+  ASSERT_TRUE(netns.ok()) << netns.error().describe();
+  // 2 queue pairs for 1 vCPU: guest XDP_TX gets its own tx queue.
+  auto tap = TestTap::create(*netns, unique_name("xonf"), "", /*multi_queue=*/true);
+  ASSERT_TRUE(tap.ok()) << tap.error().describe();
+  auto v6 = run_in_netns(netns->name(), {"sysctl", "-qw", "net.ipv6.conf." + tap->name() + ".disable_ipv6=1"});
+  ASSERT_EQ(v6.exit_code, 0) << v6.output;
+
+  GuestVmOptions o;
+  o.vm_dir = *vm_dir;
+  o.netns = netns->name();
+  o.tap = tap->name();
+  o.mac = kGuestMac;
+  o.queues = 2;
+  o.cmd = kNativeScript;
+  o.timeout_s = 240;
+  for (const char* f : {"xdp1", "xdp2", "xdp1_kern.o", "xdp2_kern.o"})
+    o.adds.push_back(std::string(XO_GUEST_TOOLS_DIR) + "/" + f);
+  auto vm = GuestVm::start(o);
+  ASSERT_TRUE(vm.ok()) << vm.error().describe();
+  GuestVm& guest = **vm;
+  auto psock = PacketSocket::open(netns->name(), tap->name());
+  ASSERT_TRUE(psock.ok()) << psock.error().describe();
+  auto context = [&] { return "\nconsole:\n" + guest.console() + "\nrun-vm:\n" + guest.runner_output(); };
+
+  long dropped1 = 0, dropped2 = 0;
+  ASSERT_TRUE(wait_console(guest, "xdp1: attached", 150s)) << context();
+  const Counts sent1 = {{IPPROTO_UDP, 30}, {IPPROTO_TCP, 20}, {IPPROTO_ICMP, 10}};
+  send_mix(*psock, sent1, 100, dropped1);
+  ASSERT_TRUE(wait_console(guest, "XO-NATIVE1-END", 60s)) << context();
+
+  ASSERT_TRUE(wait_console(guest, "xdp2: attached", 60s)) << context();
+  psock->drain();
+  const Counts sent2 = {{IPPROTO_UDP, 7}, {IPPROTO_TCP, 5}, {IPPROTO_ICMP, 3}};
+  auto sent2_frames = send_mix(*psock, sent2, 1000, dropped2);
+  const Mac guest_mac = *parse_mac(kGuestMac), sender_mac = *parse_mac(kSenderMac);
+  auto bounced = psock->capture(8s, sent2_frames.size(), [&](const Captured& c) {
+    return c.bytes.size() >= 14 && std::equal(sender_mac.begin(), sender_mac.end(), c.bytes.begin()) &&
+           std::equal(guest_mac.begin(), guest_mac.end(), c.bytes.begin() + 6) && ipv4_proto(c.bytes) >= 0;
+  });
+  auto exit_code = guest.wait(90s);
+  const std::string console = guest.console();
+  ASSERT_TRUE(exit_code.has_value()) << context();
+  EXPECT_EQ(*exit_code, 0) << context();
+
+  const std::string s1 = between(console, "XO-NATIVE1-BEGIN", "XO-NATIVE1-END");
+  EXPECT_EQ(totals(s1), sent1) << s1;
+  EXPECT_EQ(marker_value(console, "XO-NATIVE1-END", "rc"), 0) << context();
+  EXPECT_EQ(marker_value(console, "XO-NATIVE1-END", "rx"), 60) << "native XDP sees frames after they entered the VM"
+                                                              << context();
+  EXPECT_EQ(dropped1, 0);  // the host stack delivered them all to the tap
+  const std::string s2 = between(console, "XO-NATIVE2-BEGIN", "XO-NATIVE2-END");
+  EXPECT_EQ(totals(s2), sent2) << s2;
+  EXPECT_EQ(marker_value(console, "XO-NATIVE2-END", "rc"), 0) << context();
+  EXPECT_EQ(marker_value(console, "XO-NATIVE2-END", "rx"), 15) << context();
+  EXPECT_EQ(dropped2, 0);
+  Counts bounced_per_proto;
+  for (const auto& c : bounced) ++bounced_per_proto[ipv4_proto(c.bytes)];
+  EXPECT_EQ(bounced_per_proto, sent2) << context();
+  std::printf("---- guest, native xdp1 ----\n%s\n---- guest, native xdp2 ----\n%s\n", s1.c_str(), s2.c_str());
+}
+
 }  // namespace
 }  // namespace xo::e2e
