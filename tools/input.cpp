@@ -106,7 +106,8 @@ std::variant<OfflineTranslation, StageError> translate_offline(const Submission&
     if (!table.find(handle)) return std::nullopt;
     return static_cast<int>(kPlaceholderFdBase + handle);
   };
-  auto tr = translator::translate(sub, placeholder, policy, opts);
+  // preverify's decoded program: decode + analyze once, not twice.
+  auto tr = translator::translate(sub, std::move(pre->decoded), placeholder, policy, opts);
   if (!tr) return StageError{"translate", tr.error()};
   return OfflineTranslation{std::move(*pre), std::move(*tr)};
 }

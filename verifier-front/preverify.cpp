@@ -1,6 +1,7 @@
 // The pre-verifier's entry point: check before anything is changed.
 #include "verifier-front/preverify.hpp"
 
+#include "translator/isa/program.hpp"
 #include "verifier-front/checks.hpp"
 
 namespace xo {
@@ -14,6 +15,13 @@ Result<Report> preverify(const Submission& sub, const Policy& policy, const MapT
   }
   verifier::compute_coverage(cx);
   if (auto s = verifier::check_dataflow(cx); !s) return s.error();
+
+  // The checks above reject every bad jump and call target first, with the
+  // kernel's wording, so analyze() cannot fail here; if it ever does, refuse
+  // rather than hand translate() a program without a structure.
+  auto structure = isa::analyze(cx.insns);
+  if (!structure) return verifier::reject_program(cx, structure.error().describe());
+  cx.report.decoded = {std::move(cx.insns), std::move(structure).value()};
   return std::move(cx.report);
 }
 

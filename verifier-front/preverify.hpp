@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "translator/isa/program.hpp"
 #include "translator/isa/result.hpp"
 #include "translator/isa/submission.hpp"
 #include "verifier-front/policy.hpp"
@@ -32,6 +33,10 @@ struct Finding {
 
 struct Report {
   std::vector<Finding> notes;
+  // The accepted program, decoded and analyzed: hand it to
+  // translator::translate(sub, std::move(report.decoded), ...) so the host
+  // decodes and analyzes a guest program once, not twice.
+  isa::Decoded decoded;
 };
 
 // On rejection the Error carries the formatted line in `message` (use it as

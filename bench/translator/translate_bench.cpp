@@ -1,6 +1,10 @@
 // What a guest's program costs the host before the kernel sees it, side by
 // side with what the kernel itself spends loading it:
-//   BM_TranslateAndPreverify  preverify() + translate() for the tc flavor
+//   BM_TranslateAndPreverify  preverify() + translate() for the tc flavor, the
+//                             way the host loader does it: translate() takes
+//                             preverify's decoded program (decode + analyze once)
+//   BM_TranslateAndPreverifyTwice  the same through the raw-bytes translate()
+//                             (decodes and analyzes again), for comparison
 //   BM_KernelLoad             bpf_prog_load() of that translated program,
 //                             with BTF, func_info and line_info, as the host loader does
 // for the xdp1 and xdp2 example objects (through the guest builder).
@@ -67,6 +71,12 @@ struct Fixture {
     auto pre = preverify(sub, policy, SubmissionMaps(sub), opts.flavor);
     if (!pre) return pre.error();
     return translator::translate(
+        sub, std::move(pre->decoded), [this](std::uint32_t h) { return fd_of(h); }, policy, opts);
+  }
+  Result<translator::Translated> translate_decoding_twice() const {
+    auto pre = preverify(sub, policy, SubmissionMaps(sub), opts.flavor);
+    if (!pre) return pre.error();
+    return translator::translate(
         sub, [this](std::uint32_t h) { return fd_of(h); }, policy, opts);
   }
 };
@@ -90,6 +100,18 @@ void BM_TranslateAndPreverify(benchmark::State& state, const char* object) {
 }
 BENCHMARK_CAPTURE(BM_TranslateAndPreverify, xdp1, XO_XDP1_OBJ)->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(BM_TranslateAndPreverify, xdp2, XO_XDP2_OBJ)->Unit(benchmark::kMicrosecond);
+
+void BM_TranslateAndPreverifyTwice(benchmark::State& state, const char* object) {
+  Fixture& f = fixture(object);
+  if (!f.error.empty()) return state.SkipWithError(f.error.c_str());
+  for (auto _ : state) {
+    auto t = f.translate_decoding_twice();
+    if (!t) return state.SkipWithError(t.error().message.c_str());
+    benchmark::DoNotOptimize(t->insns.data());
+  }
+}
+BENCHMARK_CAPTURE(BM_TranslateAndPreverifyTwice, xdp1, XO_XDP1_OBJ)->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_TranslateAndPreverifyTwice, xdp2, XO_XDP2_OBJ)->Unit(benchmark::kMicrosecond);
 
 // The two halves, to see where the time goes.
 void BM_PreverifyOnly(benchmark::State& state, const char* object) {

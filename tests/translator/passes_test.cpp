@@ -8,7 +8,9 @@
 
 #include "tests/translator/test_support.hpp"
 #include "translator/isa/codec.hpp"
+#include "translator/isa/program.hpp"
 #include "translator/passes/passes.hpp"
+#include "verifier-front/preverify.hpp"
 
 namespace xo::test {
 namespace {
@@ -232,6 +234,100 @@ const Case kCases[] = {
 
 INSTANTIATE_TEST_SUITE_P(Passes, TranslatorCase, ::testing::ValuesIn(kCases),
                          [](const auto& info) { return std::string(info.param.name); });
+
+// ---- translate() on an already decoded program ---------------------------
+// The host decodes and analyzes a guest program once (in preverify) and hands
+// the result to translate(); that must change nothing but the time spent.
+
+void expect_same(const Result<translator::Translated>& a, const Result<translator::Translated>& b) {
+  ASSERT_EQ(a.ok(), b.ok()) << (a.ok() ? b.error().message : a.error().message);
+  if (!a.ok()) {
+    EXPECT_EQ(a.error().message, b.error().message);
+    EXPECT_EQ(a.error().pc, b.error().pc);
+    return;
+  }
+  EXPECT_EQ(a->insns, b->insns) << "raw path:\n" << hex_slots(a->insns) << "decoded path:\n"
+                                << hex_slots(b->insns);
+  EXPECT_EQ(a->prog_type, b->prog_type);
+  EXPECT_EQ(a->func_info, b->func_info);
+  EXPECT_EQ(a->line_info, b->line_info);
+  EXPECT_EQ(a->index_map.old_to_new, b->index_map.old_to_new);
+  EXPECT_EQ(a->index_map.new_to_old, b->index_map.new_to_old);
+  EXPECT_EQ(a->notes, b->notes);
+}
+
+translator::TranslateOptions options_of(const Case& c) {
+  translator::TranslateOptions o;
+  o.flavor = c.flavor;
+  o.tap_ifindex = kTap;
+  o.guest_ifindex = kGuestIfindex;
+  o.stats_map_fd = c.stats_map_fd;
+  return o;
+}
+
+TEST_P(TranslatorCase, DecodedOverloadGivesTheSameResult) {
+  const Case& c = GetParam();
+  const Submission sub = submission_of(c.in);
+  auto insns = isa::decode(sub.insns);
+  ASSERT_TRUE(insns.ok()) << insns.error().message;
+  auto structure = isa::analyze(*insns);
+  ASSERT_TRUE(structure.ok()) << structure.error().message;
+  TestPolicy policy;
+  expect_same(run(c), translator::translate(sub, isa::Decoded{*insns, *structure}, host_fd, policy,
+                                            options_of(c)));
+}
+
+// The real sequence: preverify, then translate on preverify's Report.
+TEST(DecodedOnce, PreverifyReportFeedsTranslate) {
+  TestPolicy policy;
+  std::size_t accepted = 0;
+  for (const Case& c : kCases) {
+    SCOPED_TRACE(c.name);
+    const Submission sub = submission_of(c.in);
+    auto pre = preverify(sub, policy, SubmissionMaps(sub), c.flavor);
+    if (!pre) continue;  // refused before translation: nothing to compare
+    ++accepted;
+    auto insns = isa::decode(sub.insns);
+    ASSERT_TRUE(insns.ok());
+    auto structure = isa::analyze(*insns);
+    ASSERT_TRUE(structure.ok());
+    // The Report carries exactly what decode + analyze give.
+    const isa::Decoded& d = pre->decoded;
+    EXPECT_EQ(d.insns, *insns);
+    EXPECT_EQ(d.structure.layout, structure->layout);
+    EXPECT_EQ(d.structure.subprograms, structure->subprograms);
+    EXPECT_EQ(d.structure.blocks, structure->blocks);
+    EXPECT_EQ(d.structure.block_of, structure->block_of);
+    EXPECT_EQ(d.structure.is_jump_target, structure->is_jump_target);
+    expect_same(run(c), translator::translate(sub, std::move(pre->decoded), host_fd, policy,
+                                              options_of(c)));
+  }
+  EXPECT_GE(accepted, std::size(kCases) / 2) << "most cases should pass preverify";
+}
+
+TEST(DecodedOnce, AnotherProgramsDecodingIsRefused) {
+  const Submission small = submission_of(kRet2);
+  const Submission bigger = submission_of({mov64(0, 1), mov64(0, 2), exit_()});
+  TestPolicy policy;
+  auto pre = preverify(small, policy, SubmissionMaps(small), Flavor::Tc);
+  ASSERT_TRUE(pre.ok()) << pre.error().message;
+  auto r = translator::translate(bigger, std::move(pre->decoded), host_fd, policy,
+                                 options_of(Case{"x", Flavor::Tc, {}, {}}));
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("is not this submission's"), std::string::npos)
+      << r.error().message;
+  EXPECT_EQ(r.error().message.rfind("prog 'case': ", 0), 0u) << r.error().message;
+}
+
+TEST(DecodedOnce, EmptyDecodingIsRefused) {
+  const Submission sub = submission_of(kRet2);
+  TestPolicy policy;
+  auto r = translator::translate(sub, isa::Decoded{}, host_fd, policy,
+                                 options_of(Case{"x", Flavor::Tc, {}, {}}));
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("is not this submission's"), std::string::npos)
+      << r.error().message;
+}
 
 }  // namespace
 }  // namespace xo::test

@@ -57,6 +57,13 @@ struct Structure {
 // Errors: a jump/call into the middle of ld_imm64 or outside the program.
 Result<Structure> analyze(std::span<const Insn> insns);
 
+// A program decoded and analyzed once. preverify() returns it in its Report
+// so that translate() does not decode and analyze the same bytes again.
+struct Decoded {
+  std::vector<Insn> insns;
+  Structure structure;  // analyze(insns)
+};
+
 // ---------------------------------------------------------------------------
 // Rewriting.
 

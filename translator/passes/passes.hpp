@@ -63,6 +63,16 @@ struct Translated {
 Result<Translated> translate(const Submission& submission, const HostFdOfHandle& host_fd_of_handle,
                              const Policy& policy, const TranslateOptions& options);
 
+// The same, on the program preverify() already decoded and analyzed
+// (Report::decoded for this very submission), skipping the "decode" step:
+//   auto pre = preverify(sub, policy, maps, flavor);
+//   auto tr = translate(sub, std::move(pre->decoded), fd_of, policy, options);
+// `decoded` must describe submission.insns; one whose slot count differs is
+// refused (a cheap guard against passing another program's Report).
+Result<Translated> translate(const Submission& submission, isa::Decoded decoded,
+                             const HostFdOfHandle& host_fd_of_handle, const Policy& policy,
+                             const TranslateOptions& options);
+
 // ---------------------------------------------------------------------------
 // The passes, one file each. They share this context.
 

@@ -29,31 +29,47 @@ std::uint32_t prog_type_of(Flavor f) {
 Result<Translated> translate(const Submission& submission, const HostFdOfHandle& host_fd_of_handle,
                              const Policy& policy, const TranslateOptions& options) {
   Diagnoser diag(submission);
-  Translated out;
-  PassContext ctx{submission, policy, options, diag, out.notes};
-
   if (submission.insns.empty()) return diag.whole("the program has no instructions");
-  auto decoded = isa::decode(submission.insns);
-  if (!decoded) {
-    const Error& e = decoded.error();
+  auto insns = isa::decode(submission.insns);
+  if (!insns) {
+    const Error& e = insns.error();
     return e.pc ? diag.at(*e.pc, e.message) : diag.whole(e.message);
   }
-  std::vector<isa::Insn> insns = std::move(decoded.value());
-  auto structure = isa::analyze(insns);
+  auto structure = isa::analyze(*insns);
   if (!structure) {
     const Error& e = structure.error();
     return e.pc ? diag.at(*e.pc, e.message) : diag.whole(e.message);
   }
+  return translate(submission, isa::Decoded{std::move(insns).value(), std::move(structure).value()},
+                   host_fd_of_handle, policy, options);
+}
 
-  if (auto s = resolve_map_refs(insns, *structure, host_fd_of_handle, ctx); !s) return s.error();
-  if (auto s = check_helper_allowlist(insns, *structure, ctx); !s) return s.error();
-  auto lowered = lower_for_flavor(insns, *structure, ctx);
+Result<Translated> translate(const Submission& submission, isa::Decoded decoded,
+                             const HostFdOfHandle& host_fd_of_handle, const Policy& policy,
+                             const TranslateOptions& options) {
+  Diagnoser diag(submission);
+  Translated out;
+  PassContext ctx{submission, policy, options, diag, out.notes};
+
+  std::vector<isa::Insn>& insns = decoded.insns;
+  const isa::Structure& structure = decoded.structure;
+  if (submission.insns.empty()) return diag.whole("the program has no instructions");
+  if (structure.layout.size() != insns.size() + 1 ||
+      structure.layout.back() != submission.insns.size())
+    return diag.whole("the decoded program (" + std::to_string(insns.size()) +
+                      " insns) is not this submission's (" +
+                      std::to_string(submission.insns.size()) +
+                      " slots): pass the Report of preverify() for this submission");
+
+  if (auto s = resolve_map_refs(insns, structure, host_fd_of_handle, ctx); !s) return s.error();
+  if (auto s = check_helper_allowlist(insns, structure, ctx); !s) return s.error();
+  auto lowered = lower_for_flavor(insns, structure, ctx);
   if (!lowered) {
     const Error& e = lowered.error();
     // Rewriter errors (an offset that no longer fits) are not located yet.
     return e.message.rfind("prog '", 0) == 0 ? e : diag.whole(e.message);
   }
-  auto debug = remap_debug_info(submission.func_info, submission.line_info, structure->layout,
+  auto debug = remap_debug_info(submission.func_info, submission.line_info, structure.layout,
                                 lowered->map, ctx);
   if (!debug) return debug.error();
 
