@@ -45,7 +45,7 @@ double median(std::vector<double> v) {
 
 Result<host::Offload> load(const Testbed& tb, int which, Flavor flavor, bool stats) {
   host::OffloadOptions o;
-  o.session = tb.id + "-cost-" + std::string(flavor_name(flavor)) + "-xdp" + std::to_string(which + 1) +
+  o.session = tb.session + "-cost-" + std::string(flavor_name(flavor)) + "-xdp" + std::to_string(which + 1) +
               (stats ? "-stats" : "");
   o.tap = tb.t2->name();
   o.flavor = flavor;

@@ -9,7 +9,8 @@
 // Runs as root. It first moves itself into a fresh network namespace, so
 // all the veths, the bridge and the taps it creates are private to this run
 // and disappear with the process; bpffs pins live under
-// /sys/fs/bpf/xoffload/xd<pid>-* and are removed on exit.
+// /sys/fs/bpf/xoffload/xodatapath-<pid>-* and are removed on exit (and, after
+// a crash, by the next run).
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/mount.h>
@@ -172,6 +173,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   mkdir("/sys/fs/bpf/xoffload", 0700);
+  remove_stale_sessions();
   // The machine is shared: a high CFS weight (default nice -20, for this
   // session's autogroup and every thread) keeps builds next door from
   // deciding the figures, without starving anyone outright the way a

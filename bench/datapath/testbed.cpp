@@ -2,7 +2,11 @@
 
 #include <bpf/bpf.h>
 #include <net/if.h>
+#include <dirent.h>
+#include <signal.h>
 #include <unistd.h>
+
+#include <cstdlib>
 
 #include <cerrno>
 #include <cstring>
@@ -19,7 +23,7 @@ namespace {
 Result<host::Offload> load_offload(const Testbed& tb, int which, Flavor flavor, const std::string& tap,
                                    bool attach) {
   host::OffloadOptions o;
-  o.session = tb.id + (flavor == Flavor::Tc ? "-tc-xdp" : "-chain-xdp") + std::to_string(which + 1);
+  o.session = tb.session + (flavor == Flavor::Tc ? "-tc-xdp" : "-chain-xdp") + std::to_string(which + 1);
   o.tap = tap;
   o.flavor = flavor;
   o.stats = tb.options.stats;
@@ -48,6 +52,21 @@ Result<BpfObject> load_chain_ingress(const Testbed& tb, const host::Offload* off
 }
 
 }  // namespace
+
+void remove_stale_sessions() {
+  DIR* d = opendir(std::string(host::kDefaultPinRoot).c_str());
+  if (!d) return;
+  std::vector<std::string> stale;
+  const std::string prefix = kSessionPrefix;
+  while (dirent* e = readdir(d)) {
+    std::string name = e->d_name;
+    if (name.rfind(prefix, 0) != 0) continue;
+    const long pid = std::atol(name.c_str() + prefix.size());
+    if (pid > 0 && kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) stale.push_back(name);
+  }
+  closedir(d);
+  for (const auto& name : stale) (void)host::remove_stale_session(name);
+}
 
 int GuestPair::rxcnt_fd(int i) const {
   for (const auto& m : prog[i]->maps().all())
@@ -80,6 +99,7 @@ Result<std::unique_ptr<Testbed>> Testbed::create(const TestbedOptions& o) {
   auto tb = std::make_unique<Testbed>();
   tb->options = o;
   tb->id = unique_ifname("xd", "");
+  tb->session = std::string(kSessionPrefix) + std::to_string(getpid());
   for (int i = 0; i < 2; ++i) {
     auto s = guest::build_submission_from_file(o.paths.xdp_obj(i + 1));
     if (!s) return err(o.paths.xdp_obj(i + 1) + ": " + s.error().describe());

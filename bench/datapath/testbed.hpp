@@ -30,6 +30,12 @@
 
 namespace xo::bench {
 
+// bpffs sessions of this benchmark: /sys/fs/bpf/xoffload/xodatapath-<pid>-*.
+inline constexpr const char* kSessionPrefix = "xodatapath-";
+// Removes session directories of benchmark runs whose process is gone (a
+// crash or SIGKILL skips the destructors that unpin). Best effort.
+void remove_stale_sessions();
+
 struct Paths {
   std::string examples_bin;  // build/examples
   std::string progs;         // datapath_progs.o
@@ -67,7 +73,8 @@ struct Testbed {
   ~Testbed();
 
   TestbedOptions options;
-  std::string id;  // per-run prefix of every name
+  std::string id;       // per-run prefix of every interface name (<= 15 chars)
+  std::string session;  // per-run prefix of every xoffload session (kSessionPrefix<pid>)
   Submission submission[2];
 
   std::optional<BpfObject> progs;  // gen_drop, gen_tx, napi_pass, sink
