@@ -265,7 +265,8 @@ Outcome<std::unique_ptr<BackendProg>> KernelBackend::load_prog(const ProgLoadInp
     BackendMap* m = in.map_of(handle);
     return m ? std::optional<int>(static_cast<KernelMap*>(m)->fd()) : std::nullopt;
   };
-  auto tr = translator::translate(s, fd_of, *in.policy, topts);
+  // preverify's decoded program: the host decodes the guest's bytes once.
+  auto tr = translator::translate(s, std::move(pre->decoded), fd_of, *in.policy, topts);
   if (!tr) {
     bool policy = tr.error().message.find("not allowed") != std::string::npos;
     return Failure{policy ? ts::status::kEPERM : ts::status::kEINVAL, tr.error().message};
