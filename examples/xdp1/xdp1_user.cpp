@@ -97,6 +97,8 @@ class CounterSource {
  public:
   virtual ~CounterSource() = default;
   virtual xo::Result<Counts> read() = 0;
+  // Between reports: an error stops the loop (the program no longer runs).
+  virtual xo::Status check() { return xo::Ok{}; }
 };
 
 class LocalCounters : public CounterSource {
@@ -124,7 +126,25 @@ class LocalCounters : public CounterSource {
 
 class HostCounters : public CounterSource {
  public:
-  HostCounters(xo::guest::GuestClient& c, xo::guest::OffloadedMap map) : c_(c), map_(std::move(map)) {}
+  HostCounters(xo::guest::GuestClient& c, xo::guest::OffloadedMap map, std::uint32_t prog)
+      : c_(c), map_(std::move(map)), prog_(prog) {}
+  // Host events arrive between replies: print them; losing our program ends
+  // the run (the host said to run it locally: start without --offload).
+  xo::Status check() override {
+    auto events = c_.take_events();
+    if (!events) return events.error();
+    for (const auto& e : *events) {
+      const char* kind = e.kind == xo::transport::EventKind::OffloadLost ? "offload lost"
+                         : e.kind == xo::transport::EventKind::Detached ? "detached"
+                                                                        : "quota";
+      std::printf("host event: %s (prog %u): %s\n", kind, e.prog, e.text.c_str());
+      const bool ours = e.prog == 0 || e.prog == prog_;
+      if (ours && e.kind != xo::transport::EventKind::Quota)
+        return xo::err(std::string("the host no longer runs the program (") + kind +
+                       "); run without --offload to attach it in the guest");
+    }
+    return xo::Ok{};
+  }
   xo::Result<Counts> read() override {
     Counts out{};
     const std::uint32_t n = std::min(map_.max_entries, kProtos);
@@ -144,6 +164,7 @@ class HostCounters : public CounterSource {
  private:
   xo::guest::GuestClient& c_;
   xo::guest::OffloadedMap map_;
+  std::uint32_t prog_;
 };
 
 // ---- the report loop (samples/bpf/xdp1_user.c poll_stats) -----------------
@@ -166,6 +187,11 @@ int poll_stats(CounterSource& src, const Options& o) {
     const auto next = std::min(Clock::now() + std::chrono::seconds(o.interval), end);
     const bool full = next < end;
     if (!sleep_interruptible(next) && !full) break;
+    if (auto st = src.check(); !st) {
+      std::fprintf(stderr, "%s: %s\n", o.prog_name.c_str(), st.error().message.c_str());
+      rc = 1;
+      break;
+    }
     auto now = src.read();
     if (!now) {
       std::fprintf(stderr, "%s: %s\n", o.prog_name.c_str(), now.error().message.c_str());
@@ -273,7 +299,7 @@ int run_offload(const Options& o) {
   if (!map) {
     std::fprintf(stderr, "%s: %s\n", o.prog_name.c_str(), map.error().message.c_str());
   } else {
-    HostCounters counters(*client, **map);
+    HostCounters counters(*client, **map, prog->prog);
     rc = poll_stats(counters, o);
   }
   if (auto st = client->unload(*prog); !st) {

@@ -43,7 +43,7 @@ Result<Channel> open_channel(const std::string& where) {
 template <typename Call>
 auto with_rate_retry(Client& client, Call call) -> decltype(call()) {
   for (int attempt = 0;; ++attempt) {
-    auto r = call();
+    auto r = call();  // call() paces itself
     if (r.ok() || client.last_status() != transport::status::kEAGAIN || attempt >= 60) return r;
     std::this_thread::sleep_for(std::chrono::milliseconds(std::min(5 * (attempt + 1), 50)));
   }
@@ -166,7 +166,18 @@ Result<GuestClient> GuestClient::connect(const std::string& where, int timeout_m
   return GuestClient(Client(std::move(*channel), timeout_ms));
 }
 
-Result<transport::CapsReply> GuestClient::caps() { return client_.caps(); }
+Result<transport::CapsReply> GuestClient::caps() {
+  caps_asked_ = true;
+  auto c = client_.caps();
+  if (c && c->quotas.requests_per_sec > 0)
+    pacer_.configure(c->quotas.requests_per_sec, std::max<std::uint32_t>(1, c->quotas.request_burst));
+  return c;
+}
+
+void GuestClient::pace() {
+  if (!caps_asked_) (void)caps();  // a host that cannot answer CAPS: no pacing
+  pacer_.acquire();
+}
 
 // ---- offload ------------------------------------------------------------------
 
@@ -187,6 +198,7 @@ Result<std::uint32_t> GuestClient::create_maps(const Submission& s, std::uint32_
     }
     req.frozen = def.frozen;
     req.initial_value = def.initial_value;
+    pace();
     auto handle = client_.map_create(req);
     if (!handle) return prefixed("map '" + def.name + "'", handle.error());
     out.maps.push_back(OffloadedMap{def.name, *handle, def.type, def.key_size, def.value_size,
@@ -205,6 +217,8 @@ Result<OffloadedProgram> GuestClient::offload(const Submission& s, const Offload
   OffloadedProgram prog;
   prog.name = s.name;
   const std::string what = "offload '" + s.name + "'";
+  if (!caps_asked_)
+    if (auto c = caps(); !c) return prefixed(what, c.error());
 
   // Frees what was created so far; the BTF object stays (no BTF_FREE message).
   auto fail = [&](Error e) -> Result<OffloadedProgram> {
@@ -213,6 +227,7 @@ Result<OffloadedProgram> GuestClient::offload(const Submission& s, const Offload
   };
 
   if (!s.btf.empty()) {
+    pace();
     auto btf = client_.btf_load(s.btf);
     if (!btf) return prefixed(what, btf.error());
     prog.btf = *btf;
@@ -235,6 +250,7 @@ Result<OffloadedProgram> GuestClient::offload(const Submission& s, const Offload
     req.func_info = s.func_info;
     req.line_info = s.line_info;
   }
+  pace();
   auto loaded = client_.prog_load(req);
   if (!loaded) return fail(loaded.error());
   prog.prog = loaded->prog_handle;
@@ -257,21 +273,21 @@ Result<OffloadedProgram> GuestClient::offload_file(const std::string& elf_path,
 
 Result<std::optional<std::vector<std::uint8_t>>> GuestClient::map_lookup(
     std::uint32_t map, std::span<const std::uint8_t> key) {
-  return with_rate_retry(client_, [&] { return client_.map_lookup(map, key); });
+  return with_rate_retry(client_, [&] { pace(); return client_.map_lookup(map, key); });
 }
 
 Status GuestClient::map_update(std::uint32_t map, std::span<const std::uint8_t> key,
                                std::span<const std::uint8_t> value, std::uint64_t flags) {
-  return with_rate_retry(client_, [&] { return client_.map_update(map, key, value, flags); });
+  return with_rate_retry(client_, [&] { pace(); return client_.map_update(map, key, value, flags); });
 }
 
 Status GuestClient::map_delete(std::uint32_t map, std::span<const std::uint8_t> key) {
-  return with_rate_retry(client_, [&] { return client_.map_delete(map, key); });
+  return with_rate_retry(client_, [&] { pace(); return client_.map_delete(map, key); });
 }
 
 Result<std::optional<std::vector<std::uint8_t>>> GuestClient::map_get_next_key(
     std::uint32_t map, std::span<const std::uint8_t> key) {
-  return with_rate_retry(client_, [&] { return client_.map_get_next_key(map, key); });
+  return with_rate_retry(client_, [&] { pace(); return client_.map_get_next_key(map, key); });
 }
 
 Result<const OffloadedMap*> GuestClient::map_named(const OffloadedProgram& prog,
@@ -302,16 +318,18 @@ Result<std::vector<GuestClient::Entry>> GuestClient::dump_map(const OffloadedMap
 // ---- programs -----------------------------------------------------------------
 
 Result<std::vector<transport::ActionCounter>> GuestClient::stats(std::uint32_t prog) {
-  return with_rate_retry(client_, [&] { return client_.stats(prog); });
+  return with_rate_retry(client_, [&] { pace(); return client_.stats(prog); });
 }
 
 Status GuestClient::attach(OffloadedProgram& prog) {
+  pace();
   if (Status st = client_.prog_attach(prog.prog); !st) return st;
   prog.attached = true;
   return Ok{};
 }
 
 Status GuestClient::detach(OffloadedProgram& prog) {
+  pace();
   if (Status st = client_.prog_detach(prog.prog); !st) return st;
   prog.attached = false;
   return Ok{};
@@ -324,15 +342,22 @@ Status GuestClient::unload(OffloadedProgram& prog) {
   };
   if (prog.prog != 0) {
     if (prog.attached) keep(detach(prog));
+    pace();
     keep(client_.prog_unload(prog.prog));
     prog.prog = 0;
   }
-  for (const auto& m : prog.maps) keep(client_.map_free(m.handle));
+  for (const auto& m : prog.maps) {
+    pace();
+    keep(client_.map_free(m.handle));
+  }
   prog.maps.clear();
   if (first) return *first;
   return Ok{};
 }
 
-Status GuestClient::reset() { return client_.reset(); }
+Status GuestClient::reset() {
+  pace();
+  return client_.reset();
+}
 
 }  // namespace xo::guest

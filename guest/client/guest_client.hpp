@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "guest/client/rate_pacer.hpp"
 #include "translator/isa/result.hpp"
 #include "translator/isa/submission.hpp"
 #include "transport/client.hpp"
@@ -90,6 +91,7 @@ class GuestClient {
   static Result<GuestClient> connect(const std::string& where = "", int timeout_ms = 10'000);
   explicit GuestClient(transport::Client client) : client_(std::move(client)) {}
 
+  // Also sets the client-side pacing to the host's advertised request rate.
   Result<transport::CapsReply> caps();
 
   Result<OffloadedProgram> offload(const Submission& submission, const OffloadOptions& options);
@@ -131,7 +133,11 @@ class GuestClient {
  private:
   Result<std::uint32_t> create_maps(const Submission& s, std::uint32_t btf,
                                     OffloadedProgram& out);
+  // Before each request: learn the host's rate once (CAPS), then pace to it.
+  void pace();
   transport::Client client_;
+  bool caps_asked_ = false;
+  RatePacer pacer_;
 };
 
 // The guest ifindex of a NIC name, or an Error naming it.

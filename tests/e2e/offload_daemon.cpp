@@ -79,7 +79,10 @@ int DaemonProcess::stop(std::chrono::milliseconds grace) {
   return status_;
 }
 
-DaemonProcess::~DaemonProcess() { stop(); }
+DaemonProcess::~DaemonProcess() {
+  stop();
+  ::unlink(log_path_.c_str());  // failures already quoted it (log())
+}
 
 std::string DaemonProcess::log() const {
   std::ifstream in(log_path_);

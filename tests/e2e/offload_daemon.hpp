@@ -19,7 +19,8 @@ namespace xo::e2e {
 
 class DaemonProcess {
  public:
-  // Runs `daemon args...` in netns (empty: here), output to `log_path`, and
+  // Runs `daemon args...` in netns (empty: here), output to `log_path`
+  // (removed again when the owner goes away), and
   // waits up to `ready` for `socket_path` to appear.
   static Result<std::unique_ptr<DaemonProcess>> start(const std::string& daemon,
                                                       const std::string& netns,

@@ -221,6 +221,9 @@ TEST(OffloadXdp, Xdp1CountsAndDropsXdp2BouncesInARealGuest) {
   // Everything the session created is gone from the tap and bpffs.
   EXPECT_EQ(tc_egress(netns->name(), tap->name()).find("bpf"), std::string::npos);
   (*daemon)->stop();
+  const std::string daemon_log = (*daemon)->log();
+  EXPECT_EQ(daemon_log.find("rate limited"), std::string::npos)
+      << "the guest client should pace itself to the advertised rate:\n" << daemon_log;
   auto leftover = run_command({"find", pin_root, "-mindepth", "1"});
   EXPECT_TRUE(leftover.output.empty() || leftover.exit_code != 0) << "pins left:\n" << leftover.output;
   run_command({"rm", "-rf", pin_root});

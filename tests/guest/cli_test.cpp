@@ -141,5 +141,27 @@ TEST_F(GuestCli, Xdp1OffloadPrintsHostCountersAndUnloads) {
   EXPECT_TRUE(host_->maps().empty());
 }
 
+// The host says it lost the program: xdp1 prints the event, stops early
+// with a non-zero status, and still frees what it created.
+TEST_F(GuestCli, Xdp1OffloadStopsWhenTheHostLosesTheProgram) {
+  const auto start = std::chrono::steady_clock::now();
+  auto child = std::async(std::launch::async, [&] {
+    return run(std::string(XO_XDP1) + " --offload --port " + sock_ + " --duration 20 lo");
+  });
+  const auto deadline = start + std::chrono::seconds(10);
+  while (host_->progs().empty() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ASSERT_FALSE(host_->progs().empty());
+  host_->queue_event({xo::transport::EventKind::OffloadLost, host_->progs().begin()->first, "tap xotap0 went away"});
+  RunResult r = child.get();
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_NE(r.code, 0) << r.out;
+  EXPECT_LT(s, 15.0) << r.out;
+  EXPECT_TRUE(contains(r.out, "host event: offload lost (prog 500): tap xotap0 went away")) << r.out;
+  EXPECT_TRUE(contains(r.out, "run without --offload")) << r.out;
+  EXPECT_TRUE(host_->progs().empty());
+  EXPECT_TRUE(host_->maps().empty());
+}
+
 }  // namespace
 }  // namespace xo::guest

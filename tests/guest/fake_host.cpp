@@ -61,7 +61,14 @@ void FakeHost::serve(Channel& ch) {
       (void)ch.send(frame->header.request_id, decode_failure_reply(frame->header, msg.error()), 1000);
       continue;
     }
-    if (auto reply = handle(*msg)) (void)ch.send(frame->header.request_id, *reply, 1000);
+    auto reply = handle(*msg);
+    std::vector<Event> events;
+    {
+      std::lock_guard lock(mu_);
+      events.swap(events_);
+    }
+    for (auto& e : events) (void)ch.send(0, Message(std::move(e)), 1000);
+    if (reply) (void)ch.send(frame->header.request_id, *reply, 1000);
   }
 }
 
@@ -190,6 +197,10 @@ std::map<std::uint32_t, FakeProg> FakeHost::progs() const {
 std::size_t FakeHost::btf_objects() const {
   std::lock_guard lock(mu_);
   return btfs_;
+}
+void FakeHost::queue_event(Event event) {
+  std::lock_guard lock(mu_);
+  events_.push_back(std::move(event));
 }
 void FakeHost::set_value(std::uint32_t map, const Bytes& key, const Bytes& value) {
   std::lock_guard lock(mu_);

@@ -57,6 +57,8 @@ class FakeHost {
   std::map<std::uint32_t, FakeMap> maps() const;
   std::map<std::uint32_t, FakeProg> progs() const;
   std::size_t btf_objects() const;
+  // Sent (request_id 0) just before the next reply.
+  void queue_event(transport::Event event);
   // Sets one CPU's slot of a per-CPU map value (or the value of a plain map).
   void set_value(std::uint32_t map, const Bytes& key, const Bytes& value);
 
@@ -71,6 +73,7 @@ class FakeHost {
   std::atomic<bool> stop_{false};
   mutable std::mutex mu_;
   std::vector<std::uint16_t> types_;
+  std::vector<transport::Event> events_;
   std::map<std::uint32_t, FakeMap> maps_;
   std::map<std::uint32_t, FakeProg> progs_;
   std::size_t btfs_ = 0;

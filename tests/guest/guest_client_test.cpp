@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 
 #include "guest/builder/elf_builder.hpp"
 #include "guest/client/guest_client.hpp"
@@ -59,7 +60,7 @@ TEST(GuestClient, OffloadSendsBtfMapsProgAttachInOrderWithHostHandles) {
   EXPECT_EQ(prog->maps[0].type, MapType::PercpuArray);
 
   const std::vector<std::uint16_t> want = {
-      std::uint16_t(tp::MsgType::BtfLoad), std::uint16_t(tp::MsgType::MapCreate),
+      std::uint16_t(tp::MsgType::Caps), std::uint16_t(tp::MsgType::BtfLoad), std::uint16_t(tp::MsgType::MapCreate),
       std::uint16_t(tp::MsgType::ProgLoad), std::uint16_t(tp::MsgType::ProgAttach)};
   EXPECT_EQ(c.host->request_types(), want);
 
@@ -177,6 +178,20 @@ TEST(GuestClient, DumpMapWalksEveryKeyAndUnloadFreesEverything) {
   EXPECT_LT(pos(tp::MsgType::ProgUnload), pos(tp::MsgType::MapFree));
   // A second unload is a no-op, not a double free.
   EXPECT_TRUE(c.client->unload(*prog).ok());
+}
+
+// FakeHost advertises 1000 requests/s with a burst of 100: 300 lookups
+// cannot take less than about 0.2 s, and CAPS went first.
+TEST(GuestClient, PacesRequestsToTheRateTheHostAdvertises) {
+  auto c = connect_pair();
+  auto prog = c.client->offload_file(kXdp1, OffloadOptions{});
+  ASSERT_TRUE(prog.ok()) << prog.error().message;
+  EXPECT_EQ(c.host->request_types().front(), std::uint16_t(tp::MsgType::Caps));
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 300; ++i) ASSERT_TRUE(c.client->map_lookup(prog->maps[0].handle, u32(i % 256)).ok());
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_GE(s, 0.18);
+  EXPECT_LT(s, 5.0);
 }
 
 TEST(GuestClient, RewriteRejectsAHandleTheSubmissionDoesNotDefine) {
