@@ -3,7 +3,9 @@
 // back through MAP_LOOKUP; STATS, pins and the admin log agree.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstring>
+#include <thread>
 
 #include "tests/daemon/harness.hpp"
 #include "tests/host/netdev.hpp"
@@ -89,6 +91,28 @@ TEST(DaemonHappyPath, Xdp1TcOffloadCountsPacketsAndReadsRxcnt) {
   ASSERT_TRUE(gone) << gone.error().message;
   EXPECT_EQ(ts::reply_status(*gone)->code, ts::status::kENOENT);
   EXPECT_NE(ts::reply_status(*gone)->message.find("does not exist in this session"), std::string::npos);
+}
+
+TEST(DaemonHappyPath, Xdp1ChainFlavorFillsThePinnedSlot) {
+  test::Tap tap;
+  SessionSpec spec{unique_name("ch"), tap.name(), "", "flavor = chain\n"};
+  Daemon daemon({spec});
+  auto client = connect_guest(daemon.session(0).socket);
+  ASSERT_TRUE(client) << client.error().message;
+  auto sub = xdp1_submission();
+  ASSERT_TRUE(sub) << sub.error().message;
+  auto off = offload(*client, *sub, ts::kFlavorAny);  // the session prefers chain
+  ASSERT_TRUE(off) << off.error().message << "\n" << daemon.log();
+  EXPECT_EQ(off->flavor, ts::kFlavorChain);
+  const std::string slot = "/sys/fs/bpf/xoffload/" + spec.name + "/chain_" + tap.name();
+  EXPECT_TRUE(path_exists(slot)) << "the host's ingress program tail-calls this prog array";
+  EXPECT_EQ(tc_egress_filters(tap.name()), 0) << "chain does not use tc";
+  EXPECT_NE(daemon.log().find("-> chain slot " + slot), std::string::npos) << daemon.log();
+  client->channel() = ts::Channel(ts::Fd(), "closed");
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (path_exists(slot) && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_FALSE(path_exists(slot)) << "disconnect removes the session's pins";
 }
 
 TEST(DaemonHappyPath, ResetFreesEverythingAndSessionStaysUsable) {
