@@ -162,6 +162,13 @@ Result<GuestClient> GuestClient::connect(const std::string& where, int timeout_m
   if (!stale || channel->broken()) {
     channel = open_channel(where);
     if (!channel) return channel.error();
+    // A virtio port with no host process behind it reads as EOF (POLLHUP):
+    // say so now instead of timing out on the first request.
+    auto again = channel->read_available();
+    if (!again || channel->broken())
+      return err((where.empty() ? std::string(kDefaultPortLink) : where) +
+                 ": the host side is not connected (is xoffloadd serving this VM?)" +
+                 (again ? std::string() : ": " + again.error().message));
   }
   return GuestClient(Client(std::move(*channel), timeout_ms));
 }
