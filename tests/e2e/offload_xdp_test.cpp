@@ -15,7 +15,9 @@
 //    has a tc egress bpf filter while it runs and none afterwards;
 //  - xdp2: same counts, nothing reaches the guest, and every frame comes
 //    back into the host on the tap with its MAC addresses swapped;
-//  - the guest CLI offloads, dumps and unloads over the same port.
+//  - a program the host kernel refuses comes back to the guest as an error
+//    naming its source line; the guest CLI then offloads, dumps and unloads
+//    over the same port.
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <unistd.h>
@@ -44,6 +46,7 @@ constexpr const char* kGuestScript = R"SH(rx() { cat /sys/class/net/eth0/statist
 r=$(rx); echo XO-CONTROL-READY; sleep 5; echo "XO-CONTROL-END rx=$(( $(rx) - r ))"
 r=$(rx); echo XO-XDP1-BEGIN; xdp1 --offload eth0 --duration 12; rc=$?; echo "XO-XDP1-END rc=$rc rx=$(( $(rx) - r ))"
 r=$(rx); echo XO-XDP2-BEGIN; xdp2 --offload eth0 --duration 12; rc=$?; echo "XO-XDP2-END rc=$rc rx=$(( $(rx) - r ))"
+xoffload-guest offload offload_bad.o --iface eth0; echo "XO-BAD-END rc=$?"
 xoffload-guest caps && xoffload-guest offload xdp1_kern.o --iface eth0 && xoffload-guest maps &&
   xoffload-guest dump-map rxcnt > /tmp/dump && echo "XO-DUMP-LINES $(wc -l < /tmp/dump)" &&
   xoffload-guest stats && xoffload-guest unload; echo "XO-CLI-END rc=$?"
@@ -141,6 +144,7 @@ TEST(OffloadXdp, Xdp1CountsAndDropsXdp2BouncesInARealGuest) {
   o.timeout_s = 330;
   for (const char* f : {"xoffload-guest", "xdp1", "xdp2", "xdp1_kern.o", "xdp2_kern.o"})
     o.adds.push_back(std::string(XO_GUEST_TOOLS_DIR) + "/" + f);
+  o.adds.push_back(XO_OFFLOAD_BAD_OBJ);
   auto vm = GuestVm::start(o);
   ASSERT_TRUE(vm.ok()) << vm.error().describe();
   GuestVm& guest = **vm;
@@ -213,6 +217,11 @@ TEST(OffloadXdp, Xdp1CountsAndDropsXdp2BouncesInARealGuest) {
   EXPECT_EQ(bounced_per_proto, sent2);
   EXPECT_EQ(intact, sent2_frames.size());
 
+  // A program the host kernel refuses: the guest gets the verifier's
+  // complaint mapped to its own source line, and the session goes on.
+  EXPECT_NE(marker_value(console, "XO-BAD-END", "rc"), 0) << context();
+  EXPECT_NE(console.find("offload_bad.bpf.c:13"), std::string::npos) << context();
+
   // The guest CLI over the same port (state kept between its processes).
   EXPECT_EQ(marker_value(console, "XO-CLI-END", "rc"), 0) << context();
   EXPECT_NE(console.find("XO-DUMP-LINES 256"), std::string::npos) << context();
@@ -228,6 +237,8 @@ TEST(OffloadXdp, Xdp1CountsAndDropsXdp2BouncesInARealGuest) {
   EXPECT_TRUE(leftover.output.empty() || leftover.exit_code != 0) << "pins left:\n" << leftover.output;
   run_command({"rm", "-rf", pin_root});
   std::printf("---- guest, xdp1 phase ----\n%s\n---- guest, xdp2 phase ----\n%s\n", s1.c_str(), s2.c_str());
+  std::printf("---- guest, refused program ----\n%s\n",
+              between(console, "xoffload-guest: offload 'offload_bad'", "XO-BAD-END").c_str());
   std::printf("e2e_offload_xdp: xdp1 counted %ld/%ld/%ld (udp/tcp/icmp), xdp2 bounced %zu of %zu\n",
               totals(s1)[IPPROTO_UDP], totals(s1)[IPPROTO_TCP], totals(s1)[IPPROTO_ICMP], bounced.size(),
               sent2_frames.size());
