@@ -11,6 +11,7 @@
 #include <net/if.h>
 
 #include <cerrno>
+#include <utility>
 
 #include "host/core/kernel_log.hpp"
 #include "host/core/kernel_prog.hpp"
@@ -90,7 +91,9 @@ Result<Offload::Loaded> Offload::build(const OffloadOptions& o, int tap_ifindex,
     const HostMap* m = host_maps.find(handle);
     return m ? std::optional<int>(m->fd.get()) : std::nullopt;
   };
-  auto tr = translator::translate(s, fd_of, policy, topts);
+  // preverify already decoded and analyzed the program: translate that,
+  // rather than decoding the guest bytes a second time.
+  auto tr = translator::translate(s, std::move(pre->decoded), fd_of, policy, topts);
   if (!tr) return tr.error();
   for (const auto& n : tr->notes) note(report, n);
 
