@@ -306,6 +306,35 @@ Result<const OffloadedMap*> GuestClient::map_named(const OffloadedProgram& prog,
              (names.empty() ? "none" : names) + ")");
 }
 
+Result<std::optional<std::vector<std::uint8_t>>> GuestClient::map_lookup(
+    const OffloadedProgram& prog, const std::string& map, std::span<const std::uint8_t> key) {
+  auto m = map_named(prog, map);
+  if (!m) return m.error();
+  return map_lookup((*m)->handle, key);
+}
+
+Status GuestClient::map_update(const OffloadedProgram& prog, const std::string& map,
+                               std::span<const std::uint8_t> key,
+                               std::span<const std::uint8_t> value, std::uint64_t flags) {
+  auto m = map_named(prog, map);
+  if (!m) return m.error();
+  return map_update((*m)->handle, key, value, flags);
+}
+
+Status GuestClient::map_delete(const OffloadedProgram& prog, const std::string& map,
+                               std::span<const std::uint8_t> key) {
+  auto m = map_named(prog, map);
+  if (!m) return m.error();
+  return map_delete((*m)->handle, key);
+}
+
+Result<std::optional<std::vector<std::uint8_t>>> GuestClient::map_get_next_key(
+    const OffloadedProgram& prog, const std::string& map, std::span<const std::uint8_t> key) {
+  auto m = map_named(prog, map);
+  if (!m) return m.error();
+  return map_get_next_key((*m)->handle, key);
+}
+
 Result<std::vector<GuestClient::Entry>> GuestClient::dump_map(const OffloadedMap& map) {
   std::vector<Entry> out;
   std::vector<std::uint8_t> key;  // empty: first key

@@ -108,6 +108,16 @@ class GuestClient {
       std::uint32_t map, std::span<const std::uint8_t> key);
   // ---- maps, by name within an offloaded program ----
   Result<const OffloadedMap*> map_named(const OffloadedProgram& prog, const std::string& name) const;
+  Result<std::optional<std::vector<std::uint8_t>>> map_lookup(const OffloadedProgram& prog,
+                                                             const std::string& map,
+                                                             std::span<const std::uint8_t> key);
+  Status map_update(const OffloadedProgram& prog, const std::string& map,
+                    std::span<const std::uint8_t> key, std::span<const std::uint8_t> value,
+                    std::uint64_t flags = 0);
+  Status map_delete(const OffloadedProgram& prog, const std::string& map,
+                    std::span<const std::uint8_t> key);
+  Result<std::optional<std::vector<std::uint8_t>>> map_get_next_key(
+      const OffloadedProgram& prog, const std::string& map, std::span<const std::uint8_t> key);
   // Every (key, value) of a map, walking GET_NEXT_KEY; bounded by max_entries.
   struct Entry {
     std::vector<std::uint8_t> key, value;

@@ -194,6 +194,30 @@ TEST(GuestClient, PacesRequestsToTheRateTheHostAdvertises) {
   EXPECT_LT(s, 5.0);
 }
 
+TEST(GuestClient, MapOpsByNameReachTheHostMap) {
+  auto c = connect_pair();
+  auto prog = c.client->offload_file(kXdp1, OffloadOptions{});
+  ASSERT_TRUE(prog.ok()) << prog.error().message;
+  ASSERT_TRUE(c.client->map_update(*prog, "rxcnt", u32(6), u64(41)).ok());
+  auto v = c.client->map_lookup(*prog, "rxcnt", u32(6));
+  ASSERT_TRUE(v.ok() && v->has_value());
+  auto sum = sum_percpu_u64(**v, 8);
+  ASSERT_TRUE(sum.ok());
+  EXPECT_EQ(*sum, 41u * FakeHost::kHostCpus);
+  auto next = c.client->map_get_next_key(*prog, "rxcnt", u32(6));
+  ASSERT_TRUE(next.ok() && next->has_value());
+  EXPECT_EQ(**next, u32(7));
+  EXPECT_TRUE(c.client->map_delete(*prog, "rxcnt", u32(6)).ok());
+  auto wrong = c.client->map_update(*prog, "nope", u32(6), u64(1));
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_NE(wrong.error().message.find("no map 'nope'"), std::string::npos);
+  // A handle the session does not own: the host's ENOENT comes back. (A
+  // lookup would read it as "no such key": the protocol uses ENOENT for both.)
+  auto foreign = c.client->map_update(999, u32(0), u64(1));
+  ASSERT_FALSE(foreign.ok());
+  EXPECT_NE(foreign.error().message.find("ENOENT"), std::string::npos) << foreign.error().message;
+}
+
 TEST(GuestClient, RewriteRejectsAHandleTheSubmissionDoesNotDefine) {
   std::vector<isa::RawInsn> insns = {
       isa::RawInsn::make(BPF_LD | BPF_IMM | BPF_DW, 1, BPF_PSEUDO_MAP_FD, 0, 3),
