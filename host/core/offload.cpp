@@ -100,10 +100,9 @@ Result<Offload::Loaded> Offload::build(const OffloadOptions& o, int tap_ifindex,
   KernelProgSpec spec;
   spec.kernel_name = kernel_object_name(o.session, s.name);
   spec.type = static_cast<bpf_prog_type>(tr->prog_type);
+  // BPF_XDP for chain: the translator knows a tail-call target must match
+  // the ingress program that calls it.
   spec.expected_attach_type = static_cast<bpf_attach_type>(tr->expected_attach_type);
-  // A tail-call target must match its caller's expected_attach_type (kernel
-  // 6.17+), and libbpf loads every SEC("xdp") host ingress program as BPF_XDP.
-  if (o.flavor == Flavor::Chain && tr->expected_attach_type == 0) spec.expected_attach_type = BPF_XDP;
   spec.insns = tr->insns;
   spec.license = s.license;
   if (l.btf) {

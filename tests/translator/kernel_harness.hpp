@@ -132,11 +132,13 @@ struct Loaded {
 inline Loaded load_program(std::uint32_t prog_type, const std::string& name,
                            const std::vector<isa::RawInsn>& insns, const Submission& sub,
                            const std::vector<FuncInfo>& func_info,
-                           const std::vector<LineInfo>& line_info, int btf_fd) {
+                           const std::vector<LineInfo>& line_info, int btf_fd,
+                           std::uint32_t expected_attach_type = 0) {
   static_assert(sizeof(isa::RawInsn) == sizeof(bpf_insn));
   Loaded out;
   std::vector<char> log(1 << 20);
-  LIBBPF_OPTS(bpf_prog_load_opts, o);
+  LIBBPF_OPTS(bpf_prog_load_opts, o,
+              .expected_attach_type = static_cast<bpf_attach_type>(expected_attach_type));
   if (btf_fd >= 0) {
     o.prog_btf_fd = btf_fd;
     if (!func_info.empty()) {

@@ -2,6 +2,7 @@
 // and either the exact host program expected or a fragment of the expected
 // one-line refusal.
 #include <gtest/gtest.h>
+#include <linux/bpf.h>
 
 #include <string>
 #include <vector>
@@ -101,6 +102,8 @@ TEST_P(TranslatorCase, Translates) {
   const auto want = raw(c.expect);
   EXPECT_EQ(r->insns, want) << "got:\n" << hex_slots(r->insns) << "want:\n" << hex_slots(want);
   EXPECT_EQ(r->prog_type, c.flavor == Flavor::Tc ? 3u : 6u);
+  // chain: tail-called by a BPF_XDP ingress program, so BPF_XDP as well.
+  EXPECT_EQ(r->expected_attach_type, c.flavor == Flavor::Chain ? std::uint32_t{BPF_XDP} : 0u);
 }
 
 using enum Flavor;

@@ -241,7 +241,7 @@ TEST_P(Semantics, SameVerdictFrameAndMaps) {
       *sub, [&](std::uint32_t h) { return host_side.fd_of(h); }, policy, opts);
   ASSERT_TRUE(tr.ok()) << tr.error().message;
   Loaded host = load_program(tr->prog_type, sub->name, tr->insns, *sub, tr->func_info,
-                             tr->line_info, btf.get());
+                             tr->line_info, btf.get(), tr->expected_attach_type);
   ASSERT_TRUE(host.prog.valid()) << "translated: " << host.log;
 
   std::vector<std::uint64_t> per_action(translator::kStatsSlots, 0);
@@ -284,6 +284,51 @@ INSTANTIATE_TEST_SUITE_P(Kernel, Semantics, ::testing::ValuesIn(params()), [](co
   return info.param.program.name + "_" + std::string(flavor_name(info.param.flavor)) +
          (info.param.stats ? "_stats" : "");
 });
+
+// The chain translation is what the host's ingress XDP program tail-calls.
+// libbpf loads that caller with expected_attach_type BPF_XDP, and since
+// Linux 6.17 a prog array only takes programs whose attach type matches its
+// owner's: the translation, loaded exactly as Translated says, must fit in
+// the caller's prog array and run there as it runs alone.
+TEST(ChainTailCall, TranslationRunsFromAnXdpCallersProgArray) {
+  Submission sub = raw_many_exits();
+  TestPolicy policy;
+  translator::TranslateOptions opts;
+  opts.flavor = Flavor::Chain;
+  opts.tap_ifindex = kLoopback;
+  opts.guest_ifindex = sub.guest_ifindex;
+  auto tr = translator::translate(sub, [](std::uint32_t) { return std::nullopt; }, policy, opts);
+  ASSERT_TRUE(tr.ok()) << tr.error().message;
+  EXPECT_EQ(tr->expected_attach_type, static_cast<std::uint32_t>(BPF_XDP));
+  Loaded chained = load_program(tr->prog_type, "xo_chained", tr->insns, sub, {}, {}, -1,
+                                tr->expected_attach_type);
+  ASSERT_TRUE(chained.prog.valid()) << chained.log;
+
+  Fd slots(bpf_map_create(BPF_MAP_TYPE_PROG_ARRAY, "xo_chain_test", 4, 4, 1, nullptr));
+  ASSERT_TRUE(slots.valid()) << errno_text(errno);
+  // The caller (like examples/chain's ingress program): tail-call slot 0,
+  // else return 77, a verdict no chain program returns.
+  constexpr std::uint32_t kFellThrough = 77;
+  Submission caller_sub = raw_submission("xo_chain_caller", {});
+  auto caller_insns = raw({ld_map(2, slots.get()), mov64(3, 0), call(12 /* tail_call */),
+                           mov64(0, kFellThrough), exit_()});
+  Loaded caller = load_program(6 /* XDP */, "xo_chain_caller", caller_insns, caller_sub, {}, {}, -1,
+                               BPF_XDP);
+  ASSERT_TRUE(caller.prog.valid()) << caller.log;
+
+  std::uint32_t key = 0, value = static_cast<std::uint32_t>(chained.prog.get());
+  ASSERT_EQ(bpf_map_update_elem(slots.get(), &key, &value, BPF_ANY), 0)
+      << "prog array refused the chain translation: " << errno_text(errno);
+  for (const auto& frame : frames()) {
+    RunResult alone = test_run(chained.prog.get(), frame);
+    RunResult called = test_run(caller.prog.get(), frame);
+    ASSERT_EQ(alone.err, 0) << errno_text(alone.err);
+    ASSERT_EQ(called.err, 0) << errno_text(called.err);
+    EXPECT_NE(called.retval, kFellThrough);
+    EXPECT_EQ(called.retval, alone.retval);
+    EXPECT_EQ(called.packet, alone.packet);
+  }
+}
 
 }  // namespace
 }  // namespace xo::test

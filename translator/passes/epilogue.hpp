@@ -37,6 +37,7 @@ inline constexpr std::int32_t kFIngress = 1;  // BPF_F_INGRESS
 
 inline constexpr std::uint32_t kProgTypeSchedCls = 3;  // BPF_PROG_TYPE_SCHED_CLS
 inline constexpr std::uint32_t kProgTypeXdp = 6;       // BPF_PROG_TYPE_XDP
+inline constexpr std::uint32_t kAttachTypeXdp = 37;    // BPF_XDP (enum bpf_attach_type)
 }  // namespace bpf
 
 // A straight-line sequence with forward jumps to named labels, resolved to

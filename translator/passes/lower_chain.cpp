@@ -1,6 +1,7 @@
 // lower_chain: the program stays XDP; the host's ingress XDP program
 // tail-calls it (through a per-tap prog array) instead of redirecting the
-// frame into the tap itself.
+// frame into the tap itself. Being a tail-call target, it is loaded with
+// the caller's expected_attach_type, BPF_XDP (pipeline.cpp sets it).
 //
 //   before (guest XDP)                    after (host XDP, chain)
 //   r4 = *(u32 *)(r1 + 12)  ; ifindex     w4 = <guest ifindex>

@@ -51,7 +51,8 @@ inline constexpr std::uint32_t kStatsSlots = 6;
 struct Translated {
   std::vector<isa::RawInsn> insns;
   std::uint32_t prog_type = 0;             // enum bpf_prog_type
-  std::uint32_t expected_attach_type = 0;  // enum bpf_attach_type
+  std::uint32_t expected_attach_type = 0;  // enum bpf_attach_type: BPF_XDP for chain
+                                           // (must match the tail-calling ingress program)
   std::vector<FuncInfo> func_info;
   std::vector<LineInfo> line_info;
   isa::IndexMap index_map;  // guest slot <-> host slot

@@ -24,6 +24,15 @@ std::uint32_t prog_type_of(Flavor f) {
   return f == Flavor::Tc ? bpf::kProgTypeSchedCls : bpf::kProgTypeXdp;
 }
 
+// A chain program is only ever run as a tail call from the host's ingress
+// XDP program, and since Linux 6.17 a prog array accepts a program only when
+// its expected_attach_type matches the array's owner (the caller). libbpf
+// loads every SEC("xdp") program, hence every host ingress program, as
+// BPF_XDP; so the chain program must say BPF_XDP too. tc filters ignore it.
+std::uint32_t expected_attach_type_of(Flavor f) {
+  return f == Flavor::Chain ? bpf::kAttachTypeXdp : 0;
+}
+
 }  // namespace
 
 Result<Translated> translate(const Submission& submission, const HostFdOfHandle& host_fd_of_handle,
@@ -75,7 +84,7 @@ Result<Translated> translate(const Submission& submission, isa::Decoded decoded,
 
   out.insns = isa::encode(lowered->insns);
   out.prog_type = prog_type_of(options.flavor);
-  out.expected_attach_type = 0;
+  out.expected_attach_type = expected_attach_type_of(options.flavor);
   out.func_info = std::move(debug->func_info);
   out.line_info = std::move(debug->line_info);
   out.index_map = std::move(lowered->map);
