@@ -39,7 +39,8 @@ const std::vector<Insn> kChainEpilogue = {
 const std::vector<Insn> kCountAction55 = {
     mov32r(6, 0), mov32r(7, 0), jmp32(Cond::Lt, 7, 5, 1), mov32(7, 5),
     stx(Size::W, 10, -4, 7), ld_map(1, 55), mov64r(2, 10), alu64(AluOp::Add, 2, -4),
-    call(1), jmp(Cond::Eq, 0, 0, 2), mov64(1, 1), atomic(AtomicOp::Add, false, Size::DW, 0, 0, 1),
+    call(1), jmp(Cond::Eq, 0, 0, 3), ldx(Size::DW, 1, 0, 0), alu64(AluOp::Add, 1, 1),
+    stx(Size::DW, 0, 0, 1),  // per-CPU slot: a plain add is exact (epilogue.cpp)
     mov32r(0, 6),
 };
 

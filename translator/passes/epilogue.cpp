@@ -49,6 +49,16 @@ std::vector<isa::Emit> Snippet::build() const {
   return out;
 }
 
+// The counter is this CPU's own slot of a PERCPU_ARRAY, so a plain
+// load/add/store is exact: BPF programs run with migration disabled, and
+// the two hooks that run our programs do not nest on a CPU (XDP runs in
+// NAPI softirq, tc egress under rcu_read_lock_bh; neither is entered from
+// hard irq, and PREEMPT_RT serialises bh sections per CPU). A locked
+// `atomic add` would buy nothing there and costs ~1 ns per frame in the
+// data-path benchmark (docs/PERFORMANCE.md, docs/DECISIONS.md). The one
+// place two runs can interleave on a CPU is BPF_PROG_TEST_RUN on a
+// preemptible kernel (test runs only disable migration): at worst a test
+// run's count is one short, never a live frame's.
 Snippet count_action(int stats_map_fd) {
   using namespace isa;
   Snippet s;
@@ -63,8 +73,9 @@ Snippet count_action(int stats_map_fd) {
       .emit(Bin{AluOp::Add, true, 2, Imm{-4}})
       .emit(Call{bpf::kMapLookupElem})
       .jump(Jmp{Cond::Eq, false, 0, Imm{0}, 0}, "counted")
-      .emit(Bin{AluOp::Mov, true, 1, Imm{1}})
-      .emit(Atomic{AtomicOp::Add, false, Size::DW, 0, 0, 1})
+      .emit(Load{Size::DW, false, 1, 0, 0})                         // r1 = *(u64 *)(r0 + 0)
+      .emit(Bin{AluOp::Add, true, 1, Imm{1}})                        // r1 += 1
+      .emit(Store{Size::DW, 0, 0, Reg{1}})                           // *(u64 *)(r0 + 0) = r1
       .label("counted")
       .emit(Bin{AluOp::Mov, false, 0, Reg{6}});
   return s;

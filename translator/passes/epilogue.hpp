@@ -61,8 +61,9 @@ class Snippet {
 };
 
 // r0 holds the XDP action. Counts it in the per-CPU stats map:
-// stats[min(action, 5)] += 1. Uses r1-r2, r6-r7 and fp-4 (all dead at exit);
-// leaves the action in w0.
+// stats[min(action, 5)] += 1, a plain (non-atomic) add on this CPU's slot
+// (epilogue.cpp says why that is exact). Uses r1-r2, r6-r7 and fp-4 (all
+// dead at exit); leaves the action in w0.
 Snippet count_action(int stats_map_fd);
 
 // Replaces every exit of the main program by a jump to `epilogue`, which
