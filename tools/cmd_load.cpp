@@ -1,9 +1,9 @@
 // xoffload load: offload a guest program onto a tap and leave it there.
 // The program goes through xo_host exactly as a VM's would (BTF, maps,
 // preverify, translate, kernel verifier, pins, attach); then the command
-// exits with everything still attached: the pins under
-// /sys/fs/bpf/xoffload/<session>/ keep the maps and program alive, and the
-// tc filter (or the pinned chain prog array) keeps the program running.
+// exits with everything still attached (host::Offload::persist): the pins
+// under /sys/fs/bpf/xoffload/<session>/ keep the maps and program alive, and
+// the tc filter (or the pinned chain prog array) keeps the program running.
 // `xoffload unload` finds it again through those pins.
 #include <ostream>
 
@@ -107,16 +107,17 @@ int run(const Args& args, std::ostream& out, std::ostream& err) {
     return kExitFailure;
   }
   host::OffloadStatus status = off->status();
+  // This command's whole point is to leave the offload in place: hand it to
+  // its pins and attachment. If that is refused (a pin is missing), `off`
+  // tears everything down on return, as for any failed load.
+  if (auto kept = off->persist(); !kept) {
+    err << "load: " << kept.error().message << '\n';
+    return kExitFailure;
+  }
   if (args.flag("--json"))
     print_json(status, report.notes, out);
   else
     print_text(status, report.notes, out);
-  out.flush();
-  // Deliberately never destroyed: Offload's destructor detaches and unpins,
-  // and this command's whole point is to leave the offload in place. The
-  // process's fds close at exit; the pins and the attachment hold the
-  // kernel objects from then on.
-  new host::Offload(std::move(*off));
   return kExitOk;
 }
 

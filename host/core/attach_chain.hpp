@@ -30,6 +30,12 @@ class ChainSlot {
 
   Status set(int prog_fd);  // atomic insert/replace of slot 0
   Status clear();           // empty slot 0; idempotent
+  // Leaves slot 0 as it is and closes our fd: the pinned prog array keeps
+  // the program in the chain after this object is gone.
+  void release() {
+    occupied_ = false;
+    map_.reset();
+  }
 
   int map_fd() const { return map_.get(); }
   std::uint32_t map_id() const { return map_id_; }

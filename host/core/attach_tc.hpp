@@ -30,6 +30,12 @@ class TcAttachment {
   Status replace(int prog_fd);
   // Removes the filter (and the clsact qdisc if we created it). Idempotent.
   Status detach();
+  // Leaves the filter (and the qdisc) on the tap and forgets it: the kernel
+  // keeps the program running after this object, and the process, are gone.
+  void release() {
+    ifindex_ = 0;
+    created_clsact_ = false;
+  }
 
   int ifindex() const { return ifindex_; }
   bool attached() const { return ifindex_ > 0; }

@@ -10,6 +10,7 @@
 #include <bpf/libbpf.h>
 #include <net/if.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <utility>
 
@@ -204,6 +205,32 @@ Status Offload::reload(const Submission& submission, const Policy& policy, LoadR
   for (const auto& m : maps_.all()) pins_.unpin(map_pin_leaf(m.def));
   adopt(std::move(*loaded));
   pin_program_and_maps(report);
+  return Ok{};
+}
+
+Status Offload::persist() {
+  if (!prog_) return err("session '" + options_.session + "': nothing is loaded to leave in place");
+  std::vector<std::string> needed = {"prog"};
+  for (const auto& m : maps_.all()) needed.push_back(map_pin_leaf(m.def));
+  if (stats_map_) needed.emplace_back("stats");
+  if (chain_) needed.push_back(chain_->pin_leaf());
+  const auto& pinned = pins_.leaves();
+  for (const auto& leaf : needed)
+    if (std::find(pinned.begin(), pinned.end(), leaf) == pinned.end())
+      return err("session '" + options_.session + "': cannot leave it loaded: " + pins_.path(leaf) +
+                 " is not pinned, so nothing could find it again");
+  pins_.release();
+  if (tc_) tc_->release();
+  if (chain_) chain_->release();
+  // Our fds go now; the pins and the attachment hold the objects.
+  tc_.reset();
+  chain_.reset();
+  prog_.reset();
+  prog_id_ = 0;
+  maps_ = HostMaps{};
+  stats_map_.reset();
+  stats_map_id_ = 0;
+  btf_.reset();
   return Ok{};
 }
 

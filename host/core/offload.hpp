@@ -9,7 +9,8 @@
 //   attachment   tc: clsact egress filter on the tap | chain: prog array slot 0
 //
 // Destruction tears down in reverse: detach, close program and maps, remove
-// pins. A failed load leaves nothing behind. The daemon and the CLI call
+// pins. A failed load leaves nothing behind. persist() is the deliberate
+// exception: it hands everything over to the pins and the attachment. The daemon and the CLI call
 // this; lower-level pieces (host_maps.hpp, attach_*.hpp) stay public for
 // front ends that manage maps separately.
 #pragma once
@@ -102,6 +103,16 @@ class Offload {
   // running one, then swaps the attachment atomically (tc replace / slot
   // update). On error the running program is untouched.
   Status reload(const Submission& submission, const Policy& policy, LoadReport* report = nullptr);
+
+  // Hands the offload over to the kernel on purpose, for a front end that
+  // exits and leaves the program running (`xoffload load`): the pins, the
+  // tc filter or chain slot stay, this object forgets them and closes its
+  // fds, and its destruction then tears nothing down. The pins alone find
+  // the session again (`xoffload status/unload`, remove_stale_session).
+  // Refused, with nothing released, when a pin is missing (pinning only
+  // warns during load): what nothing pins could never be unloaded.
+  // Afterwards the object owns nothing; only destruction is meaningful.
+  Status persist();
 
   const HostMaps& maps() const { return maps_; }
   Result<ActionStats> stats() const;

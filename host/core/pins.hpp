@@ -31,6 +31,13 @@ class SessionPins {
   Status pin(int fd, std::string_view leaf);
   // Removes one pin now (e.g. before re-pinning a reloaded program).
   void unpin(std::string_view leaf);
+  // Leaves the directory and every pin in bpffs and forgets them, so they
+  // outlive this object (Offload::persist, for `xoffload load`);
+  // remove_stale_session() removes them later.
+  void release() {
+    dir_.clear();
+    leaves_.clear();
+  }
 
   const std::string& dir() const { return dir_; }
   std::string path(std::string_view leaf) const { return dir_ + "/" + std::string(leaf); }

@@ -327,6 +327,50 @@ TEST_F(OffloadTest, TestRunReportsGuestActionHostVerdictAndPacket) {
   EXPECT_FALSE(off->test_run(frame, 0));
 }
 
+// persist(): the offload outlives its Offload object, held by its pins and
+// the tc filter, and comes down later from the pins alone.
+TEST_F(OffloadTest, PersistLeavesTheProgramAttachedAndPinnedAfterTheObjectIsGone) {
+  test::Tap tap;
+  Submission sub = example("xdp1", "xdp_prog1");
+  ASSERT_FALSE(sub.insns.empty());
+  std::string session = unique_session("keep");
+  // Whatever happens below, the session does not outlive the test (the tap's
+  // filter goes with the tap).
+  struct RemovePins {
+    std::string session;
+    ~RemovePins() { (void)remove_stale_session(session); }
+  } remove_pins{session};
+
+  std::vector<KernelObjectRef> objects;
+  std::string dir;
+  std::uint32_t prog_id = 0;
+  {
+    auto off = Offload::load({.session = session, .tap = tap.name(), .flavor = Flavor::Tc}, sub, policy);
+    ASSERT_TRUE(off) << off.error().message;
+    objects = off->kernel_objects();
+    dir = off->pin_dir();
+    prog_id = off->prog_id();
+    ASSERT_TRUE(off->persist()) << "every pin is in place";
+    EXPECT_TRUE(off->kernel_objects().empty()) << "persist() forgets what it owned";
+    EXPECT_EQ(off->prog_fd(), -1);
+  }
+  // The Offload is gone; the kernel objects, pins and filter are not.
+  ASSERT_EQ(objects.size(), 4u);  // prog, rxcnt, stats, btf
+  for (const auto& o : objects) EXPECT_TRUE(kernel_object_exists(o)) << describe(o);
+  for (const char* leaf : {"prog", "stats", "map_rxcnt"}) EXPECT_TRUE(exists(dir + "/" + leaf)) << leaf;
+  EXPECT_NE(test::run("tc filter show dev " + tap.name() + " egress").find("id " + std::to_string(prog_id)),
+            std::string::npos);
+  test::PacketSocket sender(tap.ifindex());
+  send_mix(sender);
+  EXPECT_TRUE(tap.read_frames(300).empty()) << "the persisted xdp1 still drops toward the guest";
+
+  // Down from the pins alone (what `xoffload unload` does): filter, then pins.
+  EXPECT_EQ(system(("tc filter del dev " + tap.name() + " egress").c_str()), 0);
+  ASSERT_TRUE(remove_stale_session(session));
+  EXPECT_FALSE(exists(dir));
+  EXPECT_TRUE(still_alive(objects).empty());
+}
+
 TEST_F(OffloadTest, LoadRefusesBadSessionsTapsAndDuplicates) {
   test::Tap tap;
   Submission sub = example("xdp1", "xdp_prog1");
