@@ -19,7 +19,9 @@ class RatePacer {
     rate_ = per_sec;
     // Keep a margin under the host's bucket: its clock and ours differ.
     burst_ = std::max(1.0, burst * 0.9);
-    tokens_ = burst_;
+    // Start empty: an earlier process on the same port (the session outlives
+    // it) may have drained the host's bucket, and we cannot see its level.
+    tokens_ = 0;
     last_ = Clock::now();
   }
   bool limited() const { return rate_ > 0; }

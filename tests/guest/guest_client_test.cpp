@@ -180,8 +180,9 @@ TEST(GuestClient, DumpMapWalksEveryKeyAndUnloadFreesEverything) {
   EXPECT_TRUE(c.client->unload(*prog).ok());
 }
 
-// FakeHost advertises 1000 requests/s with a burst of 100: 300 lookups
-// cannot take less than about 0.2 s, and CAPS went first.
+// FakeHost advertises 1000 requests/s with a burst of 100: the client
+// starts with an empty bucket (another process may have drained the host's),
+// so 300 lookups cannot take less than about 0.3 s; CAPS went first.
 TEST(GuestClient, PacesRequestsToTheRateTheHostAdvertises) {
   auto c = connect_pair();
   auto prog = c.client->offload_file(kXdp1, OffloadOptions{});
@@ -190,7 +191,7 @@ TEST(GuestClient, PacesRequestsToTheRateTheHostAdvertises) {
   const auto start = std::chrono::steady_clock::now();
   for (int i = 0; i < 300; ++i) ASSERT_TRUE(c.client->map_lookup(prog->maps[0].handle, u32(i % 256)).ok());
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  EXPECT_GE(s, 0.18);
+  EXPECT_GE(s, 0.28);
   EXPECT_LT(s, 5.0);
 }
 
