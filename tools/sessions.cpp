@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <string_view>
+#include <utility>
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -104,6 +106,36 @@ Result<std::vector<std::uint64_t>> read_action_stats(int stats_fd) {
   return out;
 }
 
+namespace {
+
+// Two producers pin sessions: `xoffload load` (host::Offload) writes one
+// program as prog, stats, map_<name>; xoffloadd, whose sessions hold several
+// programs, writes prog<handle>_<name>, stats<handle>, map<handle>_<name>.
+// Returns the handle digits ("" for the unnumbered form), or nullopt when
+// `leaf` is not of kind `kind`.
+std::optional<std::string> numbered_leaf(const std::string& leaf, std::string_view kind, std::string* rest) {
+  if (leaf.rfind(kind, 0) != 0) return std::nullopt;
+  std::size_t i = kind.size();
+  std::size_t digits_end = leaf.find_first_not_of("0123456789", i);
+  if (digits_end == std::string::npos) digits_end = leaf.size();
+  std::string handle = leaf.substr(i, digits_end - i);
+  if (digits_end == leaf.size()) {
+    if (rest) rest->clear();
+    return handle;
+  }
+  if (leaf[digits_end] != '_') return std::nullopt;
+  if (rest) *rest = leaf.substr(digits_end + 1);
+  return handle;
+}
+
+struct ProgCandidate {
+  std::string handle;
+  host::UniqueFd fd;
+  bpf_prog_info info{};
+};
+
+}  // namespace
+
 Result<PinnedSession> open_session(const std::string& root, const std::string& name) {
   PinnedSession s;
   s.name = name;
@@ -113,41 +145,66 @@ Result<PinnedSession> open_session(const std::string& root, const std::string& n
   ::closedir(probe);
   s.leaves = list_dir(s.dir);
 
+  std::vector<ProgCandidate> progs;
+  std::vector<std::pair<std::string, PinnedMap>> stats;  // handle -> map
   for (const std::string& leaf : s.leaves) {
-    if (leaf == "prog") {
-      std::string path = s.dir + "/prog";
-      int fd = bpf_obj_get(path.c_str());
-      if (fd < 0) return err(path + ": " + std::strerror(errno));
-      s.prog = host::UniqueFd(fd);
-      bpf_prog_info info{};
-      std::uint32_t len = sizeof info;
-      if (bpf_obj_get_info_by_fd(fd, &info, &len) != 0) return err(path + ": not a program");
-      s.prog_id = info.id;
-      s.prog_type = info.type;
-      s.btf_id = info.btf_id;
-      s.prog_kernel_name = info.name;
-      s.prog_tag = tag_hex(info.tag);
-    } else if (leaf == "stats") {
-      auto m = open_map(s.dir, leaf, "stats");
-      if (!m) return m.error();
-      s.stats = std::move(*m);
-    } else if (leaf.rfind("chain_", 0) == 0) {
+    std::string rest;
+    if (leaf.rfind("chain_", 0) == 0) {
       auto m = open_map(s.dir, leaf, leaf);
       if (!m) return m.error();
       s.chain = std::move(*m);
-    } else if (leaf.rfind("map_", 0) == 0) {
-      auto m = open_map(s.dir, leaf, leaf.substr(4));
+    } else if (auto h = numbered_leaf(leaf, "prog", &rest)) {
+      std::string path = s.dir + "/" + leaf;
+      int fd = bpf_obj_get(path.c_str());
+      if (fd < 0) return err(path + ": " + std::strerror(errno));
+      ProgCandidate c{*h, host::UniqueFd(fd), {}};
+      std::uint32_t len = sizeof c.info;
+      if (bpf_obj_get_info_by_fd(fd, &c.info, &len) != 0) return err(path + ": not a program");
+      progs.push_back(std::move(c));
+    } else if (auto h = numbered_leaf(leaf, "stats", &rest); h && rest.empty()) {
+      auto m = open_map(s.dir, leaf, "stats");
+      if (!m) return m.error();
+      stats.emplace_back(*h, std::move(*m));
+    } else if (auto h = numbered_leaf(leaf, "map", &rest); h && !rest.empty()) {
+      auto m = open_map(s.dir, leaf, rest);
       if (!m) return m.error();
       s.maps.push_back(std::move(*m));
     }
   }
 
+  // The program status reports: the attached one when one is, else the first.
+  std::uint32_t chain_slot = s.chain ? prog_array_slot0(s.chain->fd.get()) : 0;
+  std::optional<int> tc_ifindex;
+  ProgCandidate* chosen = progs.empty() ? nullptr : &progs.front();
+  for (auto& c : progs) {
+    if (c.info.type == kProgTypeSchedCls) {
+      if (auto ifindex = find_tc_filter(c.info.id)) {
+        chosen = &c;
+        tc_ifindex = ifindex;
+        break;
+      }
+    } else if (chain_slot != 0 && c.info.id == chain_slot) {
+      chosen = &c;
+      break;
+    }
+  }
+  if (chosen) {
+    s.prog = std::move(chosen->fd);
+    s.prog_id = chosen->info.id;
+    s.prog_type = chosen->info.type;
+    s.btf_id = chosen->info.btf_id;
+    s.prog_kernel_name = chosen->info.name;
+    s.prog_tag = tag_hex(chosen->info.tag);
+    for (auto& [handle, m] : stats)
+      if (handle == chosen->handle) s.stats = std::move(m);
+  }
+
   if (s.prog_type == kProgTypeSchedCls) {
     s.flavor = "tc";
-    if (auto ifindex = find_tc_filter(s.prog_id)) {
+    if (tc_ifindex) {
       char buf[IF_NAMESIZE] = {};
-      s.tap_ifindex = *ifindex;
-      s.tap = if_indextoname(static_cast<unsigned>(*ifindex), buf) ? buf : "";
+      s.tap_ifindex = *tc_ifindex;
+      s.tap = if_indextoname(static_cast<unsigned>(*tc_ifindex), buf) ? buf : "";
       s.attached = true;
     }
   } else if (s.prog_type == kProgTypeXdp || s.chain) {
@@ -155,7 +212,7 @@ Result<PinnedSession> open_session(const std::string& root, const std::string& n
     if (s.chain) {
       s.tap = s.chain->leaf.substr(6);
       s.tap_ifindex = static_cast<int>(if_nametoindex(s.tap.c_str()));
-      s.chain_slot_prog_id = prog_array_slot0(s.chain->fd.get());
+      s.chain_slot_prog_id = chain_slot;
       s.attached = s.prog_id != 0 && s.chain_slot_prog_id == s.prog_id;
     }
   }

@@ -1,5 +1,8 @@
 // Offloads that outlive the process that loaded them, seen from their bpffs
-// pins: /sys/fs/bpf/xoffload/<session>/{prog,stats,map_<name>,chain_<tap>}.
+// pins: /sys/fs/bpf/xoffload/<session>/{prog,stats,map_<name>,chain_<tap>}
+// (xoffload load), or prog<handle>_<name>, stats<handle>, map<handle>_<name>
+// (xoffloadd sessions, which may hold several programs: status reports the
+// attached one).
 // `xoffload load` leaves a session pinned and attached; `status` and
 // `unload` find it again here, from the pins and the kernel alone:
 //  - flavor: the pinned program's type (SCHED_CLS = tc, XDP = chain);

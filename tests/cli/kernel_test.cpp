@@ -294,5 +294,39 @@ TEST(CliLoad, RefusalsLeaveNothing) {
   EXPECT_EQ(xoffload({"unload", "--session", session}, ns.name()).exit_code, 1);
 }
 
+
+// xoffloadd pins its sessions as prog<handle>_<name>, stats<handle> and
+// map<handle>_<name> (a session may hold several programs). status must read
+// that layout too: the same offload, renamed into it, reads back the same.
+TEST(CliStatus, ReadsTheDaemonsNumberedPinLayout) {
+  Netns ns;
+  std::string tap = ns.add_tap();
+  std::string session = unique_name("clidm", 30);
+  SessionGuard guard(session, ns.name());
+
+  Ran load = xoffload({"load", xdp1(), "--tap", tap, "--session", session, "--stats", "--json"}, ns.name());
+  ASSERT_EQ(load.exit_code, 0) << load.err;
+  auto l = parse_json(load.out);
+  std::uint32_t prog_id = l["prog"]["id"].GetUint();
+  std::string dir = l["pin_dir"].GetString();
+  const std::vector<std::pair<std::string, std::string>> renames = {
+      {"prog", "prog3_xdp_prog1"}, {"stats", "stats3"}, {"map_rxcnt", "map2_rxcnt"}};
+  for (const auto& [from, to] : renames) fs::rename(dir + "/" + from, dir + "/" + to);
+
+  Ran status = xoffload({"status", "--session", session, "--json"}, ns.name());
+  for (const auto& [from, to] : renames) fs::rename(dir + "/" + to, dir + "/" + from);  // for unload
+  ASSERT_EQ(status.exit_code, 0) << status.err;
+  auto st = parse_json(status.out);
+  const auto* s = find_session(st, session);
+  ASSERT_NE(s, nullptr) << status.out;
+  EXPECT_STREQ((*s)["flavor"].GetString(), "tc");
+  EXPECT_EQ(std::string((*s)["tap"].GetString()), tap);
+  EXPECT_TRUE((*s)["attached"].GetBool());
+  EXPECT_EQ((*s)["prog"]["id"].GetUint(), prog_id);
+  ASSERT_EQ((*s)["maps"].Size(), 1u) << status.out;
+  EXPECT_STREQ((*s)["maps"][0]["name"].GetString(), "rxcnt");
+  EXPECT_TRUE((*s)["stats"].HasMember("XDP_DROP")) << status.out;
+}
+
 }  // namespace
 }  // namespace xo::cli_test
