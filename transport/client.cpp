@@ -1,7 +1,10 @@
 // Client: request ids, reply matching, out-of-band events.
 #include "transport/client.hpp"
 
+#include <sys/random.h>
+
 #include <chrono>
+#include <random>
 
 namespace xo::transport {
 namespace {
@@ -15,6 +18,15 @@ int ms_left(Clock::time_point deadline) {
 
 std::vector<std::uint8_t> to_vec(std::span<const std::uint8_t> s) { return {s.begin(), s.end()}; }
 
+// A random first request id. getrandom() without GRND_NONBLOCK only blocks
+// before the kernel's pool is initialised (early boot); should it fail,
+// fall back to std::random_device, which is still per-process.
+std::uint32_t random_id_seed() {
+  std::uint32_t v = 0;
+  if (::getrandom(&v, sizeof v, 0) == ssize_t(sizeof v)) return v;
+  return std::random_device{}();
+}
+
 }  // namespace
 
 Error reply_error(MsgType request, const ReplyStatus& st) {
@@ -25,7 +37,7 @@ Error reply_error(MsgType request, const ReplyStatus& st) {
 }
 
 Client::Client(Channel channel, int timeout_ms)
-    : channel_(std::move(channel)), timeout_ms_(timeout_ms) {}
+    : channel_(std::move(channel)), timeout_ms_(timeout_ms), last_id_(random_id_seed()) {}
 
 std::uint32_t Client::next_id() {
   if (++last_id_ == 0) ++last_id_;  // 0 is reserved for events
@@ -80,6 +92,12 @@ Result<std::uint32_t> Client::btf_load(std::span<const std::uint8_t> btf) {
     return e;
   }
   return reply.btf_handle;
+}
+
+Status Client::btf_free(std::uint32_t btf) {
+  auto r = call_ok<BtfFreeReply>(BtfFreeRequest{btf});
+  if (!r) return r.error();
+  return Ok{};
 }
 
 Result<std::uint32_t> Client::map_create(const MapCreateRequest& request) {

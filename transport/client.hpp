@@ -2,7 +2,9 @@
 // protocol (guest/client builds on it; tests use it against the daemon).
 //
 // Each call sends one request with a fresh request id and waits for the
-// reply with that id. EVENT frames that arrive meanwhile are queued for
+// reply with that id. Ids start at a random value per Client (getrandom):
+// a virtio port outlives guest processes, and a reply still queued for an
+// earlier process must not match one of ours by accident. EVENT frames that arrive meanwhile are queued for
 // take_events(); replies to earlier, timed-out requests are discarded.
 // Not thread-safe: one Client per thread, or a lock around it.
 #pragma once
@@ -42,14 +44,18 @@ class Client {
   // ---- typed operations (all fail with the host's status and message) ----
   Result<CapsReply> caps();
   Result<std::uint32_t> btf_load(std::span<const std::uint8_t> btf);  // btf handle
+  // Fails with EBUSY while a map or program of the session still uses it.
+  Status btf_free(std::uint32_t btf);
   Result<std::uint32_t> map_create(const MapCreateRequest& request);  // map handle
-  // nullopt when the key is absent (ENOENT).
+  // nullopt when the key is absent (ENOENT). An unknown map handle (EBADF)
+  // or any other status is an Error.
   Result<std::optional<std::vector<std::uint8_t>>> map_lookup(std::uint32_t map,
                                                              std::span<const std::uint8_t> key);
   Status map_update(std::uint32_t map, std::span<const std::uint8_t> key,
                     std::span<const std::uint8_t> value, std::uint64_t flags = 0);
   Status map_delete(std::uint32_t map, std::span<const std::uint8_t> key);
-  // The key after `key` (empty: the first key); nullopt at the end.
+  // The key after `key` (empty: the first key); nullopt at the end (ENOENT).
+  // An unknown map handle (EBADF) is an Error.
   Result<std::optional<std::vector<std::uint8_t>>> map_get_next_key(
       std::uint32_t map, std::span<const std::uint8_t> key);
   Status map_free(std::uint32_t map);
@@ -68,6 +74,8 @@ class Client {
   Result<Event> wait_event(int timeout_ms);
 
   Channel& channel() { return channel_; }
+  // The id the next request will carry (tests, logs).
+  std::uint32_t peek_next_id() const { return last_id_ + 1 == 0 ? 1 : last_id_ + 1; }
   void set_timeout(int timeout_ms) { timeout_ms_ = timeout_ms; }
 
  private:
@@ -78,7 +86,7 @@ class Client {
 
   Channel channel_;
   int timeout_ms_;
-  std::uint32_t last_id_ = 0;
+  std::uint32_t last_id_ = 0;  // random start, see the constructor
   std::int32_t last_status_ = status::kOk;
   std::deque<Event> events_;
 };

@@ -295,6 +295,10 @@ void fields(Io& io, StatsRequest& m) {
 }
 template <class Io>
 void fields(Io&, ResetRequest&) {}
+template <class Io>
+void fields(Io& io, BtfFreeRequest& m) {
+  io.u32(m.btf, "btf");
+}
 
 template <class Io>
 void fields(Io& io, CapsReply& m) {

@@ -34,6 +34,7 @@ constexpr TypeInfo kTypes[] = {
     {MsgType::ProgUnload, "PROG_UNLOAD", kSmall},
     {MsgType::Stats, "STATS", kSmall},
     {MsgType::Reset, "RESET", kSmall},
+    {MsgType::BtfFree, "BTF_FREE", kSmall},
     {MsgType::CapsReply, "CAPS reply", 8u << 10},
     {MsgType::BtfLoadReply, "BTF_LOAD reply", kLogMsg},
     {MsgType::MapCreateReply, "MAP_CREATE reply", kSmall},
@@ -48,6 +49,7 @@ constexpr TypeInfo kTypes[] = {
     {MsgType::ProgUnloadReply, "PROG_UNLOAD reply", kSmall},
     {MsgType::StatsReply, "STATS reply", kSmall},
     {MsgType::ResetReply, "RESET reply", kSmall},
+    {MsgType::BtfFreeReply, "BTF_FREE reply", kSmall},
     {MsgType::ErrorReply, "ERROR reply", kSmall},
     {MsgType::Event, "EVENT", kSmall},
 };
@@ -83,6 +85,9 @@ std::string status_name(std::int32_t code) {
     case status::kENOENT: return "ENOENT";
     case status::kEIO: return "EIO";
     case status::kE2BIG: return "E2BIG";
+    case status::kEBADF: return "EBADF";
+    case status::kEACCES: return "EACCES";
+    case status::kEBUSY: return "EBUSY";
     case status::kEAGAIN: return "EAGAIN";
     case status::kEEXIST: return "EEXIST";
     case status::kEINVAL: return "EINVAL";

@@ -62,6 +62,7 @@ enum class MsgType : std::uint16_t {
   ProgUnload = 0x000c,
   Stats = 0x000d,
   Reset = 0x000e,
+  BtfFree = 0x000f,
 
   CapsReply = kReplyBit | 0x0001,
   BtfLoadReply = kReplyBit | 0x0002,
@@ -77,6 +78,7 @@ enum class MsgType : std::uint16_t {
   ProgUnloadReply = kReplyBit | 0x000c,
   StatsReply = kReplyBit | 0x000d,
   ResetReply = kReplyBit | 0x000e,
+  BtfFreeReply = kReplyBit | 0x000f,
   ErrorReply = kReplyBit,
 
   Event = 0x4001,  // host -> guest, unsolicited, request_id 0
@@ -94,10 +96,13 @@ inline std::string type_name(MsgType t) { return type_name(std::uint16_t(t)); }
 namespace status {
 inline constexpr std::int32_t kOk = 0;
 inline constexpr std::int32_t kEPERM = -1;    // policy forbids it (helper, flavor, handle)
-inline constexpr std::int32_t kENOENT = -2;   // unknown handle / key
+inline constexpr std::int32_t kENOENT = -2;   // no such key (never an unknown handle)
 inline constexpr std::int32_t kEIO = -5;      // local only: no reply (transport failure)
 inline constexpr std::int32_t kE2BIG = -7;    // a length or count over its bound
+inline constexpr std::int32_t kEBADF = -9;    // handle unknown to this session (or another session's)
 inline constexpr std::int32_t kEAGAIN = -11;  // request rate exceeded; retry later
+inline constexpr std::int32_t kEACCES = -13;  // host kernel refused (e.g. its verifier)
+inline constexpr std::int32_t kEBUSY = -16;   // object still referenced (MAP_FREE, BTF_FREE)
 inline constexpr std::int32_t kEEXIST = -17;  // map update with BPF_NOEXIST
 inline constexpr std::int32_t kEINVAL = -22;  // malformed request
 inline constexpr std::int32_t kENOSPC = -28;  // map full
@@ -250,6 +255,13 @@ struct ResetRequest {
   bool operator==(const ResetRequest&) const = default;
 };
 
+// Frees one BTF object; EBUSY while a map or program of the session uses it.
+struct BtfFreeRequest {
+  static constexpr MsgType kType = MsgType::BtfFree;
+  std::uint32_t btf = 0;
+  bool operator==(const BtfFreeRequest&) const = default;
+};
+
 // ---- replies (host -> guest) --------------------------------------------
 
 struct HelperCap {
@@ -349,6 +361,7 @@ using ProgAttachReply = AckReply<MsgType::ProgAttachReply>;
 using ProgDetachReply = AckReply<MsgType::ProgDetachReply>;
 using ProgUnloadReply = AckReply<MsgType::ProgUnloadReply>;
 using ResetReply = AckReply<MsgType::ResetReply>;
+using BtfFreeReply = AckReply<MsgType::BtfFreeReply>;
 // Answers a frame whose type or payload could not be decoded
 // (ENOSYS unknown command, EPROTO version, EINVAL/E2BIG malformed).
 using ErrorReply = AckReply<MsgType::ErrorReply>;
@@ -368,10 +381,10 @@ struct Event {
 using Message = std::variant<
     CapsRequest, BtfLoadRequest, MapCreateRequest, MapLookupRequest, MapUpdateRequest,
     MapDeleteRequest, MapGetNextKeyRequest, MapFreeRequest, ProgLoadRequest, ProgAttachRequest,
-    ProgDetachRequest, ProgUnloadRequest, StatsRequest, ResetRequest,  //
+    ProgDetachRequest, ProgUnloadRequest, StatsRequest, ResetRequest, BtfFreeRequest,  //
     CapsReply, BtfLoadReply, MapCreateReply, MapLookupReply, MapUpdateReply, MapDeleteReply,
     MapGetNextKeyReply, MapFreeReply, ProgLoadReply, ProgAttachReply, ProgDetachReply,
-    ProgUnloadReply, StatsReply, ResetReply, ErrorReply,  //
+    ProgUnloadReply, StatsReply, ResetReply, BtfFreeReply, ErrorReply,  //
     Event>;
 
 MsgType type_of(const Message& m);

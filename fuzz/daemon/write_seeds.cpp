@@ -45,11 +45,14 @@ int main(int argc, char** argv) {
       prog,
       ts::ProgAttachRequest{3},
       ts::StatsRequest{3},
+      ts::BtfFreeRequest{1},  // EBUSY: map 2 uses it
       ts::MapFreeRequest{2},
       ts::ProgDetachRequest{3},
       ts::ProgUnloadRequest{3},
       ts::MapDeleteRequest{2, key},
       ts::MapFreeRequest{2},
+      ts::BtfFreeRequest{1},  // freed
+      ts::BtfFreeRequest{1},  // EBADF: already freed
       ts::ResetRequest{},
   };
   std::vector<std::uint8_t> all;

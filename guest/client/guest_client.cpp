@@ -227,7 +227,7 @@ Result<OffloadedProgram> GuestClient::offload(const Submission& s, const Offload
   if (!caps_asked_)
     if (auto c = caps(); !c) return prefixed(what, c.error());
 
-  // Frees what was created so far; the BTF object stays (no BTF_FREE message).
+  // Frees what was created so far, BTF included.
   auto fail = [&](Error e) -> Result<OffloadedProgram> {
     (void)unload(prog);
     return prefixed(what, e);
@@ -387,6 +387,15 @@ Status GuestClient::unload(OffloadedProgram& prog) {
     keep(client_.map_free(m.handle));
   }
   prog.maps.clear();
+  // Last: the host refuses (EBUSY) while a map or the program still uses it.
+  if (prog.btf != 0) {
+    pace();
+    Status st = client_.btf_free(prog.btf);
+    // A host older than BTF_FREE answers ENOSYS: the BTF then goes with RESET
+    // or the disconnect, as before.
+    if (st || client_.last_status() == transport::status::kENOSYS) prog.btf = 0;
+    if (client_.last_status() != transport::status::kENOSYS) keep(std::move(st));
+  }
   if (first) return *first;
   return Ok{};
 }

@@ -10,9 +10,8 @@
 //   values -> PROG_LOAD (map refs rewritten from builder handles to the
 //   host's handles; a refusal is an Error ending with the mapped verifier
 //   log) -> PROG_ATTACH.
-// Anything created before a failing step is freed again (UNLOAD, MAP_FREE);
-// a BTF object stays until RESET or disconnect, because the protocol has no
-// BTF free message.
+// Anything created before a failing step is freed again (PROG_UNLOAD,
+// MAP_FREE, BTF_FREE).
 //
 // Guests only ever see host handles. The client keeps, per offloaded
 // program, the names of its maps so that callers can use "rxcnt" instead of
@@ -128,8 +127,8 @@ class GuestClient {
   Result<std::vector<transport::ActionCounter>> stats(std::uint32_t prog);
   Status attach(OffloadedProgram& prog);
   Status detach(OffloadedProgram& prog);
-  // Detach (if attached), unload, free its maps. Keeps going after an error
-  // and returns the first one.
+  // Detach (if attached), unload, free its maps, then its BTF. Keeps going
+  // after an error and returns the first one.
   Status unload(OffloadedProgram& prog);
   // Frees everything this session owns on the host (every program, map, BTF).
   Status reset();

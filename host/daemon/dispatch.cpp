@@ -43,7 +43,7 @@ constexpr std::uint8_t kPseudoKfuncCall = 2;
 constexpr std::uint8_t kPseudoCall = 1;        // bpf-to-bpf
 
 // What PROG_LOAD checks itself before the pre-verifier, because these
-// decide the status code: policy (EPERM) and handle ownership (ENOENT).
+// decide the status code: policy (EPERM) and handle ownership (EBADF).
 struct ProgScan {
   std::set<std::uint32_t> maps;
   std::optional<Failure> failure;
@@ -60,7 +60,7 @@ ProgScan scan_program(const ts::ProgLoadRequest& r, const Policy& policy, Flavor
       if (src == kPseudoMapFd || src == kPseudoMapValue) {
         auto h = std::uint32_t(in.imm);
         if (!own_map(h)) {
-          out.failure = Failure{st::kENOENT, prog + std::to_string(pc) + ": " + no_such("map", h)};
+          out.failure = Failure{st::kEBADF, prog + std::to_string(pc) + ": " + no_such("map", h)};
           return out;
         }
         out.maps.insert(h);
@@ -160,7 +160,7 @@ ts::Message Session::on(const ts::MapCreateRequest& r) {
   const BackendBtf* btf = nullptr;
   if (r.btf_handle) {
     auto it = btfs_.find(r.btf_handle);
-    if (it == btfs_.end()) return fail<R>(st::kENOENT, what + ": " + no_such("BTF", r.btf_handle));
+    if (it == btfs_.end()) return fail<R>(st::kEBADF, what + ": " + no_such("BTF", r.btf_handle));
     btf = it->second.object.get();
   } else if (r.btf_key_type_id || r.btf_value_type_id) {
     return fail<R>(st::kEINVAL, what + ": BTF type ids without a BTF handle");
@@ -177,7 +177,7 @@ ts::Message Session::on(const ts::MapCreateRequest& r) {
   map_bytes_ += bytes;
   const std::uint32_t h = def.handle;
   def.initial_value.clear();
-  maps_.emplace(h, MapEntry{std::move(def), bytes, std::move(object)});
+  maps_.emplace(h, MapEntry{std::move(def), bytes, r.btf_handle, std::move(object)});
   R reply;
   reply.map_handle = h;
   return reply;
@@ -208,7 +208,7 @@ std::string op_status(const char* op, std::uint32_t h, const MapDef& d, std::int
 ts::Message Session::on(const ts::MapLookupRequest& r) {
   using R = ts::MapLookupReply;
   MapEntry* m = find_map(r.map);
-  if (!m) return fail<R>(st::kENOENT, "MAP_LOOKUP: " + no_such("map", r.map));
+  if (!m) return fail<R>(st::kEBADF, "MAP_LOOKUP: " + no_such("map", r.map));
   if (auto bad = bad_key<R>(m->def, r.key, "MAP_LOOKUP", r.map)) return *bad;
   R reply;
   reply.value.resize(user_value_size(m->def, backend_->possible_cpus()));
@@ -220,7 +220,7 @@ ts::Message Session::on(const ts::MapLookupRequest& r) {
 ts::Message Session::on(const ts::MapUpdateRequest& r) {
   using R = ts::MapUpdateReply;
   MapEntry* m = find_map(r.map);
-  if (!m) return fail<R>(st::kENOENT, "MAP_UPDATE: " + no_such("map", r.map));
+  if (!m) return fail<R>(st::kEBADF, "MAP_UPDATE: " + no_such("map", r.map));
   if (auto bad = bad_key<R>(m->def, r.key, "MAP_UPDATE", r.map)) return *bad;
   const std::size_t vsize = user_value_size(m->def, backend_->possible_cpus());
   if (r.value.size() != vsize)
@@ -236,7 +236,7 @@ ts::Message Session::on(const ts::MapUpdateRequest& r) {
 ts::Message Session::on(const ts::MapDeleteRequest& r) {
   using R = ts::MapDeleteReply;
   MapEntry* m = find_map(r.map);
-  if (!m) return fail<R>(st::kENOENT, "MAP_DELETE: " + no_such("map", r.map));
+  if (!m) return fail<R>(st::kEBADF, "MAP_DELETE: " + no_such("map", r.map));
   if (auto bad = bad_key<R>(m->def, r.key, "MAP_DELETE", r.map)) return *bad;
   if (std::int32_t rc = m->object->remove(r.key); rc != 0)
     return fail<R>(rc, op_status("MAP_DELETE", r.map, m->def, rc));
@@ -246,7 +246,7 @@ ts::Message Session::on(const ts::MapDeleteRequest& r) {
 ts::Message Session::on(const ts::MapGetNextKeyRequest& r) {
   using R = ts::MapGetNextKeyReply;
   MapEntry* m = find_map(r.map);
-  if (!m) return fail<R>(st::kENOENT, "MAP_GET_NEXT_KEY: " + no_such("map", r.map));
+  if (!m) return fail<R>(st::kEBADF, "MAP_GET_NEXT_KEY: " + no_such("map", r.map));
   if (!r.key.empty())
     if (auto bad = bad_key<R>(m->def, r.key, "MAP_GET_NEXT_KEY", r.map)) return *bad;
   R reply;
@@ -259,12 +259,12 @@ ts::Message Session::on(const ts::MapGetNextKeyRequest& r) {
 ts::Message Session::on(const ts::MapFreeRequest& r) {
   using R = ts::MapFreeReply;
   MapEntry* m = find_map(r.map);
-  if (!m) return fail<R>(st::kENOENT, "MAP_FREE: " + no_such("map", r.map));
+  if (!m) return fail<R>(st::kEBADF, "MAP_FREE: " + no_such("map", r.map));
   // A loaded program keeps the kernel map alive; freeing the handle would
   // hide those bytes from the quota.
   for (const auto& [ph, p] : progs_)
     if (p.maps.count(r.map))
-      return fail<R>(-16 /* EBUSY */, "MAP_FREE map " + std::to_string(r.map) + " '" + m->def.name +
+      return fail<R>(st::kEBUSY, "MAP_FREE map " + std::to_string(r.map) + " '" + m->def.name +
                                           "': still used by program " + std::to_string(ph) + " '" + p.name +
                                           "'; unload it first");
   log(int(LogLevel::Info), "MAP_FREE map " + std::to_string(r.map) + " '" + m->def.name + "'");
@@ -295,7 +295,7 @@ ts::Message Session::on(const ts::ProgLoadRequest& r) {
   const BtfEntry* btf = nullptr;
   if (r.btf_handle) {
     auto it = btfs_.find(r.btf_handle);
-    if (it == btfs_.end()) return fail<R>(st::kENOENT, what + ": " + no_such("BTF", r.btf_handle));
+    if (it == btfs_.end()) return fail<R>(st::kEBADF, what + ": " + no_such("BTF", r.btf_handle));
     btf = &it->second;
   } else if (!r.func_info.empty() || !r.line_info.empty()) {
     return fail<R>(st::kEINVAL, what + ": func_info/line_info without a BTF handle");
@@ -339,7 +339,8 @@ ts::Message Session::on(const ts::ProgLoadRequest& r) {
   log(int(LogLevel::Info), what + " " + std::to_string(r.insns.size()) + " insns -> " +
                                std::string(flavor_name(flavor)) + " prog id " + std::to_string(object->kernel_id()) +
                                ", handle " + std::to_string(in.handle));
-  progs_.emplace(in.handle, ProgEntry{r.name, flavor, r.insns.size(), std::move(scan.maps), std::move(object)});
+  progs_.emplace(in.handle, ProgEntry{r.name, flavor, r.insns.size(), std::move(scan.maps), r.btf_handle,
+                                      std::move(object)});
   R reply;
   reply.prog_handle = in.handle;
   reply.flavor = std::uint8_t(flavor);
@@ -349,7 +350,7 @@ ts::Message Session::on(const ts::ProgLoadRequest& r) {
 ts::Message Session::on(const ts::ProgAttachRequest& r) {
   using R = ts::ProgAttachReply;
   ProgEntry* p = find_prog(r.prog);
-  if (!p) return fail<R>(st::kENOENT, "PROG_ATTACH: " + no_such("program", r.prog));
+  if (!p) return fail<R>(st::kEBADF, "PROG_ATTACH: " + no_such("program", r.prog));
   if (attached_ == r.prog) return R{};
   if (auto f = backend_->attach(*p->object, p->flavor)) {
     log(int(LogLevel::Info), "PROG_ATTACH '" + p->name + "' failed: " + f->message);
@@ -365,7 +366,7 @@ ts::Message Session::on(const ts::ProgAttachRequest& r) {
 ts::Message Session::on(const ts::ProgDetachRequest& r) {
   using R = ts::ProgDetachReply;
   ProgEntry* p = find_prog(r.prog);
-  if (!p) return fail<R>(st::kENOENT, "PROG_DETACH: " + no_such("program", r.prog));
+  if (!p) return fail<R>(st::kEBADF, "PROG_DETACH: " + no_such("program", r.prog));
   if (attached_ != r.prog) return fail<R>(st::kENOENT, "PROG_DETACH: program " + std::to_string(r.prog) + " '" + p->name + "' is not attached");
   detach_if_attached(r.prog);
   log(int(LogLevel::Info), "PROG_DETACH '" + p->name + "' from " + backend_->attach_point(p->flavor));
@@ -375,7 +376,7 @@ ts::Message Session::on(const ts::ProgDetachRequest& r) {
 ts::Message Session::on(const ts::ProgUnloadRequest& r) {
   using R = ts::ProgUnloadReply;
   ProgEntry* p = find_prog(r.prog);
-  if (!p) return fail<R>(st::kENOENT, "PROG_UNLOAD: " + no_such("program", r.prog));
+  if (!p) return fail<R>(st::kEBADF, "PROG_UNLOAD: " + no_such("program", r.prog));
   detach_if_attached(r.prog);
   log(int(LogLevel::Info), "PROG_UNLOAD '" + p->name + "' prog id " + std::to_string(p->object->kernel_id()));
   progs_.erase(r.prog);
@@ -385,12 +386,34 @@ ts::Message Session::on(const ts::ProgUnloadRequest& r) {
 ts::Message Session::on(const ts::StatsRequest& r) {
   using R = ts::StatsReply;
   ProgEntry* p = find_prog(r.prog);
-  if (!p) return fail<R>(st::kENOENT, "STATS: " + no_such("program", r.prog));
+  if (!p) return fail<R>(st::kEBADF, "STATS: " + no_such("program", r.prog));
   auto counters = p->object->stats();
   if (auto* f = std::get_if<Failure>(&counters)) return fail<R>(*f);
   R reply;
   reply.counters = std::move(std::get<0>(counters));
   return reply;
+}
+
+ts::Message Session::on(const ts::BtfFreeRequest& r) {
+  using R = ts::BtfFreeReply;
+  auto it = btfs_.find(r.btf);
+  if (it == btfs_.end()) return fail<R>(st::kEBADF, "BTF_FREE: " + no_such("BTF", r.btf));
+  // The kernel would keep the BTF alive through the map's or program's own
+  // reference anyway; refusing keeps btf_bytes_ honest and the order of
+  // teardown the guest's business (free users first, like MAP_FREE).
+  for (const auto& [mh, m] : maps_)
+    if (m.btf == r.btf)
+      return fail<R>(st::kEBUSY, "BTF_FREE BTF " + std::to_string(r.btf) + ": still used by map " +
+                                     std::to_string(mh) + " '" + m.def.name + "'; free it first");
+  for (const auto& [ph, p] : progs_)
+    if (p.btf == r.btf)
+      return fail<R>(st::kEBUSY, "BTF_FREE BTF " + std::to_string(r.btf) + ": still used by program " +
+                                     std::to_string(ph) + " '" + p.name + "'; unload it first");
+  log(int(LogLevel::Info), "BTF_FREE handle " + std::to_string(r.btf) + ", btf id " +
+                               std::to_string(it->second.object->kernel_id()));
+  btf_bytes_ -= it->second.blob.size();
+  btfs_.erase(it);
+  return R{};
 }
 
 ts::Message Session::on(const ts::ResetRequest&) {

@@ -3,7 +3,8 @@
 // It owns everything the guest created, in handle tables: handles are
 // small per-session numbers (one counter for BTF, maps and programs, never
 // reused within a session), never host fds; a handle another session
-// created means nothing here and gets ENOENT.
+// created means nothing here and gets EBADF (ENOENT is kept for "no such
+// key", so a guest can tell the two apart).
 //
 // handle_frame() is the whole request path for one frame:
 //   rate limit (EAGAIN) -> decode (EPROTO/ENOSYS/E2BIG/EINVAL) -> one
@@ -67,6 +68,7 @@ class Session {
   transport::Message on(const transport::ProgUnloadRequest& r);
   transport::Message on(const transport::StatsRequest& r);
   transport::Message on(const transport::ResetRequest& r);
+  transport::Message on(const transport::BtfFreeRequest& r);
 
  private:
   struct BtfEntry {
@@ -76,6 +78,7 @@ class Session {
   struct MapEntry {
     MapDef def;
     std::uint64_t bytes = 0;  // charged against max_map_bytes
+    std::uint32_t btf = 0;    // BTF handle it was created with (BTF_FREE: EBUSY)
     std::unique_ptr<BackendMap> object;
   };
   struct ProgEntry {
@@ -83,6 +86,7 @@ class Session {
     Flavor flavor = Flavor::Tc;
     std::size_t insns = 0;
     std::set<std::uint32_t> maps;  // map handles it references (MAP_FREE: EBUSY)
+    std::uint32_t btf = 0;         // BTF handle it was loaded with (BTF_FREE: EBUSY)
     std::unique_ptr<BackendProg> object;
   };
 

@@ -201,24 +201,27 @@ TEST_F(DaemonBadInput, WrongVersionsGetEproto) {
 
 TEST_F(DaemonBadInput, AnotherSessionsHandlesMeanNothing) {
   auto a = guest_a();
-  auto expect_enoent = [&](bool ok, const char* what) {
+  auto expect_ebadf = [&](bool ok, const char* what) {
     EXPECT_FALSE(ok) << what;
-    EXPECT_EQ(a.last_status(), st::kENOENT) << what;
+    EXPECT_EQ(a.last_status(), st::kEBADF) << what;
   };
-  // The client maps ENOENT to "no such key" for these two; the reply says which.
+  // EBADF, not ENOENT: the client must not read these as "no such key".
   for (ts::Message m : {ts::Message(ts::MapLookupRequest{b_map_, u32_bytes(1)}),
                         ts::Message(ts::MapGetNextKeyRequest{b_map_, {}})}) {
     auto r = a.call(m);
     ASSERT_TRUE(r) << r.error().message;
-    EXPECT_EQ(ts::reply_status(*r)->code, st::kENOENT);
+    EXPECT_EQ(ts::reply_status(*r)->code, st::kEBADF);
     EXPECT_NE(ts::reply_status(*r)->message.find("does not exist in this session"), std::string::npos)
         << ts::reply_status(*r)->message;
   }
-  expect_enoent(bool(a.map_update(b_map_, u32_bytes(1), std::vector<std::uint8_t>(8, 0xee))), "MAP_UPDATE");
-  expect_enoent(bool(a.map_delete(b_map_, u32_bytes(1))), "MAP_DELETE");
-  expect_enoent(bool(a.map_free(b_map_)), "MAP_FREE");
-  expect_enoent(bool(a.prog_attach(b_map_)), "PROG_ATTACH");
-  expect_enoent(bool(a.stats(b_map_)), "STATS");
+  expect_ebadf(bool(a.map_lookup(b_map_, u32_bytes(1))), "MAP_LOOKUP via the client");
+  expect_ebadf(bool(a.map_get_next_key(b_map_, {})), "MAP_GET_NEXT_KEY via the client");
+  expect_ebadf(bool(a.btf_free(b_map_)), "BTF_FREE");
+  expect_ebadf(bool(a.map_update(b_map_, u32_bytes(1), std::vector<std::uint8_t>(8, 0xee))), "MAP_UPDATE");
+  expect_ebadf(bool(a.map_delete(b_map_, u32_bytes(1))), "MAP_DELETE");
+  expect_ebadf(bool(a.map_free(b_map_)), "MAP_FREE");
+  expect_ebadf(bool(a.prog_attach(b_map_)), "PROG_ATTACH");
+  expect_ebadf(bool(a.stats(b_map_)), "STATS");
   ts::MapCreateRequest m;
   m.type = MapType::Array;
   m.key_size = 4;
@@ -226,7 +229,7 @@ TEST_F(DaemonBadInput, AnotherSessionsHandlesMeanNothing) {
   m.max_entries = 1;
   m.name = "typed";
   m.btf_handle = b_map_;
-  expect_enoent(bool(a.map_create(m)), "MAP_CREATE with a foreign BTF handle");
+  expect_ebadf(bool(a.map_create(m)), "MAP_CREATE with a foreign BTF handle");
   // A program whose ld_imm64 names B's map.
   ts::ProgLoadRequest p;
   p.name = "steal";
@@ -235,7 +238,7 @@ TEST_F(DaemonBadInput, AnotherSessionsHandlesMeanNothing) {
   p.insns = {isa::RawInsn::make(0x18, 1, 1, 0, std::int32_t(b_map_)), isa::RawInsn::make(0, 0, 0, 0, 0),
              isa::RawInsn::make(0xb7, 0, 0, 0, 2), isa::RawInsn::make(0x95, 0, 0, 0, 0)};
   auto load = a.prog_load(p);
-  expect_enoent(bool(load), "PROG_LOAD with a foreign map handle");
+  expect_ebadf(bool(load), "PROG_LOAD with a foreign map handle");
   expect_b_served();  // and B's map still has B's value
 }
 

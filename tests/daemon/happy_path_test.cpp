@@ -89,7 +89,7 @@ TEST(DaemonHappyPath, Xdp1TcOffloadCountsPacketsAndReadsRxcnt) {
   EXPECT_EQ(tc_egress_filters(tap.name()), 0);
   auto gone = client->call(ts::MapLookupRequest{off->maps["rxcnt"], key(17)});
   ASSERT_TRUE(gone) << gone.error().message;
-  EXPECT_EQ(ts::reply_status(*gone)->code, ts::status::kENOENT);
+  EXPECT_EQ(ts::reply_status(*gone)->code, ts::status::kEBADF) << "a freed handle, not a missing key";
   EXPECT_NE(ts::reply_status(*gone)->message.find("does not exist in this session"), std::string::npos);
 }
 
@@ -132,9 +132,45 @@ TEST(DaemonHappyPath, ResetFreesEverythingAndSessionStaysUsable) {
   EXPECT_TRUE(bpf_objects_held_by(daemon.pid()).empty());
   EXPECT_TRUE(host::still_alive(as_refs(held)).empty());
   EXPECT_FALSE(client->prog_attach(off->prog));
-  EXPECT_EQ(client->last_status(), ts::status::kENOENT);
+  EXPECT_EQ(client->last_status(), ts::status::kEBADF);
   auto again = offload(*client, *sub, ts::kFlavorTc);
   ASSERT_TRUE(again) << again.error().message;
+}
+
+TEST(DaemonHappyPath, BtfFreeIsRefusedWhileUsedThenLeavesNoBtfBehind) {
+  test::Tap tap;
+  SessionSpec spec{unique_name("bf"), tap.name(), "", ""};
+  Daemon daemon({spec});
+  auto client = connect_guest(daemon.session(0).socket);
+  ASSERT_TRUE(client) << client.error().message;
+  auto sub = xdp1_submission();
+  ASSERT_TRUE(sub) << sub.error().message;
+  auto off = offload(*client, *sub, ts::kFlavorTc);
+  ASSERT_TRUE(off) << off.error().message;
+  ASSERT_NE(off->btf, 0u) << "xdp1 carries BTF";
+  // The program and the BTF-typed map still use it.
+  auto busy = client->btf_free(off->btf);
+  ASSERT_FALSE(busy);
+  EXPECT_EQ(client->last_status(), ts::status::kEBUSY) << busy.error().message;
+  ASSERT_TRUE(client->prog_unload(off->prog));
+  for (const auto& [name, h] : off->maps) ASSERT_TRUE(client->map_free(h)) << name;
+  // Only the BTF object is left on the host, and the daemon logged its id.
+  const auto held = bpf_objects_held_by(daemon.pid());
+  ASSERT_EQ(held.size(), 1u);
+  const std::string id = std::to_string(held.begin()->second);
+  EXPECT_NE(daemon.log().find("BTF_LOAD " + std::to_string(sub->btf.size()) + " bytes -> handle " +
+                              std::to_string(off->btf) + ", btf id " + id),
+            std::string::npos)
+      << daemon.log();
+  ASSERT_TRUE(client->btf_free(off->btf));
+  EXPECT_TRUE(bpf_objects_held_by(daemon.pid()).empty());
+  EXPECT_TRUE(host::still_alive(as_refs(held)).empty()) << "the kernel BTF object is gone";
+  EXPECT_NE(daemon.log().find("BTF_FREE handle " + std::to_string(off->btf) + ", btf id " + id),
+            std::string::npos)
+      << daemon.log();
+  // Freed: the handle means nothing any more.
+  EXPECT_FALSE(client->btf_free(off->btf));
+  EXPECT_EQ(client->last_status(), ts::status::kEBADF);
 }
 
 TEST(DaemonHappyPath, TapDisappearingSendsOffloadLostAndFreesEverything) {

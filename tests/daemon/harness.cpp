@@ -174,6 +174,8 @@ Status unload(ts::Client& c, const Offloaded& o) {
   if (auto s = c.prog_unload(o.prog); !s) return s;
   for (const auto& [name, h] : o.maps)
     if (auto s = c.map_free(h); !s) return s;
+  if (o.btf != 0)
+    if (auto s = c.btf_free(o.btf); !s) return s;
   return Ok{};
 }
 

@@ -67,7 +67,7 @@ struct Offloaded {
 // BTF_LOAD, MAP_CREATE per map, PROG_LOAD (map references rewritten from
 // the builder's handles to the daemon's), PROG_ATTACH when `attach`.
 Result<Offloaded> offload(transport::Client& c, const Submission& s, std::uint8_t flavor, bool attach = true);
-// PROG_UNLOAD, then MAP_FREE of every map. (BTF lives until reset.)
+// PROG_UNLOAD, then MAP_FREE of every map, then BTF_FREE.
 Status unload(transport::Client& c, const Offloaded& o);
 
 // xdp1 from the examples, built by clang (XO_EXAMPLES_BIN).

@@ -86,7 +86,9 @@ std::optional<Message> FakeHost::handle(const Message& m) {
   }
   if (auto* b = std::get_if<BtfLoadRequest>(&m)) {
     if (b->btf.size() < 24) return BtfLoadReply{fail(status::kEINVAL, "BTF too short"), 0, ""};
-    return BtfLoadReply{{}, std::uint32_t(1000 + ++btfs_), ""};
+    const std::uint32_t h = next_btf_++;
+    btfs_.insert(h);
+    return BtfLoadReply{{}, h, ""};
   }
   if (auto* c = std::get_if<MapCreateRequest>(&m)) {
     if (c->name == fail_map_create)
@@ -99,7 +101,7 @@ std::optional<Message> FakeHost::handle(const Message& m) {
   }
   if (auto* l = std::get_if<MapLookupRequest>(&m)) {
     auto it = maps_.find(l->map);
-    if (it == maps_.end()) return MapLookupReply{fail(status::kENOENT, "no map handle"), {}};
+    if (it == maps_.end()) return MapLookupReply{fail(status::kEBADF, "no map handle"), {}};
     const auto& def = it->second.def;
     if (l->key.size() != def.key_size) return MapLookupReply{fail(status::kEINVAL, "key size"), {}};
     Bytes one;
@@ -118,19 +120,19 @@ std::optional<Message> FakeHost::handle(const Message& m) {
   }
   if (auto* u = std::get_if<MapUpdateRequest>(&m)) {
     auto it = maps_.find(u->map);
-    if (it == maps_.end()) return MapUpdateReply{fail(status::kENOENT, "no map handle")};
+    if (it == maps_.end()) return MapUpdateReply{fail(status::kEBADF, "no map handle")};
     it->second.entries[u->key] = u->value;
     return MapUpdateReply{};
   }
   if (auto* d = std::get_if<MapDeleteRequest>(&m)) {
     auto it = maps_.find(d->map);
-    if (it == maps_.end() || !it->second.entries.erase(d->key))
-      return MapDeleteReply{fail(status::kENOENT, "no such key")};
+    if (it == maps_.end()) return MapDeleteReply{fail(status::kEBADF, "no map handle")};
+    if (!it->second.entries.erase(d->key)) return MapDeleteReply{fail(status::kENOENT, "no such key")};
     return MapDeleteReply{};
   }
   if (auto* n = std::get_if<MapGetNextKeyRequest>(&m)) {
     auto it = maps_.find(n->map);
-    if (it == maps_.end()) return MapGetNextKeyReply{fail(status::kENOENT, "no map handle"), {}};
+    if (it == maps_.end()) return MapGetNextKeyReply{fail(status::kEBADF, "no map handle"), {}};
     const auto& fm = it->second;
     if (is_array(fm.def.type)) {
       const std::uint32_t next = n->key.empty() ? 0 : key_u32(n->key) + 1;
@@ -142,7 +144,7 @@ std::optional<Message> FakeHost::handle(const Message& m) {
     return MapGetNextKeyReply{{}, e->first};
   }
   if (auto* f = std::get_if<MapFreeRequest>(&m)) {
-    if (!maps_.erase(f->map)) return MapFreeReply{fail(status::kENOENT, "no map handle")};
+    if (!maps_.erase(f->map)) return MapFreeReply{fail(status::kEBADF, "no map handle")};
     return MapFreeReply{};
   }
   if (auto* p = std::get_if<ProgLoadRequest>(&m)) {
@@ -155,28 +157,37 @@ std::optional<Message> FakeHost::handle(const Message& m) {
   }
   if (auto* a = std::get_if<ProgAttachRequest>(&m)) {
     auto it = progs_.find(a->prog);
-    if (it == progs_.end()) return ProgAttachReply{fail(status::kENOENT, "no prog handle")};
+    if (it == progs_.end()) return ProgAttachReply{fail(status::kEBADF, "no prog handle")};
     it->second.attached = true;
     return ProgAttachReply{};
   }
   if (auto* d = std::get_if<ProgDetachRequest>(&m)) {
     auto it = progs_.find(d->prog);
-    if (it == progs_.end()) return ProgDetachReply{fail(status::kENOENT, "no prog handle")};
+    if (it == progs_.end()) return ProgDetachReply{fail(status::kEBADF, "no prog handle")};
     it->second.attached = false;
     return ProgDetachReply{};
   }
   if (auto* u = std::get_if<ProgUnloadRequest>(&m)) {
-    if (!progs_.erase(u->prog)) return ProgUnloadReply{fail(status::kENOENT, "no prog handle")};
+    if (!progs_.erase(u->prog)) return ProgUnloadReply{fail(status::kEBADF, "no prog handle")};
     return ProgUnloadReply{};
   }
   if (auto* s = std::get_if<StatsRequest>(&m)) {
-    if (!progs_.count(s->prog)) return StatsReply{fail(status::kENOENT, "no prog handle"), {}};
+    if (!progs_.count(s->prog)) return StatsReply{fail(status::kEBADF, "no prog handle"), {}};
     return StatsReply{{}, {{kActionDrop, 7, 700}, {kActionPass, 2, 0}}};
+  }
+  if (auto* b = std::get_if<BtfFreeRequest>(&m)) {
+    if (!btfs_.count(b->btf)) return BtfFreeReply{fail(status::kEBADF, "no BTF handle")};
+    for (const auto& [h, fm] : maps_)
+      if (fm.def.btf_handle == b->btf) return BtfFreeReply{fail(status::kEBUSY, "used by a map")};
+    for (const auto& [h, fp] : progs_)
+      if (fp.req.btf_handle == b->btf) return BtfFreeReply{fail(status::kEBUSY, "used by a program")};
+    btfs_.erase(b->btf);
+    return BtfFreeReply{};
   }
   if (std::get_if<ResetRequest>(&m)) {
     maps_.clear();
     progs_.clear();
-    btfs_ = 0;
+    btfs_.clear();
     return ResetReply{};
   }
   return ErrorReply{fail(status::kENOSYS, "not a request")};
@@ -196,7 +207,7 @@ std::map<std::uint32_t, FakeProg> FakeHost::progs() const {
 }
 std::size_t FakeHost::btf_objects() const {
   std::lock_guard lock(mu_);
-  return btfs_;
+  return btfs_.size();
 }
 void FakeHost::queue_event(Event event) {
   std::lock_guard lock(mu_);

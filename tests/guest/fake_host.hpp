@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cstdint>
 #include <map>
+#include <set>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -76,7 +77,8 @@ class FakeHost {
   std::vector<transport::Event> events_;
   std::map<std::uint32_t, FakeMap> maps_;
   std::map<std::uint32_t, FakeProg> progs_;
-  std::size_t btfs_ = 0;
+  std::set<std::uint32_t> btfs_;  // live BTF handles
+  std::uint32_t next_btf_ = 1001;
   std::uint32_t next_map_ = kFirstMapHandle, next_prog_ = kFirstProgHandle;
   std::thread thread_;
 };

@@ -109,8 +109,9 @@ TEST(GuestClient, RefusedProgramSurfacesTheMappedLogAndFreesItsMaps) {
   EXPECT_NE(prog.error().message.find("offload 'xdp_prog1'"), std::string::npos) << prog.error().message;
   EXPECT_TRUE(c.host->maps().empty());
   EXPECT_TRUE(c.host->progs().empty());
+  EXPECT_EQ(c.host->btf_objects(), 0u) << "the failed offload's BTF is freed too";
   const auto types = c.host->request_types();
-  EXPECT_EQ(types.back(), std::uint16_t(tp::MsgType::MapFree));
+  EXPECT_EQ(types.back(), std::uint16_t(tp::MsgType::BtfFree));
 }
 
 TEST(GuestClient, FailedMapCreateNamesTheMapAndLoadsNoProgram) {
@@ -166,9 +167,13 @@ TEST(GuestClient, DumpMapWalksEveryKeyAndUnloadFreesEverything) {
   ASSERT_TRUE(stats.ok());
   EXPECT_EQ(stats->size(), 2u);
 
+  ASSERT_NE(prog->btf, 0u) << "xdp1 carries BTF";
+  EXPECT_EQ(c.host->btf_objects(), 1u);
   ASSERT_TRUE(c.client->unload(*prog).ok());
   EXPECT_TRUE(c.host->progs().empty());
   EXPECT_TRUE(c.host->maps().empty());
+  EXPECT_EQ(c.host->btf_objects(), 0u) << "unload frees the offload's BTF too";
+  EXPECT_EQ(prog->btf, 0u);
   const auto types = c.host->request_types();
   // detach before unload before map free
   auto pos = [&](tp::MsgType t) {
@@ -176,6 +181,7 @@ TEST(GuestClient, DumpMapWalksEveryKeyAndUnloadFreesEverything) {
   };
   EXPECT_LT(pos(tp::MsgType::ProgDetach), pos(tp::MsgType::ProgUnload));
   EXPECT_LT(pos(tp::MsgType::ProgUnload), pos(tp::MsgType::MapFree));
+  EXPECT_LT(pos(tp::MsgType::MapFree), pos(tp::MsgType::BtfFree)) << "BTF last: the host refuses it while used";
   // A second unload is a no-op, not a double free.
   EXPECT_TRUE(c.client->unload(*prog).ok());
 }
@@ -212,11 +218,14 @@ TEST(GuestClient, MapOpsByNameReachTheHostMap) {
   auto wrong = c.client->map_update(*prog, "nope", u32(6), u64(1));
   ASSERT_FALSE(wrong.ok());
   EXPECT_NE(wrong.error().message.find("no map 'nope'"), std::string::npos);
-  // A handle the session does not own: the host's ENOENT comes back. (A
-  // lookup would read it as "no such key": the protocol uses ENOENT for both.)
+  // A handle the session does not own: the host's EBADF comes back, and a
+  // lookup does not read it as "no such key" (that is ENOENT).
   auto foreign = c.client->map_update(999, u32(0), u64(1));
   ASSERT_FALSE(foreign.ok());
-  EXPECT_NE(foreign.error().message.find("ENOENT"), std::string::npos) << foreign.error().message;
+  EXPECT_NE(foreign.error().message.find("EBADF"), std::string::npos) << foreign.error().message;
+  auto foreign_lookup = c.client->map_lookup(999, u32(0));
+  ASSERT_FALSE(foreign_lookup.ok()) << "an unknown map is not an absent key";
+  EXPECT_NE(foreign_lookup.error().message.find("EBADF"), std::string::npos) << foreign_lookup.error().message;
 }
 
 TEST(GuestClient, RewriteRejectsAHandleTheSubmissionDoesNotDefine) {

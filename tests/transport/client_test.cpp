@@ -4,6 +4,8 @@
 
 #include <chrono>
 #include <map>
+#include <mutex>
+#include <set>
 #include <thread>
 
 #include "transport/client.hpp"
@@ -19,6 +21,11 @@ class FakeHost {
  public:
   explicit FakeHost(Channel ch) : ch_(std::move(ch)), thread_([this] { run(); }) {}
   ~FakeHost() { thread_.join(); }
+  // Request ids of the first requests, in arrival order.
+  std::vector<std::uint32_t> ids_seen() const {
+    std::lock_guard lock(ids_mutex_);
+    return ids_seen_;
+  }
 
  private:
   template <typename M>
@@ -31,6 +38,10 @@ class FakeHost {
       auto e = ch_.recv(10'000);
       if (!e) return;
       const std::uint32_t id = e->request_id;
+      {
+        std::lock_guard lock(ids_mutex_);
+        if (ids_seen_.size() < 16) ids_seen_.push_back(id);
+      }
       std::visit([&](auto& m) { handle(id, m); }, e->message);
     }
   }
@@ -61,6 +72,7 @@ class FakeHost {
     reply(id, MapUpdateReply{});
   }
   void handle(std::uint32_t id, MapLookupRequest& m) {
+    if (m.map == kForeignMap) return reply(id, MapLookupReply{{status::kEBADF, "map handle 99 does not exist"}, {}});
     auto it = table_.find(m.key);
     if (it == table_.end())
       reply(id, MapLookupReply{{status::kENOENT, "no such key"}, {}});
@@ -74,6 +86,7 @@ class FakeHost {
       reply(id, MapDeleteReply{{status::kENOENT, "no such key"}});
   }
   void handle(std::uint32_t id, MapGetNextKeyRequest& m) {
+    if (m.map == kForeignMap) return reply(id, MapGetNextKeyReply{{status::kEBADF, "map handle 99 does not exist"}, {}});
     auto it = m.key.empty() ? table_.begin() : table_.upper_bound(m.key);
     if (it == table_.end())
       reply(id, MapGetNextKeyReply{{status::kENOENT, ""}, {}});
@@ -105,6 +118,12 @@ class FakeHost {
   void handle(std::uint32_t id, StatsRequest& m) {
     reply(id, StatsReply{{}, {{kActionDrop, m.prog, 64 * m.prog}}});
   }
+  void handle(std::uint32_t id, BtfFreeRequest& m) {
+    if (m.btf == 2)
+      reply(id, BtfFreeReply{});
+    else
+      reply(id, BtfFreeReply{{status::kEBUSY, "BTF " + std::to_string(m.btf) + " still used by map 1"}});
+  }
   void handle(std::uint32_t id, ResetRequest&) {
     reply(id, ErrorReply{{status::kENOSYS, "unknown message RESET"}});
   }
@@ -113,9 +132,12 @@ class FakeHost {
     reply(id, ErrorReply{{status::kEINVAL, "not a request"}});
   }
 
+  static constexpr std::uint32_t kForeignMap = 99;
   Channel ch_;
   std::map<Bytes, Bytes> table_;
-  std::thread thread_;
+  mutable std::mutex ids_mutex_;
+  std::vector<std::uint32_t> ids_seen_;
+  std::thread thread_;  // last: started once everything above exists
 };
 
 struct ClientAndHost {
@@ -243,6 +265,55 @@ TEST(TransportClient, TimeoutThenLateReplyIsDiscarded) {
   auto counters = c.stats(3);
   ASSERT_TRUE(counters) << counters.error().message;
   EXPECT_EQ((*counters)[0].packets, 3u);
+}
+
+TEST(TransportClient, UnknownMapHandleIsAnErrorNotAMissingKey) {
+  ClientAndHost t;
+  Client& c = *t.client;
+  auto lookup = c.map_lookup(99, Bytes{1, 0, 0, 0});
+  ASSERT_FALSE(lookup) << "EBADF must not read as 'no such key'";
+  EXPECT_EQ(lookup.error().message, "MAP_LOOKUP: EBADF (-9): map handle 99 does not exist");
+  EXPECT_EQ(c.last_status(), status::kEBADF);
+  auto next = c.map_get_next_key(99, {});
+  ASSERT_FALSE(next);
+  EXPECT_EQ(c.last_status(), status::kEBADF);
+  // A missing key on a real map is still nullopt.
+  auto missing = c.map_lookup(1, Bytes{1, 0, 0, 0});
+  ASSERT_TRUE(missing) << missing.error().message;
+  EXPECT_FALSE(missing->has_value());
+}
+
+TEST(TransportClient, BtfFree) {
+  ClientAndHost t;
+  Client& c = *t.client;
+  EXPECT_TRUE(c.btf_free(2));
+  auto busy = c.btf_free(3);
+  ASSERT_FALSE(busy);
+  EXPECT_EQ(busy.error().message, "BTF_FREE: EBUSY (-16): BTF 3 still used by map 1");
+  EXPECT_EQ(c.last_status(), status::kEBUSY);
+}
+
+TEST(TransportClient, RequestIdsStartAtARandomValuePerClient) {
+  // A virtio port outlives guest processes: a second process starting at
+  // id 1 again could take a stale reply meant for the first one's id 1.
+  std::set<std::uint32_t> firsts;
+  for (int i = 0; i < 4; ++i) {
+    ClientAndHost t;
+    Client& c = *t.client;
+    const std::uint32_t expected = c.peek_next_id();
+    ASSERT_TRUE(c.caps());
+    ASSERT_TRUE(c.stats(1));
+    const auto ids = t.host->ids_seen();
+    ASSERT_EQ(ids.size(), 2u);
+    EXPECT_EQ(ids[0], expected);
+    EXPECT_NE(ids[0], 0u) << "0 is the events' id";
+    EXPECT_EQ(ids[1], ids[0] + 1 == 0 ? 1 : ids[0] + 1) << "consecutive after the random start";
+    firsts.insert(ids[0]);
+  }
+  // Four draws of 32 random bits: equal ones (or a fixed start) would mean
+  // no randomness (a chance collision is ~1e-9).
+  EXPECT_EQ(firsts.size(), 4u);
+  EXPECT_EQ(firsts.count(1), 0u);
 }
 
 TEST(TransportClient, DisconnectedHost) {

@@ -78,6 +78,22 @@ TEST(TransportCodec, WireLayoutIsLittleEndianAsSpecified) {
   EXPECT_EQ(*bytes, expect);
 }
 
+TEST(TransportCodec, BtfFreeWireLayout) {
+  // BTF_FREE is type 0x000f, payload le32 btf; its reply is status only.
+  auto bytes = encode(7, BtfFreeRequest{0x11223344});
+  ASSERT_TRUE(bytes);
+  const std::vector<std::uint8_t> expect = {
+      'X', 'O', 'F', 'L', 1, 0, 0x0f, 0x00, 7, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0,  // header
+      0x44, 0x33, 0x22, 0x11};
+  EXPECT_EQ(*bytes, expect);
+  auto reply = encode(7, BtfFreeReply{ReplyStatus{status::kEBUSY, "x"}});
+  ASSERT_TRUE(reply);
+  const std::vector<std::uint8_t> expect_reply = {
+      'X', 'O', 'F', 'L', 1, 0, 0x0f, 0x80, 7, 0, 0, 0, 0, 0, 0, 0, 9, 0, 0, 0,  // header
+      0xf0, 0xff, 0xff, 0xff, 1, 0, 0, 0, 'x'};
+  EXPECT_EQ(*reply, expect_reply);
+}
+
 TEST(TransportCodec, LargestProgramRoundTrips) {
   ProgLoadRequest p;
   p.name = std::string(kMaxNameLen, 'p');
@@ -290,6 +306,11 @@ TEST(TransportCodec, NamesAndStatus) {
   EXPECT_EQ(type_name(0x7777), "type 0x7777");
   EXPECT_EQ(status_name(status::kEDQUOT), "EDQUOT");
   EXPECT_EQ(status_name(-4), "errno -4");
+  EXPECT_EQ(status_name(status::kEBADF), "EBADF");
+  EXPECT_EQ(status_name(-13), "EACCES");
+  EXPECT_EQ(status_name(-16), "EBUSY");
+  EXPECT_EQ(type_name(MsgType::BtfFree), "BTF_FREE");
+  EXPECT_EQ(type_name(MsgType::BtfFreeReply), "BTF_FREE reply");
   EXPECT_EQ(reply_type(MsgType::Stats), MsgType::StatsReply);
   Message m = StatsReply{ReplyStatus{status::kENOENT, "x"}, {}};
   ASSERT_NE(reply_status(m), nullptr);
@@ -309,7 +330,7 @@ TEST(TransportCodec, FailureReplyMatchesTheRequestType) {
   EXPECT_TRUE(failure_reply(std::uint16_t(MsgType::Event), quota) == Message(ErrorReply{quota}));
   EXPECT_TRUE(failure_reply(0x0042, quota) == Message(ErrorReply{quota}));
   // Every known request gets its own reply type.
-  for (std::uint16_t t = 1; t <= 0x0e; ++t)
+  for (std::uint16_t t = 1; t <= 0x0f; ++t)
     EXPECT_EQ(std::uint16_t(type_of(failure_reply(t, quota))), t | kReplyBit) << t;
 }
 

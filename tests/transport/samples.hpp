@@ -53,6 +53,7 @@ inline std::vector<Message> sample_messages() {
   v.push_back(ProgUnloadRequest{23});
   v.push_back(StatsRequest{24});
   v.push_back(ResetRequest{});
+  v.push_back(BtfFreeRequest{3});
 
   CapsReply caps;
   caps.version = 1;
@@ -80,6 +81,9 @@ inline std::vector<Message> sample_messages() {
   v.push_back(StatsReply{{}, {{kActionDrop, 100, 6400}, {kActionPass, 3, 192},
                               {kActionPolicyDrop, 1, 64}}});
   v.push_back(ResetReply{});
+  v.push_back(BtfFreeReply{});
+  v.push_back(BtfFreeReply{ReplyStatus{status::kEBUSY, "BTF 3: still used by map 11"}});
+  v.push_back(MapLookupReply{ReplyStatus{status::kEBADF, "map handle 99 does not exist"}, {}});
   v.push_back(ErrorReply{ReplyStatus{status::kENOSYS, "unknown message type 0x0042"}});
   v.push_back(Event{EventKind::OffloadLost, 31, "tap vnet0 removed: run it locally"});
   v.push_back(Event{EventKind::Quota, 0, ""});
