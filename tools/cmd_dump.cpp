@@ -163,27 +163,20 @@ void print_json(const Submission& sub, Flavor flavor, const translator::Translat
 }
 
 int run(const Args& args, std::ostream& out, std::ostream& err) {
-  auto flavor = flavor_option(args);
-  if (!flavor) {
-    err << "dump: " << flavor.error().message << '\n';
-    return kExitUsage;
-  }
-  auto sub = read_submission(args);
-  if (!sub) {
-    err << "dump: " << sub.error().message << '\n';
-    return args.positional.size() == 1 ? kExitFailure : kExitUsage;
-  }
-  auto result = translate_offline(*sub, *flavor, 1, args.flag("--stats"));
+  auto input = read_pipeline_input(args, "dump", err);
+  if (auto* code = std::get_if<int>(&input)) return *code;
+  auto& in = std::get<PipelineInput>(input);
+  auto result = translate_offline(in.sub, in.flavor, 1, args.flag("--stats"));
   if (auto* refused = std::get_if<StageError>(&result)) {
     err << refused->error.message << '\n';
     return kExitFailure;
   }
   const auto& tr = std::get<OfflineTranslation>(result).translated;
-  Dump d = build_dump(*sub, tr);
+  Dump d = build_dump(in.sub, tr);
   if (args.flag("--json"))
-    print_json(*sub, *flavor, tr, d, out);
+    print_json(in.sub, in.flavor, tr, d, out);
   else
-    print_text(*sub, *flavor, d, out);
+    print_text(in.sub, in.flavor, d, out);
   return kExitOk;
 }
 

@@ -98,11 +98,6 @@ void print_text(const RunOutput& r, std::ostream& out) {
 }
 
 int run(const Args& args, std::ostream& out, std::ostream& err) {
-  auto flavor = flavor_option(args);
-  if (!flavor) {
-    err << "run: " << flavor.error().message << '\n';
-    return kExitUsage;
-  }
   auto repeat = u32_option(args, "--repeat", 1);
   if (!repeat) {
     err << "run: " << repeat.error().message << '\n';
@@ -113,21 +108,19 @@ int run(const Args& args, std::ostream& out, std::ostream& err) {
     err << "run: " << packet.error().message << '\n';
     return kExitUsage;
   }
-  auto sub = read_submission(args);
-  if (!sub) {
-    err << "run: " << sub.error().message << '\n';
-    return args.positional.size() == 1 ? kExitFailure : kExitUsage;
-  }
+  auto input = read_pipeline_input(args, "run", err);
+  if (auto* code = std::get_if<int>(&input)) return *code;
+  auto& in = std::get<PipelineInput>(input);
 
   host::OffloadOptions o;
   o.session = throwaway_session("run", o.pin_root);
   o.tap = args.get("--tap").value_or("lo");
-  o.flavor = *flavor;
+  o.flavor = in.flavor;
   o.stats = true;    // the guest action comes from the per-action counters
   o.attach = false;  // a test run needs no hook
   DefaultPolicy policy;
   host::LoadReport report;
-  auto off = host::Offload::load(o, *sub, policy, &report);
+  auto off = host::Offload::load(o, in.sub, policy, &report);
   if (!off) {
     err << off.error().message << '\n';
     if (!report.verifier_log.empty()) err << report.verifier_log << '\n';
@@ -138,7 +131,7 @@ int run(const Args& args, std::ostream& out, std::ostream& err) {
     err << "run: " << result.error().message << '\n';
     return kExitFailure;
   }
-  RunOutput r{sub->name, *flavor, std::move(*result), *repeat, {}, std::move(report.notes)};
+  RunOutput r{in.sub.name, in.flavor, std::move(*result), *repeat, {}, std::move(report.notes)};
   DumpOptions dump;
   dump.include_zero_array_entries = args.flag("--all-entries");
   for (const host::HostMap& m : off->maps().all()) {

@@ -148,19 +148,15 @@ void print_json(const Submission& sub, Flavor flavor, const OfflineTranslation& 
 }
 
 int run(const Args& args, std::ostream& out, std::ostream& err) {
-  auto flavor = flavor_option(args);
   auto tap = u32_option(args, "--tap-ifindex", 1);
-  for (const Error* e : {flavor ? nullptr : &flavor.error(), tap ? nullptr : &tap.error()})
-    if (e) {
-      err << "translate: " << e->message << '\n';
-      return kExitUsage;
-    }
-  auto sub = read_submission(args);
-  if (!sub) {
-    err << "translate: " << sub.error().message << '\n';
-    return args.positional.size() == 1 ? kExitFailure : kExitUsage;
+  if (!tap) {
+    err << "translate: " << tap.error().message << '\n';
+    return kExitUsage;
   }
-  auto result = translate_offline(*sub, *flavor, *tap, args.flag("--stats"));
+  auto input = read_pipeline_input(args, "translate", err);
+  if (auto* code = std::get_if<int>(&input)) return *code;
+  auto& in = std::get<PipelineInput>(input);
+  auto result = translate_offline(in.sub, in.flavor, *tap, args.flag("--stats"));
   if (auto* refused = std::get_if<StageError>(&result)) {
     err << refused->error.message << '\n';
     return kExitFailure;
@@ -172,11 +168,11 @@ int run(const Args& args, std::ostream& out, std::ostream& err) {
       return kExitFailure;
     }
   }
-  auto listing = list_insns(t.translated.insns, *sub, kPlaceholderFdBase);
+  auto listing = list_insns(t.translated.insns, in.sub, kPlaceholderFdBase);
   if (args.flag("--json"))
-    print_json(*sub, *flavor, t, listing, out);
+    print_json(in.sub, in.flavor, t, listing, out);
   else
-    print_text(*sub, *flavor, t, listing, out);
+    print_text(in.sub, in.flavor, t, listing, out);
   return kExitOk;
 }
 

@@ -34,29 +34,22 @@ std::optional<StageError> kernel_check(const Submission& sub, Flavor flavor, std
 }
 
 int run(const Args& args, std::ostream& out, std::ostream& err) {
-  auto flavor = flavor_option(args);
-  if (!flavor) {
-    err << "verify: " << flavor.error().message << '\n';
-    return kExitUsage;
-  }
-  auto sub = read_submission(args);
-  if (!sub) {
-    err << "verify: " << sub.error().message << '\n';
-    return args.positional.size() == 1 ? kExitFailure : kExitUsage;
-  }
+  auto input = read_pipeline_input(args, "verify", err);
+  if (auto* code = std::get_if<int>(&input)) return *code;
+  auto& in = std::get<PipelineInput>(input);
   bool json = args.flag("--json");
-  auto result = translate_offline(*sub, *flavor, /*tap_ifindex=*/1, /*stats=*/true);
+  auto result = translate_offline(in.sub, in.flavor, /*tap_ifindex=*/1, /*stats=*/true);
   std::string kernel_log;
   if (std::holds_alternative<OfflineTranslation>(result) && args.flag("--kernel"))
-    if (auto refused = kernel_check(*sub, *flavor, kernel_log)) result = std::move(*refused);
+    if (auto refused = kernel_check(in.sub, in.flavor, kernel_log)) result = std::move(*refused);
 
   if (auto* refused = std::get_if<StageError>(&result)) {
     if (json) {
       JsonWriter j;
       j.begin_object();
       j.field("ok", false);
-      j.field("prog", sub->name);
-      j.field("flavor", flavor_name(*flavor));
+      j.field("prog", in.sub.name);
+      j.field("flavor", flavor_name(in.flavor));
       j.field("stage", refused->stage);
       j.field("error", refused->error.message);
       if (!kernel_log.empty()) j.field("verifier_log", kernel_log);
@@ -82,9 +75,9 @@ int run(const Args& args, std::ostream& out, std::ostream& err) {
     JsonWriter j;
     j.begin_object();
     j.field("ok", true);
-    j.field("prog", sub->name);
-    j.field("flavor", flavor_name(*flavor));
-    j.field("guest_slots", static_cast<std::uint64_t>(sub->insns.size()));
+    j.field("prog", in.sub.name);
+    j.field("flavor", flavor_name(in.flavor));
+    j.field("guest_slots", static_cast<std::uint64_t>(in.sub.insns.size()));
     j.field("host_slots", static_cast<std::uint64_t>(ok.translated.insns.size()));
     j.field("kernel_checked", args.flag("--kernel"));
     j.key("notes");
@@ -94,8 +87,8 @@ int run(const Args& args, std::ostream& out, std::ostream& err) {
     j.end_object();
     out << j.str() << '\n';
   } else {
-    out << "OK: prog '" << sub->name << "' (" << sub->insns.size() << " slots, "
-        << sub->maps.size() << " maps) passes preverify and " << flavor_name(*flavor)
+    out << "OK: prog '" << in.sub.name << "' (" << in.sub.insns.size() << " slots, "
+        << in.sub.maps.size() << " maps) passes preverify and " << flavor_name(in.flavor)
         << " translation" << (args.flag("--kernel") ? " and the host kernel verifier\n" : "\n");
     for (const auto& n : notes) out << "note: " << n << '\n';
   }

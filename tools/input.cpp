@@ -90,6 +90,20 @@ Result<Submission> read_submission(const Args& args) {
   return sub;
 }
 
+std::variant<PipelineInput, int> read_pipeline_input(const Args& args, std::string_view cmd, std::ostream& err) {
+  auto flavor = flavor_option(args);
+  if (!flavor) {
+    err << cmd << ": " << flavor.error().message << '\n';
+    return kExitUsage;
+  }
+  auto sub = read_submission(args);
+  if (!sub) {
+    err << cmd << ": " << sub.error().message << '\n';
+    return args.positional.size() == 1 ? kExitFailure : kExitUsage;
+  }
+  return PipelineInput{*flavor, std::move(*sub)};
+}
+
 std::variant<OfflineTranslation, StageError> translate_offline(const Submission& sub, Flavor flavor,
                                                                std::uint32_t tap_ifindex, bool stats) {
   DefaultPolicy policy;

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -31,6 +32,17 @@ Result<Submission> read_submission(const Args& args);
 
 // --flavor tc|chain (default tc).
 Result<Flavor> flavor_option(const Args& args);
+
+// What every pipeline command starts from: --flavor and the guest program.
+struct PipelineInput {
+  Flavor flavor;
+  Submission sub;
+};
+
+// flavor_option + read_submission for command `cmd`. On an error, prints
+// "<cmd>: <message>" to err and returns the exit code: kExitUsage for a bad
+// option or not exactly one FILE, kExitFailure for a FILE that does not read.
+std::variant<PipelineInput, int> read_pipeline_input(const Args& args, std::string_view cmd, std::ostream& err);
 
 // An unsigned number option (decimal or 0x hex) with a default.
 Result<std::uint32_t> u32_option(const Args& args, std::string_view name, std::uint32_t fallback);

@@ -14,8 +14,11 @@
 #include <arpa/inet.h>
 
 #include <cstring>
+#include <initializer_list>
 #include <map>
+#include <utility>
 
+#include "host/core/unique_fd.hpp"
 #include "tests/builder/test_support.hpp"
 
 namespace xo::guest {
@@ -24,27 +27,7 @@ namespace {
 using testing::build_ok;
 using testing::prog_obj;
 
-class Fd {
- public:
-  explicit Fd(int fd = -1) : fd_(fd) {}
-  Fd(Fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-  Fd& operator=(Fd&& o) noexcept {
-    if (this != &o) {
-      reset();
-      fd_ = std::exchange(o.fd_, -1);
-    }
-    return *this;
-  }
-  ~Fd() { reset(); }
-  int get() const { return fd_; }
-  void reset() {
-    if (fd_ >= 0) close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  int fd_;
-};
+using Fd = host::UniqueFd;
 
 struct Loaded {
   Fd btf;
@@ -229,26 +212,24 @@ TEST_F(BuilderKernel, GlobalDataRunsWithRightValues) {
   EXPECT_EQ(sum, 12u);
 }
 
-TEST_F(BuilderKernel, BpfToBpfCallsRun) {
-  for (const char* name : {"xdp_calls", "xdp_calls_other"}) {
-    auto s = build_ok(prog_obj("calls"), name);
+// Each program of progs/<obj>.bpf.c loads and returns its XDP action on a UDP packet.
+void expect_actions(const char* obj, std::initializer_list<std::pair<const char*, std::uint32_t>> expected) {
+  for (auto [name, action] : expected) {
+    auto s = build_ok(prog_obj(obj), name);
     Loaded l;
     ASSERT_TRUE(load_into_kernel(s, l)) << name;
     RunResult r;
-    ASSERT_TRUE(test_run(l.prog.get(), udp_packet(), r));
-    EXPECT_EQ(r.retval, static_cast<std::uint32_t>(std::string(name) == "xdp_calls" ? XDP_TX : XDP_PASS)) << name;
+    ASSERT_TRUE(test_run(l.prog.get(), udp_packet(), r)) << name;
+    EXPECT_EQ(r.retval, action) << name;
   }
 }
 
+TEST_F(BuilderKernel, BpfToBpfCallsRun) {
+  expect_actions("calls", {{"xdp_calls", XDP_TX}, {"xdp_calls_other", XDP_PASS}});
+}
+
 TEST_F(BuilderKernel, HashLruArrayProgramsLoad) {
-  for (const char* name : {"xdp_flows", "xdp_recent"}) {
-    auto s = build_ok(prog_obj("maps"), name);
-    Loaded l;
-    ASSERT_TRUE(load_into_kernel(s, l)) << name;
-    RunResult r;
-    ASSERT_TRUE(test_run(l.prog.get(), udp_packet(), r));
-    EXPECT_EQ(r.retval, static_cast<std::uint32_t>(std::string(name) == "xdp_flows" ? XDP_PASS : XDP_DROP));
-  }
+  expect_actions("maps", {{"xdp_flows", XDP_PASS}, {"xdp_recent", XDP_DROP}});
 }
 
 TEST_F(BuilderKernel, CallbackAndStringLiteralRun) {

@@ -4,79 +4,18 @@
 // round trips, --json, and the error paths.
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
-#include <stdlib.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
 #include <regex>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "tests/cli/cli_harness.hpp"
+
 namespace {
 
-namespace fs = std::filesystem;
-
-// A scratch directory removed with everything in it, even on failure.
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "xo_cli_test.XXXXXX").string();
-    if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  fs::path operator/(const std::string& name) const { return path_ / name; }
-
- private:
-  fs::path path_;
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void spit(const fs::path& p, const std::string& s) {
-  std::ofstream out(p, std::ios::binary);
-  out << s;
-}
-
-struct Ran {
-  int exit_code;
-  std::string out;
-  std::string err;
-};
-
-// Runs argv (no shell) with stdout/stderr captured to files.
-Ran run(const std::vector<std::string>& argv) {
-  TempDir dir;
-  fs::path out = dir / "out", err = dir / "err";
-  pid_t pid = fork();
-  if (pid == 0) {
-    if (!freopen(out.c_str(), "w", stdout) || !freopen(err.c_str(), "w", stderr)) _exit(126);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    execv(args[0], args.data());
-    _exit(127);
-  }
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return Ran{WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
-}
-
-Ran xoffload(std::vector<std::string> args) {
-  args.insert(args.begin(), XO_XOFFLOAD_BIN);
-  return run(args);
-}
+using namespace xo::cli_test;  // TempDir, slurp, spit, Ran, run, xoffload
 
 std::vector<std::string> lines_of(const std::string& s) {
   std::vector<std::string> lines;
