@@ -98,4 +98,14 @@ Status route_main_exits(isa::Rewriter& rw, const std::vector<isa::Insn>& insns,
   return Ok{};
 }
 
+Snippet redirect_and_exit(std::uint32_t ifindex, std::int32_t flags) {
+  using namespace isa;
+  Snippet s;
+  s.emit(Bin{AluOp::Mov, true, 1, Imm{static_cast<std::int32_t>(ifindex)}})
+      .emit(Bin{AluOp::Mov, true, 2, Imm{flags}})
+      .emit(Call{bpf::kRedirect})  // returns TC_ACT_REDIRECT / XDP_REDIRECT
+      .emit(Exit{});
+  return s;
+}
+
 }  // namespace xo::translator

@@ -66,6 +66,10 @@ class Snippet {
 // dead at exit); leaves the action in w0.
 Snippet count_action(int stats_map_fd);
 
+// return bpf_redirect(ifindex, flags): the one way both flavors hand a frame
+// to the tap (tc TX with BPF_F_INGRESS, chain PASS with 0). Uses r1-r2.
+Snippet redirect_and_exit(std::uint32_t ifindex, std::int32_t flags);
+
 // Replaces every exit of the main program by a jump to `epilogue`, which
 // replaces the last exit of the main program. Call once per Rewriter.
 Status route_main_exits(isa::Rewriter& rw, const std::vector<isa::Insn>& insns,

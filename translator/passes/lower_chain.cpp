@@ -56,10 +56,7 @@ Snippet chain_return_epilogue(const TranslateOptions& o) {
       .emit(Bin{AluOp::Mov, true, 0, Imm{bpf::kDrop}})
       .emit(Exit{})
       .label("pass")  // what the host program would have done: into the tap
-      .emit(Bin{AluOp::Mov, true, 1, Imm{static_cast<std::int32_t>(o.tap_ifindex)}})
-      .emit(Bin{AluOp::Mov, true, 2, Imm{0}})
-      .emit(Call{bpf::kRedirect})  // returns XDP_REDIRECT
-      .emit(Exit{});
+      .append(redirect_and_exit(o.tap_ifindex, 0));
   return s;
 }
 

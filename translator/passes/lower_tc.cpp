@@ -160,10 +160,7 @@ Snippet tc_return_epilogue(const TranslateOptions& o) {
       .emit(Bin{AluOp::Mov, true, 0, Imm{bpf::kTcActOk}})
       .emit(Exit{})
       .label("tx")  // back into the host Rx path, as the 2019 RFC did
-      .emit(Bin{AluOp::Mov, true, 1, Imm{static_cast<std::int32_t>(o.tap_ifindex)}})
-      .emit(Bin{AluOp::Mov, true, 2, Imm{bpf::kFIngress}})
-      .emit(Call{bpf::kRedirect})  // returns TC_ACT_REDIRECT
-      .emit(Exit{});
+      .append(redirect_and_exit(o.tap_ifindex, bpf::kFIngress));
   return s;
 }
 
