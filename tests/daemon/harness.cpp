@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "guest/builder/elf_builder.hpp"
+#include "guest/client/guest_client.hpp"
 #include "transport/wire.hpp"
 
 #ifndef XOFFLOADD_BIN
@@ -121,7 +122,7 @@ Result<Offloaded> offload(ts::Client& c, const Submission& s, std::uint8_t flavo
     if (!b) return b.error();
     out.btf = *b;
   }
-  std::map<std::uint32_t, std::uint32_t> handle_of;  // builder handle -> daemon handle
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> handle_of;  // builder handle -> daemon handle
   for (const auto& m : s.maps) {
     ts::MapCreateRequest r;
     r.type = m.type;
@@ -137,7 +138,7 @@ Result<Offloaded> offload(ts::Client& c, const Submission& s, std::uint8_t flavo
     r.initial_value = m.initial_value;
     auto h = c.map_create(r);
     if (!h) return h.error();
-    handle_of[m.handle] = *h;
+    handle_of.emplace_back(m.handle, *h);
     out.maps[m.name] = *h;
   }
   ts::ProgLoadRequest p;
@@ -146,17 +147,9 @@ Result<Offloaded> offload(ts::Client& c, const Submission& s, std::uint8_t flavo
   p.guest_ifindex = s.guest_ifindex;
   p.flavor = flavor;
   p.btf_handle = out.btf;
-  p.insns = s.insns;
-  for (std::size_t i = 0; i < p.insns.size(); ++i) {
-    auto& in = p.insns[i];
-    if (in.code != 0x18) continue;
-    if (in.src() == 1 || in.src() == 2) {
-      auto it = handle_of.find(std::uint32_t(in.imm));
-      if (it == handle_of.end()) return err("submission references unknown map handle " + std::to_string(in.imm));
-      in.imm = std::int32_t(it->second);
-    }
-    ++i;
-  }
+  auto insns = xo::guest::rewrite_map_handles(s.insns, handle_of);
+  if (!insns) return insns.error();
+  p.insns = std::move(*insns);
   if (out.btf) {
     p.func_info = s.func_info;
     p.line_info = s.line_info;
