@@ -16,19 +16,6 @@ namespace xo::cli {
 
 namespace {
 
-std::string map_type(MapType t) {
-  switch (t) {
-    case MapType::Hash: return "hash";
-    case MapType::Array: return "array";
-    case MapType::ProgArray: return "prog_array";
-    case MapType::PercpuHash: return "percpu_hash";
-    case MapType::PercpuArray: return "percpu_array";
-    case MapType::LruHash: return "lru_hash";
-    case MapType::LruPercpuHash: return "lru_percpu_hash";
-  }
-  return "type " + std::to_string(static_cast<std::uint32_t>(t));
-}
-
 // "xdp1_kern.c:42" for a host line_info entry (offsets into the guest BTF).
 std::string line_location(const BtfStrings& strings, const LineInfo& l) {
   std::string file;
@@ -45,7 +32,7 @@ void print_text(const Submission& sub, Flavor flavor, const OfflineTranslation& 
   if (!sub.maps.empty()) {
     out << "maps (placeholder fds: real fds exist only in the host process at load time):\n";
     for (const MapDef& m : sub.maps)
-      out << "  handle " << m.handle << " '" << m.name << "' " << map_type(m.type) << " key "
+      out << "  handle " << m.handle << " '" << m.name << "' " << map_type_name(m.type) << " key "
           << m.key_size << " value " << m.value_size << " max_entries " << m.max_entries
           << " -> fd 0x" << std::hex << (kPlaceholderFdBase + m.handle) << std::dec << '\n';
   }
@@ -81,7 +68,7 @@ void print_json(const Submission& sub, Flavor flavor, const OfflineTranslation& 
     j.begin_object();
     j.field("handle", m.handle);
     j.field("name", m.name);
-    j.field("type", map_type(m.type));
+    j.field("type", map_type_name(m.type));
     j.field("key_size", m.key_size);
     j.field("value_size", m.value_size);
     j.field("max_entries", m.max_entries);

@@ -10,28 +10,11 @@
 #include <memory>
 
 #include "tools/cli.hpp"
+#include "translator/isa/submission.hpp"
 
 namespace xo::cli {
 
 namespace {
-
-std::string map_type_name(std::uint32_t t) {
-  switch (t) {
-    case BPF_MAP_TYPE_HASH: return "hash";
-    case BPF_MAP_TYPE_ARRAY: return "array";
-    case BPF_MAP_TYPE_PROG_ARRAY: return "prog_array";
-    case BPF_MAP_TYPE_PERCPU_HASH: return "percpu_hash";
-    case BPF_MAP_TYPE_PERCPU_ARRAY: return "percpu_array";
-    case BPF_MAP_TYPE_LRU_HASH: return "lru_hash";
-    case BPF_MAP_TYPE_LRU_PERCPU_HASH: return "lru_percpu_hash";
-    default: return "type " + std::to_string(t);
-  }
-}
-
-bool is_percpu(std::uint32_t t) {
-  return t == BPF_MAP_TYPE_PERCPU_HASH || t == BPF_MAP_TYPE_PERCPU_ARRAY ||
-         t == BPF_MAP_TYPE_LRU_PERCPU_HASH;
-}
 
 struct BtfDeleter {
   void operator()(btf* b) const { btf__free(b); }
@@ -104,7 +87,7 @@ Result<MapContents> read_map(int fd, std::string name, const DumpOptions& opts) 
     return err("map '" + name + "': cannot read its info: " + std::strerror(errno));
   MapContents m;
   m.name = std::move(name);
-  m.type = map_type_name(info.type);
+  m.type = map_type_name(MapType(info.type));
   m.id = info.id;
   m.key_size = info.key_size;
   m.value_size = info.value_size;
@@ -112,7 +95,7 @@ Result<MapContents> read_map(int fd, std::string name, const DumpOptions& opts) 
   m.btf_typed = info.btf_id != 0 && info.btf_value_type_id != 0;
   if (info.type == BPF_MAP_TYPE_PROG_ARRAY) return m;  // values are program ids, read by status
 
-  const bool percpu = is_percpu(info.type);
+  const bool percpu = map_type_is_percpu(MapType(info.type));
   const int ncpus = percpu ? libbpf_num_possible_cpus() : 1;
   if (ncpus <= 0) return err("map '" + m.name + "': cannot count possible CPUs");
   const std::size_t stride = percpu ? (info.value_size + 7) / 8 * 8 : info.value_size;

@@ -40,7 +40,7 @@ Result<PinnedMap> open_map(const std::string& dir, const std::string& leaf, std:
   int fd = bpf_obj_get(path.c_str());
   if (fd < 0) return err(path + ": " + std::strerror(errno));
   PinnedMap m;
-  m.fd = host::UniqueFd(fd);
+  m.fd = UniqueFd(fd);
   m.leaf = leaf;
   m.name = std::move(name);
   bpf_map_info info{};
@@ -130,7 +130,7 @@ std::optional<std::string> numbered_leaf(const std::string& leaf, std::string_vi
 
 struct ProgCandidate {
   std::string handle;
-  host::UniqueFd fd;
+  UniqueFd fd;
   bpf_prog_info info{};
 };
 
@@ -157,7 +157,7 @@ Result<PinnedSession> open_session(const std::string& root, const std::string& n
       std::string path = s.dir + "/" + leaf;
       int fd = bpf_obj_get(path.c_str());
       if (fd < 0) return err(path + ": " + std::strerror(errno));
-      ProgCandidate c{*h, host::UniqueFd(fd), {}};
+      ProgCandidate c{*h, UniqueFd(fd), {}};
       std::uint32_t len = sizeof c.info;
       if (bpf_obj_get_info_by_fd(fd, &c.info, &len) != 0) return err(path + ": not a program");
       progs.push_back(std::move(c));

@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "host/core/unique_fd.hpp"
+#include "translator/isa/unique_fd.hpp"
 #include "translator/isa/result.hpp"
 
 namespace xo::cli {
@@ -25,7 +25,7 @@ namespace xo::cli {
 struct PinnedMap {
   std::string leaf;  // "map_rxcnt", "stats", "chain_tap0"
   std::string name;  // guest name ("rxcnt"), "stats", or the leaf
-  host::UniqueFd fd;
+  UniqueFd fd;
   std::uint32_t id = 0, type = 0, key_size = 0, value_size = 0, max_entries = 0;
   std::string kernel_name;
 };
@@ -33,7 +33,7 @@ struct PinnedMap {
 struct PinnedSession {
   std::string name, dir;
   std::vector<std::string> leaves;  // sorted
-  host::UniqueFd prog;              // invalid when there is no "prog" pin
+  UniqueFd prog;              // invalid when there is no "prog" pin
   std::uint32_t prog_id = 0, prog_type = 0, btf_id = 0;
   std::string prog_kernel_name, prog_tag;  // tag: 16 hex digits
   std::vector<PinnedMap> maps;           // map_* leaves

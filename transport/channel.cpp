@@ -54,14 +54,9 @@ std::optional<Clock::time_point> deadline_after(int timeout_ms) {
 
 }  // namespace
 
-void Fd::reset(int fd) {
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = fd;
-}
-
 // ---- Channel construction ------------------------------------------------
 
-Channel::Channel(Fd fd, std::string peer) : fd_(std::move(fd)), peer_(std::move(peer)) {
+Channel::Channel(UniqueFd fd, std::string peer) : fd_(std::move(fd)), peer_(std::move(peer)) {
   struct stat st {};
   is_socket_ = ::fstat(fd_.get(), &st) == 0 && S_ISSOCK(st.st_mode);
   if (Status s = set_nonblocking(fd_.get()); !s) (void)fail(s.error().message);
@@ -70,7 +65,7 @@ Channel::Channel(Fd fd, std::string peer) : fd_(std::move(fd)), peer_(std::move(
 Result<Channel> Channel::connect_unix(const std::string& path) {
   auto addr = unix_address(path);
   if (!addr) return addr.error();
-  Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!fd) return err("socket(AF_UNIX): " + errno_text(errno));
   if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&*addr), sizeof(*addr)) < 0)
     return err("connect to unix socket '" + path + "': " + errno_text(errno));
@@ -78,7 +73,7 @@ Result<Channel> Channel::connect_unix(const std::string& path) {
 }
 
 Result<Channel> Channel::open_port(const std::string& device_path) {
-  Fd fd(::open(device_path.c_str(), O_RDWR | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
+  UniqueFd fd(::open(device_path.c_str(), O_RDWR | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
   if (!fd) return err("open port '" + device_path + "': " + errno_text(errno));
   return Channel(std::move(fd), "port:" + device_path);
 }
@@ -95,8 +90,8 @@ Result<std::pair<Channel, Channel>> Channel::pair() {
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
     return err("socketpair: " + errno_text(errno));
-  return std::pair<Channel, Channel>{Channel(Fd(sv[0]), "socketpair:0"),
-                                     Channel(Fd(sv[1]), "socketpair:1")};
+  return std::pair<Channel, Channel>{Channel(UniqueFd(sv[0]), "socketpair:0"),
+                                     Channel(UniqueFd(sv[1]), "socketpair:1")};
 }
 
 Status Channel::fail(std::string message) {
@@ -247,7 +242,7 @@ Result<UnixListener> UnixListener::listen(const std::string& path, int backlog) 
       return err("listen on '" + path + "': path exists and is not a socket");
     ::unlink(path.c_str());  // stale socket from an earlier run
   }
-  Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!fd) return err("socket(AF_UNIX): " + errno_text(errno));
   if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&*addr), sizeof(*addr)) < 0)
     return err("bind unix socket '" + path + "': " + errno_text(errno));
@@ -285,7 +280,7 @@ Result<Channel> UnixListener::accept(int timeout_ms) {
       if (errno == EINTR) continue;
       return err("unix:" + path_ + ": poll: " + errno_text(errno));
     }
-    Fd conn(::accept4(fd_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
+    UniqueFd conn(::accept4(fd_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
     if (conn) return Channel(std::move(conn), "unix:" + path_);
     if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED) continue;
     return err("unix:" + path_ + ": accept: " + errno_text(errno));

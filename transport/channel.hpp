@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "translator/isa/result.hpp"
+#include "translator/isa/unique_fd.hpp"
 #include "transport/codec.hpp"
 #include "transport/framing.hpp"
 
@@ -27,29 +28,6 @@ namespace xo::transport {
 // The virtio-serial port name the host gives the xoffload channel
 // (`-device virtserialport,name=org.xoffload.0`).
 inline constexpr std::string_view kVirtioPortName = "org.xoffload.0";
-
-// Owns one file descriptor; -1 when empty.
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(Fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-  Fd& operator=(Fd&& o) noexcept {
-    if (this != &o) reset(std::exchange(o.fd_, -1));
-    return *this;
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() { reset(); }
-
-  int get() const { return fd_; }
-  explicit operator bool() const { return fd_ >= 0; }
-  int release() { return std::exchange(fd_, -1); }
-  void reset(int fd = -1);
-
- private:
-  int fd_ = -1;
-};
 
 class Channel {
  public:
@@ -66,7 +44,7 @@ class Channel {
   static Result<std::pair<Channel, Channel>> pair();
 
   // Takes ownership of a connected stream fd; `peer` names it in diagnostics.
-  Channel(Fd fd, std::string peer);
+  Channel(UniqueFd fd, std::string peer);
   Channel(Channel&&) = default;
   Channel& operator=(Channel&&) = default;
 
@@ -106,7 +84,7 @@ class Channel {
   Status fail(std::string message);
   Status wait_for(short events, int timeout_ms, const char* what);
 
-  Fd fd_;
+  UniqueFd fd_;
   std::string peer_;
   bool is_socket_ = false;
   bool broken_ = false;
@@ -132,8 +110,8 @@ class UnixListener {
   Result<Channel> accept(int timeout_ms = -1);
 
  private:
-  UnixListener(Fd fd, std::string path) : fd_(std::move(fd)), path_(std::move(path)) {}
-  Fd fd_;
+  UnixListener(UniqueFd fd, std::string path) : fd_(std::move(fd)), path_(std::move(path)) {}
+  UniqueFd fd_;
   std::string path_;
 };
 

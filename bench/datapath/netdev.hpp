@@ -14,12 +14,11 @@
 #include <string>
 #include <vector>
 
-#include "host/core/unique_fd.hpp"
+#include "translator/isa/unique_fd.hpp"
 #include "translator/isa/result.hpp"
 
 namespace xo::bench {
 
-using host::UniqueFd;
 
 // Runs /sbin/ip (or `ip` from PATH) with `args` in the calling thread's
 // netns and waits. Error: the command line and its exit status.

@@ -68,7 +68,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   fake::Live live;
   {
     const auto now = Clock::now();
-    Connection conn{ts::Fd(sv[1])};
+    Connection conn{UniqueFd(sv[1])};
     Session session(fuzz_config(), std::make_unique<fake::Backend>(live), now);
     while (conn.read_some(64u << 10) && !conn.closing()) {
       if (conn.pending().empty()) break;

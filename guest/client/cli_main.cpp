@@ -106,7 +106,7 @@ int cmd_caps(GuestClient& c, const Args& a) {
   std::printf("protocol version %u, ISA v%u, flavors %s\n", caps->version, caps->isa_level,
               flavor_set_name(caps->flavors).c_str());
   std::printf("map types:");
-  for (auto t : caps->map_types) std::printf(" %s", map_type_name(xo::MapType(t)).c_str());
+  for (auto t : caps->map_types) std::printf(" %s", xo::map_type_name(xo::MapType(t)).c_str());
   std::printf("\nhelpers (%zu):", caps->helpers.size());
   for (const auto& h : caps->helpers) std::printf(" %d", h.id);
   std::printf("\nquotas: maps %u, map bytes %llu, progs %u, insns %u, btf bytes %u, %u req/s (burst %u)\n",
@@ -212,7 +212,7 @@ int cmd_dump_map(GuestClient& c, const Args& a) {
   if (!map) return fail("no offloaded map named '" + a.rest[0] + "'");
   auto entries = c.dump_map(*map);
   if (!entries) return fail(entries.error().message);
-  const bool percpu = is_percpu(map->type);
+  const bool percpu = map_type_is_percpu(map->type);
   if (a.json) std::printf("[");
   bool first = true;
   for (const auto& e : *entries) {

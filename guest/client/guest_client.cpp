@@ -82,23 +82,6 @@ std::string flavor_set_name(std::uint8_t bits) {
   return out.empty() ? "none" : out;
 }
 
-std::string map_type_name(MapType t) {
-  switch (t) {
-    case MapType::Hash: return "hash";
-    case MapType::Array: return "array";
-    case MapType::ProgArray: return "prog_array";
-    case MapType::PercpuHash: return "percpu_hash";
-    case MapType::PercpuArray: return "percpu_array";
-    case MapType::LruHash: return "lru_hash";
-    case MapType::LruPercpuHash: return "lru_percpu_hash";
-  }
-  return "type " + std::to_string(std::uint32_t(t));
-}
-
-bool is_percpu(MapType t) {
-  return t == MapType::PercpuArray || t == MapType::PercpuHash || t == MapType::LruPercpuHash;
-}
-
 std::uint64_t value_as_u64(std::span<const std::uint8_t> value) {
   std::uint64_t v = 0;
   const std::size_t n = std::min<std::size_t>(value.size(), 8);

@@ -70,8 +70,6 @@ Result<std::uint8_t> parse_flavor(const std::string& name);
 std::string flavor_name(std::uint8_t flavor);
 // "tc,chain" for a CAPS flavor bit set.
 std::string flavor_set_name(std::uint8_t bits);
-std::string map_type_name(MapType t);
-bool is_percpu(MapType t);
 
 // A per-CPU map value as the host returns it: one slot per host CPU, each
 // value_size rounded up to 8 bytes. Sums each slot as a little-endian

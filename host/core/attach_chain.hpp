@@ -11,7 +11,7 @@
 #include <string_view>
 
 #include "host/core/pins.hpp"
-#include "host/core/unique_fd.hpp"
+#include "translator/isa/unique_fd.hpp"
 #include "translator/isa/result.hpp"
 
 namespace xo::host {

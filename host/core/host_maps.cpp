@@ -46,7 +46,7 @@ std::string map_label(const MapDef& d) {
 
 Status validate(const MapDef& d, const MapQuota& q) {
   if (!allowed_type(d.type))
-    return err(map_label(d) + ": map type " + std::string(map_type_name(d.type)) +
+    return err(map_label(d) + ": map type " + map_type_name(d.type) +
                " is not allowed for offloaded programs");
   if (d.key_size == 0 || d.key_size > q.max_key_size)
     return err(map_label(d) + ": key_size " + std::to_string(d.key_size) + " outside 1.." +
@@ -97,22 +97,8 @@ int create_one(const MapDef& d, const std::string& name, int btf_fd, bool with_b
 
 }  // namespace
 
-std::string_view map_type_name(MapType t) {
-  switch (t) {
-    case MapType::Hash: return "HASH";
-    case MapType::Array: return "ARRAY";
-    case MapType::ProgArray: return "PROG_ARRAY";
-    case MapType::PercpuHash: return "PERCPU_HASH";
-    case MapType::PercpuArray: return "PERCPU_ARRAY";
-    case MapType::LruHash: return "LRU_HASH";
-    case MapType::LruPercpuHash: return "LRU_PERCPU_HASH";
-  }
-  return "UNKNOWN";
-}
-
 bool HostMap::percpu() const {
-  return def.type == MapType::PercpuArray || def.type == MapType::PercpuHash ||
-         def.type == MapType::LruPercpuHash;
+  return map_type_is_percpu(def.type);
 }
 
 std::size_t HostMap::user_value_size() const {

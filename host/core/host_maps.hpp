@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "host/core/unique_fd.hpp"
+#include "translator/isa/unique_fd.hpp"
 #include "translator/isa/result.hpp"
 #include "translator/isa/submission.hpp"
 
@@ -72,7 +72,5 @@ class HostMaps {
 // error nothing created so far survives.
 Result<HostMaps> create_host_maps(std::string_view session, std::span<const MapDef> defs, int btf_fd,
                                   const MapQuota& quota = {});
-
-std::string_view map_type_name(MapType t);
 
 }  // namespace xo::host

@@ -10,7 +10,7 @@
 #include <string>
 #include <variant>
 
-#include "host/core/unique_fd.hpp"
+#include "translator/isa/unique_fd.hpp"
 #include "translator/isa/raw.hpp"
 #include "translator/isa/submission.hpp"
 

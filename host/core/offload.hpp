@@ -29,7 +29,7 @@
 #include "host/core/host_maps.hpp"
 #include "host/core/kernel_census.hpp"
 #include "host/core/pins.hpp"
-#include "host/core/unique_fd.hpp"
+#include "translator/isa/unique_fd.hpp"
 #include "translator/isa/result.hpp"
 #include "translator/isa/submission.hpp"
 #include "verifier-front/policy.hpp"

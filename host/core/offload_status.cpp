@@ -55,7 +55,7 @@ OffloadStatus Offload::status() const {
     s.attach = "not attached";
   }
   for (const auto& m : maps_.all())
-    s.maps.push_back(MapStatus{m.def.handle, m.def.name, m.kernel_name, std::string(map_type_name(m.def.type)),
+    s.maps.push_back(MapStatus{m.def.handle, m.def.name, m.kernel_name, map_type_name(m.def.type),
                                pins_.path("map_" + m.def.name), m.def.key_size, m.def.value_size,
                                m.def.max_entries, m.id, m.btf_typed});
   if (stats_map_)

@@ -21,7 +21,7 @@ namespace xo::daemon {
 
 class Connection {
  public:
-  explicit Connection(transport::Fd fd) : fd_(std::move(fd)) {}
+  explicit Connection(xo::UniqueFd fd) : fd_(std::move(fd)) {}
 
   int fd() const { return fd_.get(); }
 
@@ -46,7 +46,7 @@ class Connection {
  private:
   void cut_frames();
 
-  transport::Fd fd_;
+  xo::UniqueFd fd_;
   std::vector<std::uint8_t> in_;
   std::deque<transport::Frame> pending_;
   std::vector<std::uint8_t> out_;

@@ -30,7 +30,6 @@
 namespace xo::daemon {
 
 namespace ts = xo::transport;
-using host::UniqueFd;
 
 namespace {
 

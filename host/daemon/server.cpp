@@ -18,7 +18,7 @@ namespace ts = xo::transport;
 Result<std::unique_ptr<Server>> Server::create(DaemonConfig config, BackendFactory factory) {
   if (auto v = validate_config(config); !v) return v.error();
   std::unique_ptr<Server> server(new Server(std::move(config), std::move(factory)));
-  server->stop_fd_ = ts::Fd(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+  server->stop_fd_ = UniqueFd(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
   if (!server->stop_fd_) return err(std::string("eventfd: ") + std::strerror(errno));
   for (const auto& c : server->config_.sessions) {
     auto l = ts::UnixListener::listen(c.socket);
@@ -52,14 +52,14 @@ void Server::accept(Slot& s) {
   if (fd < 0) return;
   if (s.conn) {
     // One guest per NIC: a second client is turned away with a reason.
-    ts::Fd extra(fd);
+    UniqueFd extra(fd);
     auto bytes = ts::encode(0, ts::Event{ts::EventKind::Detached, 0,
                                          "session '" + s.config.name + "' already has a guest connected"});
     if (bytes) (void)::send(extra.get(), bytes->data(), bytes->size(), MSG_NOSIGNAL | MSG_DONTWAIT);
     log_line(LogLevel::Warn, s.config.name + "/" + s.config.tap, "refused a second connection");
     return;
   }
-  s.conn = std::make_unique<Connection>(ts::Fd(fd));
+  s.conn = std::make_unique<Connection>(UniqueFd(fd));
   s.session = std::make_unique<Session>(s.config, factory_(s.config), Clock::now());
   log_line(LogLevel::Info, s.session->label(), "guest connected on " + s.config.socket);
 }

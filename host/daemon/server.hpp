@@ -64,7 +64,7 @@ class Server {
   DaemonConfig config_;
   BackendFactory factory_;
   std::vector<std::unique_ptr<Slot>> slots_;
-  transport::Fd stop_fd_;  // eventfd
+  xo::UniqueFd stop_fd_;  // eventfd
 };
 
 }  // namespace xo::daemon

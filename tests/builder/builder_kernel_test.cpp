@@ -18,7 +18,7 @@
 #include <map>
 #include <utility>
 
-#include "host/core/unique_fd.hpp"
+#include "translator/isa/unique_fd.hpp"
 #include "tests/builder/test_support.hpp"
 
 namespace xo::guest {
@@ -27,12 +27,12 @@ namespace {
 using testing::build_ok;
 using testing::prog_obj;
 
-using Fd = host::UniqueFd;
+using UniqueFd = UniqueFd;
 
 struct Loaded {
-  Fd btf;
-  std::map<std::uint32_t, Fd> maps;  // guest handle -> kernel map
-  Fd prog;
+  UniqueFd btf;
+  std::map<std::uint32_t, UniqueFd> maps;  // guest handle -> kernel map
+  UniqueFd prog;
   std::string log;
 };
 
@@ -41,7 +41,7 @@ struct Loaded {
   std::vector<char> log(1 << 20);
   if (!s.btf.empty()) {
     LIBBPF_OPTS(bpf_btf_load_opts, bopts, .log_buf = log.data(), .log_level = 1, .log_size = static_cast<__u32>(log.size()));
-    out.btf = Fd(bpf_btf_load(s.btf.data(), s.btf.size(), &bopts));
+    out.btf = UniqueFd(bpf_btf_load(s.btf.data(), s.btf.size(), &bopts));
     if (out.btf.get() < 0) return ::testing::AssertionFailure() << "BTF load: " << strerror(errno) << "\n" << log.data();
   }
   for (const MapDef& m : s.maps) {
@@ -49,7 +49,7 @@ struct Loaded {
                 .btf_key_type_id = m.btf_key_type_id, .btf_value_type_id = m.btf_value_type_id,
                 .map_flags = m.flags);
     if (out.btf.get() < 0) mopts.btf_value_type_id = mopts.btf_key_type_id = 0;
-    Fd fd(bpf_map_create(static_cast<bpf_map_type>(m.type), m.name.c_str(), m.key_size, m.value_size, m.max_entries, &mopts));
+    UniqueFd fd(bpf_map_create(static_cast<bpf_map_type>(m.type), m.name.c_str(), m.key_size, m.value_size, m.max_entries, &mopts));
     if (fd.get() < 0) return ::testing::AssertionFailure() << "map '" << m.name << "' create: " << strerror(errno);
     if (!m.initial_value.empty()) {
       std::uint32_t zero = 0;
@@ -81,7 +81,7 @@ struct Loaded {
     popts.line_info_cnt = static_cast<__u32>(s.line_info.size());
     popts.line_info_rec_size = sizeof(LineInfo);
   }
-  out.prog = Fd(bpf_prog_load(BPF_PROG_TYPE_XDP, s.name.c_str(), s.license.c_str(),
+  out.prog = UniqueFd(bpf_prog_load(BPF_PROG_TYPE_XDP, s.name.c_str(), s.license.c_str(),
                               reinterpret_cast<const bpf_insn*>(insns.data()), insns.size(), &popts));
   out.log = log.data();
   if (out.prog.get() < 0) return ::testing::AssertionFailure() << "prog load: " << strerror(errno) << "\n" << out.log;

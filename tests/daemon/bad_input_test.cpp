@@ -76,7 +76,9 @@ class DaemonBadInput : public testing::Test {
   }
 
   void TearDown() override {
-    if (daemon_) EXPECT_TRUE(daemon_->running()) << "the daemon must survive every bad input\n" << daemon_->log();
+    if (daemon_) {
+      EXPECT_TRUE(daemon_->running()) << "the daemon must survive every bad input\n" << daemon_->log();
+    }
   }
 
   // Session B still answers, and its map is intact and writable.

@@ -108,7 +108,7 @@ TEST(DaemonHappyPath, Xdp1ChainFlavorFillsThePinnedSlot) {
   EXPECT_TRUE(path_exists(slot)) << "the host's ingress program tail-calls this prog array";
   EXPECT_EQ(tc_egress_filters(tap.name()), 0) << "chain does not use tc";
   EXPECT_NE(daemon.log().find("-> chain slot " + slot), std::string::npos) << daemon.log();
-  client->channel() = ts::Channel(ts::Fd(), "closed");
+  client->channel() = ts::Channel(UniqueFd(), "closed");
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   while (path_exists(slot) && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));

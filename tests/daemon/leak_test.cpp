@@ -59,7 +59,7 @@ TEST(DaemonLeak, HundredCyclesAndHundredAbruptDisconnectsLeaveNothing) {
     seen.insert(held.begin(), held.end());
     ASSERT_EQ(tc_egress_filters(tap.name()), 1);
     // Abrupt: the guest vanishes with everything alive (no RESET, no unload).
-    client->channel() = ts::Channel(ts::Fd(), "closed");
+    client->channel() = ts::Channel(UniqueFd(), "closed");
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
     while ((!bpf_objects_held_by(daemon.pid()).empty() || path_exists(pin_dir)) &&
            std::chrono::steady_clock::now() < deadline)

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "host/core/unique_fd.hpp"
+#include "translator/isa/unique_fd.hpp"
 
 namespace xo::test {
 
@@ -31,7 +31,7 @@ inline void load_ingress(IngressProgram& ing, const std::string& pin, int tap_if
   ASSERT_TRUE(ing.obj) << path;
   bpf_map* chain = bpf_object__find_map_by_name(ing.obj, "xo_chain");
   ASSERT_TRUE(chain);
-  host::UniqueFd pinned(bpf_obj_get(pin.c_str()));
+  UniqueFd pinned(bpf_obj_get(pin.c_str()));
   ASSERT_TRUE(pinned.valid()) << pin;
   ASSERT_EQ(bpf_map__reuse_fd(chain, pinned.get()), 0);
   bpf_map* rodata = nullptr;
@@ -65,7 +65,7 @@ struct XdpPass {
   }
   ~XdpPass() { bpf_xdp_detach(ifindex_, XDP_FLAGS_DRV_MODE, nullptr); }
   int ifindex_;
-  host::UniqueFd fd_;
+  UniqueFd fd_;
 };
 
 }  // namespace xo::test

@@ -164,7 +164,7 @@ TEST(HostMaps, RejectsBeforeCreatingAnything) {
     MapDef def;
     const char* message;
   } cases[] = {
-      {{2, MapType::ProgArray, 4, 4, 1, 0, "jmp", 0, 0, {}, false}, "PROG_ARRAY is not allowed"},
+      {{2, MapType::ProgArray, 4, 4, 1, 0, "jmp", 0, 0, {}, false}, "prog_array is not allowed"},
       {{2, MapType::Hash, 4, 8, 1u << 30, 0, "huge", 0, 0, {}, false}, "max_entries"},
       {{2, MapType::Hash, 0, 8, 4, 0, "k0", 0, 0, {}, false}, "key_size 0"},
       {{2, MapType::Hash, 4, 8, 4, 0x80000, "f", 0, 0, {}, false}, "map flags"},

@@ -39,7 +39,7 @@ std::string run(const std::string& cmd, int* status) {
 }
 
 void set_up(const std::string& ifname) {
-  host::UniqueFd s(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  UniqueFd s(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
   ifreq ifr{};
   std::strncpy(ifr.ifr_name, ifname.c_str(), IFNAMSIZ - 1);
   if (ioctl(s.get(), SIOCGIFFLAGS, &ifr) != 0) throw std::runtime_error("SIOCGIFFLAGS " + ifname);

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "host/core/unique_fd.hpp"
+#include "translator/isa/unique_fd.hpp"
 
 namespace xo::test {
 
@@ -31,7 +31,7 @@ class Tap {
  private:
   std::string name_;
   int ifindex_ = 0;
-  host::UniqueFd fd_;
+  UniqueFd fd_;
 };
 
 // A veth pair in the test's netns, deleted on destruction.
@@ -68,7 +68,7 @@ class PacketSocket {
 
  private:
   int ifindex_;
-  host::UniqueFd fd_;
+  UniqueFd fd_;
 };
 
 // Frames for tests: Ethernet + IPv4 + payload of the given IP protocol.

@@ -1,6 +1,6 @@
 // Real-kernel plumbing for the semantics test: maps from a Submission's map
 // definitions, program loads with BTF + func/line info, BPF_PROG_TEST_RUN,
-// and map dumps. Every fd has one owner (Fd).
+// and map dumps. Every fd has one owner (UniqueFd).
 #pragma once
 
 #include <bpf/bpf.h>
@@ -16,32 +16,9 @@
 
 #include "translator/isa/codec.hpp"
 #include "translator/isa/submission.hpp"
+#include "translator/isa/unique_fd.hpp"
 
 namespace xo::test {
-
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(Fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-  Fd& operator=(Fd&& o) noexcept {
-    if (this != &o) {
-      reset();
-      fd_ = std::exchange(o.fd_, -1);
-    }
-    return *this;
-  }
-  ~Fd() { reset(); }
-  void reset() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-  int get() const { return fd_; }
-  bool valid() const { return fd_ >= 0; }
-
- private:
-  int fd_ = -1;
-};
 
 inline std::string errno_text(int e) { return std::string(std::strerror(e)); }
 
@@ -61,7 +38,7 @@ class HostMaps {
         error_ = "bpf_map_create(" + d.name + "): " + errno_text(errno);
         return;
       }
-      Fd owned(fd);
+      UniqueFd owned(fd);
       if (!d.initial_value.empty()) {
         std::uint32_t key = 0;
         std::vector<std::uint8_t> v = d.initial_value;
@@ -106,7 +83,7 @@ class HostMaps {
  private:
   struct Map {
     MapDef def;
-    Fd fd;
+    UniqueFd fd;
   };
   std::vector<Map> maps_;
   std::string error_;
@@ -125,7 +102,7 @@ inline std::vector<isa::RawInsn> with_host_fds(const std::vector<isa::RawInsn>& 
 }
 
 struct Loaded {
-  Fd prog;
+  UniqueFd prog;
   std::string log;  // verifier log on failure
 };
 
@@ -168,13 +145,13 @@ inline Loaded load_program(std::uint32_t prog_type, const std::string& name,
     out.log = "bpf_prog_load: " + errno_text(e) + "\n" + std::string(log.data());
     return out;
   }
-  out.prog = Fd(fd);
+  out.prog = UniqueFd(fd);
   return out;
 }
 
-inline Fd load_btf(const std::vector<std::uint8_t>& btf) {
-  if (btf.empty()) return Fd();
-  return Fd(bpf_btf_load(btf.data(), btf.size(), nullptr));
+inline UniqueFd load_btf(const std::vector<std::uint8_t>& btf) {
+  if (btf.empty()) return UniqueFd();
+  return UniqueFd(bpf_btf_load(btf.data(), btf.size(), nullptr));
 }
 
 struct RunResult {

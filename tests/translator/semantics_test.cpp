@@ -218,16 +218,16 @@ TEST_P(Semantics, SameVerdictFrameAndMaps) {
   HostMaps guest_side(sub->maps), host_side(sub->maps);
   ASSERT_EQ(guest_side.error(), "");
   ASSERT_EQ(host_side.error(), "");
-  Fd btf = load_btf(sub->btf);
+  UniqueFd btf = load_btf(sub->btf);
   ASSERT_TRUE(sub->btf.empty() || btf.valid()) << "BTF load: " << errno_text(errno);
 
   Loaded original = load_program(6 /* XDP */, sub->name, with_host_fds(sub->insns, guest_side),
                                  *sub, sub->func_info, sub->line_info, btf.get());
   ASSERT_TRUE(original.prog.valid()) << "original: " << original.log;
 
-  Fd stats;
+  UniqueFd stats;
   if (p.stats) {
-    stats = Fd(bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "xo_stats", 4, 8, translator::kStatsSlots,
+    stats = UniqueFd(bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "xo_stats", 4, 8, translator::kStatsSlots,
                               nullptr));
     ASSERT_TRUE(stats.valid()) << errno_text(errno);
   }
@@ -304,7 +304,7 @@ TEST(ChainTailCall, TranslationRunsFromAnXdpCallersProgArray) {
                                 tr->expected_attach_type);
   ASSERT_TRUE(chained.prog.valid()) << chained.log;
 
-  Fd slots(bpf_map_create(BPF_MAP_TYPE_PROG_ARRAY, "xo_chain_test", 4, 4, 1, nullptr));
+  UniqueFd slots(bpf_map_create(BPF_MAP_TYPE_PROG_ARRAY, "xo_chain_test", 4, 4, 1, nullptr));
   ASSERT_TRUE(slots.valid()) << errno_text(errno);
   // The caller (like examples/chain's ingress program): tail-call slot 0,
   // else return 77, a verdict no chain program returns.

@@ -22,6 +22,12 @@ enum class MapType : std::uint32_t {
   LruPercpuHash = 10,
 };
 
+// bpftool's spelling ("array", "percpu_hash"); "type N" for a kernel map
+// type xoffload does not model, so kernel-reported types print too.
+std::string map_type_name(MapType t);
+// Per-CPU maps read and write one value slot per possible CPU from user space.
+bool map_type_is_percpu(MapType t);
+
 struct MapDef {
   std::uint32_t handle;  // guest handle: what LoadMapFd/LoadMapValue carry in `fd`
   MapType type;

@@ -1,13 +1,14 @@
-// UniqueFd: the one owner of a kernel object file descriptor (BTF, map,
-// program, tap). Closing the last fd is what frees most BPF objects, so every
-// fd in host/ lives in one of these and nowhere else.
+// UniqueFd: the one owner of a file descriptor (BTF, map, program, tap,
+// socket). Closing the last fd is what frees most BPF objects, so every fd in
+// the project lives in one of these and nowhere else. It sits beside
+// result.hpp because xo_isa is the library every other one builds on.
 #pragma once
 
 #include <unistd.h>
 
 #include <utility>
 
-namespace xo::host {
+namespace xo {
 
 class UniqueFd {
  public:
@@ -35,4 +36,4 @@ class UniqueFd {
   int fd_ = -1;
 };
 
-}  // namespace xo::host
+}  // namespace xo

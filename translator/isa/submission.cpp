@@ -1,0 +1,22 @@
+#include "translator/isa/submission.hpp"
+
+namespace xo {
+
+std::string map_type_name(MapType t) {
+  switch (t) {
+    case MapType::Hash: return "hash";
+    case MapType::Array: return "array";
+    case MapType::ProgArray: return "prog_array";
+    case MapType::PercpuHash: return "percpu_hash";
+    case MapType::PercpuArray: return "percpu_array";
+    case MapType::LruHash: return "lru_hash";
+    case MapType::LruPercpuHash: return "lru_percpu_hash";
+  }
+  return "type " + std::to_string(static_cast<std::uint32_t>(t));
+}
+
+bool map_type_is_percpu(MapType t) {
+  return t == MapType::PercpuArray || t == MapType::PercpuHash || t == MapType::LruPercpuHash;
+}
+
+}  // namespace xo
