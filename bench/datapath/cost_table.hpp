@@ -10,8 +10,9 @@
 //          xdp{1,2}_kern.o loaded as XDP
 //
 // ns per packet = the thread's CPU time over the test run call / repeat
-// (sub-ns resolution; the kernel's own `duration` is an integer). Programs
-// are run round-robin, each figure is the median over the rounds.
+// (sub-ns resolution; the kernel's own `duration` is an integer). Every
+// program is loaded `copies` times (independent JIT images), all copies run
+// round-robin, and each figure is the median over copies and rounds.
 #pragma once
 
 #include <string>
@@ -24,6 +25,7 @@ namespace xo::bench {
 struct CostOptions {
   std::uint32_t repeat = 2'000'000;
   int rounds = 7;
+  int copies = 3;
   int cpu = 0;
 };
 
@@ -31,6 +33,9 @@ struct CostRow {
   std::string prog;  // "xdp1", "xdp2"
   std::string hook;  // "tc", "chain"
   double native_ns = 0, translated_ns = 0, translated_stats_ns = 0;
+  // The kernel runs the same instructions for native and translated (stats
+  // off): any difference in ns is then the measurement, not the translation.
+  bool same_code = false;
   double ratio() const { return native_ns > 0 ? translated_ns / native_ns : 0; }
   double stats_ns() const { return translated_stats_ns - translated_ns; }
 };

@@ -2,7 +2,7 @@
 //
 //   xo_datapath [--json FILE] [--seconds S] [--rounds N] [--stats on|off]
 //               [--gen-cpus 0[,1]] [--rx-cpu N] [--cost-repeat N]
-//               [--cost-rounds N] [--no-cost] [--nice N] [--verbose]
+//               [--cost-rounds N] [--cost-copies N] [--no-cost] [--nice N] [--verbose]
 //               [--case2-gen port-pass|veth-tx] [--bridge-nf on|off]
 //               [--examples-bin DIR] [--progs FILE]
 //
@@ -48,7 +48,8 @@ struct Args {
 [[noreturn]] void usage(const char* why) {
   std::fprintf(stderr,
                "xo_datapath: %s\nusage: xo_datapath [--json FILE] [--seconds S] [--rounds N] [--stats on|off]\n"
-               "       [--gen-cpus 0[,1]] [--rx-cpu N] [--cost-repeat N] [--cost-rounds N] [--no-cost]\n"
+               "       [--gen-cpus 0[,1]] [--rx-cpu N] [--cost-repeat N] [--cost-rounds N]\n"
+               "       [--cost-copies N] [--no-cost]\n"
                "       [--nice N] [--verbose] [--case2-gen port-pass|veth-tx] [--bridge-nf on|off]\n"
                "       [--examples-bin DIR] [--progs FILE]\n",
                why);
@@ -85,6 +86,7 @@ Args parse(int argc, char** argv) {
     else if (k == "--rx-cpu") a.testbed.rx_cpu = std::atoi(val().c_str());
     else if (k == "--cost-repeat") a.cost.repeat = static_cast<std::uint32_t>(std::atol(val().c_str()));
     else if (k == "--cost-rounds") a.cost.rounds = std::atoi(val().c_str());
+    else if (k == "--cost-copies") a.cost.copies = std::atoi(val().c_str());
     else if (k == "--no-cost") a.run_cost = false;
     else if (k == "--bridge-nf") {
       std::string v = val();
@@ -101,7 +103,8 @@ Args parse(int argc, char** argv) {
     else if (k == "--progs") a.testbed.paths.progs = val();
     else usage(("unknown argument " + k).c_str());
   }
-  if (a.rate.seconds <= 0 || a.rate.rounds < 1 || a.cost.repeat < 1 || a.cost.rounds < 1)
+  if (a.rate.seconds <= 0 || a.rate.rounds < 1 || a.cost.repeat < 1 || a.cost.rounds < 1 ||
+      a.cost.copies < 1)
     usage("durations, rounds and repeats must be positive");
   a.cost.cpu = a.rate.gen_cpus.front();
   return a;
@@ -156,10 +159,10 @@ std::string config_json(const Args& a) {
   char buf[512];
   std::snprintf(buf, sizeof buf,
                 "{\"seconds\": %.3f, \"rounds\": %d, \"nice\": %d, \"stats\": %s, \"gen_cpus\": [%s], \"rx_cpu\": %d, \"case2_gen\": \"%s\", \"bridge_nf\": %s, "
-                "\"frame_bytes\": 64, \"batch_size\": 64, \"cost_repeat\": %u, \"cost_rounds\": %d}",
+                "\"frame_bytes\": 64, \"batch_size\": 64, \"cost_repeat\": %u, \"cost_rounds\": %d, \"cost_copies\": %d}",
                 a.rate.seconds, a.rate.rounds, a.nice, a.testbed.stats ? "true" : "false", cpus.c_str(),
                 a.testbed.rx_cpu, a.testbed.case2_port_pass ? "port-pass" : "veth-tx",
-                a.testbed.bridge_nf ? "true" : "false", a.cost.repeat, a.cost.rounds);
+                a.testbed.bridge_nf ? "true" : "false", a.cost.repeat, a.cost.rounds, a.cost.copies);
   return buf;
 }
 
@@ -212,8 +215,8 @@ int main(int argc, char** argv) {
               args.rate.seconds, args.rate.rounds, args.testbed.stats ? "on" : "off",
               rate_table_markdown(*rates).c_str());
   if (!cost.empty())
-    std::printf("\n## Per-packet cost (BPF_PROG_TEST_RUN, repeat %u, %d rounds, median)\n\n%s", args.cost.repeat,
-                args.cost.rounds, cost_table_markdown(cost).c_str());
+    std::printf("\n## Per-packet cost (BPF_PROG_TEST_RUN, repeat %u, %d copies x %d rounds, median)\n\n%s",
+                args.cost.repeat, args.cost.copies, args.cost.rounds, cost_table_markdown(cost).c_str());
   if (!args.json.empty()) {
     std::ofstream f(args.json);
     f << to_json(*rates, cost, config_json(args));

@@ -54,13 +54,13 @@ std::string rate_table_markdown(const RateResults& r) {
 std::string cost_table_markdown(const std::vector<CostRow>& rows) {
   std::string s;
   s += "| program | hook | native (ns/pkt) | translated, stats off (ns/pkt) | translated / native | "
-       "translated, stats on (ns/pkt) | stats cost (ns/pkt) |\n";
-  s += "|---|---|---:|---:|---:|---:|---:|\n";
+       "translated, stats on (ns/pkt) | stats cost (ns/pkt) | same code as native after verification |\n";
+  s += "|---|---|---:|---:|---:|---:|---:|---|\n";
   for (const auto& r : rows)
     s += "| " + r.prog + " | " + (r.hook == "tc" ? std::string("tc (vs native tc)") : "chain (vs native XDP)") +
          " | " + fmt("%.2f", r.native_ns) + " | " + fmt("%.2f", r.translated_ns) + " | " +
          fmt("%.3fx", r.ratio()) + " | " + fmt("%.2f", r.translated_stats_ns) + " | " +
-         fmt("%+.2f", r.stats_ns()) + " |\n";
+         fmt("%+.2f", r.stats_ns()) + " | " + (r.same_code ? "yes" : "no") + " |\n";
   return s;
 }
 
@@ -90,7 +90,8 @@ std::string to_json(const RateResults& r, const std::vector<CostRow>& cost, cons
     s += std::string(k ? ",\n" : "\n") + "    {\"prog\": \"" + c.prog + "\", \"hook\": \"" + c.hook +
          "\", \"native_ns\": " + fmt("%.3f", c.native_ns) + ", \"translated_ns\": " + fmt("%.3f", c.translated_ns) +
          ", \"translated_stats_ns\": " + fmt("%.3f", c.translated_stats_ns) + ", \"ratio\": " +
-         fmt("%.4f", c.ratio()) + ", \"stats_ns\": " + fmt("%.3f", c.stats_ns()) + "}";
+         fmt("%.4f", c.ratio()) + ", \"stats_ns\": " + fmt("%.3f", c.stats_ns()) +
+         ", \"same_code\": " + (c.same_code ? "true" : "false") + "}";
   }
   s += cost.empty() ? "]" : "\n  ]";
   s += ",\n  \"config\": " + config_json + "\n}\n";
