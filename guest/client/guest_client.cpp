@@ -171,25 +171,29 @@ void GuestClient::pace() {
 
 // ---- offload ------------------------------------------------------------------
 
+transport::MapCreateRequest map_create_request(const MapDef& def, std::uint32_t btf_handle) {
+  transport::MapCreateRequest req;
+  req.type = def.type;
+  req.key_size = def.key_size;
+  req.value_size = def.value_size;
+  req.max_entries = def.max_entries;
+  req.map_flags = def.flags;
+  req.name = def.name;
+  if (btf_handle != 0 && (def.btf_key_type_id != 0 || def.btf_value_type_id != 0)) {
+    req.btf_handle = btf_handle;
+    req.btf_key_type_id = def.btf_key_type_id;
+    req.btf_value_type_id = def.btf_value_type_id;
+  }
+  req.frozen = def.frozen;
+  req.initial_value = def.initial_value;
+  return req;
+}
+
 Result<std::uint32_t> GuestClient::create_maps(const Submission& s, std::uint32_t btf,
                                                OffloadedProgram& out) {
   for (const MapDef& def : s.maps) {
-    transport::MapCreateRequest req;
-    req.type = def.type;
-    req.key_size = def.key_size;
-    req.value_size = def.value_size;
-    req.max_entries = def.max_entries;
-    req.map_flags = def.flags;
-    req.name = def.name;
-    if (btf != 0 && (def.btf_key_type_id != 0 || def.btf_value_type_id != 0)) {
-      req.btf_handle = btf;
-      req.btf_key_type_id = def.btf_key_type_id;
-      req.btf_value_type_id = def.btf_value_type_id;
-    }
-    req.frozen = def.frozen;
-    req.initial_value = def.initial_value;
     pace();
-    auto handle = client_.map_create(req);
+    auto handle = client_.map_create(map_create_request(def, btf));
     if (!handle) return prefixed("map '" + def.name + "'", handle.error());
     out.maps.push_back(OffloadedMap{def.name, *handle, def.type, def.key_size, def.value_size,
                                     def.max_entries});

@@ -150,6 +150,10 @@ class GuestClient {
 // The guest ifindex of a NIC name, or an Error naming it.
 Result<std::uint32_t> guest_ifindex(const std::string& ifname);
 
+// The MAP_CREATE request for one of a submission's maps. The map is typed by
+// BTF only when `btf_handle` is non-zero and the def names key/value types.
+transport::MapCreateRequest map_create_request(const MapDef& def, std::uint32_t btf_handle);
+
 // Rewrites map references (ld_imm64 with BPF_PSEUDO_MAP_FD/_VALUE) from the
 // builder's handles to the host's: `host_handles[builder_handle]`. An insn
 // naming a handle with no entry is an Error with its pc.

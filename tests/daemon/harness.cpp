@@ -124,19 +124,7 @@ Result<Offloaded> offload(ts::Client& c, const Submission& s, std::uint8_t flavo
   }
   std::vector<std::pair<std::uint32_t, std::uint32_t>> handle_of;  // builder handle -> daemon handle
   for (const auto& m : s.maps) {
-    ts::MapCreateRequest r;
-    r.type = m.type;
-    r.key_size = m.key_size;
-    r.value_size = m.value_size;
-    r.max_entries = m.max_entries;
-    r.map_flags = m.flags;
-    r.name = m.name;
-    r.btf_handle = out.btf;
-    r.btf_key_type_id = out.btf ? m.btf_key_type_id : 0;
-    r.btf_value_type_id = out.btf ? m.btf_value_type_id : 0;
-    r.frozen = m.frozen;
-    r.initial_value = m.initial_value;
-    auto h = c.map_create(r);
+    auto h = c.map_create(guest::map_create_request(m, out.btf));
     if (!h) return h.error();
     handle_of.emplace_back(m.handle, *h);
     out.maps[m.name] = *h;
