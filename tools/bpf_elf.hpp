@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "translator/isa/raw.hpp"
-#include "translator/isa/result.hpp"
+#include "core/result.hpp"
 
 namespace xo::cli {
 

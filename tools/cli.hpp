@@ -14,7 +14,7 @@
 #include <string_view>
 #include <vector>
 
-#include "translator/isa/result.hpp"
+#include "core/result.hpp"
 
 namespace xo::cli {
 

@@ -14,7 +14,7 @@
 #include "tools/input.hpp"
 #include "tools/json.hpp"
 #include "tools/listing.hpp"
-#include "verifier-front/source_map.hpp"
+#include "core/source_map.hpp"
 
 namespace xo::cli {
 
@@ -37,8 +37,9 @@ struct Dump {
 
 Dump build_dump(const Submission& sub, const translator::Translated& tr) {
   Dump d;
-  d.guest = list_insns(sub.insns, sub, 0);
-  d.host = list_insns(tr.insns, sub, kPlaceholderFdBase);
+  d.guest = list_insns(sub.insns, sub, false);
+  const std::vector<isa::RawInsn> host = tr.encode_symbolic();
+  d.host = list_insns(host, sub, true);
   std::map<std::size_t, std::vector<const ListedInsn*>> by_guest_slot;
   for (const ListedInsn& h : d.host) {
     const auto& n2o = tr.index_map.new_to_old;
@@ -167,11 +168,11 @@ int run(const Args& args, std::ostream& out, std::ostream& err) {
   if (auto* code = std::get_if<int>(&input)) return *code;
   auto& in = std::get<PipelineInput>(input);
   auto result = translate_offline(in.sub, in.flavor, 1, args.flag("--stats"));
-  if (auto* refused = std::get_if<StageError>(&result)) {
-    err << refused->error.message << '\n';
+  if (!result) {
+    err << result.error().message << '\n';
     return kExitFailure;
   }
-  const auto& tr = std::get<OfflineTranslation>(result).translated;
+  const auto& tr = result->translated;
   Dump d = build_dump(in.sub, tr);
   if (args.flag("--json"))
     print_json(in.sub, in.flavor, tr, d, out);
@@ -188,8 +189,8 @@ const Command& dump_command() {
       "Guest and host code side by side, with source lines.",
       "FILE.o [--program NAME] [--flavor tc|chain] [--stats] [--json]",
       "Left: each guest instruction (slot, LLVM text), under its source line\n"
-      "from line_info. Right: the host instructions it became; map fds are\n"
-      "placeholders (see xoffload translate --help). The shared return\n"
+      "from line_info. Right: the host instructions it became; map references\n"
+      "are guest handles (see xoffload translate --help). The shared return\n"
       "epilogue is shown where the main program's last exit was.",
       input_options({{"--stats", "", "include the per-action statistics code"}}),
       run};

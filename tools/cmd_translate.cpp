@@ -10,7 +10,7 @@
 #include "tools/input.hpp"
 #include "tools/json.hpp"
 #include "tools/listing.hpp"
-#include "verifier-front/source_map.hpp"
+#include "core/source_map.hpp"
 
 namespace xo::cli {
 
@@ -23,23 +23,23 @@ std::string line_location(const BtfStrings& strings, const LineInfo& l) {
   return format_location(SourceLine{file, l.line_col >> 10, l.line_col & 0x3ff, ""});
 }
 
-void print_text(const Submission& sub, Flavor flavor, const OfflineTranslation& t,
+std::size_t listing_slots(const std::vector<ListedInsn>& listing) {
+  return listing.empty() ? 0 : listing.back().slot + listing.back().width;
+}
+
+void print_text(const Submission& sub, Flavor flavor, const host::Prepared& t,
                 const std::vector<ListedInsn>& listing, std::ostream& out) {
   const auto& tr = t.translated;
   out << "prog '" << sub.name << "': " << flavor_name(flavor) << " flavor, "
       << prog_type_name(tr.prog_type) << ", " << sub.insns.size() << " guest slots -> "
-      << tr.insns.size() << " host slots\n";
+      << listing_slots(listing) << " host slots\n";
   if (!sub.maps.empty()) {
-    out << "maps (placeholder fds: real fds exist only in the host process at load time):\n";
+    out << "maps (referenced by guest handle; the host writes its fds only at load time):\n";
     for (const MapDef& m : sub.maps)
       out << "  handle " << m.handle << " '" << m.name << "' " << map_type_name(m.type) << " key "
-          << m.key_size << " value " << m.value_size << " max_entries " << m.max_entries
-          << " -> fd 0x" << std::hex << (kPlaceholderFdBase + m.handle) << std::dec << '\n';
+          << m.key_size << " value " << m.value_size << " max_entries " << m.max_entries << '\n';
   }
-  std::vector<std::string> notes;
-  for (const Finding& f : t.preverify.notes) notes.push_back(f.message);
-  notes.insert(notes.end(), tr.notes.begin(), tr.notes.end());
-  for (const auto& n : notes) out << "note: " << n << '\n';
+  for (const auto& n : t.notes) out << "note: " << n << '\n';
   out << "host program:\n";
   for (const ListedInsn& i : listing) {
     out << "  " << i.slot << ": " << i.text;
@@ -48,7 +48,7 @@ void print_text(const Submission& sub, Flavor flavor, const OfflineTranslation& 
   }
 }
 
-void print_json(const Submission& sub, Flavor flavor, const OfflineTranslation& t,
+void print_json(const Submission& sub, Flavor flavor, const host::Prepared& t,
                 const std::vector<ListedInsn>& listing, std::ostream& out) {
   const auto& tr = t.translated;
   BtfStrings strings(sub.btf);
@@ -60,8 +60,7 @@ void print_json(const Submission& sub, Flavor flavor, const OfflineTranslation& 
   j.field("prog_type_name", prog_type_name(tr.prog_type));
   j.field("expected_attach_type", tr.expected_attach_type);
   j.field("guest_slots", static_cast<std::uint64_t>(sub.insns.size()));
-  j.field("host_slots", static_cast<std::uint64_t>(tr.insns.size()));
-  j.field("placeholder_fd_base", kPlaceholderFdBase);
+  j.field("host_slots", static_cast<std::uint64_t>(listing_slots(listing)));
   j.key("maps");
   j.begin_array();
   for (const MapDef& m : sub.maps) {
@@ -72,7 +71,6 @@ void print_json(const Submission& sub, Flavor flavor, const OfflineTranslation& 
     j.field("key_size", m.key_size);
     j.field("value_size", m.value_size);
     j.field("max_entries", m.max_entries);
-    j.field("placeholder_fd", kPlaceholderFdBase + m.handle);
     j.end_object();
   }
   j.end_array();
@@ -127,8 +125,7 @@ void print_json(const Submission& sub, Flavor flavor, const OfflineTranslation& 
   j.end_object();
   j.key("notes");
   j.begin_array();
-  for (const Finding& f : t.preverify.notes) j.value(f.message);
-  for (const std::string& n : tr.notes) j.value(n);
+  for (const std::string& n : t.notes) j.value(n);
   j.end_array();
   j.end_object();
   out << j.str() << '\n';
@@ -144,18 +141,19 @@ int run(const Args& args, std::ostream& out, std::ostream& err) {
   if (auto* code = std::get_if<int>(&input)) return *code;
   auto& in = std::get<PipelineInput>(input);
   auto result = translate_offline(in.sub, in.flavor, *tap, args.flag("--stats"));
-  if (auto* refused = std::get_if<StageError>(&result)) {
-    err << refused->error.message << '\n';
+  if (!result) {
+    err << result.error().message << '\n';
     return kExitFailure;
   }
-  auto& t = std::get<OfflineTranslation>(result);
+  auto& t = *result;
+  const std::vector<isa::RawInsn> host = t.translated.encode_symbolic();
   if (auto o = args.get("-o")) {
-    if (auto s = write_file(*o, isa::bytes_from_raw(t.translated.insns)); !s) {
+    if (auto s = write_file(*o, isa::bytes_from_raw(host)); !s) {
       err << "translate: " << s.error().message << '\n';
       return kExitFailure;
     }
   }
-  auto listing = list_insns(t.translated.insns, in.sub, kPlaceholderFdBase);
+  auto listing = list_insns(host, in.sub, true);
   if (args.flag("--json"))
     print_json(in.sub, in.flavor, t, listing, out);
   else
@@ -170,14 +168,14 @@ const Command& translate_command() {
       "translate",
       "Show the host program a guest program becomes (preverify + translate, no load).",
       "FILE.o [--program NAME] [--flavor tc|chain] [--tap-ifindex N] [-o OUT.bin] [--json]",
-      "Map fds in the listing are placeholders, 0x7f000000 + the guest's map\n"
-      "handle (the host stats map is 0x7f00ffff): a map fd is only meaningful\n"
-      "inside the host process that created the map at load time.\n"
+      "Map references in the listing are the guest's map handles (the host\n"
+      "stats map is handle 0): the host writes map fds only when it loads,\n"
+      "since a map fd means something only inside the process that made it.\n"
       "--json: {prog, flavor, prog_type, insns:[{index,text,raw}], func_info,\n"
       "line_info, index_map:{old_to_new,new_to_old}, maps, notes}.",
       input_options({{"--tap-ifindex", "N", "redirect target (tc TX, chain PASS); default 1"},
                      {"--stats", "", "include the per-action statistics code"},
-                     {"-o", "OUT.bin", "also write the host bytecode (placeholder fds) to OUT.bin"}}),
+                     {"-o", "OUT.bin", "also write the host bytecode (map handles, not fds) to OUT.bin"}}),
       run};
   return cmd;
 }

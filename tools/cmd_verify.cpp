@@ -5,6 +5,7 @@
 
 #include <ostream>
 
+#include "host/core/kernel_log.hpp"
 #include "host/core/offload.hpp"
 #include "tools/cli.hpp"
 #include "tools/commands.hpp"
@@ -18,7 +19,7 @@ namespace {
 
 // The host kernel's verdict: a full load (BTF, maps, program) in a throwaway
 // session attached nowhere; gone again when this returns.
-std::optional<StageError> kernel_check(const Submission& sub, Flavor flavor, std::string& log) {
+std::optional<Error> kernel_check(const Submission& sub, Flavor flavor, std::string& log) {
   host::OffloadOptions o;
   o.session = throwaway_session("verify", o.pin_root);
   o.tap = "lo";
@@ -30,7 +31,7 @@ std::optional<StageError> kernel_check(const Submission& sub, Flavor flavor, std
   auto off = host::Offload::load(o, sub, policy, &report);
   if (off) return std::nullopt;
   log = report.verifier_log;
-  return StageError{"kernel", off.error()};
+  return off.error();
 }
 
 int run(const Args& args, std::ostream& out, std::ostream& err) {
@@ -40,37 +41,36 @@ int run(const Args& args, std::ostream& out, std::ostream& err) {
   bool json = args.flag("--json");
   auto result = translate_offline(in.sub, in.flavor, /*tap_ifindex=*/1, /*stats=*/true);
   std::string kernel_log;
-  if (std::holds_alternative<OfflineTranslation>(result) && args.flag("--kernel"))
+  if (result && args.flag("--kernel"))
     if (auto refused = kernel_check(in.sub, in.flavor, kernel_log)) result = std::move(*refused);
 
-  if (auto* refused = std::get_if<StageError>(&result)) {
+  if (!result) {
+    const Error& e = result.error();
     if (json) {
       JsonWriter j;
       j.begin_object();
       j.field("ok", false);
       j.field("prog", in.sub.name);
       j.field("flavor", flavor_name(in.flavor));
-      j.field("stage", refused->stage);
-      j.field("error", refused->error.message);
+      j.field("stage", stage_name(e.stage));
+      j.field("errno", host::errno_name(e.code));
+      j.field("error", e.message);
       if (!kernel_log.empty()) j.field("verifier_log", kernel_log);
       j.key("insn");
-      if (refused->error.pc)
-        j.value(static_cast<std::uint64_t>(*refused->error.pc));
+      if (e.pc)
+        j.value(static_cast<std::uint64_t>(*e.pc));
       else
         j.null();
       j.end_object();
       out << j.str() << '\n';
     } else {
-      err << refused->error.message << '\n';
+      err << e.message << '\n';
       if (args.flag("--log") && !kernel_log.empty()) err << kernel_log << '\n';
     }
     return kExitFailure;
   }
 
-  auto& ok = std::get<OfflineTranslation>(result);
-  std::vector<std::string> notes;
-  for (const Finding& f : ok.preverify.notes) notes.push_back(f.message);
-  for (const std::string& n : ok.translated.notes) notes.push_back(n);
+  const std::vector<std::string>& notes = result->notes;
   if (json) {
     JsonWriter j;
     j.begin_object();
@@ -78,7 +78,7 @@ int run(const Args& args, std::ostream& out, std::ostream& err) {
     j.field("prog", in.sub.name);
     j.field("flavor", flavor_name(in.flavor));
     j.field("guest_slots", static_cast<std::uint64_t>(in.sub.insns.size()));
-    j.field("host_slots", static_cast<std::uint64_t>(ok.translated.insns.size()));
+    j.field("host_slots", static_cast<std::uint64_t>(result->translated.encode_symbolic().size()));
     j.field("kernel_checked", args.flag("--kernel"));
     j.key("notes");
     j.begin_array();

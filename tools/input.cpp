@@ -104,26 +104,14 @@ std::variant<PipelineInput, int> read_pipeline_input(const Args& args, std::stri
   return PipelineInput{*flavor, std::move(*sub)};
 }
 
-std::variant<OfflineTranslation, StageError> translate_offline(const Submission& sub, Flavor flavor,
-                                                               std::uint32_t tap_ifindex, bool stats) {
+Result<host::Prepared> translate_offline(const Submission& sub, Flavor flavor, std::uint32_t tap_ifindex,
+                                         bool stats) {
   DefaultPolicy policy;
-  SubmissionMaps table(sub);
-  auto pre = preverify(sub, policy, table, flavor);
-  if (!pre) return StageError{"preverify", pre.error()};
-
-  translator::TranslateOptions opts;
-  opts.flavor = flavor;
-  opts.tap_ifindex = tap_ifindex;
-  opts.guest_ifindex = sub.guest_ifindex;
-  opts.stats_map_fd = stats ? static_cast<int>(kPlaceholderStatsFd) : -1;
-  auto placeholder = [&table](std::uint32_t handle) -> std::optional<int> {
-    if (!table.find(handle)) return std::nullopt;
-    return static_cast<int>(kPlaceholderFdBase + handle);
-  };
-  // preverify's decoded program: decode + analyze once, not twice.
-  auto tr = translator::translate(sub, std::move(pre->decoded), placeholder, policy, opts);
-  if (!tr) return StageError{"translate", tr.error()};
-  return OfflineTranslation{std::move(*pre), std::move(*tr)};
+  host::PipelineOptions o;
+  o.flavor = flavor;
+  o.tap_ifindex = tap_ifindex;
+  o.stats = stats;
+  return host::prepare(sub, policy, o);
 }
 
 std::string_view prog_type_name(std::uint32_t prog_type) {

@@ -13,10 +13,11 @@
 #include <vector>
 
 #include "tools/cli.hpp"
-#include "translator/isa/result.hpp"
-#include "translator/isa/submission.hpp"
+#include "core/result.hpp"
+#include "core/submission.hpp"
+#include "host/core/pipeline.hpp"
 #include "translator/passes/passes.hpp"
-#include "verifier-front/policy.hpp"
+#include "core/policy.hpp"
 #include "verifier-front/preverify.hpp"
 
 namespace xo::cli {
@@ -47,28 +48,13 @@ std::variant<PipelineInput, int> read_pipeline_input(const Args& args, std::stri
 // An unsigned number option (decimal or 0x hex) with a default.
 Result<std::uint32_t> u32_option(const Args& args, std::string_view name, std::uint32_t fallback);
 
-// Map fds in an offline translation are placeholders: real fds exist only
-// inside the host process that created the maps at load time. A placeholder
-// is kPlaceholderFdBase + guest handle, so `r1 = 0x7f000001 ll` reads as
-// "the guest's map handle 1".
-inline constexpr std::uint32_t kPlaceholderFdBase = 0x7f000000;
-inline constexpr std::uint32_t kPlaceholderStatsFd = 0x7f00ffff;
-
-struct OfflineTranslation {
-  Report preverify;
-  translator::Translated translated;
-};
-
-// Which stage refused: "preverify" or "translate".
-struct StageError {
-  std::string stage;
-  Error error;
-};
-
-// preverify, then translate with placeholder fds; `stats` adds the
-// per-action counting code (with kPlaceholderStatsFd).
-std::variant<OfflineTranslation, StageError> translate_offline(const Submission& sub, Flavor flavor,
-                                                               std::uint32_t tap_ifindex, bool stats);
+// The offline half of the one load pipeline (host::prepare): preverify and
+// translate, nothing loaded. Map references stay guest handles (`r1 = 1 ll`
+// is the guest's map handle 1; handle 0 is the host's stats map), exactly
+// what the host encodes into fds at load time. `stats` adds the per-action
+// counting code.
+Result<host::Prepared> translate_offline(const Submission& sub, Flavor flavor, std::uint32_t tap_ifindex,
+                                         bool stats);
 
 std::string_view prog_type_name(std::uint32_t prog_type);
 

@@ -1,6 +1,6 @@
 // Instruction listings for the pipeline commands: LLVM's text per
 // instruction, the raw bytes, and what the listing reader needs to know that
-// LLVM cannot (a map reference's guest map, a placeholder fd).
+// LLVM cannot (which map a map reference's handle names).
 #pragma once
 
 #include <cstddef>
@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "translator/isa/raw.hpp"
-#include "translator/isa/submission.hpp"
+#include "core/submission.hpp"
 
 namespace xo::cli {
 
@@ -21,9 +21,8 @@ struct ListedInsn {
   std::string comment;  // e.g. "map 'rxcnt' (handle 1)"; may be empty
 };
 
-// `sub` names the maps behind guest handles (guest listing) or behind
-// placeholder fds (host listing, `placeholder_base` != 0).
-std::vector<ListedInsn> list_insns(std::span<const isa::RawInsn> slots, const Submission& sub,
-                                   std::uint32_t placeholder_base);
+// `sub` names the maps behind guest handles. In a host listing
+// (Translated::encode_symbolic) handle 0 is the host's stats map.
+std::vector<ListedInsn> list_insns(std::span<const isa::RawInsn> slots, const Submission& sub, bool host);
 
 }  // namespace xo::cli

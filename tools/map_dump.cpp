@@ -10,7 +10,7 @@
 #include <memory>
 
 #include "tools/cli.hpp"
-#include "translator/isa/submission.hpp"
+#include "core/submission.hpp"
 
 namespace xo::cli {
 

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "tools/json.hpp"
-#include "translator/isa/result.hpp"
+#include "core/result.hpp"
 
 namespace xo::cli {
 

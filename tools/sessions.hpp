@@ -17,8 +17,8 @@
 #include <string>
 #include <vector>
 
-#include "translator/isa/unique_fd.hpp"
-#include "translator/isa/result.hpp"
+#include "core/unique_fd.hpp"
+#include "core/result.hpp"
 
 namespace xo::cli {
 

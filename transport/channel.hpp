@@ -18,8 +18,8 @@
 #include <utility>
 #include <vector>
 
-#include "translator/isa/result.hpp"
-#include "translator/isa/unique_fd.hpp"
+#include "core/result.hpp"
+#include "core/unique_fd.hpp"
 #include "transport/codec.hpp"
 #include "transport/framing.hpp"
 

@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "translator/isa/result.hpp"
+#include "core/result.hpp"
 #include "transport/channel.hpp"
 #include "transport/messages.hpp"
 

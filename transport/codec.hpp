@@ -8,7 +8,7 @@
 #include <span>
 #include <vector>
 
-#include "translator/isa/result.hpp"
+#include "core/result.hpp"
 #include "transport/messages.hpp"
 
 namespace xo::transport {

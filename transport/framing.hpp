@@ -10,7 +10,7 @@
 #include <span>
 #include <vector>
 
-#include "translator/isa/result.hpp"
+#include "core/result.hpp"
 #include "transport/codec.hpp"
 
 namespace xo::transport {

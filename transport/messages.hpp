@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "translator/isa/raw.hpp"
-#include "translator/isa/submission.hpp"
+#include "core/submission.hpp"
 
 namespace xo::transport {
 
@@ -123,7 +123,7 @@ struct ReplyStatus {
 
 // ---- shared enums ---------------------------------------------------------
 
-// Host flavors; numeric values match xo::Flavor (verifier-front/policy.hpp).
+// Host flavors; numeric values match xo::Flavor (core/policy.hpp).
 inline constexpr std::uint8_t kFlavorTc = 0;
 inline constexpr std::uint8_t kFlavorChain = 1;
 inline constexpr std::uint8_t kFlavorDevmap = 2;

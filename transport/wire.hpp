@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-#include "translator/isa/result.hpp"
+#include "core/result.hpp"
 
 namespace xo::transport {
 

@@ -21,9 +21,10 @@
 #include <vector>
 
 #include "translator/isa/insn.hpp"
-#include "translator/isa/result.hpp"
-#include "translator/isa/submission.hpp"
-#include "verifier-front/policy.hpp"
+#include "core/diagnostics.hpp"
+#include "core/result.hpp"
+#include "core/submission.hpp"
+#include "core/policy.hpp"
 #include "verifier-front/preverify.hpp"
 
 namespace xo::verifier {
@@ -51,6 +52,7 @@ struct Context {
   const Policy& policy;
   const MapTable& maps;
   Flavor flavor;
+  Diagnoser diag;
 
   std::vector<isa::Insn> insns;
   std::vector<std::size_t> slot_of;  // per insn, plus one end entry = total slots
@@ -70,12 +72,12 @@ Status check_dataflow(Context& cx);
 
 // Diagnostics: one formatted line naming the program, the slot, the source
 // line when known, and the reason.
-Error reject_at_slot(const Context& cx, std::size_t slot, const std::string& reason);
-Error reject_insn(const Context& cx, std::size_t index, const std::string& reason);
-Error reject_program(const Context& cx, const std::string& reason);
+// `code` is the errno a caller decides on: EPERM for policy verdicts,
+// EBADF for handles the session does not own, EINVAL for malformed code.
+Error reject_at_slot(const Context& cx, std::size_t slot, const std::string& reason, int code = EINVAL);
+Error reject_insn(const Context& cx, std::size_t index, const std::string& reason, int code = EINVAL);
+Error reject_program(const Context& cx, const std::string& reason, int code = EINVAL);
 Finding note_insn(const Context& cx, std::size_t index, const std::string& message);
 
-// Kernel helper name for any id ("bpf_fib_lookup"); empty when unknown.
-std::string kernel_helper_name(std::int32_t id);
 
 }  // namespace xo::verifier

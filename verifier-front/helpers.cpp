@@ -29,7 +29,8 @@ Status check_helpers(Context& cx) {
   if (!(cx.policy.flavors() & flavor_bit(cx.flavor)))
     return reject_program(cx, "flavor " + std::string(flavor_name(cx.flavor)) +
                                   " is not offered by this host (offered: " +
-                                  flavor_list(cx.policy.flavors()) + ")");
+                                  flavor_list(cx.policy.flavors()) + ")",
+                          EPERM);
   for (std::size_t i = 0; i < cx.size(); ++i) {
     const auto* call = std::get_if<isa::Call>(&cx.insns[i]);
     if (!call) continue;
@@ -39,13 +40,15 @@ Status check_helpers(Context& cx) {
       const std::string name = kernel_helper_name(call->helper);
       return reject_insn(cx, i, "helper " + (name.empty() ? std::to_string(call->helper)
                                                           : name + id) +
-                                    " is not allowed for offloaded programs");
+                                    " is not allowed for offloaded programs",
+                         EPERM);
     }
     if (!(proto->flavors & flavor_bit(cx.flavor)))
       return reject_insn(cx, i, "helper " + proto->name + id + " is not available in the " +
                                     std::string(flavor_name(cx.flavor)) +
                                     " flavor (available in: " + flavor_list(proto->flavors) +
-                                    ")");
+                                    ")",
+                         EPERM);
   }
   return Ok{};
 }

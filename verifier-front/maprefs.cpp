@@ -39,14 +39,16 @@ class MapRefChecker {
   Status on(std::size_t i, const isa::LoadMapFd& l) {
     if (!cx_.maps.find(static_cast<std::uint32_t>(l.fd)))
       return reject_insn(cx_, i, "map handle " + handle_text(l.fd) +
-                                     " is not one of this session's maps");
+                                     " is not one of this session's maps",
+                         EBADF);
     return Ok{};
   }
   Status on(std::size_t i, const isa::LoadMapValue& l) {
     const MapDef* m = cx_.maps.find(static_cast<std::uint32_t>(l.fd));
     if (!m)
       return reject_insn(cx_, i, "map handle " + handle_text(l.fd) +
-                                     " is not one of this session's maps");
+                                     " is not one of this session's maps",
+                         EBADF);
     if (m->type != MapType::Array || m->max_entries != 1)
       return reject_insn(cx_, i, "direct value access to " + map_label(*m) +
                                      " needs an array map with max_entries 1");
@@ -67,11 +69,13 @@ class MapRefChecker {
   Status on(std::size_t i, const isa::LoadBtfId& l) {
     return reject_insn(cx_, i, "ld_imm64 BPF_PSEUDO_BTF_ID (kernel variable, btf_id " +
                                    std::to_string(l.btf_id) +
-                                   ") is not allowed for offloaded programs");
+                                   ") is not allowed for offloaded programs",
+                       EPERM);
   }
   Status on(std::size_t i, const isa::CallKfunc& k) {
     return reject_insn(cx_, i, "kfunc call (btf_id " + std::to_string(k.btf_id) +
-                                   ") is not allowed for offloaded programs");
+                                   ") is not allowed for offloaded programs",
+                       EPERM);
   }
   // The kernel allows LD_ABS/LD_IND only for socket filters and tc programs
   // (may_access_skb()); a guest XDP program with them never loads.

@@ -8,19 +8,19 @@ namespace xo {
 
 Result<Report> preverify(const Submission& sub, const Policy& policy, const MapTable& maps,
                          Flavor flavor) {
-  verifier::Context cx{sub, policy, maps, flavor, {}, {}, {}, {}};
+  verifier::Context cx{sub, policy, maps, flavor, Diagnoser(sub), {}, {}, {}, {}};
   for (auto pass : {verifier::check_structure, verifier::check_cfg, verifier::check_map_refs,
                     verifier::check_helpers}) {
-    if (auto s = pass(cx); !s) return s.error();
+    if (auto s = pass(cx); !s) return std::move(s.error()).at_stage(Stage::Preverify);
   }
   verifier::compute_coverage(cx);
-  if (auto s = verifier::check_dataflow(cx); !s) return s.error();
+  if (auto s = verifier::check_dataflow(cx); !s) return std::move(s.error()).at_stage(Stage::Preverify);
 
   // The checks above reject every bad jump and call target first, with the
   // kernel's wording, so analyze() cannot fail here; if it ever does, refuse
   // rather than hand translate() a program without a structure.
   auto structure = isa::analyze(cx.insns);
-  if (!structure) return verifier::reject_program(cx, structure.error().describe());
+  if (!structure) return verifier::reject_program(cx, structure.error().describe()).at_stage(Stage::Preverify);
   cx.report.decoded = {std::move(cx.insns), std::move(structure).value()};
   return std::move(cx.report);
 }

@@ -18,9 +18,9 @@
 #include <vector>
 
 #include "translator/isa/program.hpp"
-#include "translator/isa/result.hpp"
-#include "translator/isa/submission.hpp"
-#include "verifier-front/policy.hpp"
+#include "core/result.hpp"
+#include "core/submission.hpp"
+#include "core/policy.hpp"
 
 namespace xo {
 

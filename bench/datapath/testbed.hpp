@@ -26,7 +26,7 @@
 #include "bench/datapath/netdev.hpp"
 #include "bench/datapath/tap_receiver.hpp"
 #include "host/core/offload.hpp"
-#include "translator/isa/submission.hpp"
+#include "core/submission.hpp"
 
 namespace xo::bench {
 

@@ -23,8 +23,9 @@
 #include <vector>
 
 #include "guest/builder/elf_builder.hpp"
+#include "host/core/pipeline.hpp"
 #include "translator/passes/passes.hpp"
-#include "verifier-front/policy.hpp"
+#include "core/policy.hpp"
 #include "verifier-front/preverify.hpp"
 
 namespace {
@@ -37,7 +38,7 @@ struct Fixture {
   std::vector<int> map_fds;  // index = handle - 1 (the builder numbers handles 1..N)
   int btf_fd = -1;
   DefaultPolicy policy;
-  translator::TranslateOptions opts{Flavor::Tc, 1, -1, 1};
+  translator::TranslateOptions opts{Flavor::Tc, 1, false, 1};
   std::string error;
 
   explicit Fixture(const std::string& object) {
@@ -67,17 +68,29 @@ struct Fixture {
     if (handle == 0 || handle > map_fds.size()) return std::nullopt;
     return map_fds[handle - 1];
   }
-  Result<translator::Translated> translate() const {
-    auto pre = preverify(sub, policy, SubmissionMaps(sub), opts.flavor);
-    if (!pre) return pre.error();
-    return translator::translate(
-        sub, std::move(pre->decoded), [this](std::uint32_t h) { return fd_of(h); }, policy, opts);
+  // What every door runs before the kernel: the pipeline's prepare() and
+  // the encoding of host fds.
+  struct Encoded {
+    translator::Translated tr;
+    std::vector<isa::RawInsn> insns;
+    const isa::RawInsn* data() const { return insns.data(); }
+  };
+  Result<Encoded> translate() const {
+    host::PipelineOptions o;
+    o.flavor = opts.flavor;
+    o.tap_ifindex = opts.tap_ifindex;
+    auto p = host::prepare(sub, policy, o);
+    if (!p) return p.error();
+    auto bytes = p->translated.encode(sub, [this](std::uint32_t h) { return fd_of(h); });
+    if (!bytes) return bytes.error();
+    return Encoded{std::move(p->translated), std::move(*bytes)};
   }
-  Result<translator::Translated> translate_decoding_twice() const {
+  Result<std::vector<isa::RawInsn>> translate_decoding_twice() const {
     auto pre = preverify(sub, policy, SubmissionMaps(sub), opts.flavor);
     if (!pre) return pre.error();
-    return translator::translate(
-        sub, [this](std::uint32_t h) { return fd_of(h); }, policy, opts);
+    auto t = translator::translate(sub, policy, opts);
+    if (!t) return t.error();
+    return t->encode(sub, [this](std::uint32_t h) { return fd_of(h); });
   }
 };
 
@@ -94,7 +107,7 @@ void BM_TranslateAndPreverify(benchmark::State& state, const char* object) {
   for (auto _ : state) {
     auto t = f.translate();
     if (!t) return state.SkipWithError(t.error().message.c_str());
-    benchmark::DoNotOptimize(t->insns.data());
+    benchmark::DoNotOptimize(t->data());
   }
   state.counters["guest_insns"] = static_cast<double>(f.sub.insns.size());
 }
@@ -107,7 +120,7 @@ void BM_TranslateAndPreverifyTwice(benchmark::State& state, const char* object) 
   for (auto _ : state) {
     auto t = f.translate_decoding_twice();
     if (!t) return state.SkipWithError(t.error().message.c_str());
-    benchmark::DoNotOptimize(t->insns.data());
+    benchmark::DoNotOptimize(t->data());
   }
 }
 BENCHMARK_CAPTURE(BM_TranslateAndPreverifyTwice, xdp1, XO_XDP1_OBJ)->Unit(benchmark::kMicrosecond);
@@ -130,10 +143,11 @@ void BM_TranslateOnly(benchmark::State& state, const char* object) {
   Fixture& f = fixture(object);
   if (!f.error.empty()) return state.SkipWithError(f.error.c_str());
   for (auto _ : state) {
-    auto t = translator::translate(
-        f.sub, [&f](std::uint32_t h) { return f.fd_of(h); }, f.policy, f.opts);
+    auto t = translator::translate(f.sub, f.policy, f.opts);
     if (!t) return state.SkipWithError(t.error().message.c_str());
-    benchmark::DoNotOptimize(t->insns.data());
+    auto bytes = t->encode(f.sub, [&f](std::uint32_t h) { return f.fd_of(h); });
+    if (!bytes) return state.SkipWithError(bytes.error().message.c_str());
+    benchmark::DoNotOptimize(bytes->data());
   }
 }
 BENCHMARK_CAPTURE(BM_TranslateOnly, xdp1, XO_XDP1_OBJ)->Unit(benchmark::kMicrosecond);
@@ -148,14 +162,14 @@ void BM_KernelLoad(benchmark::State& state, const char* object) {
     LIBBPF_OPTS(bpf_prog_load_opts, o);
     if (f.btf_fd >= 0) {
       o.prog_btf_fd = f.btf_fd;
-      o.func_info = t->func_info.data();
-      o.func_info_cnt = t->func_info.size();
+      o.func_info = t->tr.func_info.data();
+      o.func_info_cnt = t->tr.func_info.size();
       o.func_info_rec_size = sizeof(FuncInfo);
-      o.line_info = t->line_info.data();
-      o.line_info_cnt = t->line_info.size();
+      o.line_info = t->tr.line_info.data();
+      o.line_info_cnt = t->tr.line_info.size();
       o.line_info_rec_size = sizeof(LineInfo);
     }
-    int fd = bpf_prog_load(static_cast<bpf_prog_type>(t->prog_type), "xo_bench", "GPL",
+    int fd = bpf_prog_load(static_cast<bpf_prog_type>(t->tr.prog_type), "xo_bench", "GPL",
                            reinterpret_cast<const bpf_insn*>(t->insns.data()), t->insns.size(), &o);
     if (fd < 0) return state.SkipWithError("bpf_prog_load failed");
     close(fd);

@@ -7,6 +7,7 @@
 #include <memory>
 #include <vector>
 
+#include "host/core/pipeline.hpp"
 #include "host/daemon/backend.hpp"
 
 namespace xo::daemon::fake {
@@ -92,17 +93,26 @@ class Backend final : public SessionBackend {
     if (def.key_size == 0 || def.value_size == 0 || def.max_entries == 0) return Failure{-22, "bad map"};
     return std::unique_ptr<BackendMap>(std::make_unique<Map>(l_, def));
   }
+  // The real pipeline up to the kernel (host::prepare), then a pretend
+  // kernel that refuses programs whose last insn is not exit.
   Outcome<std::unique_ptr<BackendProg>> load_prog(const ProgLoadInput& in) override {
-    // Every map reference the session let through must resolve.
-    for (std::size_t i = 0; i < in.submission->insns.size(); ++i) {
-      const auto& x = in.submission->insns[i];
-      if (x.code == 0x18) {
-        if ((x.src() == 1 || x.src() == 2) && !in.map_of(std::uint32_t(x.imm))) __builtin_trap();
-        ++i;
-      }
-    }
+    host::PipelineOptions o;
+    o.flavor = in.flavor;
+    o.tap_ifindex = 1;
+    o.stats = true;
+    o.max_insns = in.max_insns;
+    auto prepared = host::prepare(*in.submission, *in.policy, o);
+    if (!prepared) return failure_of(prepared.error());
+    // Every map the pipeline accepted must be one the session owns.
+    auto encoded = prepared->translated.encode(*in.submission, [&in](std::uint32_t h) -> std::optional<int> {
+      if (h == translator::kStatsMapHandle) return 3;
+      return in.map_of(h) ? std::optional<int>(int(h)) : std::nullopt;
+    });
+    if (!encoded) __builtin_trap();
     if (in.submission->insns.back().code != 0x95) return Failure{-13, "last insn is not exit", "0: (b7) r0 = 2\n"};
-    return std::unique_ptr<BackendProg>(std::make_unique<Prog>(l_));
+    auto prog = std::make_unique<Prog>(l_);
+    prog->map_handles = prepared->translated.map_handles();
+    return std::unique_ptr<BackendProg>(std::move(prog));
   }
   Done attach(BackendProg&, Flavor) override {
     l_.attached = true;

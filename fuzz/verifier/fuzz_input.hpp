@@ -31,8 +31,8 @@
 #include <vector>
 
 #include "translator/isa/raw.hpp"
-#include "translator/isa/submission.hpp"
-#include "verifier-front/policy.hpp"
+#include "core/submission.hpp"
+#include "core/policy.hpp"
 
 namespace xo::fuzz {
 

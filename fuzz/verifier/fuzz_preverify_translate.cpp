@@ -53,16 +53,16 @@ void check_sorted_inside(const std::vector<Info>& infos, std::size_t host_slots,
   }
 }
 
-void check_translation(const xo::translator::Translated& out, const xo::fuzz::FuzzCase& c,
-                       std::size_t guest_slots) {
+void check_translation(const xo::translator::Translated& out, std::span<const xo::isa::RawInsn> bytes,
+                       const xo::fuzz::FuzzCase& c, std::size_t guest_slots) {
   using namespace xo::isa;
   require(out.prog_type == (c.flavor == xo::Flavor::Tc ? xo::translator::bpf::kProgTypeSchedCls
                                                         : xo::translator::bpf::kProgTypeXdp));
-  auto host = decode(out.insns);
+  auto host = decode(bytes);
   require(host.ok());
   auto structure = analyze(*host);
   require(structure.ok());
-  const std::size_t host_slots = out.insns.size();
+  const std::size_t host_slots = bytes.size();
 
   for (const Insn& insn : *host) {
     std::optional<int> fd;
@@ -113,23 +113,26 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   // The session's maps: declared handles get host fds 100, 101, ... in
   // declaration order (the first declaration wins, as in SubmissionMaps).
-  auto host_fd_of_handle = [&sub](std::uint32_t handle) -> std::optional<int> {
+  auto host_fd_of_handle = [&sub, &c](std::uint32_t handle) -> std::optional<int> {
+    if (handle == xo::translator::kStatsMapHandle && c.stats_map) return kStatsFd;
     for (std::size_t i = 0; i < sub.maps.size(); ++i)
       if (sub.maps[i].handle == handle) return kFirstHostFd + int(i);
-    __builtin_trap();  // the translator must only ask about declared handles
+    __builtin_trap();  // encoding must only ask about declared handles
   };
   xo::translator::TranslateOptions options;
   options.flavor = c.flavor;
   options.tap_ifindex = kTapIfindex;
-  options.stats_map_fd = c.stats_map ? kStatsFd : -1;
+  options.stats = c.stats_map;
   options.guest_ifindex = sub.guest_ifindex;
-  auto translated = xo::translator::translate(sub, host_fd_of_handle, policy, options);
+  auto translated = xo::translator::translate(sub, policy, options);
   if (!translated.ok()) {
     check_rejection(translated.error(), sub);
     // Only tc and chain are translated here; other flavors must be refused.
     return 0;
   }
   require(c.flavor == xo::Flavor::Tc || c.flavor == xo::Flavor::Chain);
-  check_translation(*translated, c, sub.insns.size());
+  auto bytes = translated->encode(sub, host_fd_of_handle);
+  require(bytes.ok());
+  check_translation(*translated, *bytes, c, sub.insns.size());
   return 0;
 }

@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "translator/isa/result.hpp"
-#include "translator/isa/submission.hpp"
+#include "core/result.hpp"
+#include "core/submission.hpp"
 
 namespace xo::guest {
 

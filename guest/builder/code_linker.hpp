@@ -22,7 +22,7 @@
 
 #include "guest/builder/elf_image.hpp"
 #include "translator/isa/raw.hpp"
-#include "translator/isa/result.hpp"
+#include "core/result.hpp"
 
 namespace xo::guest {
 

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "translator/isa/result.hpp"
+#include "core/result.hpp"
 
 namespace xo::guest {
 

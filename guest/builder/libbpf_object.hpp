@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "translator/isa/raw.hpp"
-#include "translator/isa/result.hpp"
+#include "core/result.hpp"
 
 namespace xo::guest {
 

@@ -26,8 +26,8 @@
 #include <vector>
 
 #include "guest/client/rate_pacer.hpp"
-#include "translator/isa/result.hpp"
-#include "translator/isa/submission.hpp"
+#include "core/result.hpp"
+#include "core/submission.hpp"
 #include "transport/client.hpp"
 
 namespace xo::guest {

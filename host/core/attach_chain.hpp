@@ -11,8 +11,8 @@
 #include <string_view>
 
 #include "host/core/pins.hpp"
-#include "translator/isa/unique_fd.hpp"
-#include "translator/isa/result.hpp"
+#include "core/unique_fd.hpp"
+#include "core/result.hpp"
 
 namespace xo::host {
 

@@ -8,7 +8,7 @@
 
 #include <cstdint>
 
-#include "translator/isa/result.hpp"
+#include "core/result.hpp"
 
 namespace xo::host {
 

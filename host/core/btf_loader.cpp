@@ -12,26 +12,14 @@ namespace xo::host {
 
 namespace {
 
-constexpr std::uint16_t kBtfMagic = 0xeB9F;
 constexpr std::size_t kBtfLogBytes = 64 * 1024;
-
-struct BtfHeader {  // struct btf_header, little-endian on the hosts we target
-  std::uint16_t magic;
-  std::uint8_t version;
-  std::uint8_t flags;
-  std::uint32_t hdr_len;
-  std::uint32_t type_off;
-  std::uint32_t type_len;
-  std::uint32_t str_off;
-  std::uint32_t str_len;
-};
 
 }  // namespace
 
 Result<LoadedBtf> load_btf(std::span<const std::uint8_t> blob, const BtfQuota& quota) {
-  if (blob.empty()) return err("BTF: empty blob");
+  if (blob.empty()) return err(EINVAL, "BTF: empty blob");
   if (blob.size() > quota.max_bytes)
-    return err("BTF: blob of " + std::to_string(blob.size()) + " bytes exceeds the quota of " +
+    return err(EDQUOT, "BTF: blob of " + std::to_string(blob.size()) + " bytes exceeds the quota of " +
                std::to_string(quota.max_bytes) + " bytes");
 
   // First without a log (cheap); on refusal, again with one to explain it.
@@ -44,7 +32,7 @@ Result<LoadedBtf> load_btf(std::span<const std::uint8_t> blob, const BtfQuota& q
     fd = bpf_btf_load(blob.data(), blob.size(), &opts);
     if (fd < 0) {
       log.resize(std::strlen(log.c_str()));
-      return err("BTF rejected by the kernel (" + errno_name(first_errno) +
+      return err(first_errno, "BTF rejected by the kernel (" + errno_name(first_errno) +
                  "): " + log_tail(log, 2));
     }
   }
@@ -54,30 +42,6 @@ Result<LoadedBtf> load_btf(std::span<const std::uint8_t> blob, const BtfQuota& q
   std::uint32_t len = sizeof(info);
   if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0) out.id = info.id;
   return out;
-}
-
-Result<BtfStrings> BtfStrings::parse(std::span<const std::uint8_t> blob) {
-  BtfHeader h{};
-  if (blob.size() < sizeof(h)) return err("BTF: blob shorter than its header");
-  std::memcpy(&h, blob.data(), sizeof(h));
-  if (h.magic != kBtfMagic) return err("BTF: bad magic");
-  // 64-bit arithmetic: the header's fields are guest-chosen.
-  std::uint64_t start = std::uint64_t(h.hdr_len) + h.str_off;
-  std::uint64_t end = start + h.str_len;
-  if (h.hdr_len < sizeof(h) || end > blob.size())
-    return err("BTF: string section [" + std::to_string(start) + ", " + std::to_string(end) +
-               ") outside the blob of " + std::to_string(blob.size()) + " bytes");
-  BtfStrings s;
-  s.strings_.assign(blob.begin() + start, blob.begin() + end);
-  return s;
-}
-
-std::optional<std::string_view> BtfStrings::at(std::uint32_t off) const {
-  if (off >= strings_.size()) return std::nullopt;
-  const char* begin = strings_.data() + off;
-  const void* nul = std::memchr(begin, '\0', strings_.size() - off);
-  if (!nul) return std::nullopt;
-  return std::string_view(begin, static_cast<const char*>(nul) - begin);
 }
 
 }  // namespace xo::host

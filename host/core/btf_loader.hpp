@@ -11,8 +11,8 @@
 #include <string_view>
 #include <vector>
 
-#include "translator/isa/unique_fd.hpp"
-#include "translator/isa/result.hpp"
+#include "core/unique_fd.hpp"
+#include "core/result.hpp"
 
 namespace xo::host {
 
@@ -28,18 +28,5 @@ struct LoadedBtf {
 // Errors: empty or oversized blob; the kernel's refusal, as
 // "BTF rejected by the kernel (EINVAL): <kernel log tail>".
 Result<LoadedBtf> load_btf(std::span<const std::uint8_t> blob, const BtfQuota& quota = {});
-
-// The string section of a BTF blob, bounds-checked, for turning line_info
-// offsets into file names and source lines. Parsing never trusts the header.
-class BtfStrings {
- public:
-  static Result<BtfStrings> parse(std::span<const std::uint8_t> blob);
-  // nullopt when `off` is outside the section or the string is unterminated.
-  std::optional<std::string_view> at(std::uint32_t off) const;
-  bool empty() const { return strings_.empty(); }
-
- private:
-  std::vector<char> strings_;
-};
 
 }  // namespace xo::host

@@ -10,9 +10,9 @@
 #include <string_view>
 #include <vector>
 
-#include "translator/isa/unique_fd.hpp"
-#include "translator/isa/result.hpp"
-#include "translator/isa/submission.hpp"
+#include "core/unique_fd.hpp"
+#include "core/result.hpp"
+#include "core/submission.hpp"
 
 namespace xo::host {
 

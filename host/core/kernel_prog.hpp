@@ -10,9 +10,9 @@
 #include <string>
 #include <variant>
 
-#include "translator/isa/unique_fd.hpp"
+#include "core/unique_fd.hpp"
 #include "translator/isa/raw.hpp"
-#include "translator/isa/submission.hpp"
+#include "core/submission.hpp"
 
 namespace xo::host {
 

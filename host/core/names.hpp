@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "translator/isa/result.hpp"
+#include "core/result.hpp"
 
 namespace xo::host {
 

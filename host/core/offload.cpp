@@ -14,12 +14,10 @@
 #include <cerrno>
 #include <utility>
 
+#include "core/diagnostics.hpp"
 #include "host/core/kernel_log.hpp"
-#include "host/core/kernel_prog.hpp"
 #include "host/core/names.hpp"
-#include "host/core/verifier_log.hpp"
-#include "translator/passes/passes.hpp"
-#include "verifier-front/preverify.hpp"
+#include "host/core/pipeline.hpp"
 
 namespace xo::host {
 
@@ -37,12 +35,10 @@ void note(LoadReport* r, std::string line) {
   if (r) r->notes.push_back(std::move(line));
 }
 
-std::string prog_label(const Submission& s) { return "prog '" + s.name + "'"; }
-
 Result<UniqueFd> create_stats_map(const std::string& session) {
   std::string name = kernel_object_name(session, "stats");
   int fd = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, name.c_str(), 4, 8, translator::kStatsSlots, nullptr);
-  if (fd < 0) return err("stats map: create failed (" + errno_name(errno) + ")");
+  if (fd < 0) return Error{"stats map: create failed (" + errno_name(errno) + ")", std::nullopt, errno, Stage::HostObjects};
   return UniqueFd(fd);
 }
 
@@ -59,76 +55,41 @@ std::string map_pin_leaf(const MapDef& d) { return "map_" + d.name; }
 Result<Offload::Loaded> Offload::build(const OffloadOptions& o, int tap_ifindex, int stats_fd,
                                        const Submission& s, const Policy& policy, LoadReport* report) {
   Loaded l;
-  if (s.insns.empty()) return err(prog_label(s) + ": no instructions");
-  if (s.insns.size() > o.max_insns)
-    return err(prog_label(s) + ": " + std::to_string(s.insns.size()) + " instructions exceed the quota of " +
-               std::to_string(o.max_insns));
-  if (s.license.size() > 128) return err(prog_label(s) + ": license string longer than 128 bytes");
-
+  const std::string label = Diagnoser(s).label() + ": ";
   if (!s.btf.empty()) {
     auto btf = load_btf(s.btf, o.btf_quota);
-    if (!btf) return err(prog_label(s) + ": " + btf.error().message);
+    if (!btf) return btf.error().prefixed(label).at_stage(Stage::HostObjects);
     l.btf = std::move(*btf);
   }
 
   auto maps = create_host_maps(o.session, s.maps, l.btf ? l.btf->fd.get() : -1, o.map_quota);
-  if (!maps) return err(prog_label(s) + ": " + maps.error().message);
+  if (!maps) return maps.error().prefixed(label).at_stage(Stage::HostObjects);
   l.maps = std::move(*maps);
   for (const auto& n : l.maps.notes()) note(report, n);
 
-  // Reject early and precisely, before anything is translated.
-  SubmissionMaps table(s);
-  auto pre = preverify(s, policy, table, o.flavor);
-  if (!pre) return pre.error();  // already one formatted line with the guest pc
-  for (const auto& f : pre->notes) note(report, f.message);
-
-  translator::TranslateOptions topts;
-  topts.flavor = o.flavor;
-  topts.tap_ifindex = static_cast<std::uint32_t>(tap_ifindex);
-  topts.stats_map_fd = stats_fd;
-  topts.guest_ifindex = s.guest_ifindex;
+  PipelineOptions popts;
+  popts.flavor = o.flavor;
+  popts.tap_ifindex = static_cast<std::uint32_t>(tap_ifindex);
+  popts.stats = stats_fd >= 0;
+  popts.max_insns = o.max_insns;
+  LoadTarget target;
+  target.kernel_name = kernel_object_name(o.session, s.name);
+  target.btf_fd = l.btf ? l.btf->fd.get() : -1;
   const HostMaps& host_maps = l.maps;
-  auto fd_of = [&host_maps](std::uint32_t handle) -> std::optional<int> {
+  target.host_fd_of = [&host_maps, stats_fd](std::uint32_t handle) -> std::optional<int> {
+    if (handle == translator::kStatsMapHandle) return stats_fd >= 0 ? std::optional<int>(stats_fd) : std::nullopt;
     const HostMap* m = host_maps.find(handle);
     return m ? std::optional<int>(m->fd.get()) : std::nullopt;
   };
-  // preverify already decoded and analyzed the program: translate that,
-  // rather than decoding the guest bytes a second time.
-  auto tr = translator::translate(s, std::move(pre->decoded), fd_of, policy, topts);
-  if (!tr) return tr.error();
-  for (const auto& n : tr->notes) note(report, n);
-
-  KernelProgSpec spec;
-  spec.kernel_name = kernel_object_name(o.session, s.name);
-  spec.type = static_cast<bpf_prog_type>(tr->prog_type);
-  // BPF_XDP for chain: the translator knows a tail-call target must match
-  // the ingress program that calls it.
-  spec.expected_attach_type = static_cast<bpf_attach_type>(tr->expected_attach_type);
-  spec.insns = tr->insns;
-  spec.license = s.license;
-  if (l.btf) {
-    spec.btf_fd = l.btf->fd.get();
-    spec.func_info = tr->func_info;
-    spec.line_info = tr->line_info;
-  }
-  auto loaded = load_kernel_prog(spec);
-  if (auto* refusal = std::get_if<KernelRefusal>(&loaded)) {
-    std::optional<BtfStrings> strings;
-    if (!s.btf.empty())
-      if (auto st = BtfStrings::parse(s.btf)) strings = std::move(*st);
-    GuestLocator where(&tr->index_map, s.line_info, strings ? &*strings : nullptr);
-    MappedLog mapped = map_verifier_log(refusal->log, where);
-    if (report) report->verifier_log = mapped.log;
-    Error e{prog_label(s) + ": host kernel verifier refused it (" + errno_name(refusal->error) + "): " +
-                mapped.summary,
-            mapped.guest_pc};
-    return e;
-  }
-  auto& kp = std::get<KernelProg>(loaded);
-  l.prog = std::move(kp.fd);
-  l.prog_id = kp.id;
+  PipelineReport pr;
+  auto loaded = load_program(s, policy, popts, target, &pr);
+  for (auto& n : pr.notes) note(report, std::move(n));
+  if (report) report->verifier_log = std::move(pr.verifier_log);
+  if (!loaded) return loaded.error();
+  l.prog = std::move(loaded->prog.fd);
+  l.prog_id = loaded->prog.id;
   l.prog_name = s.name;
-  l.prog_kernel_name = kp.kernel_name;
+  l.prog_kernel_name = loaded->prog.kernel_name;
   return l;
 }
 
@@ -151,14 +112,14 @@ Result<Offload> Offload::load(const OffloadOptions& options, const Submission& s
                               const Policy& policy, LoadReport* report) {
   if (auto s = validate_session_name(options.session); !s) return s.error();
   if (options.flavor != Flavor::Tc && options.flavor != Flavor::Chain)
-    return err("flavor " + std::string(flavor_name(options.flavor)) +
+    return err(EOPNOTSUPP, "flavor " + std::string(flavor_name(options.flavor)) +
                " is not supported by this host yet (use tc or chain)");
   if (!(policy.flavors() & flavor_bit(options.flavor)))
-    return err("flavor " + std::string(flavor_name(options.flavor)) + " is disabled by the host policy");
+    return err(EOPNOTSUPP, "flavor " + std::string(flavor_name(options.flavor)) + " is disabled by the host policy");
   if (options.tap.empty() || options.tap.size() >= IF_NAMESIZE)
     return err("tap name '" + options.tap + "' is not a valid interface name");
   int ifindex = static_cast<int>(if_nametoindex(options.tap.c_str()));
-  if (ifindex == 0) return err("tap '" + options.tap + "' does not exist");
+  if (ifindex == 0) return err(ENODEV, "tap '" + options.tap + "' does not exist");
 
   auto pins = SessionPins::create(options.session, options.pin_root);
   if (!pins) return pins.error();

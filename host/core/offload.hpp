@@ -29,10 +29,10 @@
 #include "host/core/host_maps.hpp"
 #include "host/core/kernel_census.hpp"
 #include "host/core/pins.hpp"
-#include "translator/isa/unique_fd.hpp"
-#include "translator/isa/result.hpp"
-#include "translator/isa/submission.hpp"
-#include "verifier-front/policy.hpp"
+#include "core/unique_fd.hpp"
+#include "core/result.hpp"
+#include "core/submission.hpp"
+#include "core/policy.hpp"
 
 namespace xo::host {
 

@@ -15,19 +15,9 @@ std::optional<std::size_t> GuestLocator::guest_slot(std::size_t host_slot) const
 }
 
 std::optional<std::string> GuestLocator::source_of(std::size_t guest_slot) const {
-  // line_info is sorted by insn_off; the covering entry is the last one at
-  // or before the insn.
-  const LineInfo* best = nullptr;
-  for (const auto& li : lines_) {
-    if (li.insn_off > guest_slot) break;
-    best = &li;
-  }
-  if (!best || !strings_) return std::nullopt;
-  auto file = strings_->at(best->file_name_off);
-  if (!file) return std::nullopt;
-  std::string_view base = *file;
-  if (auto slash = base.find_last_of('/'); slash != std::string_view::npos) base.remove_prefix(slash + 1);
-  return std::string(base) + ":" + std::to_string(best->line_col >> 10);
+  auto line = source_line(guest_, strings_, guest_slot);
+  if (!line || line->file.empty()) return std::nullopt;
+  return format_location(*line);
 }
 
 std::string GuestLocator::describe(std::size_t host_slot) const {

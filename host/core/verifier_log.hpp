@@ -12,19 +12,20 @@
 #include <string>
 #include <string_view>
 
-#include "host/core/btf_loader.hpp"
+#include "core/source_map.hpp"
 #include "translator/isa/program.hpp"
-#include "translator/isa/submission.hpp"
+#include "core/submission.hpp"
 
 namespace xo::host {
 
-// Host slot -> guest slot -> "file:line". Every input may be empty/null; the
-// locator then says less, never something wrong.
+// Host slot -> guest slot -> "file:line" (core/source_map: the guest's
+// line_info against its BTF strings). `map` may be null (an untranslated
+// program); a submission without line_info or BTF makes the locator say
+// less, never something wrong.
 class GuestLocator {
  public:
-  GuestLocator(const isa::IndexMap* map, std::span<const LineInfo> guest_lines,
-               const BtfStrings* strings)
-      : map_(map), lines_(guest_lines), strings_(strings) {}
+  GuestLocator(const isa::IndexMap* map, const Submission& guest)
+      : map_(map), guest_(guest), strings_(guest.btf) {}
 
   // nullopt for host-only code (epilogues) or numbers outside the program.
   std::optional<std::size_t> guest_slot(std::size_t host_slot) const;
@@ -35,8 +36,8 @@ class GuestLocator {
 
  private:
   const isa::IndexMap* map_;
-  std::span<const LineInfo> lines_;
-  const BtfStrings* strings_;
+  const Submission& guest_;
+  BtfStrings strings_;
 };
 
 struct MappedLog {

@@ -12,14 +12,16 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <variant>
 #include <vector>
 
-#include "translator/isa/submission.hpp"
+#include "core/result.hpp"
+#include "core/submission.hpp"
 #include "transport/messages.hpp"
-#include "verifier-front/policy.hpp"
+#include "core/policy.hpp"
 
 namespace xo::daemon {
 
@@ -30,6 +32,10 @@ struct Failure {
   std::string message;
   std::string log;
 };
+// The one place an Error becomes a protocol status: its errno, never its text.
+inline Failure failure_of(const Error& e, std::string log = {}) {
+  return Failure{e.code > 0 ? -e.code : transport::status::kEINVAL, e.message, std::move(log)};
+}
 template <typename T>
 using Outcome = std::variant<T, Failure>;
 using Done = std::optional<Failure>;  // nullopt = success
@@ -57,6 +63,8 @@ class BackendMap {
 class BackendProg {
  public:
   virtual ~BackendProg() = default;
+  // The session's map handles the program references (MAP_FREE: EBUSY).
+  std::set<std::uint32_t> map_handles;
   virtual std::uint32_t kernel_id() const = 0;
   virtual Outcome<std::vector<transport::ActionCounter>> stats() = 0;
 };
@@ -71,6 +79,7 @@ struct ProgLoadInput {
   std::function<BackendMap*(std::uint32_t map_handle)> map_of;
   Flavor flavor = Flavor::Tc;
   const Policy* policy = nullptr;
+  std::size_t max_insns = 1'000'000;  // the session's quota
 };
 
 // One per connected session.

@@ -30,9 +30,9 @@
 #include <string_view>
 #include <vector>
 
-#include "translator/isa/result.hpp"
+#include "core/result.hpp"
 #include "transport/messages.hpp"
-#include "verifier-front/policy.hpp"
+#include "core/policy.hpp"
 
 namespace xo::daemon {
 

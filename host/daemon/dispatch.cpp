@@ -34,62 +34,6 @@ std::string no_such(const char* kind, std::uint32_t h) {
   return handle_text(kind, h) + " does not exist in this session";
 }
 
-constexpr std::uint8_t kLdImm64 = 0x18;        // BPF_LD | BPF_DW | BPF_IMM
-constexpr std::uint8_t kCall = 0x85;           // BPF_JMP | BPF_CALL
-constexpr std::uint8_t kPseudoMapFd = 1;
-constexpr std::uint8_t kPseudoMapValue = 2;
-constexpr std::uint8_t kPseudoFunc = 4;
-constexpr std::uint8_t kPseudoKfuncCall = 2;
-constexpr std::uint8_t kPseudoCall = 1;        // bpf-to-bpf
-
-// What PROG_LOAD checks itself before the pre-verifier, because these
-// decide the status code: policy (EPERM) and handle ownership (EBADF).
-struct ProgScan {
-  std::set<std::uint32_t> maps;
-  std::optional<Failure> failure;
-};
-
-ProgScan scan_program(const ts::ProgLoadRequest& r, const Policy& policy, Flavor flavor,
-                      const std::function<bool(std::uint32_t)>& own_map) {
-  ProgScan out;
-  auto prog = "prog '" + r.name + "': insn ";
-  for (std::size_t pc = 0; pc < r.insns.size(); ++pc) {
-    const auto& in = r.insns[pc];
-    if (in.code == kLdImm64) {
-      const std::uint8_t src = in.src();
-      if (src == kPseudoMapFd || src == kPseudoMapValue) {
-        auto h = std::uint32_t(in.imm);
-        if (!own_map(h)) {
-          out.failure = Failure{st::kEBADF, prog + std::to_string(pc) + ": " + no_such("map", h)};
-          return out;
-        }
-        out.maps.insert(h);
-      } else if (src != 0 && src != kPseudoFunc) {
-        out.failure = Failure{st::kEPERM, prog + std::to_string(pc) + ": ld_imm64 pseudo source " +
-                                              std::to_string(src) +
-                                              " is not allowed for offloaded programs (only map handles)"};
-        return out;
-      }
-      ++pc;  // second slot of ld_imm64
-    } else if (in.code == kCall) {
-      if (in.src() == kPseudoKfuncCall) {
-        out.failure = Failure{st::kEPERM, prog + std::to_string(pc) + ": kfunc calls are not allowed for offloaded programs"};
-        return out;
-      }
-      if (in.src() == kPseudoCall) continue;
-      const HelperProto* h = policy.helper(in.imm);
-      if (!h || !(h->flavors & flavor_bit(flavor))) {
-        out.failure = Failure{st::kEPERM, prog + std::to_string(pc) + ": helper " + std::to_string(in.imm) +
-                                              (h ? " (" + h->name + ") is not allowed in the " +
-                                                       std::string(flavor_name(flavor)) + " flavor"
-                                                 : " is not allowed for offloaded programs by this host's policy")};
-        return out;
-      }
-    }
-  }
-  return out;
-}
-
 bool name_ok(const std::string& s) { return s.find('\0') == std::string::npos; }
 
 }  // namespace
@@ -300,12 +244,6 @@ ts::Message Session::on(const ts::ProgLoadRequest& r) {
   } else if (!r.func_info.empty() || !r.line_info.empty()) {
     return fail<R>(st::kEINVAL, what + ": func_info/line_info without a BTF handle");
   }
-  auto scan = scan_program(r, policy_, flavor, [this](std::uint32_t h) { return maps_.count(h) > 0; });
-  if (scan.failure) {
-    log(int(LogLevel::Info), what + " refused: " + scan.failure->message);
-    return fail<R>(*scan.failure);
-  }
-
   Submission s;
   s.name = r.name;
   s.license = r.license;
@@ -326,6 +264,7 @@ ts::Message Session::on(const ts::ProgLoadRequest& r) {
   };
   in.flavor = flavor;
   in.policy = &policy_;
+  in.max_insns = config_.quotas.max_insns;
   auto loaded = backend_->load_prog(in);
   if (auto* f = std::get_if<Failure>(&loaded)) {
     log(int(LogLevel::Info), what + " " + std::to_string(r.insns.size()) + " insns refused (" +
@@ -339,7 +278,8 @@ ts::Message Session::on(const ts::ProgLoadRequest& r) {
   log(int(LogLevel::Info), what + " " + std::to_string(r.insns.size()) + " insns -> " +
                                std::string(flavor_name(flavor)) + " prog id " + std::to_string(object->kernel_id()) +
                                ", handle " + std::to_string(in.handle));
-  progs_.emplace(in.handle, ProgEntry{r.name, flavor, r.insns.size(), std::move(scan.maps), r.btf_handle,
+  std::set<std::uint32_t> uses = object->map_handles;
+  progs_.emplace(in.handle, ProgEntry{r.name, flavor, r.insns.size(), std::move(uses), r.btf_handle,
                                       std::move(object)});
   R reply;
   reply.prog_handle = in.handle;

@@ -1,7 +1,7 @@
-// SessionBackend over xo_host. The PROG_LOAD path is Offload::build's
-// pipeline (preverify -> translate -> kernel load -> map the verifier log),
-// but against the session's own maps: the protocol creates maps with
-// MAP_CREATE before PROG_LOAD, and several programs of one guest share them.
+// SessionBackend over xo_host. PROG_LOAD runs the one load pipeline
+// (host/core/pipeline.hpp) against the session's own maps: the protocol
+// creates maps with MAP_CREATE before PROG_LOAD, and several programs of one
+// guest share them.
 #include "host/daemon/kernel_backend.hpp"
 
 #include <bpf/bpf.h>
@@ -21,11 +21,9 @@
 #include "host/core/kernel_log.hpp"
 #include "host/core/kernel_prog.hpp"
 #include "host/core/names.hpp"
+#include "host/core/pipeline.hpp"
 #include "host/core/pins.hpp"
-#include "host/core/verifier_log.hpp"
 #include "host/daemon/log.hpp"
-#include "translator/passes/passes.hpp"
-#include "verifier-front/preverify.hpp"
 
 namespace xo::daemon {
 
@@ -162,7 +160,7 @@ class KernelBackend final : public SessionBackend {
     host::BtfQuota q;
     q.max_bytes = ts::kMaxBtfSize;
     auto btf = host::load_btf(blob, q);
-    if (!btf) return Failure{ts::status::kEINVAL, "BTF_LOAD: " + btf.error().message, btf.error().message};
+    if (!btf) return failure_of(btf.error().prefixed("BTF_LOAD: "), btf.error().message);
     return std::unique_ptr<BackendBtf>(std::make_unique<KernelBtf>(std::move(*btf)));
   }
 
@@ -172,7 +170,7 @@ class KernelBackend final : public SessionBackend {
     q.max_total_bytes = ~std::size_t(0);
     int btf_fd = btf ? static_cast<const KernelBtf*>(btf)->fd() : -1;
     auto maps = host::create_host_maps(session_, std::span<const MapDef>(&def, 1), btf_fd, q);
-    if (!maps) return Failure{ts::status::kEINVAL, "MAP_CREATE: " + maps.error().message};
+    if (!maps) return failure_of(maps.error().prefixed("MAP_CREATE: "));
     for (const auto& n : maps->notes()) log_line(LogLevel::Debug, who_, n);
     return std::unique_ptr<BackendMap>(std::make_unique<KernelMap>(std::move(*maps), pins(), who_));
   }
@@ -186,22 +184,22 @@ class KernelBackend final : public SessionBackend {
       if (!chain_) {
         if (!pins_) return Failure{ts::status::kEPERM, "chain flavor needs bpffs pins, and they are unavailable"};
         auto slot = host::ChainSlot::create(session_, tap_, *pins_);
-        if (!slot) return Failure{ts::status::kEINVAL, slot.error().message};
+        if (!slot) return failure_of(slot.error());
         chain_.emplace(std::move(*slot));
       }
-      if (auto s = chain_->set(fd); !s) return Failure{ts::status::kEINVAL, s.error().message};
+      if (auto s = chain_->set(fd); !s) return failure_of(s.error());
       return std::nullopt;
     }
     if (chain_) (void)chain_->clear();
     const int ifindex = static_cast<int>(if_nametoindex(tap_.c_str()));
-    if (ifindex == 0) return Failure{-19 /* ENODEV */, "tap '" + tap_ + "' does not exist"};
+    if (ifindex == 0) return Failure{-ENODEV, "tap '" + tap_ + "' does not exist"};
     if (tc_ && tc_->ifindex() == ifindex) {
-      if (auto s = tc_->replace(fd); !s) return Failure{ts::status::kEINVAL, s.error().message};
+      if (auto s = tc_->replace(fd); !s) return failure_of(s.error());
       return std::nullopt;
     }
     tc_.reset();
     auto tc = host::TcAttachment::attach(ifindex, fd);
-    if (!tc) return Failure{ts::status::kEINVAL, tc.error().message};
+    if (!tc) return failure_of(tc.error());
     tc_.emplace(std::move(*tc));
     attached_ifindex_ = ifindex;
     return std::nullopt;
@@ -238,66 +236,36 @@ class KernelBackend final : public SessionBackend {
 
 Outcome<std::unique_ptr<BackendProg>> KernelBackend::load_prog(const ProgLoadInput& in) {
   const Submission& s = *in.submission;
-  const std::string label = "prog '" + s.name + "'";
   const int ifindex = static_cast<int>(if_nametoindex(tap_.c_str()));
-  if (ifindex == 0) return Failure{-19 /* ENODEV */, label + ": tap '" + tap_ + "' does not exist"};
-
-  SubmissionMaps table(s);
-  auto pre = preverify(s, *in.policy, table, in.flavor);
-  if (!pre) {
-    // Policy verdicts are EPERM (PROTOCOL.md 4.1); the rest is malformed code.
-    bool policy = pre.error().message.find("not allowed") != std::string::npos;
-    return Failure{policy ? ts::status::kEPERM : ts::status::kEINVAL, pre.error().message};
-  }
-  for (const auto& f : pre->notes) log_line(LogLevel::Debug, who_, f.message);
+  if (ifindex == 0) return Failure{-ENODEV, "prog '" + s.name + "': tap '" + tap_ + "' does not exist"};
 
   std::string stats_name = host::kernel_object_name(session_, "stats");
   UniqueFd stats(bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, stats_name.c_str(), 4, 8, translator::kStatsSlots, nullptr));
-  if (!stats) return Failure{neg_errno(), label + ": cannot create the stats map (" + host::errno_name(errno) + ")"};
+  if (!stats)
+    return Failure{neg_errno(), "prog '" + s.name + "': cannot create the stats map (" + host::errno_name(errno) + ")"};
 
-  translator::TranslateOptions topts;
-  topts.flavor = in.flavor;
-  topts.tap_ifindex = static_cast<std::uint32_t>(ifindex);
-  topts.stats_map_fd = stats.get();
-  topts.guest_ifindex = s.guest_ifindex;
-  auto fd_of = [&in](std::uint32_t handle) -> std::optional<int> {
+  host::PipelineOptions popts;
+  popts.flavor = in.flavor;
+  popts.tap_ifindex = static_cast<std::uint32_t>(ifindex);
+  popts.stats = true;
+  popts.max_insns = in.max_insns;
+  host::LoadTarget target;
+  target.kernel_name = host::kernel_object_name(session_, s.name);
+  target.btf_fd = in.btf ? static_cast<const KernelBtf*>(in.btf)->fd() : -1;
+  const int stats_fd = stats.get();
+  target.host_fd_of = [&in, stats_fd](std::uint32_t handle) -> std::optional<int> {
+    if (handle == translator::kStatsMapHandle) return stats_fd;
     BackendMap* m = in.map_of(handle);
     return m ? std::optional<int>(static_cast<KernelMap*>(m)->fd()) : std::nullopt;
   };
-  // preverify's decoded program: the host decodes the guest's bytes once.
-  auto tr = translator::translate(s, std::move(pre->decoded), fd_of, *in.policy, topts);
-  if (!tr) {
-    bool policy = tr.error().message.find("not allowed") != std::string::npos;
-    return Failure{policy ? ts::status::kEPERM : ts::status::kEINVAL, tr.error().message};
-  }
-  for (const auto& n : tr->notes) log_line(LogLevel::Debug, who_, n);
-
-  host::KernelProgSpec spec;
-  spec.kernel_name = host::kernel_object_name(session_, s.name);
-  spec.type = static_cast<bpf_prog_type>(tr->prog_type);
-  spec.expected_attach_type = static_cast<bpf_attach_type>(tr->expected_attach_type);
-  spec.insns = tr->insns;
-  spec.license = s.license;
-  if (in.btf) {
-    spec.btf_fd = static_cast<const KernelBtf*>(in.btf)->fd();
-    spec.func_info = tr->func_info;
-    spec.line_info = tr->line_info;
-  }
-  auto loaded = host::load_kernel_prog(spec);
-  if (auto* refusal = std::get_if<host::KernelRefusal>(&loaded)) {
-    std::optional<host::BtfStrings> strings;
-    if (!s.btf.empty())
-      if (auto st = host::BtfStrings::parse(s.btf)) strings = std::move(*st);
-    host::GuestLocator where(&tr->index_map, s.line_info, strings ? &*strings : nullptr);
-    host::MappedLog mapped = host::map_verifier_log(refusal->log, where);
-    return Failure{refusal->error > 0 ? -refusal->error : ts::status::kEINVAL,
-                   label + ": host kernel verifier refused it (" + host::errno_name(refusal->error) +
-                       "): " + mapped.summary,
-                   mapped.log};
-  }
-  auto& kp = std::get<host::KernelProg>(loaded);
-  return std::unique_ptr<BackendProg>(
-      std::make_unique<KernelProgObject>(std::move(kp), std::move(stats), pins(), in.handle, s.name, who_));
+  host::PipelineReport report;
+  auto loaded = host::load_program(s, *in.policy, popts, target, &report);
+  for (const auto& n : report.notes) log_line(LogLevel::Debug, who_, n);
+  if (!loaded) return failure_of(loaded.error(), std::move(report.verifier_log));
+  auto prog = std::make_unique<KernelProgObject>(std::move(loaded->prog), std::move(stats), pins(), in.handle,
+                                                 s.name, who_);
+  prog->map_handles = loaded->prepared.translated.map_handles();
+  return std::unique_ptr<BackendProg>(std::move(prog));
 }
 
 }  // namespace

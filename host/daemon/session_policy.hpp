@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <vector>
 
-#include "verifier-front/policy.hpp"
+#include "core/policy.hpp"
 
 namespace xo::daemon {
 

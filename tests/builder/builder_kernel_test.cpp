@@ -18,7 +18,7 @@
 #include <map>
 #include <utility>
 
-#include "translator/isa/unique_fd.hpp"
+#include "core/unique_fd.hpp"
 #include "tests/builder/test_support.hpp"
 
 namespace xo::guest {

@@ -121,7 +121,8 @@ TEST(CliVerify, KernelVerdictMapsBackToGuestInsn) {
   EXPECT_EQ(r.exit_code, 1);
   auto d = parse_json(r.out);
   ASSERT_TRUE(d.IsObject());
-  EXPECT_STREQ(d["stage"].GetString(), "kernel");
+  EXPECT_STREQ(d["stage"].GetString(), "kernel-verify");
+  EXPECT_STREQ(d["errno"].GetString(), "EACCES");
   EXPECT_EQ(d["insn"].GetUint(), 1u);
   EXPECT_NE(std::string(d["error"].GetString()).find("guest insn 1"), std::string::npos) << r.out;
   EXPECT_NE(std::string(d["verifier_log"].GetString()).find("invalid access to packet"), std::string::npos);

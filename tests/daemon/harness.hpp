@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "host/core/kernel_census.hpp"
-#include "translator/isa/result.hpp"
-#include "translator/isa/submission.hpp"
+#include "core/result.hpp"
+#include "core/submission.hpp"
 #include "transport/client.hpp"
 
 namespace xo::dtest {

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "translator/isa/result.hpp"
+#include "core/result.hpp"
 
 namespace xo::e2e {
 

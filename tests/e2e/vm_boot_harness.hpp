@@ -21,7 +21,7 @@
 #include <thread>
 #include <vector>
 
-#include "translator/isa/result.hpp"
+#include "core/result.hpp"
 
 namespace xo::e2e {
 

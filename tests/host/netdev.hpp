@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "translator/isa/unique_fd.hpp"
+#include "core/unique_fd.hpp"
 
 namespace xo::test {
 

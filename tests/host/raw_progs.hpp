@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "translator/isa/raw.hpp"
-#include "translator/isa/submission.hpp"
+#include "core/submission.hpp"
 
 namespace xo::test {
 

@@ -18,8 +18,6 @@ TEST(VerifierLog, KernelRefusalMapsBackToGuestInsnAndSourceLine) {
   auto t = test::make_test_btf();
   auto btf = load_btf(t.blob);
   ASSERT_TRUE(btf) << btf.error().message;
-  auto strings = BtfStrings::parse(t.blob);
-  ASSERT_TRUE(strings);
 
   // Guest:  0: r0 = 0          (prog.c:10)
   //         1: r0 = *(u32*)(r2+0)   (prog.c:42)  <- r2 never written
@@ -46,7 +44,10 @@ TEST(VerifierLog, KernelRefusalMapsBackToGuestInsnAndSourceLine) {
   EXPECT_EQ(refusal.error, EACCES);
   ASSERT_NE(refusal.log.find("2: (61)"), std::string::npos) << refusal.log;
 
-  GuestLocator where(&map, guest_lines, &*strings);
+  Submission guest;
+  guest.btf = t.blob;
+  guest.line_info = guest_lines;
+  GuestLocator where(&map, guest);
   auto mapped = map_verifier_log(refusal.log, where);
   EXPECT_EQ(mapped.guest_pc, std::optional<std::size_t>(1));
   EXPECT_EQ(mapped.summary, "guest insn 1 (prog.c:42): R2 !read_ok") << mapped.log;
@@ -57,7 +58,8 @@ TEST(VerifierLog, KernelRefusalMapsBackToGuestInsnAndSourceLine) {
 TEST(VerifierLog, HostInsertedCodeIsNamedAsSuch) {
   isa::IndexMap map;
   map.new_to_old = {0, std::nullopt};
-  GuestLocator where(&map, {}, nullptr);
+  Submission guest;
+  GuestLocator where(&map, guest);
   auto mapped = map_verifier_log("0: (b7) r0 = 0\n1: (95) exit\nR0 !read_ok\nprocessed 2 insns\n", where);
   EXPECT_EQ(mapped.guest_pc, std::nullopt);
   EXPECT_EQ(mapped.summary, "host-inserted code at host insn 1 (no guest insn): R0 !read_ok");

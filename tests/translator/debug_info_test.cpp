@@ -51,8 +51,8 @@ Submission with_subprogram() {
 
 Result<translator::Translated> translate_tc(const Submission& s) {
   TestPolicy policy;
-  translator::TranslateOptions o{Flavor::Tc, 9, -1, 1};
-  return translator::translate(s, [](std::uint32_t) { return std::optional<int>(); }, policy, o);
+  translator::TranslateOptions o{Flavor::Tc, 9, false, 1};
+  return translator::translate(s, policy, o);
 }
 
 TEST(RemapDebugInfo, FuncAndLineInfoFollowTheirInstructions) {
@@ -62,9 +62,7 @@ TEST(RemapDebugInfo, FuncAndLineInfoFollowTheirInstructions) {
   EXPECT_EQ(r->line_info,
             (std::vector<LineInfo>{line(0, 10), line(1, 11), line(6, 13), line(17, 20)}));
   // The kernel finds subprogram 1 where func_info says it is.
-  auto insns = isa::decode(r->insns);
-  ASSERT_TRUE(insns.ok());
-  auto st = isa::analyze(*insns);
+  auto st = isa::analyze(r->insns);
   ASSERT_TRUE(st.ok());
   ASSERT_EQ(st->subprograms.size(), 2u);
   EXPECT_EQ(st->layout[st->subprograms[1].first], 17u);

@@ -15,8 +15,8 @@
 #include <vector>
 
 #include "translator/isa/codec.hpp"
-#include "translator/isa/submission.hpp"
-#include "translator/isa/unique_fd.hpp"
+#include "core/submission.hpp"
+#include "core/unique_fd.hpp"
 
 namespace xo::test {
 

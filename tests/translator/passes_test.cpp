@@ -76,14 +76,35 @@ std::optional<int> host_fd(std::uint32_t handle) {
   return std::nullopt;
 }
 
-Result<translator::Translated> run(const Case& c) {
+translator::TranslateOptions options_of(const Case& c) {
   translator::TranslateOptions o;
   o.flavor = c.flavor;
   o.tap_ifindex = kTap;
   o.guest_ifindex = kGuestIfindex;
-  o.stats_map_fd = c.stats_map_fd;
+  o.stats = c.stats_map_fd >= 0;
+  return o;
+}
+
+// A translation and its host bytes, encoded with host_fd (and the case's stats fd).
+struct Encoded {
+  translator::Translated tr;
+  std::vector<isa::RawInsn> insns;
+};
+
+Result<Encoded> encode(const Submission& sub, Result<translator::Translated> tr, int stats_fd) {
+  if (!tr) return tr.error();
+  auto bytes = tr->encode(sub, [stats_fd](std::uint32_t h) -> std::optional<int> {
+    if (h == translator::kStatsMapHandle) return stats_fd;
+    return host_fd(h);
+  });
+  if (!bytes) return bytes.error();
+  return Encoded{std::move(*tr), std::move(*bytes)};
+}
+
+Result<Encoded> run(const Case& c) {
   TestPolicy policy;
-  return translator::translate(submission_of(c.in), host_fd, policy, o);
+  const Submission sub = submission_of(c.in);
+  return encode(sub, translator::translate(sub, policy, options_of(c)), c.stats_map_fd);
 }
 
 class TranslatorCase : public ::testing::TestWithParam<Case> {};
@@ -102,9 +123,9 @@ TEST_P(TranslatorCase, Translates) {
   ASSERT_TRUE(r.ok()) << r.error().message;
   const auto want = raw(c.expect);
   EXPECT_EQ(r->insns, want) << "got:\n" << hex_slots(r->insns) << "want:\n" << hex_slots(want);
-  EXPECT_EQ(r->prog_type, c.flavor == Flavor::Tc ? 3u : 6u);
+  EXPECT_EQ(r->tr.prog_type, c.flavor == Flavor::Tc ? 3u : 6u);
   // chain: tail-called by a BPF_XDP ingress program, so BPF_XDP as well.
-  EXPECT_EQ(r->expected_attach_type, c.flavor == Flavor::Chain ? std::uint32_t{BPF_XDP} : 0u);
+  EXPECT_EQ(r->tr.expected_attach_type, c.flavor == Flavor::Chain ? std::uint32_t{BPF_XDP} : 0u);
 }
 
 using enum Flavor;
@@ -243,7 +264,7 @@ INSTANTIATE_TEST_SUITE_P(Passes, TranslatorCase, ::testing::ValuesIn(kCases),
 // The host decodes and analyzes a guest program once (in preverify) and hands
 // the result to translate(); that must change nothing but the time spent.
 
-void expect_same(const Result<translator::Translated>& a, const Result<translator::Translated>& b) {
+void expect_same(const Result<Encoded>& a, const Result<Encoded>& b) {
   ASSERT_EQ(a.ok(), b.ok()) << (a.ok() ? b.error().message : a.error().message);
   if (!a.ok()) {
     EXPECT_EQ(a.error().message, b.error().message);
@@ -252,21 +273,12 @@ void expect_same(const Result<translator::Translated>& a, const Result<translato
   }
   EXPECT_EQ(a->insns, b->insns) << "raw path:\n" << hex_slots(a->insns) << "decoded path:\n"
                                 << hex_slots(b->insns);
-  EXPECT_EQ(a->prog_type, b->prog_type);
-  EXPECT_EQ(a->func_info, b->func_info);
-  EXPECT_EQ(a->line_info, b->line_info);
-  EXPECT_EQ(a->index_map.old_to_new, b->index_map.old_to_new);
-  EXPECT_EQ(a->index_map.new_to_old, b->index_map.new_to_old);
-  EXPECT_EQ(a->notes, b->notes);
-}
-
-translator::TranslateOptions options_of(const Case& c) {
-  translator::TranslateOptions o;
-  o.flavor = c.flavor;
-  o.tap_ifindex = kTap;
-  o.guest_ifindex = kGuestIfindex;
-  o.stats_map_fd = c.stats_map_fd;
-  return o;
+  EXPECT_EQ(a->tr.prog_type, b->tr.prog_type);
+  EXPECT_EQ(a->tr.func_info, b->tr.func_info);
+  EXPECT_EQ(a->tr.line_info, b->tr.line_info);
+  EXPECT_EQ(a->tr.index_map.old_to_new, b->tr.index_map.old_to_new);
+  EXPECT_EQ(a->tr.index_map.new_to_old, b->tr.index_map.new_to_old);
+  EXPECT_EQ(a->tr.notes, b->tr.notes);
 }
 
 TEST_P(TranslatorCase, DecodedOverloadGivesTheSameResult) {
@@ -277,8 +289,8 @@ TEST_P(TranslatorCase, DecodedOverloadGivesTheSameResult) {
   auto structure = isa::analyze(*insns);
   ASSERT_TRUE(structure.ok()) << structure.error().message;
   TestPolicy policy;
-  expect_same(run(c), translator::translate(sub, isa::Decoded{*insns, *structure}, host_fd, policy,
-                                            options_of(c)));
+  expect_same(run(c), encode(sub, translator::translate(sub, isa::Decoded{*insns, *structure}, policy, options_of(c)),
+                             c.stats_map_fd));
 }
 
 // The real sequence: preverify, then translate on preverify's Report.
@@ -303,8 +315,8 @@ TEST(DecodedOnce, PreverifyReportFeedsTranslate) {
     EXPECT_EQ(d.structure.blocks, structure->blocks);
     EXPECT_EQ(d.structure.block_of, structure->block_of);
     EXPECT_EQ(d.structure.is_jump_target, structure->is_jump_target);
-    expect_same(run(c), translator::translate(sub, std::move(pre->decoded), host_fd, policy,
-                                              options_of(c)));
+    expect_same(run(c), encode(sub, translator::translate(sub, std::move(pre->decoded), policy, options_of(c)),
+                               c.stats_map_fd));
   }
   EXPECT_GE(accepted, std::size(kCases) / 2) << "most cases should pass preverify";
 }
@@ -315,8 +327,7 @@ TEST(DecodedOnce, AnotherProgramsDecodingIsRefused) {
   TestPolicy policy;
   auto pre = preverify(small, policy, SubmissionMaps(small), Flavor::Tc);
   ASSERT_TRUE(pre.ok()) << pre.error().message;
-  auto r = translator::translate(bigger, std::move(pre->decoded), host_fd, policy,
-                                 options_of(Case{"x", Flavor::Tc, {}, {}}));
+  auto r = translator::translate(bigger, std::move(pre->decoded), policy, options_of(Case{"x", Flavor::Tc, {}, {}}));
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().message.find("is not this submission's"), std::string::npos)
       << r.error().message;
@@ -326,8 +337,7 @@ TEST(DecodedOnce, AnotherProgramsDecodingIsRefused) {
 TEST(DecodedOnce, EmptyDecodingIsRefused) {
   const Submission sub = submission_of(kRet2);
   TestPolicy policy;
-  auto r = translator::translate(sub, isa::Decoded{}, host_fd, policy,
-                                 options_of(Case{"x", Flavor::Tc, {}, {}}));
+  auto r = translator::translate(sub, isa::Decoded{}, policy, options_of(Case{"x", Flavor::Tc, {}, {}}));
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().message.find("is not this submission's"), std::string::npos)
       << r.error().message;

@@ -236,11 +236,15 @@ TEST_P(Semantics, SameVerdictFrameAndMaps) {
   opts.flavor = p.flavor;
   opts.tap_ifindex = kLoopback;
   opts.guest_ifindex = sub->guest_ifindex;
-  opts.stats_map_fd = p.stats ? stats.get() : -1;
-  auto tr = translator::translate(
-      *sub, [&](std::uint32_t h) { return host_side.fd_of(h); }, policy, opts);
+  opts.stats = p.stats;
+  auto tr = translator::translate(*sub, policy, opts);
   ASSERT_TRUE(tr.ok()) << tr.error().message;
-  Loaded host = load_program(tr->prog_type, sub->name, tr->insns, *sub, tr->func_info,
+  auto bytes = tr->encode(*sub, [&](std::uint32_t h) -> std::optional<int> {
+    if (h == translator::kStatsMapHandle) return stats.get();
+    return host_side.fd_of(h);
+  });
+  ASSERT_TRUE(bytes.ok()) << bytes.error().message;
+  Loaded host = load_program(tr->prog_type, sub->name, *bytes, *sub, tr->func_info,
                              tr->line_info, btf.get(), tr->expected_attach_type);
   ASSERT_TRUE(host.prog.valid()) << "translated: " << host.log;
 
@@ -297,10 +301,12 @@ TEST(ChainTailCall, TranslationRunsFromAnXdpCallersProgArray) {
   opts.flavor = Flavor::Chain;
   opts.tap_ifindex = kLoopback;
   opts.guest_ifindex = sub.guest_ifindex;
-  auto tr = translator::translate(sub, [](std::uint32_t) { return std::nullopt; }, policy, opts);
+  auto tr = translator::translate(sub, policy, opts);
   ASSERT_TRUE(tr.ok()) << tr.error().message;
   EXPECT_EQ(tr->expected_attach_type, static_cast<std::uint32_t>(BPF_XDP));
-  Loaded chained = load_program(tr->prog_type, "xo_chained", tr->insns, sub, {}, {}, -1,
+  auto bytes = tr->encode(sub, [](std::uint32_t) { return std::nullopt; });
+  ASSERT_TRUE(bytes.ok()) << bytes.error().message;
+  Loaded chained = load_program(tr->prog_type, "xo_chained", *bytes, sub, {}, {}, -1,
                                 tr->expected_attach_type);
   ASSERT_TRUE(chained.prog.valid()) << chained.log;
 

@@ -9,7 +9,7 @@
 
 #include "tests/translator/insn_dsl.hpp"
 #include "translator/passes/passes.hpp"
-#include "verifier-front/policy.hpp"
+#include "core/policy.hpp"
 
 namespace xo::test {
 

@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "tests/verifier/insn_macros.hpp"
-#include "verifier-front/policy.hpp"
+#include "core/policy.hpp"
 #include "verifier-front/preverify.hpp"
 
 namespace xo::test {

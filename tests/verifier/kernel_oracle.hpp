@@ -8,7 +8,7 @@
 #include <map>
 #include <string>
 
-#include "translator/isa/submission.hpp"
+#include "core/submission.hpp"
 
 namespace xo::test {
 

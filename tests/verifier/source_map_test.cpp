@@ -5,7 +5,7 @@
 #include <cstring>
 
 #include "tests/verifier/harness.hpp"
-#include "verifier-front/source_map.hpp"
+#include "core/source_map.hpp"
 
 namespace xo::test {
 namespace {

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "translator/isa/insn.hpp"
-#include "translator/isa/result.hpp"
+#include "core/result.hpp"
 
 namespace xo::isa {
 

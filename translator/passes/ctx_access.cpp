@@ -7,7 +7,7 @@
 #include <array>
 #include <string>
 
-#include "translator/passes/diagnostics.hpp"
+#include "core/diagnostics.hpp"
 
 namespace xo::translator {
 namespace {

@@ -1,6 +1,6 @@
 #include "translator/passes/epilogue.hpp"
 
-#include "translator/passes/diagnostics.hpp"
+#include "core/diagnostics.hpp"
 
 namespace xo::translator {
 
@@ -59,7 +59,7 @@ std::vector<isa::Emit> Snippet::build() const {
 // place two runs can interleave on a CPU is BPF_PROG_TEST_RUN on a
 // preemptible kernel (test runs only disable migration): at worst a test
 // run's count is one short, never a live frame's.
-Snippet count_action(int stats_map_fd) {
+Snippet count_action() {
   using namespace isa;
   Snippet s;
   s.emit(Bin{AluOp::Mov, false, 6, Reg{0}})                          // w6 = w0: the action
@@ -68,7 +68,7 @@ Snippet count_action(int stats_map_fd) {
       .emit(Bin{AluOp::Mov, false, 7, Imm{kStatsSlotUnknown}})
       .label("known")
       .emit(Store{Size::W, kFramePointer, -4, Reg{7}})
-      .emit(LoadMapFd{1, stats_map_fd})
+      .emit(LoadMapFd{1, static_cast<std::int32_t>(kStatsMapHandle)})
       .emit(Bin{AluOp::Mov, true, 2, Reg{kFramePointer}})
       .emit(Bin{AluOp::Add, true, 2, Imm{-4}})
       .emit(Call{bpf::kMapLookupElem})

@@ -64,7 +64,7 @@ class Snippet {
 // stats[min(action, 5)] += 1, a plain (non-atomic) add on this CPU's slot
 // (epilogue.cpp says why that is exact). Uses r1-r2, r6-r7 and fp-4 (all
 // dead at exit); leaves the action in w0.
-Snippet count_action(int stats_map_fd);
+Snippet count_action();  // map kStatsMapHandle, bound at encoding
 
 // return bpf_redirect(ifindex, flags): the one way both flavors hand a frame
 // to the tap (tc TX with BPF_F_INGRESS, chain PASS with 0). Uses r1-r2.

@@ -7,9 +7,10 @@
 //   call -1234 (kfunc), r1 = btf_id ll -> refused: guests cannot reach kernel symbols
 //
 // Nothing is rewritten: check only.
+#include <cerrno>
 #include <string>
 
-#include "translator/passes/diagnostics.hpp"
+#include "core/diagnostics.hpp"
 #include "translator/passes/passes.hpp"
 
 namespace xo::translator {
@@ -21,19 +22,19 @@ Status check_helper_allowlist(const std::vector<isa::Insn>& insns,
     const std::size_t pc = structure.layout[i];
     if (auto* k = std::get_if<isa::CallKfunc>(&insns[i]))
       return ctx.diag.at(pc, "kfunc call (BTF id " + std::to_string(k->btf_id) +
-                                 ") is not allowed for offloaded programs");
+                                 ") is not allowed for offloaded programs", EPERM);
     if (auto* b = std::get_if<isa::LoadBtfId>(&insns[i]))
       return ctx.diag.at(pc, "ld_imm64 BTF_ID (BTF id " + std::to_string(b->btf_id) +
-                                 ") is not allowed for offloaded programs");
+                                 ") is not allowed for offloaded programs", EPERM);
     auto* call = std::get_if<isa::Call>(&insns[i]);
     if (!call) continue;
     const HelperProto* proto = ctx.policy.helper(call->helper);
     if (!proto)
       return ctx.diag.at(pc, "helper " + std::to_string(call->helper) +
-                                 " is not allowed for offloaded programs");
+                                 " is not allowed for offloaded programs", EPERM);
     if (!(proto->flavors & flavor_bit(ctx.options.flavor)))
       return ctx.diag.at(pc, "helper " + proto->name + " (" + std::to_string(call->helper) +
-                                 ") is not allowed in the " + flavor + " flavor");
+                                 ") is not allowed in the " + flavor + " flavor", EPERM);
   }
   return Ok{};
 }

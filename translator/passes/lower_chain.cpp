@@ -17,7 +17,7 @@
 #include <string>
 
 #include "translator/passes/ctx_access.hpp"
-#include "translator/passes/diagnostics.hpp"
+#include "core/diagnostics.hpp"
 #include "translator/passes/epilogue.hpp"
 
 namespace xo::translator {
@@ -48,7 +48,7 @@ Status lower_ctx_loads(Rewriter& rw, const std::vector<Insn>& insns, const Struc
 
 Snippet chain_return_epilogue(const TranslateOptions& o) {
   Snippet s;
-  if (o.stats_map_fd >= 0) s.append(count_action(o.stats_map_fd));
+  if (o.stats) s.append(count_action());
   s.jump(Jmp{Cond::Eq, true, 0, Imm{bpf::kPass}, 0}, "pass")
       .jump(Jmp{Cond::Gt, true, 0, Imm{bpf::kTx}, 0}, "drop")
       .emit(Exit{})  // ABORTED, DROP, TX

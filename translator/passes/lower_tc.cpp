@@ -20,7 +20,7 @@
 #include <string>
 
 #include "translator/passes/ctx_access.hpp"
-#include "translator/passes/diagnostics.hpp"
+#include "core/diagnostics.hpp"
 #include "translator/passes/epilogue.hpp"
 
 namespace xo::translator {
@@ -141,7 +141,8 @@ Status lower_helper_calls(Rewriter& rw, const std::vector<Insn>& insns, const St
       }
       case bpf::kXdpAdjustMeta:
         return ctx.diag.at(pc, "bpf_xdp_adjust_meta (54) cannot be lowered to tc; load with "
-                               "--flavor chain");
+                               "--flavor chain",
+                           EPERM);
       default:
         break;  // same helper, same id in both program types
     }
@@ -151,7 +152,7 @@ Status lower_helper_calls(Rewriter& rw, const std::vector<Insn>& insns, const St
 
 Snippet tc_return_epilogue(const TranslateOptions& o) {
   Snippet s;
-  if (o.stats_map_fd >= 0) s.append(count_action(o.stats_map_fd));
+  if (o.stats) s.append(count_action());
   s.jump(Jmp{Cond::Eq, true, 0, Imm{bpf::kPass}, 0}, "pass")
       .jump(Jmp{Cond::Eq, true, 0, Imm{bpf::kTx}, 0}, "tx")
       .emit(Bin{AluOp::Mov, true, 0, Imm{bpf::kTcActShot}})  // ABORTED, DROP, REDIRECT, unknown

@@ -4,14 +4,17 @@
 // host program for one flavor. translate() runs, in this order:
 //
 //   decode            isa::decode + isa::analyze (structure, subprograms)
-//   1. map_refs         guest handle -> host map fd in LoadMapFd/LoadMapValue
+//   1. map_refs         every LoadMapFd/LoadMapValue names a map of the
+//                       submission (records and checks; refs stay symbolic)
 //   2. helper_allowlist every helper call re-checked against the Policy for
 //                       this flavor; kfunc calls and ld_imm64 BTF_ID refused
 //   3. lower_tc |       XDP -> SCHED_CLS: ctx offsets, ifindex constant, helper
 //      lower_chain      lowering, one shared return epilogue (tc); or XDP ->
 //                       XDP with PASS redirected to the tap (chain)
 //   4. remap_debug_info func_info / line_info through the old->new IndexMap
-//   encode            isa::encode (host fds are written into the wire form here)
+//   encode            Translated::encode(host_fd_of_handle): the one place
+//                       where guest handles become host fds (record, resolve
+//                       every one, then apply), and the program is encoded
 //
 // Every pass checks first, then rewrites; a refusal is an xo::Error whose pc is
 // the guest slot and whose message is one line with all the context:
@@ -21,6 +24,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <vector>
@@ -28,19 +32,26 @@
 #include "translator/isa/insn.hpp"
 #include "translator/isa/program.hpp"
 #include "translator/isa/raw.hpp"
-#include "translator/isa/result.hpp"
-#include "translator/isa/submission.hpp"
-#include "verifier-front/policy.hpp"
+#include "core/diagnostics.hpp"
+#include "core/policy.hpp"
+#include "core/result.hpp"
+#include "core/submission.hpp"
 
 namespace xo::translator {
 
 // Host fd for a guest map handle; nullopt when the session has no such map.
 using HostFdOfHandle = std::function<std::optional<int>(std::uint32_t handle)>;
 
+// The host's per-action stats map, as the translated program names it until
+// encoding. Guests' handles start at 1 (0 is never a valid handle in the
+// protocol, PROTOCOL.md 4), so 0 cannot collide with a guest map.
+inline constexpr std::uint32_t kStatsMapHandle = 0;
+
 struct TranslateOptions {
   Flavor flavor = Flavor::Tc;
   std::uint32_t tap_ifindex = 0;    // redirect target (TX in tc, PASS in chain)
-  int stats_map_fd = -1;            // PERCPU_ARRAY, key u32 action slot, value u64; -1 = off
+  bool stats = false;               // count actions in map kStatsMapHandle (PERCPU_ARRAY,
+                                    // key u32 action slot, value u64)
   std::uint32_t guest_ifindex = 0;  // what ctx->ingress_ifindex reads as
 };
 
@@ -49,7 +60,8 @@ inline constexpr std::uint32_t kStatsSlotUnknown = 5;  // 0..4 = XDP_ABORTED..XD
 inline constexpr std::uint32_t kStatsSlots = 6;
 
 struct Translated {
-  std::vector<isa::RawInsn> insns;
+  // Map references by guest handle (the stats map: kStatsMapHandle).
+  std::vector<isa::Insn> insns;
   std::uint32_t prog_type = 0;             // enum bpf_prog_type
   std::uint32_t expected_attach_type = 0;  // enum bpf_attach_type: BPF_XDP for chain
                                            // (must match the tail-calling ingress program)
@@ -57,27 +69,35 @@ struct Translated {
   std::vector<LineInfo> line_info;
   isa::IndexMap index_map;  // guest slot <-> host slot
   std::vector<std::string> notes;
+
+  // The host program: every map handle resolved through `host_fd_of_handle`
+  // first (EBADF naming, in `submission`'s terms, the first one without a
+  // host map), then written.
+  Result<std::vector<isa::RawInsn>> encode(const Submission& submission,
+                                           const HostFdOfHandle& host_fd_of_handle) const;
+  // The same bytes with handles left in place of fds, for listings and
+  // offline tools: `r1 = map[handle 3]`, the stats map as handle 0.
+  std::vector<isa::RawInsn> encode_symbolic() const;
+  // The guest map handles the program references (not kStatsMapHandle).
+  std::set<std::uint32_t> map_handles() const;
 };
 
-// The public entry point. `host_fd_of_handle` is only asked about handles the
-// submission declares.
-Result<Translated> translate(const Submission& submission, const HostFdOfHandle& host_fd_of_handle,
-                             const Policy& policy, const TranslateOptions& options);
+// The public entry point.
+Result<Translated> translate(const Submission& submission, const Policy& policy,
+                             const TranslateOptions& options);
 
 // The same, on the program preverify() already decoded and analyzed
 // (Report::decoded for this very submission), skipping the "decode" step:
 //   auto pre = preverify(sub, policy, maps, flavor);
-//   auto tr = translate(sub, std::move(pre->decoded), fd_of, policy, options);
+//   auto tr = translate(sub, std::move(pre->decoded), policy, options);
 // `decoded` must describe submission.insns; one whose slot count differs is
 // refused (a cheap guard against passing another program's Report).
 Result<Translated> translate(const Submission& submission, isa::Decoded decoded,
-                             const HostFdOfHandle& host_fd_of_handle, const Policy& policy,
-                             const TranslateOptions& options);
+                             const Policy& policy, const TranslateOptions& options);
 
 // ---------------------------------------------------------------------------
 // The passes, one file each. They share this context.
 
-class Diagnoser;  // diagnostics.hpp: "prog 'x': insn N (file:line): ..."
 
 struct PassContext {
   const Submission& submission;
@@ -87,11 +107,11 @@ struct PassContext {
   std::vector<std::string>& notes;
 };
 
-// map_refs.cpp: LoadMapFd/LoadMapValue carry guest handles; afterwards they
-// carry host fds. Refuses unknown handles, fd_array indexes, value offsets
-// outside the value.
-Status resolve_map_refs(std::vector<isa::Insn>& insns, const isa::Structure& structure,
-                        const HostFdOfHandle& host_fd_of_handle, PassContext& ctx);
+// map_refs.cpp: LoadMapFd/LoadMapValue carry guest handles, and keep them
+// until Translated::encode. Refuses unknown and reserved handles, fd_array
+// indexes, value offsets outside the value.
+Status check_map_refs(const std::vector<isa::Insn>& insns, const isa::Structure& structure,
+                      PassContext& ctx);
 
 // helper_allowlist.cpp: no change to the program, only a verdict.
 Status check_helper_allowlist(const std::vector<isa::Insn>& insns,

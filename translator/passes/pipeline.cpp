@@ -2,7 +2,7 @@
 #include <string>
 
 #include "translator/isa/codec.hpp"
-#include "translator/passes/diagnostics.hpp"
+#include "core/diagnostics.hpp"
 #include "translator/passes/epilogue.hpp"
 #include "translator/passes/passes.hpp"
 
@@ -35,27 +35,28 @@ std::uint32_t expected_attach_type_of(Flavor f) {
 
 }  // namespace
 
-Result<Translated> translate(const Submission& submission, const HostFdOfHandle& host_fd_of_handle,
-                             const Policy& policy, const TranslateOptions& options) {
+Result<Translated> translate(const Submission& submission, const Policy& policy,
+                             const TranslateOptions& options) {
   Diagnoser diag(submission);
-  if (submission.insns.empty()) return diag.whole("the program has no instructions");
+  if (submission.insns.empty()) return diag.whole("the program has no instructions").at_stage(Stage::Decode);
   auto insns = isa::decode(submission.insns);
   if (!insns) {
     const Error& e = insns.error();
-    return e.pc ? diag.at(*e.pc, e.message) : diag.whole(e.message);
+    return (e.pc ? diag.at(*e.pc, e.message, e.code) : diag.whole(e.message, e.code)).at_stage(Stage::Decode);
   }
   auto structure = isa::analyze(*insns);
   if (!structure) {
     const Error& e = structure.error();
-    return e.pc ? diag.at(*e.pc, e.message) : diag.whole(e.message);
+    return (e.pc ? diag.at(*e.pc, e.message, e.code) : diag.whole(e.message, e.code)).at_stage(Stage::Decode);
   }
-  return translate(submission, isa::Decoded{std::move(insns).value(), std::move(structure).value()},
-                   host_fd_of_handle, policy, options);
+  return translate(submission, isa::Decoded{std::move(insns).value(), std::move(structure).value()}, policy,
+                   options);
 }
 
-Result<Translated> translate(const Submission& submission, isa::Decoded decoded,
-                             const HostFdOfHandle& host_fd_of_handle, const Policy& policy,
-                             const TranslateOptions& options) {
+namespace {
+
+Result<Translated> run_passes(const Submission& submission, isa::Decoded decoded, const Policy& policy,
+                              const TranslateOptions& options) {
   Diagnoser diag(submission);
   Translated out;
   PassContext ctx{submission, policy, options, diag, out.notes};
@@ -70,24 +71,33 @@ Result<Translated> translate(const Submission& submission, isa::Decoded decoded,
                       std::to_string(submission.insns.size()) +
                       " slots): pass the Report of preverify() for this submission");
 
-  if (auto s = resolve_map_refs(insns, structure, host_fd_of_handle, ctx); !s) return s.error();
+  if (auto s = check_map_refs(insns, structure, ctx); !s) return s.error();
   if (auto s = check_helper_allowlist(insns, structure, ctx); !s) return s.error();
   auto lowered = lower_for_flavor(insns, structure, ctx);
   if (!lowered) {
     const Error& e = lowered.error();
     // Rewriter errors (an offset that no longer fits) are not located yet.
-    return e.message.rfind("prog '", 0) == 0 ? e : diag.whole(e.message);
+    return e.message.rfind("prog '", 0) == 0 ? e : diag.whole(e.message, e.code);
   }
   auto debug = remap_debug_info(submission.func_info, submission.line_info, structure.layout,
                                 lowered->map, ctx);
   if (!debug) return debug.error();
 
-  out.insns = isa::encode(lowered->insns);
+  out.insns = std::move(lowered->insns);
   out.prog_type = prog_type_of(options.flavor);
   out.expected_attach_type = expected_attach_type_of(options.flavor);
   out.func_info = std::move(debug->func_info);
   out.line_info = std::move(debug->line_info);
   out.index_map = std::move(lowered->map);
+  return out;
+}
+
+}  // namespace
+
+Result<Translated> translate(const Submission& submission, isa::Decoded decoded, const Policy& policy,
+                             const TranslateOptions& options) {
+  auto out = run_passes(submission, std::move(decoded), policy, options);
+  if (!out) return std::move(out.error()).at_stage(Stage::Translate);
   return out;
 }
 

@@ -11,7 +11,7 @@
 // every function start; an entry that would break this is dropped, with a note.
 #include <string>
 
-#include "translator/passes/diagnostics.hpp"
+#include "core/diagnostics.hpp"
 #include "translator/passes/passes.hpp"
 
 namespace xo::translator {

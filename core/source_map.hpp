@@ -11,7 +11,7 @@
 #include <string>
 #include <string_view>
 
-#include "translator/isa/submission.hpp"
+#include "core/submission.hpp"
 
 namespace xo {
 

@@ -4,7 +4,7 @@
 //                       u32 type_off, type_len, str_off, str_len; }
 //   strings: [hdr_len + str_off, hdr_len + str_off + str_len) of the blob
 //   bpf_line_info.line_col = line << 10 | column
-#include "verifier-front/source_map.hpp"
+#include "core/source_map.hpp"
 
 #include <cstring>
 

@@ -1,5 +1,5 @@
 // Flavor names and the default, deny-by-default helper allowlist.
-#include "verifier-front/policy.hpp"
+#include "core/policy.hpp"
 
 #include <algorithm>
 #include <utility>

@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "translator/isa/submission.hpp"
+#include "core/submission.hpp"
 
 namespace xo {
 

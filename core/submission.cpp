@@ -1,4 +1,4 @@
-#include "translator/isa/submission.hpp"
+#include "core/submission.hpp"
 
 namespace xo {
 

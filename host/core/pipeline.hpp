@@ -1,0 +1,69 @@
+// The one load pipeline. Every door (xoffloadd's sessions, the CLI, the
+// benchmarks, the tests) runs a guest program through these two calls and
+// nothing else:
+//
+//   prepare()       preverify -> translate            (no kernel; offline tools)
+//   load_program()  prepare -> encode (guest handles -> host fds, the one
+//                   place) -> kernel load -> verifier log mapped back to the
+//                   guest's insn and source line
+//
+// Map references stay symbolic (guest handles) until encode. Errors are typed:
+// Error::stage says which step refused, Error::code the errno a protocol
+// status comes from (EPERM policy, EBADF handle, EINVAL malformed code, the
+// kernel's own errno for a kernel refusal), Error::pc the guest insn.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/policy.hpp"
+#include "core/result.hpp"
+#include "core/submission.hpp"
+#include "host/core/kernel_prog.hpp"
+#include "translator/passes/passes.hpp"
+#include "verifier-front/preverify.hpp"
+
+namespace xo::host {
+
+// What the pipeline needs besides the program: the policy it enforces and
+// where the program will run.
+struct PipelineOptions {
+  Flavor flavor = Flavor::Tc;
+  std::uint32_t tap_ifindex = 0;    // redirect target (TX in tc, PASS in chain)
+  bool stats = false;               // count actions in the host stats map
+  std::size_t max_insns = 1'000'000;  // guest slots, checked before decoding
+};
+
+// A guest program checked and translated, not yet loaded.
+struct Prepared {
+  std::vector<std::string> notes;  // from every stage, in pipeline order
+  translator::Translated translated;
+};
+
+// preverify + translate. Map references may name only submission.maps.
+Result<Prepared> prepare(const Submission& submission, const Policy& policy, const PipelineOptions& options);
+
+// Where the kernel objects a load needs come from.
+struct LoadTarget {
+  std::string kernel_name;                   // names.hpp: kernel_object_name()
+  int btf_fd = -1;                           // the guest's BTF, loaded; -1 = none
+  translator::HostFdOfHandle host_fd_of;     // guest map handle (and kStatsMapHandle) -> fd
+};
+
+// What a load says besides yes/no. Filled on success and on failure.
+struct PipelineReport {
+  std::vector<std::string> notes;
+  std::string verifier_log;  // the kernel's log, every line annotated with the guest insn
+};
+
+struct HostProgram {
+  KernelProg prog;
+  Prepared prepared;
+};
+
+Result<HostProgram> load_program(const Submission& submission, const Policy& policy,
+                                 const PipelineOptions& options, const LoadTarget& target,
+                                 PipelineReport* report = nullptr);
+
+}  // namespace xo::host
