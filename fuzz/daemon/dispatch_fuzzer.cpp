@@ -12,13 +12,13 @@
 #include <cstdint>
 
 #include "fuzz/daemon/fake_backend.hpp"
-#include "host/daemon/connection.hpp"
-#include "host/daemon/log.hpp"
-#include "host/daemon/session.hpp"
+#include "host/session/connection.hpp"
+#include "host/session/log.hpp"
+#include "host/session/session.hpp"
 #include "transport/codec.hpp"
 
 using namespace xo;
-using namespace xo::daemon;
+using namespace xo::session;
 namespace ts = xo::transport;
 
 namespace {

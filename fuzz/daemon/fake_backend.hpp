@@ -8,9 +8,9 @@
 #include <vector>
 
 #include "host/core/pipeline.hpp"
-#include "host/daemon/backend.hpp"
+#include "host/session/backend.hpp"
 
-namespace xo::daemon::fake {
+namespace xo::session::fake {
 
 struct Live {
   int btfs = 0, maps = 0, progs = 0;
@@ -126,4 +126,4 @@ class Backend final : public SessionBackend {
   Live& l_;
 };
 
-}  // namespace xo::daemon::fake
+}  // namespace xo::session::fake

@@ -14,8 +14,8 @@
 #include <string>
 #include <vector>
 
-#include "host/daemon/kernel_backend.hpp"
-#include "host/daemon/log.hpp"
+#include "host/session/kernel_backend.hpp"
+#include "host/session/log.hpp"
 #include "host/daemon/server.hpp"
 
 namespace {
@@ -29,7 +29,7 @@ void on_signal(int) {
 void usage(FILE* out) {
   std::fprintf(out,
                "usage: xoffloadd (--config FILE | --session NAME:TAP:SOCKET...) [options]\n"
-               "  --config FILE        sessions, quotas and policy (format: host/daemon/config.hpp)\n"
+               "  --config FILE        sessions, quotas and policy (format: host/session/config.hpp)\n"
                "  --session N:T:S      one session with default quotas (repeatable)\n"
                "  --pin-root DIR       bpffs directory for pins (default /sys/fs/bpf/xoffload)\n"
                "  --log-level LEVEL    error | warn | info | debug (default info)\n"
@@ -41,6 +41,7 @@ void usage(FILE* out) {
 
 int main(int argc, char** argv) {
   using namespace xo::daemon;
+  using namespace xo::session;
   std::string config_path, log_level, pin_root;
   std::vector<std::string> specs;
   bool check_only = false;

@@ -9,9 +9,11 @@
 #include <cerrno>
 #include <cstring>
 
-#include "host/daemon/log.hpp"
+#include "host/session/log.hpp"
 
 namespace xo::daemon {
+
+using namespace xo::session;
 
 namespace ts = xo::transport;
 

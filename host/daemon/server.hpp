@@ -20,13 +20,20 @@
 #include <string>
 #include <vector>
 
-#include "host/daemon/backend.hpp"
-#include "host/daemon/config.hpp"
-#include "host/daemon/connection.hpp"
-#include "host/daemon/session.hpp"
+#include "host/session/backend.hpp"
+#include "host/session/config.hpp"
+#include "host/session/connection.hpp"
+#include "host/session/session.hpp"
 #include "transport/channel.hpp"
 
 namespace xo::daemon {
+
+// The session library's vocabulary (host/session), which the loop serves.
+using session::BackendFactory;
+using session::Connection;
+using session::DaemonConfig;
+using session::Session;
+using session::SessionConfig;
 
 inline constexpr std::size_t kFramesPerTurn = 16;
 inline constexpr std::size_t kReadBudget = 256 * 1024;

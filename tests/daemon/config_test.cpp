@@ -2,10 +2,10 @@
 // silently drop a quota).
 #include <gtest/gtest.h>
 
-#include "host/daemon/config.hpp"
-#include "host/daemon/session.hpp"
+#include "host/session/config.hpp"
+#include "host/session/session.hpp"
 
-namespace xo::daemon {
+namespace xo::session {
 namespace {
 
 TEST(DaemonConfig, ParsesSessionsQuotasAndPolicy) {
@@ -88,4 +88,4 @@ TEST(DaemonQuota, MapBytesAreChargedBeforeCreationIncludingCpus) {
 }
 
 }  // namespace
-}  // namespace xo::daemon
+}  // namespace xo::session

@@ -1,11 +1,11 @@
 // Session: frame -> reply, handle tables, teardown. Handlers: dispatch.cpp.
-#include "host/daemon/session.hpp"
+#include "host/session/session.hpp"
 
 #include <limits>
 
-#include "host/daemon/log.hpp"
+#include "host/session/log.hpp"
 
-namespace xo::daemon {
+namespace xo::session {
 
 namespace ts = xo::transport;
 
@@ -128,4 +128,4 @@ std::vector<std::uint8_t> Session::handle_frame(const ts::Frame& frame, Clock::t
   return std::move(*bytes);
 }
 
-}  // namespace xo::daemon
+}  // namespace xo::session

@@ -2,7 +2,7 @@
 // (host/core/pipeline.hpp) against the session's own maps: the protocol
 // creates maps with MAP_CREATE before PROG_LOAD, and several programs of one
 // guest share them.
-#include "host/daemon/kernel_backend.hpp"
+#include "host/session/kernel_backend.hpp"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -23,9 +23,9 @@
 #include "host/core/names.hpp"
 #include "host/core/pipeline.hpp"
 #include "host/core/pins.hpp"
-#include "host/daemon/log.hpp"
+#include "host/session/log.hpp"
 
-namespace xo::daemon {
+namespace xo::session {
 
 namespace ts = xo::transport;
 
@@ -283,4 +283,4 @@ void remove_stale_pins(const std::string& session, const std::string& pin_root) 
     log_line(LogLevel::Info, session, "removed stale pins in " + dir);
 }
 
-}  // namespace xo::daemon
+}  // namespace xo::session

@@ -11,10 +11,10 @@
 #include <memory>
 #include <string>
 
-#include "host/daemon/backend.hpp"
-#include "host/daemon/config.hpp"
+#include "host/session/backend.hpp"
+#include "host/session/config.hpp"
 
-namespace xo::daemon {
+namespace xo::session {
 
 // Errors only when even the session directory cannot be made (bpffs
 // missing); objects are then still created, just not pinned (logged).
@@ -23,4 +23,4 @@ std::unique_ptr<SessionBackend> make_kernel_backend(const SessionConfig& config,
 // Removes <pin_root>/<session> left behind by a daemon that crashed.
 void remove_stale_pins(const std::string& session, const std::string& pin_root);
 
-}  // namespace xo::daemon
+}  // namespace xo::session

@@ -34,7 +34,7 @@
 #include "transport/messages.hpp"
 #include "core/policy.hpp"
 
-namespace xo::daemon {
+namespace xo::session {
 
 inline constexpr std::string_view kDefaultPinRoot = "/sys/fs/bpf/xoffload";
 
@@ -78,4 +78,4 @@ Result<SessionConfig> parse_session_spec(std::string_view spec);
 // Session names, taps and sockets are unique; names valid; flavor offered.
 Status validate_config(const DaemonConfig& config);
 
-}  // namespace xo::daemon
+}  // namespace xo::session

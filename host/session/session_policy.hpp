@@ -8,7 +8,7 @@
 
 #include "core/policy.hpp"
 
-namespace xo::daemon {
+namespace xo::session {
 
 class SessionPolicy final : public Policy {
  public:
@@ -33,4 +33,4 @@ class SessionPolicy final : public Policy {
   FlavorSet flavors_;
 };
 
-}  // namespace xo::daemon
+}  // namespace xo::session

@@ -22,14 +22,14 @@
 #include <string>
 #include <vector>
 
-#include "host/daemon/backend.hpp"
-#include "host/daemon/config.hpp"
-#include "host/daemon/session_policy.hpp"
-#include "host/daemon/token_bucket.hpp"
+#include "host/session/backend.hpp"
+#include "host/session/config.hpp"
+#include "host/session/session_policy.hpp"
+#include "host/session/token_bucket.hpp"
 #include "transport/codec.hpp"
 #include "transport/messages.hpp"
 
-namespace xo::daemon {
+namespace xo::session {
 
 class Session {
  public:
@@ -118,4 +118,4 @@ class Session {
 // overflowing.
 std::uint64_t charged_map_bytes(const MapDef& def, unsigned possible_cpus);
 
-}  // namespace xo::daemon
+}  // namespace xo::session

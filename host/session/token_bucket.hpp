@@ -8,7 +8,7 @@
 #include <chrono>
 #include <cstdint>
 
-namespace xo::daemon {
+namespace xo::session {
 
 using Clock = std::chrono::steady_clock;
 
@@ -33,4 +33,4 @@ class TokenBucket {
   Clock::time_point last_;
 };
 
-}  // namespace xo::daemon
+}  // namespace xo::session

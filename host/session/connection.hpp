@@ -17,7 +17,7 @@
 #include "transport/channel.hpp"
 #include "transport/codec.hpp"
 
-namespace xo::daemon {
+namespace xo::session {
 
 class Connection {
  public:
@@ -55,4 +55,4 @@ class Connection {
   std::string close_reason_;
 };
 
-}  // namespace xo::daemon
+}  // namespace xo::session

@@ -4,10 +4,10 @@
 // errno and one line saying what was wrong.
 #include <algorithm>
 
-#include "host/daemon/log.hpp"
-#include "host/daemon/session.hpp"
+#include "host/session/log.hpp"
+#include "host/session/session.hpp"
 
-namespace xo::daemon {
+namespace xo::session {
 
 namespace ts = xo::transport;
 namespace st = xo::transport::status;
@@ -361,4 +361,4 @@ ts::Message Session::on(const ts::ResetRequest&) {
   return ts::ResetReply{};
 }
 
-}  // namespace xo::daemon
+}  // namespace xo::session

@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-namespace xo::daemon {
+namespace xo::session {
 
 enum class LogLevel { Error = 0, Warn = 1, Info = 2, Debug = 3 };
 
@@ -23,4 +23,4 @@ void set_log_quiet(bool quiet);
 // "<session>/<tap>" for session events and empty for the daemon itself.
 void log_line(LogLevel level, std::string_view who, std::string_view line);
 
-}  // namespace xo::daemon
+}  // namespace xo::session

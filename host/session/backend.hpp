@@ -23,7 +23,7 @@
 #include "transport/messages.hpp"
 #include "core/policy.hpp"
 
-namespace xo::daemon {
+namespace xo::session {
 
 // A refusal as the guest will see it: status (negative errno), one-line
 // message and, for loads, the (mapped) kernel log.
@@ -106,4 +106,4 @@ class SessionBackend {
 struct SessionConfig;
 using BackendFactory = std::function<std::unique_ptr<SessionBackend>(const SessionConfig&)>;
 
-}  // namespace xo::daemon
+}  // namespace xo::session

@@ -1,5 +1,5 @@
 // Config parsing: see config.hpp for the format.
-#include "host/daemon/config.hpp"
+#include "host/session/config.hpp"
 
 #include <cctype>
 #include <charconv>
@@ -7,7 +7,7 @@
 #include <set>
 #include <sstream>
 
-namespace xo::daemon {
+namespace xo::session {
 namespace {
 
 std::string_view trim(std::string_view s) {
@@ -175,4 +175,4 @@ Status validate_config(const DaemonConfig& config) {
   return Ok{};
 }
 
-}  // namespace xo::daemon
+}  // namespace xo::session

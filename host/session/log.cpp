@@ -1,10 +1,10 @@
-#include "host/daemon/log.hpp"
+#include "host/session/log.hpp"
 
 #include <atomic>
 #include <cstdio>
 #include <mutex>
 
-namespace xo::daemon {
+namespace xo::session {
 namespace {
 std::atomic<int> g_level{int(LogLevel::Info)};
 std::atomic<bool> g_quiet{false};
@@ -37,4 +37,4 @@ void log_line(LogLevel level, std::string_view who, std::string_view line) {
   std::fflush(stderr);
 }
 
-}  // namespace xo::daemon
+}  // namespace xo::session

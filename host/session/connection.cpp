@@ -1,4 +1,4 @@
-#include "host/daemon/connection.hpp"
+#include "host/session/connection.hpp"
 
 #include <sys/socket.h>
 #include <unistd.h>
@@ -6,7 +6,7 @@
 #include <cerrno>
 #include <cstring>
 
-namespace xo::daemon {
+namespace xo::session {
 
 namespace ts = xo::transport;
 
@@ -79,4 +79,4 @@ bool Connection::flush() {
   return true;
 }
 
-}  // namespace xo::daemon
+}  // namespace xo::session
