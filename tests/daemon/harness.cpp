@@ -11,6 +11,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -52,7 +53,11 @@ Daemon::Daemon(std::vector<SessionSpec> sessions, const std::string& log_level) 
     prctl(PR_SET_PDEATHSIG, SIGTERM);  // never outlive the test (it may be killed)
     int fd = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd >= 0) dup2(fd, 2);
-    execl(XOFFLOADD_BIN, "xoffloadd", "--config", config_path_.c_str(), "--foreground", (char*)nullptr);
+    // XO_TEST_XOFFLOADD runs the tests against another build of the daemon
+    // (e.g. one without a fix, to see the test that covers it fail).
+    const char* bin = std::getenv("XO_TEST_XOFFLOADD");
+    if (!bin || !*bin) bin = XOFFLOADD_BIN;
+    execl(bin, "xoffloadd", "--config", config_path_.c_str(), "--foreground", (char*)nullptr);
     _exit(127);
   }
   // Ready when every socket file exists; connect_guest() retries the short
@@ -115,8 +120,7 @@ Result<ts::Client> connect_guest(const std::string& socket, int timeout_ms) {
   }
 }
 
-Result<Offloaded> offload(ts::Client& c, const Submission& s, std::uint8_t flavor, bool attach) {
-  Offloaded out;
+Result<ts::ProgLoadReply> prog_load_reply(ts::Client& c, const Submission& s, std::uint8_t flavor, Offloaded& out) {
   if (!s.btf.empty()) {
     auto b = c.btf_load(s.btf);
     if (!b) return b.error();
@@ -142,8 +146,18 @@ Result<Offloaded> offload(ts::Client& c, const Submission& s, std::uint8_t flavo
     p.func_info = s.func_info;
     p.line_info = s.line_info;
   }
-  auto loaded = c.prog_load(p);
+  auto reply = c.call(p);
+  if (!reply) return reply.error();
+  auto* r = std::get_if<ts::ProgLoadReply>(&*reply);
+  if (!r) return err("PROG_LOAD answered with " + ts::type_name(ts::type_of(*reply)));
+  return std::move(*r);
+}
+
+Result<Offloaded> offload(ts::Client& c, const Submission& s, std::uint8_t flavor, bool attach) {
+  Offloaded out;
+  auto loaded = prog_load_reply(c, s, flavor, out);
   if (!loaded) return loaded.error();
+  if (!loaded->status.ok()) return err(-loaded->status.code, loaded->status.message);
   out.prog = loaded->prog_handle;
   out.flavor = loaded->flavor;
   if (attach)
