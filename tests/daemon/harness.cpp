@@ -115,49 +115,32 @@ Result<ts::Client> connect_guest(const std::string& socket, int timeout_ms) {
   }
 }
 
+// The guest's own offload sequence (guest/client's GuestClient), over the
+// test's transport client: the daemon tests drive what guests really send.
 Result<Offloaded> offload(ts::Client& c, const Submission& s, std::uint8_t flavor, bool attach) {
+  guest::GuestClient g(std::move(c));
+  guest::OffloadOptions o;
+  o.flavor = flavor;
+  o.ifindex = s.guest_ifindex;
+  o.attach = attach;
+  auto p = g.offload(s, o);
+  c = std::move(g.raw());
+  if (!p) return p.error();
   Offloaded out;
-  if (!s.btf.empty()) {
-    auto b = c.btf_load(s.btf);
-    if (!b) return b.error();
-    out.btf = *b;
-  }
-  std::vector<std::pair<std::uint32_t, std::uint32_t>> handle_of;  // builder handle -> daemon handle
-  for (const auto& m : s.maps) {
-    auto h = c.map_create(guest::map_create_request(m, out.btf));
-    if (!h) return h.error();
-    handle_of.emplace_back(m.handle, *h);
-    out.maps[m.name] = *h;
-  }
-  ts::ProgLoadRequest p;
-  p.name = s.name;
-  p.license = s.license;
-  p.guest_ifindex = s.guest_ifindex;
-  p.flavor = flavor;
-  p.btf_handle = out.btf;
-  auto insns = xo::guest::rewrite_map_handles(s.insns, handle_of);
-  if (!insns) return insns.error();
-  p.insns = std::move(*insns);
-  if (out.btf) {
-    p.func_info = s.func_info;
-    p.line_info = s.line_info;
-  }
-  auto loaded = c.prog_load(p);
-  if (!loaded) return loaded.error();
-  out.prog = loaded->prog_handle;
-  out.flavor = loaded->flavor;
-  if (attach)
-    if (auto a = c.prog_attach(out.prog); !a) return a.error();
+  out.btf = p->btf;
+  for (const auto& m : p->maps) out.maps[m.name] = m.handle;
+  out.prog = p->prog;
+  out.flavor = p->flavor;
+  out.program = std::move(*p);
   return out;
 }
 
 Status unload(ts::Client& c, const Offloaded& o) {
-  if (auto s = c.prog_unload(o.prog); !s) return s;
-  for (const auto& [name, h] : o.maps)
-    if (auto s = c.map_free(h); !s) return s;
-  if (o.btf != 0)
-    if (auto s = c.btf_free(o.btf); !s) return s;
-  return Ok{};
+  guest::GuestClient g(std::move(c));
+  guest::OffloadedProgram p = o.program;
+  auto s = g.unload(p);
+  c = std::move(g.raw());
+  return s;
 }
 
 Result<Submission> xdp1_submission() {
