@@ -2,7 +2,6 @@
 #include "tools/input.hpp"
 
 #include <cctype>
-#include <charconv>
 #include <filesystem>
 
 #include "guest/builder/elf_builder.hpp"
@@ -23,19 +22,9 @@ std::vector<OptionSpec> input_options(std::vector<OptionSpec> extra) {
 }
 
 Result<std::uint32_t> u32_option(const Args& args, std::string_view name, std::uint32_t fallback) {
-  auto v = args.get(name);
-  if (!v) return fallback;
-  std::string_view s = *v;
-  int base = 10;
-  if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-    s.remove_prefix(2);
-    base = 16;
-  }
-  std::uint32_t out = 0;
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out, base);
-  if (ec != std::errc() || end != s.data() + s.size() || s.empty())
-    return err(std::string(name) + ": '" + *v + "' is not a number in 0..4294967295");
-  return out;
+  auto v = args.unsigned_value(name, fallback, 0, UINT32_MAX);
+  if (!v) return v.error();
+  return static_cast<std::uint32_t>(*v);
 }
 
 Result<Flavor> flavor_option(const Args& args) {

@@ -9,6 +9,7 @@
 #include <span>
 #include <string>
 
+#include "core/version.hpp"
 #include "host/core/names.hpp"
 #include "host/session/config.hpp"
 #include "host/session/connection.hpp"
@@ -122,6 +123,6 @@ int xo_session_get_info(const struct xo_session* s, struct xo_session_info* info
   return 0;
 }
 
-const char* xo_version(void) { return XO_VERSION; }
+const char* xo_version(void) { return xo::kVersion.data(); }
 
 }  // extern "C"

@@ -188,5 +188,21 @@ TEST(CliHelp, EveryCommandIsListedAndHasHelp) {
   }
 }
 
+TEST(CliHelp, VersionAndTopLevelUsageErrors) {
+  Ran version = xoffload({"--version"});
+  EXPECT_EQ(version.exit_code, 0);
+  EXPECT_EQ(version.out, "xoffload " XO_PROJECT_VERSION "\n");
+  Ran none = xoffload({});
+  EXPECT_EQ(none.exit_code, 2);
+  EXPECT_NE(none.err.find("commands:"), std::string::npos) << none.err;
+  Ran bogus = xoffload({"--bogus"});
+  EXPECT_EQ(bogus.exit_code, 2);
+  EXPECT_NE(bogus.err.find("xoffload: unknown option '--bogus'"), std::string::npos) << bogus.err;
+  Ran missing_value = xoffload({"verify", xdp1(), "--flavor"});
+  EXPECT_EQ(missing_value.exit_code, 2);
+  EXPECT_NE(missing_value.err.find("xoffload verify: option --flavor needs a value"), std::string::npos)
+      << missing_value.err;
+}
+
 }  // namespace
 }  // namespace xo::cli_test

@@ -127,6 +127,41 @@ TEST_F(GuestCli, ErrorsExitNonZeroWithOneLine) {
   EXPECT_EQ(host_->programs(), 0u);
 }
 
+// The guest tools' command lines go through the one parser: --version,
+// --help (top level and per command), and usage errors exit 2 before
+// anything reaches the host.
+TEST_F(GuestCli, VersionHelpAndUsageErrors) {
+  for (const std::string& bin : {std::string(XO_GUEST_CLI), std::string(XO_XDP1), std::string(XO_XDP2)}) {
+    const std::string name = bin.substr(bin.rfind('/') + 1);
+    auto v = run(bin + " --version");
+    EXPECT_EQ(v.code, 0) << bin;
+    EXPECT_EQ(v.out, name + " " XO_PROJECT_VERSION "\n");
+    auto h = run(bin + " --help");
+    EXPECT_EQ(h.code, 0) << bin;
+    EXPECT_EQ(h.out.rfind("usage: " + name + " ", 0), 0u) << h.out;
+  }
+  auto offload_help = run(cli("offload --help"));
+  EXPECT_EQ(offload_help.code, 0);
+  EXPECT_EQ(offload_help.out.rfind("usage: xoffload-guest offload FILE", 0), 0u) << offload_help.out;
+  EXPECT_TRUE(contains(offload_help.out, "--hold SECONDS")) << offload_help.out;
+
+  const std::string obj = std::string(XO_EXAMPLES_BIN) + "/xdp1/xdp1_kern.o";
+  for (const std::string& bad :
+       {std::string(XO_GUEST_CLI), cli(""), cli("frobnicate"), cli("offload"), cli("caps --bogus"),
+        cli("dump-map"), cli("stats extra"), cli("offload " + obj + " --hold soon"),
+        std::string(XO_GUEST_CLI) + " --port", std::string(XO_XDP1), std::string(XO_XDP1) + " -n x lo",
+        std::string(XO_XDP1) + " --bogus lo", std::string(XO_XDP2) + " lo eth0"}) {
+    auto r = run(bad);
+    EXPECT_EQ(r.code, 2) << bad << "\n" << r.out;
+  }
+  auto unknown = run(cli("caps --bogus"));
+  EXPECT_TRUE(contains(unknown.out, "xoffload-guest: caps: unknown option '--bogus'")) << unknown.out;
+  auto no_file = run(cli("offload"));
+  EXPECT_TRUE(contains(no_file.out, "offload: FILE missing")) << no_file.out;
+  EXPECT_TRUE(host_->progs().empty());
+  EXPECT_TRUE(host_->maps().empty());
+}
+
 // xdp1 --offload reads the host's per-CPU counters, prints the sample's
 // per-second lines and the totals, and unloads on exit.
 TEST_F(GuestCli, Xdp1OffloadPrintsHostCountersAndUnloads) {
