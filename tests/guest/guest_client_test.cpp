@@ -1,7 +1,6 @@
 // GuestClient against FakeHost: the offload sequence, handle rewriting,
 // failure clean-up, map access by name, per-CPU sums, state file.
 #include <gtest/gtest.h>
-#include <linux/bpf.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,6 +10,7 @@
 #include "guest/client/guest_client.hpp"
 #include "guest/client/offload_state.hpp"
 #include "tests/guest/fake_host.hpp"
+#include "translator/isa/codec.hpp"
 
 namespace xo::guest {
 namespace {
@@ -79,15 +79,20 @@ TEST(GuestClient, OffloadSendsBtfMapsProgAttachInOrderWithHostHandles) {
   auto s = build_submission_from_file(kXdp1);
   ASSERT_TRUE(s.ok());
   ASSERT_EQ(req.insns.size(), s->insns.size());
+  auto sent = isa::decode(req.insns);
+  auto built = isa::decode(s->insns);
+  ASSERT_TRUE(sent.ok() && built.ok());
+  ASSERT_EQ(sent->size(), built->size());
   int map_refs = 0;
-  for (std::size_t pc = 0; pc < req.insns.size(); ++pc) {
-    const auto& in = req.insns[pc];
-    if (in.code == (BPF_LD | BPF_IMM | BPF_DW) && in.src() == BPF_PSEUDO_MAP_FD) {
-      EXPECT_EQ(std::uint32_t(in.imm), FakeHost::kFirstMapHandle) << "pc " << pc;
-      EXPECT_EQ(s->insns[pc].imm, 1) << "builder handle";
+  for (std::size_t i = 0; i < sent->size(); ++i) {
+    if (const auto* m = std::get_if<isa::LoadMapFd>(&(*sent)[i])) {
+      EXPECT_EQ(std::uint32_t(m->fd), FakeHost::kFirstMapHandle) << "insn " << i;
+      const auto* b = std::get_if<isa::LoadMapFd>(&(*built)[i]);
+      ASSERT_TRUE(b) << "insn " << i;
+      EXPECT_EQ(b->fd, 1) << "builder handle";
       ++map_refs;
     } else {
-      EXPECT_EQ(in, s->insns[pc]) << "pc " << pc;
+      EXPECT_TRUE((*sent)[i] == (*built)[i]) << "insn " << i;
     }
   }
   EXPECT_EQ(map_refs, 1);
@@ -229,10 +234,7 @@ TEST(GuestClient, MapOpsByNameReachTheHostMap) {
 }
 
 TEST(GuestClient, RewriteRejectsAHandleTheSubmissionDoesNotDefine) {
-  std::vector<isa::RawInsn> insns = {
-      isa::RawInsn::make(BPF_LD | BPF_IMM | BPF_DW, 1, BPF_PSEUDO_MAP_FD, 0, 3),
-      isa::RawInsn::make(0, 0, 0, 0, 0),
-      isa::RawInsn::make(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)};
+  const std::vector<isa::RawInsn> insns = isa::encode(std::vector<isa::Insn>{isa::LoadMapFd{1, 3}, isa::Exit{}});
   auto bad = rewrite_map_handles(insns, {{1, 100}});
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.error().pc, 0u);
