@@ -25,7 +25,7 @@
 //   verifier error in it is reported at i); appended code maps to nullopt.
 #include "translator/isa/program.hpp"
 
-#include <algorithm>
+#include <iterator>
 #include <limits>
 #include <string>
 
