@@ -16,12 +16,8 @@ Result<Report> preverify(const Submission& sub, const Policy& policy, const MapT
   verifier::compute_coverage(cx);
   if (auto s = verifier::check_dataflow(cx); !s) return std::move(s.error()).at_stage(Stage::Preverify);
 
-  // The checks above reject every bad jump and call target first, with the
-  // kernel's wording, so analyze() cannot fail here; if it ever does, refuse
-  // rather than hand translate() a program without a structure.
-  auto structure = isa::analyze(cx.insns);
-  if (!structure) return verifier::reject_program(cx, structure.error().describe()).at_stage(Stage::Preverify);
-  cx.report.decoded = {std::move(cx.insns), std::move(structure).value()};
+  // The program and the CFG check_cfg built for it go to translate() as they are.
+  cx.report.decoded = {std::move(cx.insns), std::move(cx.cfg)};
   return std::move(cx.report);
 }
 

@@ -9,6 +9,7 @@
 
 #include "host/core/pipeline.hpp"
 #include "host/session/backend.hpp"
+#include "translator/isa/codec.hpp"
 
 namespace xo::session::fake {
 
@@ -109,7 +110,10 @@ class Backend final : public SessionBackend {
       return in.map_of(h) ? std::optional<int>(int(h)) : std::nullopt;
     });
     if (!encoded) __builtin_trap();
-    if (in.submission->insns.back().code != 0x95) return Failure{-13, "last insn is not exit", "0: (b7) r0 = 2\n"};
+    const auto& insns = in.submission->insns;
+    auto last = isa::decode_one(insns, insns.size() - 1);
+    if (!last || !std::holds_alternative<isa::Exit>(*last))
+      return Failure{-13, "last insn is not exit", "0: (b7) r0 = 2\n"};
     auto prog = std::make_unique<Prog>(l_);
     prog->map_handles = prepared->translated.map_handles();
     return std::unique_ptr<BackendProg>(std::move(prog));

@@ -197,9 +197,10 @@ Result<Submission> build_submission(std::span<const std::uint8_t> elf_bytes, std
   if (!chosen) return chosen.error();
   const LibbpfProgram& prog = **chosen;
 
-  const ElfSection* sec = image->section_named(prog.section);
   const ElfSymbol* entry = image->function_named(prog.name);
-  if (!sec || !entry || entry->shndx != sec->index)
+  const ElfSection* sec = entry ? image->section(entry->shndx) : nullptr;
+  // libbpf reports SEC("?xdp") (not autoloaded) as section "xdp".
+  if (!sec || (sec->name != prog.section && sec->name != "?" + prog.section))
     return err("prog '" + prog.name + "': no function symbol in section '" + prog.section + "'");
   if (entry->size != prog.insns.size() * sizeof(isa::RawInsn) || entry->value > sec->data.size() ||
       entry->size > sec->data.size() - entry->value ||

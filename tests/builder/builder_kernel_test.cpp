@@ -61,16 +61,12 @@ struct Loaded {
     out.maps.emplace(m.handle, std::move(fd));
   }
   auto insns = s.insns;
-  for (std::size_t i = 0; i + 1 < insns.size(); ++i) {
-    auto& in = insns[i];
-    if (in.code != (BPF_LD | BPF_IMM | BPF_DW)) continue;
-    if (in.src() == BPF_PSEUDO_MAP_FD || in.src() == BPF_PSEUDO_MAP_VALUE) {
-      auto it = out.maps.find(static_cast<std::uint32_t>(in.imm));
-      if (it == out.maps.end()) return ::testing::AssertionFailure() << "insn " << i << ": unknown handle " << in.imm;
-      in.imm = it->second.get();
-    }
-    ++i;
-  }
+  auto bound = isa::rebind_map_refs(insns, [&](std::size_t pc, std::int32_t handle) -> Result<std::int32_t> {
+    auto it = out.maps.find(static_cast<std::uint32_t>(handle));
+    if (it == out.maps.end()) return err_at(pc, "unknown handle " + std::to_string(handle));
+    return it->second.get();
+  });
+  if (!bound) return ::testing::AssertionFailure() << bound.error().describe();
   LIBBPF_OPTS(bpf_prog_load_opts, popts, .log_level = 1, .log_size = static_cast<__u32>(log.size()), .log_buf = log.data());
   if (out.btf.get() >= 0) {
     popts.prog_btf_fd = out.btf.get();

@@ -10,6 +10,7 @@
 
 #include "tests/daemon/harness.hpp"
 #include "tests/host/netdev.hpp"
+#include "translator/isa/codec.hpp"
 #include "transport/wire.hpp"
 
 namespace xo::dtest {
@@ -237,8 +238,9 @@ TEST_F(DaemonBadInput, AnotherSessionsHandlesMeanNothing) {
   p.name = "steal";
   p.license = "GPL";
   p.flavor = ts::kFlavorTc;
-  p.insns = {isa::RawInsn::make(0x18, 1, 1, 0, std::int32_t(b_map_)), isa::RawInsn::make(0, 0, 0, 0, 0),
-             isa::RawInsn::make(0xb7, 0, 0, 0, 2), isa::RawInsn::make(0x95, 0, 0, 0, 0)};
+  p.insns = isa::encode(std::vector<isa::Insn>{isa::LoadMapFd{1, std::int32_t(b_map_)},
+                                               isa::Bin{isa::AluOp::Mov, true, 0, isa::Imm{2}},
+                                               isa::Exit{}});
   auto load = a.prog_load(p);
   expect_ebadf(bool(load), "PROG_LOAD with a foreign map handle");
   expect_b_served();  // and B's map still has B's value

@@ -17,6 +17,7 @@
 #include "guest/client/guest_client.hpp"
 #include "guest/client/offload_state.hpp"
 #include "tests/guest/session_host.hpp"
+#include "translator/isa/codec.hpp"
 
 namespace xo::guest {
 namespace {
@@ -243,10 +244,7 @@ TEST(GuestClient, MapOpsByNameReachTheHostMap) {
 }
 
 TEST(GuestClient, RewriteRejectsAHandleTheSubmissionDoesNotDefine) {
-  std::vector<isa::RawInsn> insns = {
-      isa::RawInsn::make(BPF_LD | BPF_IMM | BPF_DW, 1, BPF_PSEUDO_MAP_FD, 0, 3),
-      isa::RawInsn::make(0, 0, 0, 0, 0),
-      isa::RawInsn::make(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)};
+  const std::vector<isa::RawInsn> insns = isa::encode(std::vector<isa::Insn>{isa::LoadMapFd{1, 3}, isa::Exit{}});
   auto bad = rewrite_map_handles(insns, {{1, 100}});
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.error().pc, 0u);
