@@ -46,6 +46,7 @@ Result<Args> parse_args(const Command& cmd, std::span<const std::string> argv) {
     if (spec->metavar.empty()) {
       if (inline_value) return err(std::string(cmd.name) + ": option " + name + " takes no value");
       args.values[name] = "";
+      args.all.emplace_back(name, "");
       continue;
     }
     if (inline_value) {
@@ -56,6 +57,7 @@ Result<Args> parse_args(const Command& cmd, std::span<const std::string> argv) {
       return err(std::string(cmd.name) + ": option " + name + " needs a value (" +
                  std::string(spec->metavar) + ")");
     }
+    args.all.emplace_back(name, args.values[name]);
   }
   return args;
 }

@@ -12,6 +12,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/result.hpp"
@@ -26,8 +27,17 @@ struct OptionSpec {
 
 struct Args {
   std::vector<std::string> positional;
-  std::map<std::string, std::string, std::less<>> values;  // option -> value ("" for flags)
+  std::map<std::string, std::string, std::less<>> values;  // option -> value ("" for flags); the last one given
+  std::vector<std::pair<std::string, std::string>> all;    // every option in order, repeats included
   bool help = false;
+
+  // Every value of an option that may be repeated (--map-size a=1 --map-size b=2).
+  std::vector<std::string> get_all(std::string_view name) const {
+    std::vector<std::string> out;
+    for (const auto& [n, v] : all)
+      if (n == name) out.push_back(v);
+    return out;
+  }
 
   bool flag(std::string_view name) const { return values.find(name) != values.end(); }
   std::optional<std::string> get(std::string_view name) const {

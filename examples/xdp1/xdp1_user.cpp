@@ -1,6 +1,7 @@
 // xdp1 / xdp2 loader: the Linux samples/bpf/xdp1_user.c, plus -O/--offload.
 //
-//   xdp1 [-S|-N|-F] [-O|--offload] [--port PATH] [--flavor F] [-n N|--duration S] IFACE
+//   xdp1 [-S|-N|-F] [-O|--offload] [--port PATH] [--flavor F] [--map-size NAME=N]
+//        [-n N|--duration S] IFACE
 //
 // Loads <prog>_kern.o (prog = basename of argv[0], "xdp1" or "xdp2", as the
 // Linux sample does; found next to the binary or in the cwd) and prints,
@@ -14,6 +15,8 @@
 //    counters are the host map's, read with MAP_LOOKUP (per-CPU slots summed).
 // On exit (SIGINT, SIGTERM, -n/--duration) it prints the totals, one line
 // "total proto N: <packets>" per protocol seen, and detaches.
+// --map-size NAME=N sets a map's max_entries before load in both modes
+// (bpf_map__set_max_entries natively, the builder's map sizes offloaded).
 //
 // examples/xdp2/xdp2_user.cpp is this file with XO_SAMPLE_NAME "xdp2".
 #include <getopt.h>
@@ -31,11 +34,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "guest/builder/elf_builder.hpp"
 #include "guest/client/guest_client.hpp"
 
 #ifndef XO_SAMPLE_NAME
@@ -59,6 +64,7 @@ struct Options {
   int interval = 1;
   long count = -1;       // reports, -1: until stopped
   double duration = -1;  // seconds, < 0: until stopped
+  std::map<std::string, std::uint32_t, std::less<>> map_sizes;  // --map-size, before load
 };
 
 void usage(const char* prog) {
@@ -71,6 +77,7 @@ void usage(const char* prog) {
                "  -O, --offload   offload to the host (xoffload) and read the host's counters\n"
                "  --port PATH     xoffload channel (default /dev/xoffload0)\n"
                "  --flavor F      host flavor for --offload: tc, chain, devmap, any (default)\n"
+               "  --map-size NAME=N  max_entries of map NAME before load (repeatable)\n"
                "  -o, --object F  BPF object (default %s_kern.o next to the binary or in cwd)\n"
                "  -n, --count N   stop after N reports\n"
                "  --duration S    stop after S seconds\n"
@@ -241,6 +248,13 @@ int run_native(const Options& o, int ifindex) {
     std::fprintf(stderr, "%s: %s has no program or no rxcnt map\n", o.prog_name.c_str(), o.object.c_str());
     goto out;
   }
+  for (const auto& [name, entries] : o.map_sizes) {
+    bpf_map* m = bpf_object__find_map_by_name(obj, name.c_str());
+    if (!m || bpf_map__set_max_entries(m, entries) != 0) {
+      std::fprintf(stderr, "%s: --map-size: %s has no map '%s'\n", o.prog_name.c_str(), o.object.c_str(), name.c_str());
+      goto out;
+    }
+  }
   if (bpf_object__load(obj)) {
     std::fprintf(stderr, "%s: loading %s failed\n", o.prog_name.c_str(), o.object.c_str());
     goto out;
@@ -285,6 +299,7 @@ int run_offload(const Options& o) {
   xo::guest::OffloadOptions oo;
   oo.ifname = o.iface;
   oo.flavor = o.flavor;
+  oo.map_sizes = o.map_sizes;
   auto prog = client->offload_file(o.object, oo);
   if (!prog) {
     std::fprintf(stderr, "%s: %s\n", o.prog_name.c_str(), prog.error().message.c_str());
@@ -293,6 +308,7 @@ int run_offload(const Options& o) {
   std::printf("%s: offloaded %s to the host for %s (flavor %s, prog handle %u)\n",
               o.prog_name.c_str(), prog->name.c_str(), o.iface.c_str(),
               xo::guest::flavor_name(prog->flavor).c_str(), prog->prog);
+  for (const std::string& n : prog->notes) std::printf("%s: note: %s\n", o.prog_name.c_str(), n.c_str());
   std::fflush(stdout);
   int rc = 1;
   auto map = client->map_named(*prog, "rxcnt");
@@ -320,8 +336,9 @@ int main(int argc, char** argv) {
     if (slash != std::string::npos) self = self.substr(slash + 1);
     if (self == "xdp1" || self == "xdp2") o.prog_name = self;  // the sample picks the object by name
   }
-  enum { kPort = 1000, kFlavor, kDuration };
+  enum { kPort = 1000, kFlavor, kDuration, kMapSize };
   const option longopts[] = {{"offload", no_argument, nullptr, 'O'},
+                             {"map-size", required_argument, nullptr, kMapSize},
                              {"port", required_argument, nullptr, kPort},
                              {"flavor", required_argument, nullptr, kFlavor},
                              {"object", required_argument, nullptr, 'o'},
@@ -343,6 +360,12 @@ int main(int argc, char** argv) {
         o.flavor = *f;
         break;
       }
+      case kMapSize:
+        if (auto st = xo::guest::parse_map_size(optarg, o.map_sizes); !st) {
+          std::fprintf(stderr, "--map-size: %s\n", st.error().message.c_str());
+          return 1;
+        }
+        break;
       case 'o': o.object = optarg; break;
       case 'n': o.count = std::atol(optarg); break;
       case kDuration: o.duration = std::atof(optarg); break;

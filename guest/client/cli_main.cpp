@@ -2,7 +2,7 @@
 //
 //   xoffload-guest [--port PATH] [--state FILE] [--json] COMMAND
 //     caps                         what the host offers (flavors, helpers, quotas)
-//     offload FILE [--flavor F] [--prog NAME] [--iface IF] [--no-attach] [--hold S]
+//     offload FILE [--flavor F] [--prog NAME] [--map-size NAME=N]... [--iface IF] [--no-attach] [--hold S]
 //     maps                         offloaded programs and their maps (from the state file)
 //     dump-map NAME                every entry of a map, read from the host
 //     stats                        per-action packet counters of each program
@@ -22,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "guest/builder/elf_builder.hpp"
 #include "guest/client/guest_client.hpp"
 #include "guest/client/offload_state.hpp"
 
@@ -43,7 +44,8 @@ void usage(FILE* to) {
   std::fprintf(to,
                "usage: xoffload-guest [--port PATH] [--state FILE] [--json] COMMAND\n"
                "  caps | offload FILE [--flavor tc|chain|devmap|any] [--prog NAME] [--iface IF]\n"
-               "         [--no-attach] [--hold SECONDS] | maps | dump-map NAME | stats | unload | reset\n");
+               "         [--map-size NAME=N]... [--no-attach] [--hold SECONDS]\n"
+               "       | maps | dump-map NAME | stats | unload | reset\n");
 }
 
 std::string json_str(const std::string& s) {
@@ -153,6 +155,10 @@ int cmd_offload(GuestClient& c, const Args& a) {
       const std::string* v = next();
       if (!v) return fail("--prog needs a value");
       o.program = *v;
+    } else if (s == "--map-size") {
+      const std::string* v = next();
+      if (!v) return fail("--map-size needs NAME=N");
+      if (auto st = parse_map_size(*v, o.map_sizes); !st) return fail("--map-size: " + st.error().message);
     } else if (s == "--iface") {
       const std::string* v = next();
       if (!v) return fail("--iface needs a value");
@@ -174,6 +180,7 @@ int cmd_offload(GuestClient& c, const Args& a) {
   if (!state) return fail(state.error().message);
   auto prog = c.offload_file(file, o);
   if (!prog) return fail(prog.error().message);
+  for (const std::string& n : prog->notes) std::fprintf(stderr, "xoffload-guest: note: %s\n", n.c_str());
   state->push_back(*prog);
   if (auto st = save_state(a.state, *state); !st) return fail(st.error().message);
   print_program(*prog, a.json);
