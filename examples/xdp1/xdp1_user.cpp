@@ -1,6 +1,7 @@
 // xdp1 / xdp2 loader: the Linux samples/bpf/xdp1_user.c, plus -O/--offload.
 //
-//   xdp1 [-S|-N|-F] [-O|--offload] [--port PATH] [--flavor F] [-n N|--duration S] IFACE
+//   xdp1 [-S|-N|-F] [-O|--offload] [--port PATH] [--flavor F] [--map-size NAME=N]
+//        [-n N|--duration S] IFACE
 //   xdp1 --help | --version
 //
 // Loads <prog>_kern.o (prog = basename of argv[0], "xdp1" or "xdp2", as the
@@ -15,6 +16,8 @@
 //    counters are the host map's, read with MAP_LOOKUP (per-CPU slots summed).
 // On exit (SIGINT, SIGTERM, -n/--duration) it prints the totals, one line
 // "total proto N: <packets>" per protocol seen, and detaches.
+// --map-size NAME=N sets a map's max_entries before load in both modes
+// (bpf_map__set_max_entries natively, the builder's map sizes offloaded).
 //
 // examples/xdp2/xdp2_user.cpp is this file with XO_SAMPLE_NAME "xdp2".
 #include <libgen.h>
@@ -31,12 +34,14 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "core/args.hpp"
+#include "guest/builder/elf_builder.hpp"
 #include "guest/client/guest_client.hpp"
 
 #ifndef XO_SAMPLE_NAME
@@ -60,6 +65,7 @@ struct Options {
   int interval = 1;
   long count = -1;       // reports, -1: until stopped
   double duration = -1;  // seconds, < 0: until stopped
+  std::map<std::string, std::uint32_t, std::less<>> map_sizes;  // --map-size, before load
 };
 
 // The command line, through the one parser (core/args.hpp): the sample's
@@ -76,6 +82,7 @@ const xo::args::Spec kSpec{
      {"--offload", "", "offload to the host (xoffload) and read the host's counters", "-O"},
      {"--port", "PATH", "xoffload channel (default /dev/xoffload0)"},
      {"--flavor", "F", "host flavor for --offload: tc, chain, devmap, any (default)"},
+     {"--map-size", "NAME=N", "max_entries of map NAME before load (repeatable)"},
      {"--object", "F", "BPF object (default " XO_SAMPLE_NAME "_kern.o next to the binary or in cwd)", "-o"},
      {"--count", "N", "stop after N reports", "-n"},
      {"--duration", "S", "stop after S seconds"},
@@ -97,6 +104,8 @@ xo::Result<Options> options_from(const xo::args::Args& args, Options o) {
     if (!flavor) return flavor.error();
     o.flavor = *flavor;
   }
+  for (const std::string& v : args.all("--map-size"))
+    if (auto st = xo::guest::parse_map_size(v, o.map_sizes); !st) return xo::err("--map-size: " + st.error().message);
   o.object = args.get("--object").value_or("");
   auto count = args.unsigned_value("--count", 0, 0, 1'000'000'000);
   if (!count) return count.error();
@@ -273,6 +282,13 @@ int run_native(const Options& o, int ifindex) {
     std::fprintf(stderr, "%s: %s has no program or no rxcnt map\n", o.prog_name.c_str(), o.object.c_str());
     goto out;
   }
+  for (const auto& [name, entries] : o.map_sizes) {
+    bpf_map* m = bpf_object__find_map_by_name(obj, name.c_str());
+    if (!m || bpf_map__set_max_entries(m, entries) != 0) {
+      std::fprintf(stderr, "%s: --map-size: %s has no map '%s'\n", o.prog_name.c_str(), o.object.c_str(), name.c_str());
+      goto out;
+    }
+  }
   if (bpf_object__load(obj)) {
     std::fprintf(stderr, "%s: loading %s failed\n", o.prog_name.c_str(), o.object.c_str());
     goto out;
@@ -317,6 +333,7 @@ int run_offload(const Options& o) {
   xo::guest::OffloadOptions oo;
   oo.ifname = o.iface;
   oo.flavor = o.flavor;
+  oo.map_sizes = o.map_sizes;
   auto prog = client->offload_file(o.object, oo);
   if (!prog) {
     std::fprintf(stderr, "%s: %s\n", o.prog_name.c_str(), prog.error().message.c_str());
@@ -325,6 +342,7 @@ int run_offload(const Options& o) {
   std::printf("%s: offloaded %s to the host for %s (flavor %s, prog handle %u)\n",
               o.prog_name.c_str(), prog->name.c_str(), o.iface.c_str(),
               xo::guest::flavor_name(prog->flavor).c_str(), prog->prog);
+  for (const std::string& n : prog->notes) std::printf("%s: note: %s\n", o.prog_name.c_str(), n.c_str());
   std::fflush(stdout);
   int rc = 1;
   auto map = client->map_named(*prog, "rxcnt");

@@ -2,7 +2,7 @@
 //
 //   xoffload-guest [--port PATH] [--state FILE] [--json] COMMAND
 //     caps                         what the host offers (flavors, helpers, quotas)
-//     offload FILE [--flavor F] [--prog NAME] [--iface IF] [--no-attach] [--hold S]
+//     offload FILE [--flavor F] [--prog NAME] [--map-size NAME=N]... [--iface IF] [--no-attach] [--hold S]
 //     maps                         offloaded programs and their maps (from the state file)
 //     dump-map NAME                every entry of a map, read from the host
 //     stats                        per-action packet counters of each program
@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "core/args.hpp"
+#include "guest/builder/elf_builder.hpp"
 #include "guest/client/guest_client.hpp"
 #include "guest/client/offload_state.hpp"
 
@@ -141,6 +142,9 @@ xo::Status check_offload(const xo::args::Args& args) {
   if (auto f = args.get("--flavor"))
     if (auto flavor = parse_flavor(*f); !flavor) return flavor.error();
   if (auto hold = args.unsigned_value("--hold", 0, 0, kMaxHold); !hold) return hold.error();
+  std::map<std::string, std::uint32_t, std::less<>> sizes;
+  for (const std::string& v : args.all("--map-size"))
+    if (auto st = xo::guest::parse_map_size(v, sizes); !st) return xo::err("--map-size: " + st.error().message);
   return xo::Ok{};
 }
 
@@ -150,12 +154,15 @@ int cmd_offload(GuestClient& c, const Ctx& a) {
   if (auto f = a.args.get("--flavor")) o.flavor = *parse_flavor(*f);  // checked by check_offload
   if (auto p = a.args.get("--prog")) o.program = *p;
   if (auto i = a.args.get("--iface")) o.ifname = *i;
+  for (const std::string& v : a.args.all("--map-size"))
+    (void)parse_map_size(v, o.map_sizes);  // checked by check_offload
   o.attach = !a.args.flag("--no-attach");
   const int hold_s = a.args.flag("--hold") ? int(*a.args.unsigned_value("--hold", 0, 0, kMaxHold)) : -1;
   auto state = load_state(a.state);
   if (!state) return fail(state.error().message);
   auto prog = c.offload_file(file, o);
   if (!prog) return fail(prog.error().message);
+  for (const std::string& n : prog->notes) std::fprintf(stderr, "xoffload-guest: note: %s\n", n.c_str());
   state->push_back(*prog);
   if (auto st = save_state(a.state, *state); !st) return fail(st.error().message);
   print_program(*prog, a.json);
@@ -282,12 +289,14 @@ const std::vector<GuestCommand>& commands() {
       {"caps", 0, true, {"[--json]", "What the host offers: flavors, map types, helpers, quotas.", "", {kJson}},
        [](GuestClient* c, const Ctx& a) { return cmd_caps(*c, a); }},
       {"offload", 1, true,
-       {"FILE [--flavor tc|chain|devmap|any] [--prog NAME] [--iface IF] [--no-attach] [--hold SECONDS]",
+       {"FILE [--flavor tc|chain|devmap|any] [--prog NAME] [--map-size NAME=N]... [--iface IF] [--no-attach]\n"
+        "       [--hold SECONDS]",
         "Offload the XDP program in FILE (a BPF object) to the host.",
         "The handles are recorded in the state file for maps, dump-map, stats and unload.\n"
         "Over a unix socket the host session ends with this process: --hold keeps it.",
         {{"--flavor", "F", "host flavor: tc, chain, devmap or any (default: the host's choice)"},
          {"--prog", "NAME", "the program of a multi-program object"},
+         {"--map-size", "NAME=N", "max_entries of map NAME before load (repeatable)"},
          {"--iface", "IF", "the guest NIC it runs for (its ifindex is ctx->ingress_ifindex)"},
          {"--no-attach", "", "load it on the host but do not attach it"},
          {"--hold", "SECONDS", "stay connected for SECONDS (0: until a signal), then unload"},

@@ -254,9 +254,11 @@ Result<OffloadedProgram> GuestClient::offload(const Submission& s, const Offload
 
 Result<OffloadedProgram> GuestClient::offload_file(const std::string& elf_path,
                                                    const OffloadOptions& o) {
-  auto s = build_submission_from_file(elf_path, o.program);
-  if (!s) return prefixed(elf_path, s.error());
-  return offload(*s, o);
+  auto built = build_program_from_file(elf_path, BuildOptions{o.program, o.map_sizes});
+  if (!built) return built.error();  // already "<path>: ..."
+  auto prog = offload(built->submission, o);
+  if (prog) prog->notes = std::move(built->notes);
+  return prog;
 }
 
 // ---- maps ---------------------------------------------------------------------

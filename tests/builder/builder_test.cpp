@@ -194,12 +194,13 @@ TEST(Builder, OnlyUsedSubprogramsAreAppended) {
 TEST(Builder, HashLruArrayMapsAndProgramSelection) {
   auto flows = build_ok(prog_obj("maps"), "xdp_flows");
   auto recent = build_ok(prog_obj("maps"), "xdp_recent");
-  // The whole object's maps, same handles for every program.
-  ASSERT_EQ(flows.maps.size(), 3u);
-  EXPECT_EQ(flows.maps, recent.maps);
+  // Each program gets the maps it uses, with the handles the whole object
+  // numbers them by (flows 1, recent 2, stats 3) in every program.
+  ASSERT_EQ(flows.maps.size(), 1u);
+  ASSERT_EQ(recent.maps.size(), 2u);
   const MapDef* h = map_named(flows, "flows");
-  const MapDef* l = map_named(flows, "recent");
-  const MapDef* a = map_named(flows, "stats");
+  const MapDef* l = map_named(recent, "recent");
+  const MapDef* a = map_named(recent, "stats");
   ASSERT_TRUE(h && l && a);
   EXPECT_EQ(h->handle, 1u);
   EXPECT_EQ(l->handle, 2u);

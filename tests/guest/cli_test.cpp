@@ -162,6 +162,40 @@ TEST_F(GuestCli, VersionHelpAndUsageErrors) {
   EXPECT_TRUE(host_->maps().empty());
 }
 
+// --map-size sets max_entries before load, on xoffload-guest and on the
+// example loader: the host creates the map at that size.
+TEST_F(GuestCli, MapSizeReachesTheHost) {
+  const std::string obj = std::string(XO_EXAMPLES_BIN) + "/xdp1/xdp1_kern.o";
+  auto off = run(cli("offload " + obj + " --map-size rxcnt=64"));
+  ASSERT_EQ(off.code, 0) << off.out;
+  EXPECT_TRUE(contains(off.out, "map 100 'rxcnt' percpu_array key 4 value 8 max_entries 64")) << off.out;
+  ASSERT_EQ(host_->maps().size(), 1u);
+  EXPECT_EQ(host_->maps().begin()->second.def.max_entries, 64u);
+  ASSERT_EQ(run(cli("unload")).code, 0);
+
+  auto unknown = run(cli("offload " + obj + " --map-size txcnt=64"));
+  EXPECT_NE(unknown.code, 0);
+  EXPECT_TRUE(contains(unknown.out, "map size for 'txcnt': the object has no such map (maps: rxcnt)")) << unknown.out;
+  auto bad = run(cli("offload " + obj + " --map-size rxcnt=0"));
+  EXPECT_NE(bad.code, 0);
+  EXPECT_TRUE(contains(bad.out, "--map-size")) << bad.out;
+  EXPECT_TRUE(host_->maps().empty());
+
+  auto child = std::async(std::launch::async, [&] {
+    return run(std::string(XO_XDP1) + " --offload --map-size rxcnt=32 --port " + sock_ + " --duration 1 lo");
+  });
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  std::uint32_t seen = 0;
+  while (seen == 0 && std::chrono::steady_clock::now() < deadline) {
+    auto maps = host_->maps();
+    if (!maps.empty()) seen = maps.begin()->second.def.max_entries;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  RunResult r = child.get();
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(seen, 32u) << r.out;
+}
+
 // xdp1 --offload reads the host's per-CPU counters, prints the sample's
 // per-second lines and the totals, and unloads on exit.
 TEST_F(GuestCli, Xdp1OffloadPrintsHostCountersAndUnloads) {
