@@ -123,8 +123,8 @@ std::uint32_t SessionHost::attached_prog_id() const {
   return session_->attached_kernel_id();
 }
 
-Status SessionHost::set_percpu_u64(const std::string& map_name, std::uint32_t key, std::uint64_t value) {
-  // The kernel backend pins each map as map<handle>_<name>.
+// The kernel backend pins each map as map<handle>_<name> (pin_leaf: '.' -> '_').
+std::string SessionHost::map_pin(const std::string& map_name) const {
   const std::string dir = pin_root_ + "/" + config_.name;
   std::string pin;
   std::error_code ec;
@@ -135,7 +135,22 @@ Status SessionHost::set_percpu_u64(const std::string& map_name, std::uint32_t ke
         leaf.compare(leaf.size() - suffix.size(), suffix.size(), suffix) == 0)
       pin = e.path();
   }
-  if (pin.empty()) return err(ENOENT, "no pinned map '" + map_name + "' under " + dir);
+  return pin;
+}
+
+std::uint32_t SessionHost::map_max_entries(const std::string& map_name) const {
+  const std::string pin = map_pin(map_name);
+  if (pin.empty()) return 0;
+  UniqueFd fd(bpf_obj_get(pin.c_str()));
+  bpf_map_info info{};
+  std::uint32_t len = sizeof info;
+  if (!fd || bpf_obj_get_info_by_fd(fd.get(), &info, &len) != 0) return 0;
+  return info.max_entries;
+}
+
+Status SessionHost::set_percpu_u64(const std::string& map_name, std::uint32_t key, std::uint64_t value) {
+  const std::string pin = map_pin(map_name);
+  if (pin.empty()) return err(ENOENT, "no pinned map '" + map_name + "'");
   UniqueFd fd(bpf_obj_get(pin.c_str()));
   if (!fd) return err(errno, "bpf_obj_get " + pin + ": " + std::strerror(errno));
   const int cpus = libbpf_num_possible_cpus();

@@ -52,6 +52,9 @@ class SessionHost {
   // Writes `value` into every CPU's slot of the per-CPU map the guest named
   // `map_name`, straight into the kernel map through the session's pin.
   Status set_percpu_u64(const std::string& map_name, std::uint32_t key, std::uint64_t value);
+  // max_entries of the kernel map the guest named `map_name`; 0 when the
+  // session has no such map.
+  std::uint32_t map_max_entries(const std::string& map_name) const;
   // Sends an EVENT to the connected guest.
   void send_event(const transport::Event& event);
 
@@ -59,6 +62,7 @@ class SessionHost {
   SessionHost(session::SessionQuotas quotas);
   void serve();
   void serve_connection_once();
+  std::string map_pin(const std::string& map_name) const;
 
   xo::test::Tap tap_;
   std::string pin_root_;
