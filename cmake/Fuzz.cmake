@@ -30,14 +30,15 @@ function(xo_fuzz_target name)
   set(build_target fuzz_${area}_${what}_build)
 
   # The sources under test are compiled again by clang with the sanitizers,
-  # straight from the source tree: the g++-built libraries carry no
-  # sanitizer or coverage instrumentation.
+  # straight from the source tree (plus the generated headers:
+  # core/version.hpp): the g++-built libraries carry no sanitizer or
+  # coverage instrumentation.
   set(fuzzer ${CMAKE_CURRENT_BINARY_DIR}/${name})
   file(GLOB headers ${ARG_HEADERS})
   add_custom_command(
     OUTPUT ${fuzzer}
     COMMAND ${XO_FUZZ_CLANGXX} -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-            -std=c++20 -O1 -g -I${CMAKE_SOURCE_DIR} ${ARG_FLAGS}
+            -std=c++20 -O1 -g -I${CMAKE_SOURCE_DIR} -I${XO_GENERATED_DIR} ${ARG_FLAGS}
             ${ARG_SOURCES} -o ${fuzzer} ${ARG_LIBS}
     DEPENDS ${ARG_SOURCES} ${headers}
     COMMENT "clang++ libFuzzer build of ${name}"

@@ -1,6 +1,8 @@
 // Flavor names and the default, deny-by-default helper allowlist.
 #include "core/policy.hpp"
 
+#include <linux/bpf.h>
+
 #include <algorithm>
 #include <utility>
 
@@ -26,6 +28,10 @@ namespace {
 
 constexpr FlavorSet kNotTc = kAllFlavors & FlavorSet(~flavor_bit(Flavor::Tc));
 
+// The id and the kernel's name of a helper from one token of enum bpf_func_id,
+// so the two cannot disagree.
+#define XO_HELPER(fn) BPF_FUNC_##fn, "bpf_" #fn
+
 // The default allowlist. Rules that produced it:
 //
 //  * Only helpers whose result depends on the packet, the program's own maps,
@@ -41,7 +47,7 @@ constexpr FlavorSet kNotTc = kAllFlavors & FlavorSet(~flavor_bit(Flavor::Tc));
 //    prototype (net/core/filter.c, kernel/bpf/helpers.c): the pre-verifier
 //    requires r1..r(nargs) initialised, and must never be stricter than the
 //    kernel.
-//  * Ids checked against enum bpf_func_id (linux/bpf.h, __BPF_FUNC_MAPPER).
+//  * Ids and names come from enum bpf_func_id (linux/bpf.h).
 //  * `pointers` is the kernel's prototype as far as pointers go (which
 //    arguments are pointers, which memory the helper reads, whether r0 is a
 //    map value): verifier-front/pointers.cpp proves with it that no kernel
@@ -57,27 +63,28 @@ constexpr std::uint8_t r1 = 1, r2 = 2, r3 = 4;  // HelperPointers masks
 std::vector<HelperProto> default_helpers() {
   //  id  name                         nargs flavors     loop  pointers {args, reads, key, value, ret ptr}
   return {
-      {1, "bpf_map_lookup_elem", 2, kAllFlavors, 0, 0, {r1 | r2, r2, 2, 0, true}},
-      {2, "bpf_map_update_elem", 4, kAllFlavors, 0, 0, {r1 | r2 | r3, r2 | r3, 2, 3, false}},
-      {3, "bpf_map_delete_elem", 2, kAllFlavors, 0, 0, {r1 | r2, r2, 2, 0, false}},
-      {5, "bpf_ktime_get_ns", 0, kAllFlavors},
-      {7, "bpf_get_prandom_u32", 0, kAllFlavors},
-      {8, "bpf_get_smp_processor_id", 0, kAllFlavors},
-      {12, "bpf_tail_call", 3, kAllFlavors, 0, 0, {r1 | r2, 0, 0, 0, false}},
-      {28, "bpf_csum_diff", 5, kAllFlavors, 0, 0, {r1 | r3, r1 | r3, 0, 0, false}},
-      {44, "bpf_xdp_adjust_head", 2, kAllFlavors, 0, 0, {r1, 0, 0, 0, false}},
-      {54, "bpf_xdp_adjust_meta", 2, kNotTc, 0, 0, {r1, 0, 0, 0, false}},
-      {65, "bpf_xdp_adjust_tail", 2, kAllFlavors, 0, 0, {r1, 0, 0, 0, false}},
-      {87, "bpf_map_push_elem", 3, kAllFlavors, 0, 0, {r1 | r2, r2, 0, 2, false}},
-      {88, "bpf_map_pop_elem", 2, kAllFlavors, 0, 0, {r1 | r2, 0, 0, 0, false}},
-      {89, "bpf_map_peek_elem", 2, kAllFlavors, 0, 0, {r1 | r2, 0, 0, 0, false}},
-      {125, "bpf_ktime_get_boot_ns", 0, kAllFlavors},
-      {181, "bpf_loop", 4, kAllFlavors, /*loop_count_arg=*/1, /*loop_callback_arg=*/2, {r2 | r3, r3, 0, 0, false}},
-      {188, "bpf_xdp_get_buff_len", 1, kAllFlavors, 0, 0, {r1, 0, 0, 0, false}},
-      {189, "bpf_xdp_load_bytes", 4, kAllFlavors, 0, 0, {r1 | r3, 0, 0, 0, false}},
-      {190, "bpf_xdp_store_bytes", 4, kAllFlavors, 0, 0, {r1 | r3, r3, 0, 0, false}},
+      {XO_HELPER(map_lookup_elem), 2, kAllFlavors, 0, 0, {r1 | r2, r2, 2, 0, true}},
+      {XO_HELPER(map_update_elem), 4, kAllFlavors, 0, 0, {r1 | r2 | r3, r2 | r3, 2, 3, false}},
+      {XO_HELPER(map_delete_elem), 2, kAllFlavors, 0, 0, {r1 | r2, r2, 2, 0, false}},
+      {XO_HELPER(ktime_get_ns), 0, kAllFlavors},
+      {XO_HELPER(get_prandom_u32), 0, kAllFlavors},
+      {XO_HELPER(get_smp_processor_id), 0, kAllFlavors},
+      {XO_HELPER(tail_call), 3, kAllFlavors, 0, 0, {r1 | r2, 0, 0, 0, false}},
+      {XO_HELPER(csum_diff), 5, kAllFlavors, 0, 0, {r1 | r3, r1 | r3, 0, 0, false}},
+      {XO_HELPER(xdp_adjust_head), 2, kAllFlavors, 0, 0, {r1, 0, 0, 0, false}},
+      {XO_HELPER(xdp_adjust_meta), 2, kNotTc, 0, 0, {r1, 0, 0, 0, false}},
+      {XO_HELPER(xdp_adjust_tail), 2, kAllFlavors, 0, 0, {r1, 0, 0, 0, false}},
+      {XO_HELPER(map_push_elem), 3, kAllFlavors, 0, 0, {r1 | r2, r2, 0, 2, false}},
+      {XO_HELPER(map_pop_elem), 2, kAllFlavors, 0, 0, {r1 | r2, 0, 0, 0, false}},
+      {XO_HELPER(map_peek_elem), 2, kAllFlavors, 0, 0, {r1 | r2, 0, 0, 0, false}},
+      {XO_HELPER(ktime_get_boot_ns), 0, kAllFlavors},
+      {XO_HELPER(loop), 4, kAllFlavors, /*loop_count_arg=*/1, /*loop_callback_arg=*/2, {r2 | r3, r3, 0, 0, false}},
+      {XO_HELPER(xdp_get_buff_len), 1, kAllFlavors, 0, 0, {r1, 0, 0, 0, false}},
+      {XO_HELPER(xdp_load_bytes), 4, kAllFlavors, 0, 0, {r1 | r3, 0, 0, 0, false}},
+      {XO_HELPER(xdp_store_bytes), 4, kAllFlavors, 0, 0, {r1 | r3, r3, 0, 0, false}},
   };
 }
+#undef XO_HELPER
 
 }  // namespace
 

@@ -19,4 +19,11 @@ bool map_type_is_percpu(MapType t) {
   return t == MapType::PercpuArray || t == MapType::PercpuHash || t == MapType::LruPercpuHash;
 }
 
+std::vector<std::size_t> declared_entries(const Submission& sub) {
+  std::vector<std::size_t> out;
+  out.reserve(sub.func_info.size());
+  for (const FuncInfo& f : sub.func_info) out.push_back(f.insn_off);
+  return out;
+}
+
 }  // namespace xo

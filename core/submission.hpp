@@ -3,23 +3,25 @@
 // (guest/) and the host (host/) speak this; transport/ carries it.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "core/uapi.hpp"
 #include "translator/isa/raw.hpp"
 
 namespace xo {
 
-// Mirrors enum bpf_map_type for the types a guest may ask for.
+// The enum bpf_map_type values of the types a guest may ask for.
 enum class MapType : std::uint32_t {
-  Hash = 1,
-  Array = 2,
-  ProgArray = 3,
-  PercpuHash = 5,
-  PercpuArray = 6,
-  LruHash = 9,
-  LruPercpuHash = 10,
+  Hash = BPF_MAP_TYPE_HASH,
+  Array = BPF_MAP_TYPE_ARRAY,
+  ProgArray = BPF_MAP_TYPE_PROG_ARRAY,
+  PercpuHash = BPF_MAP_TYPE_PERCPU_HASH,
+  PercpuArray = BPF_MAP_TYPE_PERCPU_ARRAY,
+  LruHash = BPF_MAP_TYPE_LRU_HASH,
+  LruPercpuHash = BPF_MAP_TYPE_LRU_PERCPU_HASH,
 };
 
 // bpftool's spelling ("array", "percpu_hash"); "type N" for a kernel map
@@ -68,5 +70,9 @@ struct Submission {
   std::vector<LineInfo> line_info;
   bool operator==(const Submission&) const = default;
 };
+
+// The subprogram entries func_info declares, in slots and in order: the
+// declared entries of isa::build_cfg / isa::analyze.
+std::vector<std::size_t> declared_entries(const Submission& sub);
 
 }  // namespace xo

@@ -1,41 +1,29 @@
-// Shared plumbing for xoffload subcommands: a declarative option spec, one
-// parser, generated --help, and the command table entry type.
+// Shared plumbing for xoffload subcommands: the command table entry type
+// (its options go through the one parser, core/args.hpp) and file helpers.
 //
 // Adding a command = a cmd_<name>.cpp that defines `const Command& <name>_command()`
 // + one line in commands.hpp + one line in the table in main.cpp.
 #pragma once
 
 #include <cstdint>
-#include <map>
-#include <optional>
 #include <ostream>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "core/args.hpp"
 #include "core/result.hpp"
 
 namespace xo::cli {
 
-struct OptionSpec {
-  std::string_view name;      // "--section" or "-o"
-  std::string_view metavar;   // empty for a flag; else the value's name, e.g. "S"
-  std::string_view help;
-};
-
-struct Args {
-  std::vector<std::string> positional;
-  std::map<std::string, std::string, std::less<>> values;  // option -> value ("" for flags)
-  bool help = false;
-
-  bool flag(std::string_view name) const { return values.find(name) != values.end(); }
-  std::optional<std::string> get(std::string_view name) const {
-    auto it = values.find(name);
-    if (it == values.end()) return std::nullopt;
-    return it->second;
-  }
-};
+// Options, parsed arguments and exit codes are the shared parser's
+// (core/args.hpp), so every xoffload program has the same conventions.
+using OptionSpec = args::Option;
+using Args = args::Args;
+using args::kExitFailure;
+using args::kExitOk;
+using args::kExitUsage;
 
 struct Command {
   std::string_view name;
@@ -46,19 +34,9 @@ struct Command {
   // Runs with parsed args; returns the process exit code. Writes data to
   // `out`, diagnostics to `err`.
   int (*run)(const Args& args, std::ostream& out, std::ostream& err);
+
+  args::Spec spec() const { return {usage, summary, details, options}; }
 };
-
-// Parses `argv` (the words after the command name) against the command's
-// options. Accepts "--opt value", "--opt=value", "-o value", flags, "--"
-// (end of options) and "--help"/"-h".
-Result<Args> parse_args(const Command& cmd, std::span<const std::string> argv);
-
-void print_help(const Command& cmd, std::ostream& out);
-
-// Exit codes shared by all commands.
-inline constexpr int kExitOk = 0;
-inline constexpr int kExitFailure = 1;  // the operation failed (bad input file, ...)
-inline constexpr int kExitUsage = 2;    // bad command line
 
 // Small helpers for commands.
 Result<std::vector<std::uint8_t>> read_file(const std::string& path);

@@ -15,12 +15,16 @@
 #include "tools/json.hpp"
 #include "tools/listing.hpp"
 #include "core/source_map.hpp"
+#include "translator/isa/codec.hpp"
 
 namespace xo::cli {
 
 namespace {
 
-constexpr std::uint8_t kExit = 0x95;  // BPF_JMP | BPF_EXIT
+bool is_exit(const Submission& sub, std::size_t slot) {
+  auto insn = isa::decode_one(sub.insns, slot);
+  return insn && std::holds_alternative<isa::Exit>(*insn);
+}
 
 struct Row {
   const ListedInsn* guest;
@@ -59,7 +63,7 @@ Dump build_dump(const Submission& sub, const translator::Translated& tr) {
       r.role = "removed";
     else if (r.host.size() == 1)
       r.role = "translated";
-    else if (sub.insns[g.slot].code == kExit)
+    else if (is_exit(sub, g.slot))
       r.role = "epilogue";
     else
       r.role = "rewritten";

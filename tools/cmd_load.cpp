@@ -86,7 +86,8 @@ int run(const Args& args, std::ostream& out, std::ostream& err) {
     err << "load: missing --tap DEV (the host tap that feeds the VM's NIC)\n";
     return kExitUsage;
   }
-  auto sub = read_submission(args);
+  std::vector<std::string> builder_notes;
+  auto sub = read_submission(args, &builder_notes);
   if (!sub) {
     err << "load: " << sub.error().message << '\n';
     return args.positional.size() == 1 ? kExitFailure : kExitUsage;
@@ -100,6 +101,7 @@ int run(const Args& args, std::ostream& out, std::ostream& err) {
   o.pin_root = args.get("--pin-root").value_or(std::string(host::kDefaultPinRoot));
   DefaultPolicy policy;
   host::LoadReport report;
+  report.notes = std::move(builder_notes);
   auto off = host::Offload::load(o, *sub, policy, &report);
   if (!off) {
     err << off.error().message << '\n';

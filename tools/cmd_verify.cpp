@@ -1,7 +1,9 @@
 // xoffload verify: would the host take this program? Runs what the host runs
-// before the kernel sees anything: preverify, then the translation for the
-// flavor (which refuses what cannot be lowered). Prints OK and the notes, or
-// the one-line rejection with the instruction and source line.
+// before the kernel sees anything: preverify, the translation for the flavor
+// (which refuses what cannot be lowered), and the load's own checks that
+// need no kernel (host::Offload::check: quotas, map definitions, pin names),
+// the same function `xoffload load` runs. Prints OK and the notes, or the
+// one-line rejection with the instruction and source line.
 
 #include <ostream>
 
@@ -34,12 +36,24 @@ std::optional<Error> kernel_check(const Submission& sub, Flavor flavor, std::str
   return off.error();
 }
 
+// What `xoffload load` checks before creating anything, for a session with
+// the load's defaults.
+Status host_check(const Submission& sub, Flavor flavor) {
+  host::OffloadOptions o;
+  o.session = "verify";
+  o.flavor = flavor;
+  DefaultPolicy policy;
+  return host::Offload::check(o, sub, policy);
+}
+
 int run(const Args& args, std::ostream& out, std::ostream& err) {
   auto input = read_pipeline_input(args, "verify", err);
   if (auto* code = std::get_if<int>(&input)) return *code;
   auto& in = std::get<PipelineInput>(input);
   bool json = args.flag("--json");
   auto result = translate_offline(in.sub, in.flavor, /*tap_ifindex=*/1, /*stats=*/true);
+  if (result)
+    if (auto checked = host_check(in.sub, in.flavor); !checked) result = checked.error();
   std::string kernel_log;
   if (result && args.flag("--kernel"))
     if (auto refused = kernel_check(in.sub, in.flavor, kernel_log)) result = std::move(*refused);
@@ -70,7 +84,8 @@ int run(const Args& args, std::ostream& out, std::ostream& err) {
     return kExitFailure;
   }
 
-  const std::vector<std::string>& notes = result->notes;
+  std::vector<std::string> notes = in.notes;  // the builder's first, in pipeline order
+  notes.insert(notes.end(), result->notes.begin(), result->notes.end());
   if (json) {
     JsonWriter j;
     j.begin_object();
@@ -88,8 +103,9 @@ int run(const Args& args, std::ostream& out, std::ostream& err) {
     out << j.str() << '\n';
   } else {
     out << "OK: prog '" << in.sub.name << "' (" << in.sub.insns.size() << " slots, "
-        << in.sub.maps.size() << " maps) passes preverify and " << flavor_name(in.flavor)
-        << " translation" << (args.flag("--kernel") ? " and the host kernel verifier\n" : "\n");
+        << in.sub.maps.size() << " maps) passes preverify, " << flavor_name(in.flavor)
+        << " translation and the host's load checks"
+        << (args.flag("--kernel") ? " and the host kernel verifier\n" : "\n");
     for (const auto& n : notes) out << "note: " << n << '\n';
   }
   return kExitOk;
@@ -102,11 +118,13 @@ const Command& verify_command() {
       "verify",
       "Check a guest program the way the host does before loading it.",
       "FILE.o [--program NAME] [--flavor tc|chain] [--json] | --raw FILE [--json]",
-      "Runs the pre-verifier and the translation for the flavor. No kernel is\n"
-      "involved unless --kernel: then the host kernel verifier, which has the\n"
-      "final word, checks the translated program too (a full load attached\n"
-      "nowhere, in a throwaway session; needs root and bpffs), and a refusal\n"
-      "names the guest instruction and source line it maps back to.\n"
+      "Runs the pre-verifier, the translation for the flavor and the checks\n"
+      "`xoffload load` makes before creating anything (quotas, map definitions,\n"
+      "pin names). No kernel is involved unless --kernel: then the host kernel\n"
+      "verifier, which has the final word, checks the translated program too (a\n"
+      "full load attached nowhere, in a throwaway session; needs root and\n"
+      "bpffs), and a refusal names the guest instruction and source line it\n"
+      "maps back to.\n"
       "Exit 0 and \"OK\" plus notes when accepted; exit 1 and the one-line\n"
       "rejection (instruction, source line, reason) on stderr otherwise.",
       input_options({{"--kernel", "", "also load into the host kernel (its verifier's verdict)"},

@@ -1,8 +1,8 @@
 // Reading guest programs and the offline pipeline shared by the commands.
 #include "tools/input.hpp"
 
+#include <algorithm>
 #include <cctype>
-#include <charconv>
 #include <filesystem>
 
 #include "guest/builder/elf_builder.hpp"
@@ -14,6 +14,7 @@ std::vector<OptionSpec> input_options(std::vector<OptionSpec> extra) {
   std::vector<OptionSpec> o = {
       {"--raw", "", "FILE is raw bytecode (8-byte little-endian slots): no maps, no BTF"},
       {"--program", "NAME", "the program (function or section name) of a multi-program object"},
+      {"--map-size", "NAME=N", "max_entries of map NAME before load (repeatable; for maps sized by their loader)"},
       {"--flavor", "F", "host flavor: tc (default) or chain"},
       {"--guest-ifindex", "N", "what ctx->ingress_ifindex reads as (the guest's ifindex; default 0)"},
       {"--json", "", "machine-readable output"},
@@ -23,19 +24,9 @@ std::vector<OptionSpec> input_options(std::vector<OptionSpec> extra) {
 }
 
 Result<std::uint32_t> u32_option(const Args& args, std::string_view name, std::uint32_t fallback) {
-  auto v = args.get(name);
-  if (!v) return fallback;
-  std::string_view s = *v;
-  int base = 10;
-  if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-    s.remove_prefix(2);
-    base = 16;
-  }
-  std::uint32_t out = 0;
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out, base);
-  if (ec != std::errc() || end != s.data() + s.size() || s.empty())
-    return err(std::string(name) + ": '" + *v + "' is not a number in 0..4294967295");
-  return out;
+  auto v = args.unsigned_value(name, fallback, 0, UINT32_MAX);
+  if (!v) return v.error();
+  return static_cast<std::uint32_t>(*v);
 }
 
 Result<Flavor> flavor_option(const Args& args) {
@@ -72,7 +63,7 @@ Result<Submission> read_raw(const std::string& path) {
 
 }  // namespace
 
-Result<Submission> read_submission(const Args& args) {
+Result<Submission> read_submission(const Args& args, std::vector<std::string>* notes) {
   if (args.positional.size() != 1) return err("expected exactly one FILE");
   const std::string& path = args.positional[0];
   auto ifindex = u32_option(args, "--guest-ifindex", 0);
@@ -80,10 +71,23 @@ Result<Submission> read_submission(const Args& args) {
   Result<Submission> sub = Submission{};
   if (args.flag("--raw")) {
     if (args.get("--program")) return err("--program does not apply to --raw input");
+    if (args.get("--map-size")) return err("--map-size does not apply to --raw input (no maps)");
     sub = read_raw(path);
   } else {
-    sub = guest::build_submission_from_file(path, args.get("--program"));
-    if (!sub) return err(sub.error().describe());
+    guest::BuildOptions o;
+    o.program = args.get("--program");
+    for (const std::string& value : args.all("--map-size")) {
+      for (std::size_t start = 0; start <= value.size();) {
+        std::size_t comma = std::min(value.find(',', start), value.size());
+        if (auto st = guest::parse_map_size(std::string_view(value).substr(start, comma - start), o.map_sizes); !st)
+          return err("--map-size: " + st.error().message);
+        start = comma + 1;
+      }
+    }
+    auto built = guest::build_program_from_file(path, o);
+    if (!built) return err(built.error().message);  // one line, the instruction in it already
+    if (notes) *notes = std::move(built->notes);
+    sub = std::move(built->submission);
   }
   if (!sub) return sub.error();
   sub->guest_ifindex = *ifindex;
@@ -96,12 +100,13 @@ std::variant<PipelineInput, int> read_pipeline_input(const Args& args, std::stri
     err << cmd << ": " << flavor.error().message << '\n';
     return kExitUsage;
   }
-  auto sub = read_submission(args);
+  std::vector<std::string> notes;
+  auto sub = read_submission(args, &notes);
   if (!sub) {
     err << cmd << ": " << sub.error().message << '\n';
     return args.positional.size() == 1 ? kExitFailure : kExitUsage;
   }
-  return PipelineInput{*flavor, std::move(*sub)};
+  return PipelineInput{*flavor, std::move(*sub), std::move(notes)};
 }
 
 Result<host::Prepared> translate_offline(const Submission& sub, Flavor flavor, std::uint32_t tap_ifindex,

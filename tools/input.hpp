@@ -28,8 +28,10 @@ std::vector<OptionSpec> input_options(std::vector<OptionSpec> extra);
 // FILE (positional) through the guest builder, or with --raw the file as
 // 8-byte slots (no maps, no BTF; license "GPL", name from the file name).
 // --program NAME picks one program of a multi-program object;
-// --guest-ifindex N fills Submission::guest_ifindex.
-Result<Submission> read_submission(const Args& args);
+// --map-size NAME=N (repeatable, or NAME=N,NAME2=M) sizes maps before load;
+// --guest-ifindex N fills Submission::guest_ifindex. The builder's notes
+// (maps left out, ...) go to `notes` when given.
+Result<Submission> read_submission(const Args& args, std::vector<std::string>* notes = nullptr);
 
 // --flavor tc|chain (default tc).
 Result<Flavor> flavor_option(const Args& args);
@@ -38,6 +40,7 @@ Result<Flavor> flavor_option(const Args& args);
 struct PipelineInput {
   Flavor flavor;
   Submission sub;
+  std::vector<std::string> notes;  // the builder's
 };
 
 // flavor_option + read_submission for command `cmd`. On an error, prints

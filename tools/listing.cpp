@@ -1,7 +1,6 @@
 #include "tools/listing.hpp"
 
-#include <linux/bpf.h>
-
+#include "translator/isa/codec.hpp"
 #include "translator/passes/passes.hpp"
 
 #include "tools/cli.hpp"
@@ -14,16 +13,18 @@ namespace {
 
 // LLVM prints a map reference as a bare number (the guest handle); say
 // which map it is.
-std::string map_comment(const isa::RawInsn& insn, const Submission& sub, bool host) {
-  if (insn.code != (BPF_LD | BPF_IMM | BPF_DW) ||
-      (insn.src() != BPF_PSEUDO_MAP_FD && insn.src() != BPF_PSEUDO_MAP_VALUE))
-    return "";
-  const auto v = static_cast<std::uint32_t>(insn.imm);
+std::string map_comment(std::span<const isa::RawInsn> slots, std::size_t slot, const Submission& sub,
+                        bool host) {
+  auto insn = isa::decode_one(slots, slot);
+  const std::int32_t* map = insn ? isa::map_of(*insn) : nullptr;
+  if (!map) return "";
+  const auto v = static_cast<std::uint32_t>(*map);
   if (host && v == translator::kStatsMapHandle) return "host stats map (handle 0)";
+  const bool value = std::holds_alternative<isa::LoadMapValue>(*insn);
   for (const MapDef& m : sub.maps)
     if (m.handle == v)
-      return std::string(insn.src() == BPF_PSEUDO_MAP_FD ? "map" : "value of map") + " '" + m.name +
-             "' (handle " + std::to_string(v) + ")";
+      return std::string(value ? "value of map" : "map") + " '" + m.name + "' (handle " +
+             std::to_string(v) + ")";
   return "";
 }
 
@@ -37,7 +38,7 @@ std::vector<ListedInsn> list_insns(std::span<const isa::RawInsn> slots, const Su
     li.width = l.line.width;
     li.text = std::move(l.line.text);
     li.raw_hex = hex(isa::bytes_from_raw(slots.subspan(li.slot, li.width)));
-    li.comment = map_comment(slots[li.slot], sub, host);
+    li.comment = map_comment(slots, li.slot, sub, host);
     out.push_back(std::move(li));
   }
   return out;

@@ -1,5 +1,6 @@
 // xoffload: the command-line front end. `xoffload <command> [args]`; each
 // command lives in its own cmd_<name>.cpp and is listed once in kCommands.
+// Options go through the one parser (core/args.hpp).
 #include <iostream>
 #include <string>
 #include <vector>
@@ -24,44 +25,61 @@ const Command& (*const kCommands[])() = {
     xo::cli::status_command,
 };
 
-void print_usage(std::ostream& out) {
-  out << "usage: xoffload <command> [options]   (xoffload <command> --help for details)\n\n"
-         "commands:\n";
+// The top level: only --help and --version; the first word is the command.
+std::string usage_text() {
+  std::string commands = "commands:";
   for (auto command : kCommands) {
     const Command& c = command();
-    out << "  " << c.name << std::string(c.name.size() < 12 ? 12 - c.name.size() : 1, ' ')
-        << c.summary << '\n';
+    commands += "\n  " + std::string(c.name) +
+                std::string(c.name.size() < 12 ? 12 - c.name.size() : 1, ' ') + std::string(c.summary);
   }
+  const xo::args::Spec top{"<command> [options]   (xoffload <command> --help for details)", "", commands, {},
+                           /*stop_at_positional=*/true};
+  return xo::args::help_text(top, "xoffload");
+}
+
+int run_command(const Command& c, const std::vector<std::string>& words) {
+  auto args = xo::args::parse(c.spec(), words);
+  if (!args) {
+    std::cerr << "xoffload " << c.name << ": " << args.error().message << '\n';
+    return xo::cli::kExitUsage;
+  }
+  if (args->help) {
+    std::cout << xo::args::help_text(c.spec(), "xoffload " + std::string(c.name));
+    return xo::cli::kExitOk;
+  }
+  if (args->version) {
+    std::cout << xo::args::version_text("xoffload");
+    return xo::cli::kExitOk;
+  }
+  return c.run(*args, std::cout, std::cerr);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 2) {
-    print_usage(std::cerr);
+  const xo::args::Spec top{"", "", "", {}, /*stop_at_positional=*/true};
+  auto args = xo::args::parse(top, argc, argv);
+  if (!args) {
+    std::cerr << "xoffload: " << args.error().message << "\n\n" << usage_text();
     return xo::cli::kExitUsage;
   }
-  std::string name = argv[1];
-  if (name == "--help" || name == "-h" || name == "help") {
-    print_usage(std::cout);
+  if (args->version) {
+    std::cout << xo::args::version_text("xoffload");
     return xo::cli::kExitOk;
   }
-  for (auto command : kCommands) {
-    const Command& c = command();
-    if (c.name != name) continue;
-    std::vector<std::string> words(argv + 2, argv + argc);
-    auto args = xo::cli::parse_args(c, words);
-    if (!args) {
-      std::cerr << "xoffload " << args.error().describe() << '\n';
-      return xo::cli::kExitUsage;
-    }
-    if (args->help) {
-      xo::cli::print_help(c, std::cout);
-      return xo::cli::kExitOk;
-    }
-    return c.run(*args, std::cout, std::cerr);
+  if (args->help || (!args->positional.empty() && args->positional[0] == "help")) {
+    std::cout << usage_text();
+    return xo::cli::kExitOk;
   }
-  std::cerr << "xoffload: unknown command '" << name << "'\n\n";
-  print_usage(std::cerr);
+  if (args->positional.empty()) {
+    std::cerr << usage_text();
+    return xo::cli::kExitUsage;
+  }
+  const std::string& name = args->positional[0];
+  for (auto command : kCommands)
+    if (command().name == name)
+      return run_command(command(), std::vector<std::string>(args->positional.begin() + 1, args->positional.end()));
+  std::cerr << "xoffload: unknown command '" << name << "'\n\n" << usage_text();
   return xo::cli::kExitUsage;
 }

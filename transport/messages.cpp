@@ -4,8 +4,16 @@
 #include <cstdio>
 #include <utility>
 
+#include "core/uapi.hpp"
+
 namespace xo::transport {
 namespace {
+
+// The wire's action numbers are the kernel's (enum xdp_action).
+static_assert(kActionAborted == std::uint32_t(uapi::kAborted) &&
+              kActionDrop == std::uint32_t(uapi::kDrop) && kActionPass == std::uint32_t(uapi::kPass) &&
+              kActionTx == std::uint32_t(uapi::kTx) &&
+              kActionRedirect == std::uint32_t(uapi::kRedirectAct));
 
 struct TypeInfo {
   MsgType type;

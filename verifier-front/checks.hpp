@@ -2,10 +2,11 @@
 // is the table of contents; each pass lives in its own file. Internal to
 // xo_verifier.
 //
-//   structural.cpp   decode, sizes, slot layout (unknown opcodes, bad
+//   structural.cpp   decode and sizes (unknown opcodes, bad
 //                    registers, broken ld_imm64 pairs come from the decoder)
-//   cfg.cpp          subprograms, jump targets, fall-off-the-end, unreachable
-//                    code, reachable exit, back-edges (notes)
+//   cfg.cpp          builds the CFG (isa::build_cfg) and checks it: call and
+//                    jump targets, fall-off-the-end, unreachable code,
+//                    reachable exit, back-edges (notes)
 //   coverage.cpp     which instructions the kernel is certain to visit
 //   maprefs.cpp      ld_imm64 map references, BTF ids, kfunc calls, LD_ABS
 //   helpers.cpp      helper calls against the policy and the flavor
@@ -18,7 +19,6 @@
 //   diagnostics.cpp  one-line messages with program, insn and source line
 #pragma once
 
-#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "translator/isa/cfg.hpp"
 #include "translator/isa/insn.hpp"
 #include "core/diagnostics.hpp"
 #include "core/result.hpp"
@@ -35,23 +36,10 @@
 
 namespace xo::verifier {
 
-inline constexpr std::size_t kNone = std::numeric_limits<std::size_t>::max();
+inline constexpr std::size_t kNone = isa::kNoInsn;
 
 // The kernel's limit on a privileged program (BPF_COMPLEXITY_LIMIT_INSNS).
 inline constexpr std::size_t kMaxSlots = 1'000'000;
-
-// Control flow over instruction indexes (not slots).
-struct Cfg {
-  std::vector<std::size_t> subprog_entries;          // sorted insn indexes; [0] == 0
-  std::vector<std::uint32_t> subprog_of;             // per insn: position in subprog_entries
-  std::vector<std::array<std::size_t, 2>> succ;      // per insn: intraprocedural successors, kNone-padded
-  std::vector<std::size_t> callee;                   // per insn: CallLocal/LoadFunc entry, else kNone
-  std::vector<bool> reachable;                       // from the main entry, through calls
-  std::vector<bool> surely_visited;                  // coverage.cpp
-  std::size_t subprog_end(std::size_t sp, std::size_t n) const {
-    return sp + 1 < subprog_entries.size() ? subprog_entries[sp + 1] : n;
-  }
-};
 
 // A reachable call of a loop helper (HelperProto::loop_count_arg), with
 // what every path agrees it is given.
@@ -71,8 +59,9 @@ struct Context {
   Diagnoser diag;
 
   std::vector<isa::Insn> insns;
-  std::vector<std::size_t> slot_of;  // per insn, plus one end entry = total slots
-  Cfg cfg;
+  isa::Structure cfg;                // the one CFG (translator/isa/cfg.hpp): layout, subprograms,
+                                     // successors, callees, reachability; handed on to translate()
+  std::vector<bool> surely_visited;  // per insn: coverage.cpp
   Report report;
   std::vector<LoopCall> loop_calls;  // dataflow.cpp, sorted by insn
 
@@ -80,9 +69,9 @@ struct Context {
 };
 
 // Passes. Each validates one aspect and returns the first violation.
-Status check_structure(Context& cx);  // fills insns, slot_of
-Status check_cfg(Context& cx);        // fills cfg (not surely_visited); adds loop notes
-void compute_coverage(Context& cx);   // fills cfg.surely_visited
+Status check_structure(Context& cx);  // fills insns
+Status check_cfg(Context& cx);        // fills cfg; adds loop notes
+void compute_coverage(Context& cx);   // fills surely_visited
 Status check_map_refs(Context& cx);
 Status check_helpers(Context& cx);
 Status check_dataflow(Context& cx);   // fills loop_calls

@@ -36,9 +36,9 @@ namespace {
 // Dominance Algorithm", over reverse postorder, with a virtual sink after
 // every exit). Empty when no exit is reachable.
 std::vector<std::size_t> on_every_path_to_exit(const Context& cx, std::size_t sp) {
-  const Cfg& cfg = cx.cfg;
-  const std::size_t first = cfg.subprog_entries[sp];
-  const std::size_t end = cfg.subprog_end(sp, cx.size());
+  const isa::Structure& cfg = cx.cfg;
+  const std::size_t first = cfg.subprograms[sp].first;
+  const std::size_t end = cfg.subprograms[sp].end;
   constexpr std::uint32_t kUnseen = UINT32_MAX;
 
   // Postorder by iterative DFS over intraprocedural successors.
@@ -111,18 +111,18 @@ std::vector<std::size_t> on_every_path_to_exit(const Context& cx, std::size_t sp
 }  // namespace
 
 void compute_coverage(Context& cx) {
-  Cfg& cfg = cx.cfg;
-  cfg.surely_visited.assign(cx.size(), false);
-  std::vector<bool> entered(cfg.subprog_entries.size(), false);
+  const isa::Structure& cfg = cx.cfg;
+  cx.surely_visited.assign(cx.size(), false);
+  std::vector<bool> entered(cfg.subprograms.size(), false);
   std::vector<std::size_t> work{0};
   entered[0] = true;
   while (!work.empty()) {
     const std::size_t sp = work.back();
     work.pop_back();
     for (std::size_t i : on_every_path_to_exit(cx, sp)) {
-      cfg.surely_visited[i] = true;
+      cx.surely_visited[i] = true;
       if (!std::holds_alternative<isa::CallLocal>(cx.insns[i])) continue;
-      const std::size_t callee = cfg.subprog_of[cfg.callee[i]];
+      const std::size_t callee = cfg.subprogram_of[cfg.callee[i]];
       if (!entered[callee]) {
         entered[callee] = true;
         work.push_back(callee);

@@ -25,7 +25,6 @@
 // clobbered; a subprogram starts with r1-r5 possibly initialised (its
 // callers' arguments), r10 set, and r0, r6-r9 uninitialised. The main
 // program starts with r1 (ctx) and r10.
-#include <algorithm>
 #include <array>
 #include <optional>
 #include <variant>
@@ -120,43 +119,19 @@ std::int64_t size_bytes(isa::Size s) { return static_cast<std::int64_t>(s); }
 
 class Dataflow {
  public:
-  explicit Dataflow(Context& cx) : cx_(cx), n_(cx.size()) {}
+  explicit Dataflow(Context& cx) : cx_(cx) {}
 
   Status run() {
-    find_blocks();
+    in_.assign(blocks().size(), State{});
+    has_in_.assign(blocks().size(), false);
     solve();
     record_loop_calls();
     return check();
   }
 
  private:
-  // --- blocks ---------------------------------------------------------------
-  bool ends_block(std::size_t i) const {
-    const auto& insn = cx_.insns[i];
-    return std::holds_alternative<isa::Jmp>(insn) || std::holds_alternative<isa::Ja>(insn) ||
-           std::holds_alternative<isa::Exit>(insn) || i + 1 == n_ || leader_[i + 1] != kNone;
-  }
-
-  void find_blocks() {
-    leader_.assign(n_, kNone);
-    auto mark = [&](std::size_t i) {
-      if (i != kNone && i < n_ && leader_[i] == kNone) {
-        leader_[i] = starts_.size();
-        starts_.push_back(i);
-      }
-    };
-    for (std::size_t e : cx_.cfg.subprog_entries) mark(e);
-    for (std::size_t i = 0; i < n_; ++i) {
-      const auto& insn = cx_.insns[i];
-      if (std::holds_alternative<isa::Jmp>(insn) || std::holds_alternative<isa::Ja>(insn) ||
-          std::holds_alternative<isa::Exit>(insn)) {
-        for (std::size_t s : cx_.cfg.succ[i]) mark(s);
-        mark(i + 1);
-      }
-    }
-    in_.assign(starts_.size(), State{});
-    has_in_.assign(starts_.size(), false);
-  }
+  // Basic blocks of the one CFG, ordered by their first instruction.
+  const std::vector<isa::BasicBlock>& blocks() const { return cx_.cfg.blocks; }
 
   // --- transfer ---------------------------------------------------------------
   void transfer(std::size_t i, State& s) const {
@@ -222,11 +197,12 @@ class Dataflow {
   static void step(const isa::Store&, State&) {}
   static void step(const isa::Jmp&, State&) {}
   static void step(const isa::Ja&, State&) {}
+  static void step(const isa::MayGoto&, State&) {}
   static void step(const isa::Exit&, State&) {}
 
   // --- fixpoint -------------------------------------------------------------
   void propagate(std::size_t to, const State& s, std::vector<std::size_t>& work) {
-    const std::size_t b = leader_[to];
+    const std::size_t b = cx_.cfg.block_of[to];
     if (!has_in_[b]) {
       has_in_[b] = true;
       in_[b] = s;
@@ -238,8 +214,8 @@ class Dataflow {
 
   void solve() {
     std::vector<std::size_t> work;
-    for (std::size_t sp = 0; sp < cx_.cfg.subprog_entries.size(); ++sp) {
-      const std::size_t b = leader_[cx_.cfg.subprog_entries[sp]];
+    for (std::size_t sp = 0; sp < cx_.cfg.subprograms.size(); ++sp) {
+      const std::size_t b = cx_.cfg.block_of[cx_.cfg.subprograms[sp].first];
       in_[b] = entry_state(sp == 0);
       has_in_[b] = true;
       work.push_back(b);
@@ -248,12 +224,9 @@ class Dataflow {
       const std::size_t b = work.back();
       work.pop_back();
       State s = in_[b];
-      std::size_t i = starts_[b];
-      for (;; ++i) {
-        transfer(i, s);
-        if (ends_block(i)) break;
-      }
-      for (std::size_t t : cx_.cfg.succ[i])
+      const isa::BasicBlock& block = blocks()[b];
+      for (std::size_t i = block.first; i <= block.last; ++i) transfer(i, s);
+      for (std::size_t t : cx_.cfg.succ[block.last])
         if (t != kNone) propagate(t, s, work);
     }
   }
@@ -358,7 +331,7 @@ class Dataflow {
     if (std::holds_alternative<isa::Exit>(insn)) {
       // Only the main program's exit reads r0 for sure: a static subprogram
       // may return garbage its caller never reads.
-      if (cx_.cfg.subprog_of[i] == 0) return need(i, s, 0, "exits with r0 unset: reads ");
+      if (cx_.cfg.subprogram_of[i] == 0) return need(i, s, 0, "exits with r0 unset: reads ");
       return Ok{};
     }
     if (auto* l = std::get_if<isa::Load>(&insn)) {
@@ -387,29 +360,21 @@ class Dataflow {
   }
 
   Status check() const {
-    for (std::size_t b = 0; b < starts_.size(); ++b) order_.push_back(b);
-    std::sort(order_.begin(), order_.end(),
-              [&](std::size_t x, std::size_t y) { return starts_[x] < starts_[y]; });
-    for (std::size_t b : order_) {
+    for (std::size_t b = 0; b < blocks().size(); ++b) {
       if (!has_in_[b]) continue;
       State s = in_[b];
-      for (std::size_t i = starts_[b];; ++i) {
-        if (cx_.cfg.surely_visited[i])
+      for (std::size_t i = blocks()[b].first; i <= blocks()[b].last; ++i) {
+        if (cx_.surely_visited[i])
           if (auto st = check_insn(i, s); !st) return st;
         transfer(i, s);
-        if (ends_block(i)) break;
       }
     }
     return Ok{};
   }
 
   Context& cx_;
-  const std::size_t n_;
-  std::vector<std::size_t> leader_;  // per insn: block id when it starts one
-  std::vector<std::size_t> starts_;  // per block: first insn
-  std::vector<State> in_;
+  std::vector<State> in_;  // per block
   std::vector<bool> has_in_;
-  mutable std::vector<std::size_t> order_;
 };
 
 #undef TRY

@@ -6,8 +6,9 @@
 namespace xo::verifier {
 namespace {
 
+// Before check_cfg has laid the program out, there is nothing to name by index.
 std::size_t slot_of_index(const Context& cx, std::size_t index) {
-  return index < cx.slot_of.size() ? cx.slot_of[index] : index;
+  return index < cx.cfg.layout.size() ? cx.cfg.layout[index] : index;
 }
 
 }  // namespace

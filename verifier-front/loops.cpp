@@ -46,14 +46,14 @@ std::uint64_t times(std::uint64_t a, std::uint64_t b) {
 class LoopBounds {
  public:
   explicit LoopBounds(Context& cx) : cx_(cx), limit_(cx.policy.max_loop_iterations()) {
-    const std::size_t nsp = cx.cfg.subprog_entries.size();
+    const std::size_t nsp = cx.cfg.subprograms.size();
     calls_.resize(nsp);
     callees_.resize(nsp);
-    for (const auto& lc : cx.loop_calls) calls_[cx.cfg.subprog_of[lc.insn]].push_back(&lc);
+    for (const auto& lc : cx.loop_calls) calls_[cx.cfg.subprogram_of[lc.insn]].push_back(&lc);
     for (std::size_t i = 0; i < cx.size(); ++i)
       if (std::holds_alternative<isa::CallLocal>(cx.insns[i]) && cx.cfg.reachable[i] &&
           cx.cfg.callee[i] != kNone)
-        callees_[cx.cfg.subprog_of[i]].push_back(subprog(cx.cfg.callee[i]));
+        callees_[cx.cfg.subprogram_of[i]].push_back(subprog(cx.cfg.callee[i]));
     state_.assign(nsp, State::Unvisited);
     inner_.assign(nsp, 1);
   }
@@ -73,7 +73,7 @@ class LoopBounds {
     std::vector<bool> top(inner_.size(), false);
     mark_top(0, top);
     for (const auto& lc : cx_.loop_calls)
-      if (top[cx_.cfg.subprog_of[lc.insn]] && product(lc) > limit_) return reject(culprit(lc));
+      if (top[cx_.cfg.subprogram_of[lc.insn]] && product(lc) > limit_) return reject(culprit(lc));
     return Ok{};
   }
 
@@ -84,7 +84,7 @@ class LoopBounds {
     std::uint64_t value = 1;
   };
 
-  std::size_t subprog(std::size_t entry_insn) const { return cx_.cfg.subprog_of[entry_insn]; }
+  std::size_t subprog(std::size_t entry_insn) const { return cx_.cfg.subprogram_of[entry_insn]; }
 
   std::string helper_text(const LoopCall& lc) const {
     return lc.helper->name + " (" + std::to_string(lc.helper->id) + ")";

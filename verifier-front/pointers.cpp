@@ -100,30 +100,26 @@ class PointerFlow {
 
   // nullopt: proven; otherwise the first reason it is not.
   std::optional<std::string> run() {
-    if (cx_.cfg.subprog_entries.size() > 1) return "it has subprograms or callbacks (not analysed)";
+    if (cx_.cfg.subprograms.size() > 1) return "it has subprograms or callbacks (not analysed)";
     if (n_ > kMaxInsns) return "it is too large to analyse";
-    find_blocks();
     State entry;
     entry.r[1] = kind(kCtx);
     entry.r[isa::kFramePointer] = frame(0);
     entry.unwritten.set();
-    in_.assign(starts_.size(), std::nullopt);
-    in_[0] = entry;
-    std::vector<std::size_t> work{0};
+    // States are kept per basic block of the one CFG (isa::Structure).
+    const auto& blocks = cx_.cfg.blocks;
+    in_.assign(blocks.size(), std::nullopt);
+    in_[cx_.cfg.block_of[0]] = entry;
+    std::vector<std::size_t> work{cx_.cfg.block_of[0]};
     std::size_t budget = kStepsPerInsn * n_ + 1024;
     while (!work.empty()) {
       if (budget-- == 0) return "its analysis did not settle within its budget";
       const std::size_t b = work.back();
       work.pop_back();
       State s = *in_[b];
-      std::size_t i = starts_[b];
-      for (;; ++i) {
+      for (std::size_t i = blocks[b].first; i <= blocks[b].last; ++i)
         if (auto why = step(i, s)) return why;
-        if (i + 1 >= n_ || block_of_[i + 1] != kNone || ends_flow(i)) break;
-      }
-      for (std::size_t t : cx_.cfg.succ[i]) {
-        if (t == kNone) continue;
-        const std::size_t tb = block_of_[t];
+      for (std::size_t tb : blocks[b].successors) {
         if (!in_[tb]) {
           in_[tb] = s;
           work.push_back(tb);
@@ -142,7 +138,7 @@ class PointerFlow {
 
  private:
   std::string at(std::size_t i, const std::string& why) const {
-    return "insn " + std::to_string(i < cx_.slot_of.size() ? cx_.slot_of[i] : i) + ": " + why;
+    return "insn " + std::to_string(i < cx_.cfg.layout.size() ? cx_.cfg.layout[i] : i) + ": " + why;
   }
 
   // Slots and bytes [lo, hi) of the frame, clamped.
@@ -352,34 +348,8 @@ class PointerFlow {
     return std::nullopt;
   }
 
-  // Blocks start at the entry, at every jump target and after every jump or
-  // exit; states are kept per block.
-  bool ends_flow(std::size_t i) const {
-    const auto& insn = cx_.insns[i];
-    return std::holds_alternative<isa::Jmp>(insn) || std::holds_alternative<isa::Ja>(insn) ||
-           std::holds_alternative<isa::Exit>(insn);
-  }
-  void find_blocks() {
-    block_of_.assign(n_, kNone);
-    auto mark = [&](std::size_t i) {
-      if (i < n_ && block_of_[i] == kNone) {
-        block_of_[i] = starts_.size();
-        starts_.push_back(i);
-      }
-    };
-    mark(0);
-    for (std::size_t i = 0; i < n_; ++i)
-      if (ends_flow(i)) {
-        for (std::size_t t : cx_.cfg.succ[i])
-          if (t != kNone) mark(t);
-        mark(i + 1);
-      }
-  }
-
   const Context& cx_;
   const std::size_t n_;
-  std::vector<std::size_t> block_of_;  // per insn: block id when it starts one
-  std::vector<std::size_t> starts_;    // per block: first insn
   std::vector<std::optional<State>> in_;  // per block
 };
 

@@ -18,12 +18,8 @@ Result<Report> preverify(const Submission& sub, const Policy& policy, const MapT
   if (auto s = verifier::check_loop_bounds(cx); !s) return std::move(s.error()).at_stage(Stage::Preverify);
   verifier::check_pointer_flow(cx);
 
-  // The checks above reject every bad jump and call target first, with the
-  // kernel's wording, so analyze() cannot fail here; if it ever does, refuse
-  // rather than hand translate() a program without a structure.
-  auto structure = isa::analyze(cx.insns);
-  if (!structure) return verifier::reject_program(cx, structure.error().describe()).at_stage(Stage::Preverify);
-  cx.report.decoded = {std::move(cx.insns), std::move(structure).value()};
+  // The program and the CFG check_cfg built for it go to translate() as they are.
+  cx.report.decoded = {std::move(cx.insns), std::move(cx.cfg)};
   return std::move(cx.report);
 }
 

@@ -25,15 +25,6 @@ Status check_structure(Context& cx) {
     return e.pc ? reject_at_slot(cx, *e.pc, e.message) : reject_program(cx, e.message);
   }
   cx.insns = std::move(decoded).value();
-
-  cx.slot_of.clear();
-  cx.slot_of.reserve(cx.insns.size() + 1);
-  std::size_t slot = 0;
-  for (const auto& insn : cx.insns) {
-    cx.slot_of.push_back(slot);
-    slot += isa::slot_width(insn);
-  }
-  cx.slot_of.push_back(slot);
   return Ok{};
 }
 

@@ -11,6 +11,7 @@
 
 #include "bench/datapath/frames.hpp"
 #include "host/core/offload.hpp"
+#include "translator/isa/codec.hpp"
 
 namespace xo::bench {
 
@@ -52,10 +53,12 @@ std::optional<std::vector<bpf_insn>> xlated_code(int prog_fd) {
   info.xlated_prog_insns = reinterpret_cast<std::uintptr_t>(insns.data());
   len = sizeof info;
   if (bpf_obj_get_info_by_fd(prog_fd, &info, &len) != 0) return std::nullopt;
-  for (auto& insn : insns)
-    if (insn.code == (BPF_LD | BPF_IMM | BPF_DW) &&
-        (insn.src_reg == BPF_PSEUDO_MAP_FD || insn.src_reg == BPF_PSEUDO_MAP_VALUE))
-      insn.imm = 0;  // the map's id
+  static_assert(sizeof(bpf_insn) == sizeof(isa::RawInsn));
+  std::vector<isa::RawInsn> raw(insns.size());
+  std::memcpy(raw.data(), insns.data(), insns.size() * sizeof(bpf_insn));
+  // The map's id: any map compares equal.
+  (void)isa::rebind_map_refs(raw, [](std::size_t, std::int32_t) -> Result<std::int32_t> { return 0; });
+  std::memcpy(insns.data(), raw.data(), insns.size() * sizeof(bpf_insn));
   return insns;
 }
 

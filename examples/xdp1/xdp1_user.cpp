@@ -1,6 +1,8 @@
 // xdp1 / xdp2 loader: the Linux samples/bpf/xdp1_user.c, plus -O/--offload.
 //
-//   xdp1 [-S|-N|-F] [-O|--offload] [--port PATH] [--flavor F] [-n N|--duration S] IFACE
+//   xdp1 [-S|-N|-F] [-O|--offload] [--port PATH] [--flavor F] [--map-size NAME=N]
+//        [-n N|--duration S] IFACE
+//   xdp1 --help | --version
 //
 // Loads <prog>_kern.o (prog = basename of argv[0], "xdp1" or "xdp2", as the
 // Linux sample does; found next to the binary or in the cwd) and prints,
@@ -14,9 +16,10 @@
 //    counters are the host map's, read with MAP_LOOKUP (per-CPU slots summed).
 // On exit (SIGINT, SIGTERM, -n/--duration) it prints the totals, one line
 // "total proto N: <packets>" per protocol seen, and detaches.
+// --map-size NAME=N sets a map's max_entries before load in both modes
+// (bpf_map__set_max_entries natively, the builder's map sizes offloaded).
 //
 // examples/xdp2/xdp2_user.cpp is this file with XO_SAMPLE_NAME "xdp2".
-#include <getopt.h>
 #include <libgen.h>
 #include <linux/if_link.h>
 #include <net/if.h>
@@ -31,11 +34,14 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "core/args.hpp"
+#include "guest/builder/elf_builder.hpp"
 #include "guest/client/guest_client.hpp"
 
 #ifndef XO_SAMPLE_NAME
@@ -59,23 +65,58 @@ struct Options {
   int interval = 1;
   long count = -1;       // reports, -1: until stopped
   double duration = -1;  // seconds, < 0: until stopped
+  std::map<std::string, std::uint32_t, std::less<>> map_sizes;  // --map-size, before load
 };
 
-void usage(const char* prog) {
-  std::fprintf(stderr,
-               "usage: %s [OPTS] IFACE\n\n"
-               "OPTS:\n"
-               "  -S              use skb-mode\n"
-               "  -N              enforce native mode\n"
-               "  -F              force loading prog\n"
-               "  -O, --offload   offload to the host (xoffload) and read the host's counters\n"
-               "  --port PATH     xoffload channel (default /dev/xoffload0)\n"
-               "  --flavor F      host flavor for --offload: tc, chain, devmap, any (default)\n"
-               "  -o, --object F  BPF object (default %s_kern.o next to the binary or in cwd)\n"
-               "  -n, --count N   stop after N reports\n"
-               "  --duration S    stop after S seconds\n"
-               "  -i, --interval S  seconds between reports (default 1)\n",
-               prog, XO_SAMPLE_NAME);
+// The command line, through the one parser (core/args.hpp): the sample's
+// getopt conventions (-S -N -F, bundled as -SF; options before or after
+// IFACE) plus --offload and friends. Usage errors exit 2.
+const xo::args::Spec kSpec{
+    "[OPTS] IFACE",
+    "The Linux XDP sample " XO_SAMPLE_NAME ": per-protocol packet counts, in this kernel or offloaded to the host.",
+    "Prints \"proto N: <count> pkt/s\" every interval for each IP protocol seen, and\n"
+    "\"total proto N: <packets>\" on exit (SIGINT, SIGTERM, --count, --duration).",
+    {{"-S", "", "use skb-mode"},
+     {"-N", "", "enforce native mode"},
+     {"-F", "", "force loading prog"},
+     {"--offload", "", "offload to the host (xoffload) and read the host's counters", "-O"},
+     {"--port", "PATH", "xoffload channel (default /dev/xoffload0)"},
+     {"--flavor", "F", "host flavor for --offload: tc, chain, devmap, any (default)"},
+     {"--map-size", "NAME=N", "max_entries of map NAME before load (repeatable)"},
+     {"--object", "F", "BPF object (default " XO_SAMPLE_NAME "_kern.o next to the binary or in cwd)", "-o"},
+     {"--count", "N", "stop after N reports", "-n"},
+     {"--duration", "S", "stop after S seconds"},
+     {"--interval", "S", "seconds between reports (default 1)", "-i"}}};
+
+// Options from the parsed command line; a usage error as an Error.
+xo::Result<Options> options_from(const xo::args::Args& args, Options o) {
+  if (args.positional.size() != 1)
+    return xo::err(args.positional.empty() ? "IFACE missing" : "one IFACE expected, got " +
+                                                                   std::to_string(args.positional.size()));
+  o.iface = args.positional[0];
+  if (args.flag("-S")) o.xdp_flags |= XDP_FLAGS_SKB_MODE;
+  if (args.flag("-N")) o.xdp_flags |= XDP_FLAGS_DRV_MODE;  // default mode is native
+  if (args.flag("-F")) o.xdp_flags &= ~XDP_FLAGS_UPDATE_IF_NOEXIST;
+  o.offload = args.flag("--offload");
+  o.port = args.get("--port").value_or("");
+  if (auto f = args.get("--flavor")) {
+    auto flavor = xo::guest::parse_flavor(*f);
+    if (!flavor) return flavor.error();
+    o.flavor = *flavor;
+  }
+  for (const std::string& v : args.all("--map-size"))
+    if (auto st = xo::guest::parse_map_size(v, o.map_sizes); !st) return xo::err("--map-size: " + st.error().message);
+  o.object = args.get("--object").value_or("");
+  auto count = args.unsigned_value("--count", 0, 0, 1'000'000'000);
+  if (!count) return count.error();
+  if (args.flag("--count")) o.count = long(*count);
+  auto duration = args.seconds("--duration", -1);
+  if (!duration) return duration.error();
+  o.duration = *duration;
+  auto interval = args.unsigned_value("--interval", 1, 1, 3600);
+  if (!interval) return interval.error();
+  o.interval = int(*interval);
+  return o;
 }
 
 std::string find_object(const std::string& prog_name) {
@@ -241,6 +282,13 @@ int run_native(const Options& o, int ifindex) {
     std::fprintf(stderr, "%s: %s has no program or no rxcnt map\n", o.prog_name.c_str(), o.object.c_str());
     goto out;
   }
+  for (const auto& [name, entries] : o.map_sizes) {
+    bpf_map* m = bpf_object__find_map_by_name(obj, name.c_str());
+    if (!m || bpf_map__set_max_entries(m, entries) != 0) {
+      std::fprintf(stderr, "%s: --map-size: %s has no map '%s'\n", o.prog_name.c_str(), o.object.c_str(), name.c_str());
+      goto out;
+    }
+  }
   if (bpf_object__load(obj)) {
     std::fprintf(stderr, "%s: loading %s failed\n", o.prog_name.c_str(), o.object.c_str());
     goto out;
@@ -285,6 +333,7 @@ int run_offload(const Options& o) {
   xo::guest::OffloadOptions oo;
   oo.ifname = o.iface;
   oo.flavor = o.flavor;
+  oo.map_sizes = o.map_sizes;
   auto prog = client->offload_file(o.object, oo);
   if (!prog) {
     std::fprintf(stderr, "%s: %s\n", o.prog_name.c_str(), prog.error().message.c_str());
@@ -293,6 +342,7 @@ int run_offload(const Options& o) {
   std::printf("%s: offloaded %s to the host for %s (flavor %s, prog handle %u)\n",
               o.prog_name.c_str(), prog->name.c_str(), o.iface.c_str(),
               xo::guest::flavor_name(prog->flavor).c_str(), prog->prog);
+  for (const std::string& n : prog->notes) std::printf("%s: note: %s\n", o.prog_name.c_str(), n.c_str());
   std::fflush(stdout);
   int rc = 1;
   auto map = client->map_named(*prog, "rxcnt");
@@ -320,41 +370,22 @@ int main(int argc, char** argv) {
     if (slash != std::string::npos) self = self.substr(slash + 1);
     if (self == "xdp1" || self == "xdp2") o.prog_name = self;  // the sample picks the object by name
   }
-  enum { kPort = 1000, kFlavor, kDuration };
-  const option longopts[] = {{"offload", no_argument, nullptr, 'O'},
-                             {"port", required_argument, nullptr, kPort},
-                             {"flavor", required_argument, nullptr, kFlavor},
-                             {"object", required_argument, nullptr, 'o'},
-                             {"count", required_argument, nullptr, 'n'},
-                             {"duration", required_argument, nullptr, kDuration},
-                             {"interval", required_argument, nullptr, 'i'},
-                             {"help", no_argument, nullptr, 'h'},
-                             {nullptr, 0, nullptr, 0}};
-  for (int opt; (opt = getopt_long(argc, argv, "SNFOo:n:i:h", longopts, nullptr)) != -1;) {
-    switch (opt) {
-      case 'S': o.xdp_flags |= XDP_FLAGS_SKB_MODE; break;
-      case 'N': o.xdp_flags |= XDP_FLAGS_DRV_MODE; break;  // default mode is native
-      case 'F': o.xdp_flags &= ~XDP_FLAGS_UPDATE_IF_NOEXIST; break;
-      case 'O': o.offload = true; break;
-      case kPort: o.port = optarg; break;
-      case kFlavor: {
-        auto f = xo::guest::parse_flavor(optarg);
-        if (!f) { std::fprintf(stderr, "%s\n", f.error().message.c_str()); return 1; }
-        o.flavor = *f;
-        break;
-      }
-      case 'o': o.object = optarg; break;
-      case 'n': o.count = std::atol(optarg); break;
-      case kDuration: o.duration = std::atof(optarg); break;
-      case 'i': o.interval = std::max(1, std::atoi(optarg)); break;
-      default: usage(argv[0]); return opt == 'h' ? 0 : 1;
-    }
+  auto args = xo::args::parse(kSpec, argc, argv);
+  if (args && args->help) {
+    std::fputs(xo::args::help_text(kSpec, o.prog_name).c_str(), stdout);
+    return xo::args::kExitOk;
   }
-  if (optind != argc - 1) {
-    usage(argv[0]);
-    return 1;
+  if (args && args->version) {
+    std::fputs(xo::args::version_text(o.prog_name).c_str(), stdout);
+    return xo::args::kExitOk;
   }
-  o.iface = argv[optind];
+  auto parsed = args ? options_from(*args, o) : xo::Result<Options>(args.error());
+  if (!parsed) {
+    std::fprintf(stderr, "%s: %s\n%s", o.prog_name.c_str(), parsed.error().message.c_str(),
+                 xo::args::help_text(kSpec, o.prog_name).c_str());
+    return xo::args::kExitUsage;
+  }
+  o = std::move(*parsed);
   if (o.object.empty()) o.object = find_object(o.prog_name);
   const int ifindex = int(if_nametoindex(o.iface.c_str()));
   if (!ifindex) {

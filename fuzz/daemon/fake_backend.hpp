@@ -10,6 +10,7 @@
 #include "host/core/pipeline.hpp"
 #include "host/session/backend.hpp"
 #include "host/session/session.hpp"
+#include "translator/isa/codec.hpp"
 
 namespace xo::session::fake {
 
@@ -125,8 +126,11 @@ class Backend final : public SessionBackend {
       return in.map_of(h) ? std::optional<int>(int(h)) : std::nullopt;
     });
     if (!encoded) __builtin_trap();
-    if (in.submission->insns.back().code != 0x95) return Failure{-13, "last insn is not exit", "0: (b7) r0 = 2\n"};
-    auto prog = std::make_unique<Prog>(l_, in.submission->insns.size());
+    const auto& insns = in.submission->insns;
+    auto last = isa::decode_one(insns, insns.size() - 1);
+    if (!last || !std::holds_alternative<isa::Exit>(*last))
+      return Failure{-13, "last insn is not exit", "0: (b7) r0 = 2\n"};
+    auto prog = std::make_unique<Prog>(l_, insns.size());
     prog->map_handles = prepared->translated.map_handles();
     return std::unique_ptr<BackendProg>(std::move(prog));
   }

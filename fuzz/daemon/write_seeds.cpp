@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "translator/isa/codec.hpp"
 #include "transport/codec.hpp"
 
 using namespace xo;
@@ -32,9 +33,10 @@ int main(int argc, char** argv) {
   prog.license = "GPL";
   prog.flavor = ts::kFlavorTc;
   prog.btf_handle = 0;
-  prog.insns = {isa::RawInsn::make(0x18, 1, 1, 0, 2), isa::RawInsn::make(0, 0, 0, 0, 0),
-                isa::RawInsn::make(0x85, 0, 0, 0, 1), isa::RawInsn::make(0xb7, 0, 0, 0, 2),
-                isa::RawInsn::make(0x95, 0, 0, 0, 0)};
+  // r1 = map[handle 2] ll; call 1; r0 = 2; exit
+  prog.insns = isa::encode(std::vector<isa::Insn>{isa::LoadMapFd{1, 2}, isa::Call{1},
+                                                  isa::Bin{isa::AluOp::Mov, true, 0, isa::Imm{2}},
+                                                  isa::Exit{}});
   std::vector<ts::Message> script = {
       ts::CapsRequest{},
       ts::BtfLoadRequest{std::vector<std::uint8_t>(32, 0x9f)},

@@ -6,8 +6,9 @@
 //  * when decode() accepts, encode() gives back exactly the input bytes (the
 //    decoder uses or checks every field), and decoding that again gives the
 //    same instructions;
-//  * analyze() and an identity Rewriter never crash on decoded programs, and
-//    the rewriter's index maps are consistent.
+//  * analyze() and an identity Rewriter never crash on decoded programs, the
+//    graph's edges stay inside the program (jumps inside their subprogram),
+//    and the rewriter's index maps are consistent.
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -28,7 +29,24 @@ void check_structure(const std::vector<xo::isa::Insn>& insns) {
     require(!structure.error().message.empty());
     return;
   }
-  require(structure->block_of.size() == insns.size());
+  const std::size_t n = insns.size();
+  require(structure->block_of.size() == n && structure->succ.size() == n &&
+          structure->callee.size() == n && structure->reachable.size() == n &&
+          structure->subprogram_of.size() == n);
+  require(structure->reachable[0]);
+  for (std::size_t i = 0; i < n; ++i) {
+    require(structure->subprogram_of[i] < structure->subprograms.size());
+    const Subprogram& sp = structure->subprogram_at(i);
+    require(sp.first <= i && i < sp.end);
+    for (std::size_t v : structure->succ[i]) {
+      if (v == kNoInsn) continue;
+      require(v < n);
+      if (is_jump(insns[i]) && v != i + 1) require(sp.first <= v && v < sp.end);
+    }
+    require(structure->callee[i] == kNoInsn || structure->callee[i] < n);
+  }
+  for (const Edge& e : structure->back_edges)
+    require(e.from < n && e.to < n && structure->reachable[e.from]);
   for (const BasicBlock& b : structure->blocks) {
     require(b.first <= b.last && b.last < insns.size());
     for (std::size_t s : b.successors) require(s < structure->blocks.size());

@@ -56,8 +56,8 @@ void check_sorted_inside(const std::vector<Info>& infos, std::size_t host_slots,
 void check_translation(const xo::translator::Translated& out, std::span<const xo::isa::RawInsn> bytes,
                        const xo::fuzz::FuzzCase& c, std::size_t guest_slots) {
   using namespace xo::isa;
-  require(out.prog_type == (c.flavor == xo::Flavor::Tc ? xo::translator::bpf::kProgTypeSchedCls
-                                                        : xo::translator::bpf::kProgTypeXdp));
+  require(out.prog_type == (c.flavor == xo::Flavor::Tc ? xo::uapi::kProgTypeSchedCls
+                                                        : xo::uapi::kProgTypeXdp));
   auto host = decode(bytes);
   require(host.ok());
   auto structure = analyze(*host);

@@ -14,6 +14,7 @@
 
 #include "fuzz/verifier/fuzz_input.hpp"
 #include "guest/builder/elf_builder.hpp"
+#include "translator/isa/codec.hpp"
 
 namespace {
 
@@ -50,19 +51,21 @@ std::vector<xo::Submission> tiny_programs() {
   s.name = "fuzz_prog";
   s.license = "GPL";
   s.maps.push_back({1, xo::MapType::Array, 4, 8, 4, 0, "map1"});
-  s.insns = {
-      RawInsn::make(0x62, 10, 0, -4, 0),   // *(u32 *)(r10 - 4) = 0
-      RawInsn::make(0xbf, 2, 10, 0, 0),    // r2 = r10
-      RawInsn::make(0x07, 2, 0, 0, -4),    // r2 += -4
-      RawInsn::make(0x18, 1, 1, 0, 1),     // r1 = map[handle 1] ll
-      RawInsn::make(0x00, 0, 0, 0, 0),
-      RawInsn::make(0x85, 0, 0, 0, 1),     // call bpf_map_lookup_elem
-      RawInsn::make(0xb7, 1, 0, 0, 2),     // r1 = XDP_PASS
-      RawInsn::make(0x15, 0, 0, 1, 0),     // if r0 == 0 goto +1
-      RawInsn::make(0x61, 1, 0, 0, 0),     // r1 = *(u32 *)(r0 + 0)
-      RawInsn::make(0xbf, 0, 1, 0, 0),     // r0 = r1
-      RawInsn::make(0x95, 0, 0, 0, 0),     // exit
-  };
+  {
+    using namespace xo::isa;
+    s.insns = encode(std::vector<Insn>{
+        Store{Size::W, 10, -4, Imm{0}},       // *(u32 *)(r10 - 4) = 0
+        Bin{AluOp::Mov, true, 2, Reg{10}},    // r2 = r10
+        Bin{AluOp::Add, true, 2, Imm{-4}},    // r2 += -4
+        LoadMapFd{1, 1},                      // r1 = map[handle 1] ll
+        Call{1},                              // call bpf_map_lookup_elem
+        Bin{AluOp::Mov, true, 1, Imm{2}},     // r1 = XDP_PASS
+        Jmp{Cond::Eq, false, 0, Imm{0}, 1},   // if r0 == 0 goto +1
+        Load{Size::W, false, 1, 0, 0},        // r1 = *(u32 *)(r0 + 0)
+        Bin{AluOp::Mov, true, 0, Reg{1}},     // r0 = r1
+        Exit{},
+    });
+  }
   s.func_info.push_back({0, 0});
   out.push_back(s);
   return out;

@@ -8,6 +8,8 @@
 #include <linux/btf.h>
 
 #include <cstring>
+#include <optional>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -30,7 +32,32 @@ struct TypeRec {
 
 std::string where(std::size_t id) { return "BTF: type [" + std::to_string(id) + "]: "; }
 
+// (trailer bytes, bytes per member) of a type record of `kind`.
+std::optional<std::pair<std::size_t, std::size_t>> layout(std::uint32_t kind) {
+  switch (kind) {
+    case BTF_KIND_INT: return std::pair{4, 0};
+    case BTF_KIND_PTR: case BTF_KIND_TYPEDEF: case BTF_KIND_VOLATILE: case BTF_KIND_CONST:
+    case BTF_KIND_RESTRICT: case BTF_KIND_TYPE_TAG: case BTF_KIND_FUNC: case BTF_KIND_FWD:
+    case BTF_KIND_FLOAT:
+      return std::pair{0, 0};
+    case BTF_KIND_VAR: case BTF_KIND_DECL_TAG: return std::pair{4, 0};
+    case BTF_KIND_ARRAY: return std::pair{12, 0};
+    case BTF_KIND_STRUCT: case BTF_KIND_UNION: return std::pair{0, 12};
+    case BTF_KIND_ENUM: return std::pair{0, 8};
+    case BTF_KIND_ENUM64: return std::pair{0, 12};
+    case BTF_KIND_FUNC_PROTO: return std::pair{0, 8};
+    case BTF_KIND_DATASEC: return std::pair{0, 12};
+  }
+  return std::nullopt;
+}
+
 }  // namespace
+
+std::optional<std::size_t> btf_type_extra_bytes(std::uint32_t kind, std::uint32_t vlen) {
+  auto sizes = layout(kind);
+  if (!sizes) return std::nullopt;
+  return sizes->first + sizes->second * vlen;
+}
 
 Status check_btf(std::span<const std::uint8_t> btf) {
   if (btf.size() < sizeof(btf_header)) return err("BTF: too short for a header");
@@ -63,26 +90,18 @@ Status check_btf(std::span<const std::uint8_t> btf) {
     std::uint32_t kind = BTF_INFO_KIND(info), vlen = BTF_INFO_VLEN(info);
     pos += 12;
     if (!name_ok(name_off)) return err(where(id) + "name offset " + std::to_string(name_off) + " out of range");
-    std::size_t trailer = 0, member = 0;
     TypeRec rec{kind, 0, false};
     switch (kind) {
-      case BTF_KIND_INT: trailer = 4; break;
       case BTF_KIND_PTR: case BTF_KIND_TYPEDEF: case BTF_KIND_VOLATILE: case BTF_KIND_CONST:
-      case BTF_KIND_RESTRICT: case BTF_KIND_TYPE_TAG:
+      case BTF_KIND_RESTRICT: case BTF_KIND_TYPE_TAG: case BTF_KIND_FUNC: case BTF_KIND_VAR:
+      case BTF_KIND_DECL_TAG:
         rec = {kind, st, true};
         break;
-      case BTF_KIND_FUNC: rec = {kind, st, true}; break;
-      case BTF_KIND_VAR: rec = {kind, st, true}; trailer = 4; break;
-      case BTF_KIND_DECL_TAG: rec = {kind, st, true}; trailer = 4; break;
-      case BTF_KIND_ARRAY: trailer = 12; break;
-      case BTF_KIND_STRUCT: case BTF_KIND_UNION: member = 12; break;
-      case BTF_KIND_ENUM: member = 8; break;
-      case BTF_KIND_ENUM64: member = 12; break;
-      case BTF_KIND_FWD: case BTF_KIND_FLOAT: break;
-      case BTF_KIND_FUNC_PROTO: member = 8; refs.push_back({id, st}); break;
-      case BTF_KIND_DATASEC: member = 12; break;
-      default: return err(where(id) + "unknown kind " + std::to_string(kind));
+      case BTF_KIND_FUNC_PROTO: refs.push_back({id, st}); break;
     }
+    auto sizes = layout(kind);
+    if (!sizes) return err(where(id) + "unknown kind " + std::to_string(kind));
+    auto [trailer, member] = *sizes;
     std::size_t extra = trailer + member * vlen;
     if (types.size() - pos < extra) return err(where(id) + "trailer runs past the type section");
     auto tail = types.subspan(pos, extra);

@@ -5,7 +5,9 @@
 // process alive.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 
 #include "core/result.hpp"
@@ -16,5 +18,10 @@ namespace xo::guest {
 // every string offset, every referenced type id, and that modifier/pointer/
 // array chains end (no reference loops).
 Status check_btf(std::span<const std::uint8_t> btf);
+
+// Bytes that follow the 12-byte header of a type record of `kind` with
+// `vlen` members (kind-specific trailer + members); nullopt for an unknown
+// kind. The one table both check_btf and BTF patching walk records with.
+std::optional<std::size_t> btf_type_extra_bytes(std::uint32_t kind, std::uint32_t vlen);
 
 }  // namespace xo::guest

@@ -59,16 +59,16 @@ class Linker {
     if (!sec || !sec->is_code()) return err(ctx + "target is not in a code section");
     if (off < 0 || static_cast<std::uint64_t>(off) >= sec->size || off % 8)
       return err(ctx + "target offset " + std::to_string(off) + " is outside '" + sec->name + "' or misaligned");
-    const ElfSymbol* fn = image_.function_at(shndx, static_cast<std::uint64_t>(off));
+    const std::uint64_t at = static_cast<std::uint64_t>(off);
+    // A region already copied covers it (also the entry made up for a
+    // section without function symbols, which function_at cannot find).
+    for (const CodeRegion& r : out_.regions)
+      if (r.section == shndx && at >= r.start && at - r.start < r.size) return r.out_slot + (at - r.start) / 8;
+    const ElfSymbol* fn = image_.function_at(shndx, at);
     if (!fn) return err(ctx + "target " + sec->name + "+" + std::to_string(off) + " is not inside any function");
-    std::size_t idx = out_.regions.size();
-    for (std::size_t r = 0; r < out_.regions.size(); ++r)
-      if (out_.regions[r].section == shndx && out_.regions[r].start == fn->value) idx = r;
-    if (idx == out_.regions.size()) {
-      auto added = append(*fn);
-      if (!added) return added.error();
-    }
-    return out_.regions[idx].out_slot + (static_cast<std::uint64_t>(off) - fn->value) / 8;
+    auto added = append(*fn);
+    if (!added) return added.error();
+    return out_.regions[*added].out_slot + (at - fn->value) / 8;
   }
 
   static Result<std::int32_t> rel_offset(std::size_t target, std::size_t out_pc, const std::string& ctx) {
@@ -152,6 +152,19 @@ class Linker {
       if (it == maps_.by_map_name.end()) return err(ctx + "reference to unknown map '" + sym.name + "'");
       lo = isa::RawInsn::make(lo.code, lo.dst(), BPF_PSEUDO_MAP_FD, lo.off, static_cast<std::int32_t>(it->second));
       hi.imm = 0;
+      out_.map_uses.push_back({it->second, out_pc});
+      return Ok{};
+    }
+    if (maps_.legacy_section && sym.shndx == maps_.legacy_section) {
+      // libbpf 0.x: the map whose record starts at the symbol (+ addend).
+      std::int64_t off = static_cast<std::int64_t>(sym.type == STT_SECTION ? 0 : sym.value) + lo.imm;
+      auto it = off < 0 ? maps_.by_legacy_offset.end() : maps_.by_legacy_offset.find(static_cast<std::uint64_t>(off));
+      if (it == maps_.by_legacy_offset.end())
+        return err(ctx + "reference to '" + sym.name + "'+" + std::to_string(lo.imm) + " in section '" + sec->name +
+                   "' is not the start of a legacy map definition");
+      lo = isa::RawInsn::make(lo.code, lo.dst(), BPF_PSEUDO_MAP_FD, lo.off, static_cast<std::int32_t>(it->second));
+      hi.imm = 0;
+      out_.map_uses.push_back({it->second, out_pc});
       return Ok{};
     }
     if (auto it = maps_.by_data_section.find(sym.shndx); it != maps_.by_data_section.end()) {
@@ -161,6 +174,7 @@ class Linker {
         return err(ctx + "global data reference '" + sym.name + "'+" + std::to_string(lo.imm) + " is outside '" + sec->name + "' (" + std::to_string(sec->size) + " bytes)");
       lo = isa::RawInsn::make(lo.code, lo.dst(), BPF_PSEUDO_MAP_VALUE, lo.off, static_cast<std::int32_t>(it->second));
       hi.imm = static_cast<std::int32_t>(off);
+      out_.map_uses.push_back({it->second, out_pc});
       return Ok{};
     }
     if (sec->is_code()) {  // address of a subprogram (callbacks, bpf_loop)

@@ -31,6 +31,14 @@ struct MapSymbols {
   std::size_t maps_section = 0;                        // index of `.maps`, 0 if none
   std::map<std::string, std::uint32_t> by_map_name;    // `.maps` symbol -> handle
   std::map<std::size_t, std::uint32_t> by_data_section;  // .data/.rodata/.bss index -> handle
+  std::size_t legacy_section = 0;                       // index of legacy `maps`, 0 if none
+  std::map<std::uint64_t, std::uint32_t> by_legacy_offset;  // record offset in `maps` -> handle
+};
+
+// One instruction that names a map (ld_imm64, BPF_PSEUDO_MAP_FD or _VALUE).
+struct MapUse {
+  std::uint32_t handle = 0;
+  std::size_t pc = 0;  // slot in the linked program
 };
 
 // One function copied into the output.
@@ -45,11 +53,14 @@ struct CodeRegion {
 struct LinkedCode {
   std::vector<isa::RawInsn> insns;
   std::vector<CodeRegion> regions;  // regions[0] is the main program
+  std::vector<MapUse> map_uses;     // in program order: the maps this program needs
 };
 
 // Most slots a linked program may have (the kernel's BPF_COMPLEXITY_LIMIT_INSNS).
 inline constexpr std::size_t kMaxProgramSlots = 1'000'000;
 
+// `entry` is normally a function symbol of the image; for a code section
+// without function symbols, a made-up one spanning the whole section.
 Result<LinkedCode> link_program(const ElfImage& image, const ElfSymbol& entry, const MapSymbols& maps);
 
 }  // namespace xo::guest

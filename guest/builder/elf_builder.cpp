@@ -1,25 +1,33 @@
 // The builder's pipeline, in order:
 //   1. ElfImage::parse      bound-check the ELF by hand (sections, symbols, relocations)
-//   2. open_with_libbpf     map definitions, entry programs, finalized BTF
-//   3. select_program       by function or section name
-//   4. collect_maps         MapDefs + how relocations name them (handles 1..N)
-//   5. link_program         append subprograms, patch map refs and calls
-//   6. collect_debug_info   .BTF.ext func/line info -> slots of the linked program
+//   2. parse_legacy_maps    pre-libbpf-1.0 `maps` records (legacy_object.hpp)
+//   3. open_with_libbpf     BTF map definitions, global data, entry programs, finalized BTF
+//                           (+ code sections without function symbols, one program each)
+//   4. select_program       by function or section name
+//   5. collect_maps         MapDefs + how relocations name them (handles 1..N), sizes set
+//   6. link_program         append subprograms, patch map refs and calls
+//   7. collect_debug_info   .BTF.ext func/line info -> slots of the linked program
+//   8. keep_used_maps       the maps the linked code names; the others left out, with a note
 #include "guest/builder/elf_builder.hpp"
 
+#include <bpf/libbpf.h>
 #include <elf.h>
 #include <linux/bpf.h>
 #include <linux/btf.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <set>
 
+#include "core/diagnostics.hpp"
 #include "guest/builder/btf_check.hpp"
 #include "guest/builder/btf_ext.hpp"
 #include "guest/builder/code_linker.hpp"
 #include "guest/builder/elf_image.hpp"
+#include "guest/builder/legacy_object.hpp"
 #include "guest/builder/libbpf_object.hpp"
 
 namespace xo::guest {
@@ -44,15 +52,6 @@ bool internal_map_matches(const std::string& map_name, const std::string& sectio
   return map_name == section.substr(0, BPF_OBJ_NAME_LEN - 1);
 }
 
-bool supported_map_type(std::uint32_t t) {
-  switch (static_cast<MapType>(t)) {
-    case MapType::Hash: case MapType::Array: case MapType::ProgArray: case MapType::PercpuHash:
-    case MapType::PercpuArray: case MapType::LruHash: case MapType::LruPercpuHash:
-      return true;
-  }
-  return false;
-}
-
 Result<const LibbpfProgram*> select_program(const LibbpfView& view, const std::optional<std::string>& want) {
   std::string names;
   for (const auto& p : view.programs) names += (names.empty() ? "" : ", ") + p.name + " (" + p.section + ")";
@@ -73,21 +72,39 @@ Result<const LibbpfProgram*> select_program(const LibbpfView& view, const std::o
   return found;
 }
 
+// What xoffload can say about a map type: "devmap (14)".
+std::string map_type_label(std::uint32_t t) {
+  const char* name = libbpf_bpf_map_type_str(static_cast<bpf_map_type>(t));
+  return (name ? std::string(name) + " " : std::string("type ")) + "(" + std::to_string(t) + ")";
+}
+
 struct CollectedMaps {
-  std::vector<MapDef> defs;
+  std::vector<MapDef> defs;  // every map of the object, handles 1..N
+  std::set<std::uint32_t> global_data;  // handles of .data/.rodata/.bss maps
   MapSymbols symbols;
 };
 
-Result<CollectedMaps> collect_maps(const ElfImage& image, const LibbpfView& view) {
+// MapDef.type holds the object's number as is; only maps a program uses are
+// checked against what offload supports (keep_used_maps).
+MapDef map_def(std::uint32_t handle, std::uint32_t type, std::uint32_t key_size, std::uint32_t value_size,
+               std::uint32_t max_entries, std::uint32_t flags, const std::string& name) {
+  return MapDef{handle, static_cast<MapType>(type), key_size, value_size, max_entries, flags, name, 0, 0, {}, false};
+}
+
+Result<CollectedMaps> collect_maps(const ElfImage& image, const LegacyMaps& legacy, const LibbpfView& view) {
   CollectedMaps out;
+  out.symbols.legacy_section = legacy.section;
+  for (const LegacyMap& m : legacy.maps) {
+    const auto handle = static_cast<std::uint32_t>(out.defs.size() + 1);
+    out.symbols.by_legacy_offset.emplace(m.offset, handle);  // aliases: the first symbol wins
+    out.defs.push_back(map_def(handle, m.type, m.key_size, m.value_size, m.max_entries, m.flags, m.name));
+  }
   if (const ElfSection* s = image.section_named(".maps")) out.symbols.maps_section = s->index;
-  for (std::size_t i = 0; i < view.maps.size(); ++i) {
-    const LibbpfMap& m = view.maps[i];
-    const std::uint32_t handle = static_cast<std::uint32_t>(i + 1);
-    if (!supported_map_type(m.type))
-      return err("map '" + m.name + "': map type " + std::to_string(m.type) + " is not supported for offload");
-    MapDef def{handle, static_cast<MapType>(m.type), m.key_size, m.value_size, m.max_entries, m.flags,
-               m.name, m.btf_key_type_id, m.btf_value_type_id, {}, false};
+  for (const LibbpfMap& m : view.maps) {
+    const auto handle = static_cast<std::uint32_t>(out.defs.size() + 1);
+    MapDef def = map_def(handle, m.type, m.key_size, m.value_size, m.max_entries, m.flags, m.name);
+    def.btf_key_type_id = m.btf_key_type_id;
+    def.btf_value_type_id = m.btf_value_type_id;
     if (!m.internal) {
       out.symbols.by_map_name[m.name] = handle;
       out.defs.push_back(std::move(def));
@@ -113,9 +130,69 @@ Result<CollectedMaps> collect_maps(const ElfImage& image, const LibbpfView& view
     if (sec->type == SHT_PROGBITS) def.initial_value.assign(sec->data.begin(), sec->data.end());
     def.frozen = starts_with(sec->name, ".rodata");
     out.symbols.by_data_section[sec->index] = handle;
+    out.global_data.insert(handle);
     out.defs.push_back(std::move(def));
   }
   return out;
+}
+
+// --map-size: what a loader's bpf_map__set_max_entries() would do before load.
+Status apply_map_sizes(CollectedMaps& maps, const std::map<std::string, std::uint32_t, std::less<>>& sizes) {
+  for (const auto& [name, entries] : sizes) {
+    auto it = std::find_if(maps.defs.begin(), maps.defs.end(), [&](const MapDef& d) { return d.name == name; });
+    if (it == maps.defs.end()) {
+      std::string names;
+      for (const auto& d : maps.defs) names += (names.empty() ? "" : ", ") + d.name;
+      return err("map size for '" + name + "': the object has no such map (maps: " + (names.empty() ? "none" : names) + ")");
+    }
+    if (maps.global_data.count(it->handle))
+      return err("map size for '" + name + "': global data is one array entry; its size is not settable");
+    if (entries == 0) return err("map size for '" + name + "': max_entries must be at least 1");
+    it->max_entries = entries;
+  }
+  return Ok{};
+}
+
+bool supported_map_type(std::uint32_t t) {
+  switch (static_cast<MapType>(t)) {
+    case MapType::Hash: case MapType::Array: case MapType::ProgArray: case MapType::PercpuHash:
+    case MapType::PercpuArray: case MapType::LruHash: case MapType::LruPercpuHash:
+      return true;
+  }
+  return false;
+}
+
+// Only the maps the linked code names go to the host: an unused map of a
+// type offload does not run (a DEVMAP of another program in the object) or
+// that no one sized must not refuse this program. A used one is refused at
+// its first use, with the instruction and source line.
+Status keep_used_maps(Submission& sub, const std::vector<MapUse>& uses, std::vector<std::string>& notes) {
+  std::map<std::uint32_t, std::size_t> first_use;  // handle -> pc
+  for (const MapUse& u : uses) first_use.emplace(u.handle, u.pc);
+  const Diagnoser diag(sub);
+  for (const MapDef& d : sub.maps) {
+    auto use = first_use.find(d.handle);
+    if (use == first_use.end()) continue;
+    const auto type = static_cast<std::uint32_t>(d.type);
+    if (!supported_map_type(type))
+      return diag.at(use->second, "map '" + d.name + "' has type " + map_type_label(type) +
+                                      ", which offload does not support", EOPNOTSUPP);
+    if (d.max_entries == 0)
+      return diag.at(use->second, "map '" + d.name + "' has max_entries 0: the object leaves it to user space to size "
+                                  "it before load; set a size with --map-size " + d.name + "=N");
+  }
+  std::string unused;
+  std::vector<MapDef> kept;
+  for (MapDef& d : sub.maps) {
+    if (first_use.count(d.handle)) {
+      kept.push_back(std::move(d));
+    } else {
+      unused += (unused.empty() ? "'" : ", '") + d.name + "' (" + map_type_label(static_cast<std::uint32_t>(d.type)) + ")";
+    }
+  }
+  if (!unused.empty()) notes.push_back(diag.label() + " does not use map(s) " + unused + ": not offloaded");
+  sub.maps = std::move(kept);
+  return Ok{};
 }
 
 // NUL-terminated string in the BTF string section of a raw BTF blob.
@@ -185,41 +262,111 @@ Result<ElfImage> checked_image(std::span<const std::uint8_t> elf_bytes) {
   return image;
 }
 
-}  // namespace
+// Everything steps 1-3 learn about an object.
+struct OpenedObject {
+  ElfImage image;  // spans into the caller's bytes
+  LegacyMaps legacy;
+  LibbpfView view;  // programs: libbpf's, then one per code section without function symbols
+};
 
-Result<Submission> build_submission(std::span<const std::uint8_t> elf_bytes, std::optional<std::string> program) {
+Result<OpenedObject> open_object(std::span<const std::uint8_t> elf_bytes) {
   if (elf_bytes.size() > kMaxObjectBytes) return err("object is larger than " + std::to_string(kMaxObjectBytes) + " bytes");
   auto image = checked_image(elf_bytes);
   if (!image) return image.error();
-  auto view = open_with_libbpf(elf_bytes);
+  auto legacy = parse_legacy_maps(*image);
+  if (!legacy) return legacy.error();
+  auto for_libbpf = libbpf_compatible_copy(elf_bytes, *image, *legacy);
+  if (!for_libbpf) return for_libbpf.error();
+  auto view = open_with_libbpf(*for_libbpf);
   if (!view) return view.error();
-  auto chosen = select_program(*view, program);
-  if (!chosen) return chosen.error();
-  const LibbpfProgram& prog = **chosen;
+  for (const ElfSection* s : sections_without_functions(*image)) {
+    if (s->size % sizeof(isa::RawInsn)) return err("section '" + s->name + "': code size " + std::to_string(s->size) + " is not a multiple of 8");
+    view->programs.push_back(LibbpfProgram{s->name, s->name, isa::raw_from_bytes(s->data), true});
+  }
+  return OpenedObject{std::move(*image), std::move(*legacy), std::move(*view)};
+}
 
-  const ElfSection* sec = image->section_named(prog.section);
-  const ElfSymbol* entry = image->function_named(prog.name);
-  if (!sec || !entry || entry->shndx != sec->index)
-    return err("prog '" + prog.name + "': no function symbol in section '" + prog.section + "'");
+// The symbol linking starts from. libbpf drops a leading '?' (SEC("?xdp"):
+// not auto-loaded) from the section name it reports; the ELF keeps it.
+Result<ElfSymbol> entry_symbol(const ElfImage& image, const LibbpfProgram& prog) {
+  if (prog.whole_section) {
+    const ElfSection* sec = image.section_named(prog.section);
+    if (!sec) return err("prog '" + prog.name + "': section '" + prog.section + "' disappeared");
+    return ElfSymbol{prog.name, STT_FUNC, STB_GLOBAL, static_cast<std::uint16_t>(sec->index), 0, sec->size};
+  }
+  const ElfSymbol* entry = nullptr;
+  for (const ElfSymbol& s : image.symbols()) {
+    if (s.type != STT_FUNC || s.name != prog.name) continue;
+    const ElfSection* in = image.section(s.shndx);
+    if (in && (in->name == prog.section || in->name == "?" + prog.section)) entry = &s;
+  }
+  if (!entry) return err("prog '" + prog.name + "': no function symbol in section '" + prog.section + "'");
+  const ElfSection* sec = image.section(entry->shndx);
   if (entry->size != prog.insns.size() * sizeof(isa::RawInsn) || entry->value > sec->data.size() ||
       entry->size > sec->data.size() - entry->value ||
       std::memcmp(sec->data.data() + entry->value, prog.insns.data(), entry->size) != 0)
     return err("prog '" + prog.name + "': libbpf and the ELF symbol table disagree about its code");
+  return *entry;
+}
 
-  auto maps = collect_maps(*image, *view);
+}  // namespace
+
+Status parse_map_size(std::string_view spec, std::map<std::string, std::uint32_t, std::less<>>& sizes) {
+  const auto eq = spec.rfind('=');
+  if (eq == std::string_view::npos || eq == 0)
+    return err("map size '" + std::string(spec) + "': expected NAME=N");
+  std::string name(spec.substr(0, eq));
+  std::string_view n = spec.substr(eq + 1);
+  int base = 10;
+  if (n.size() > 2 && n[0] == '0' && (n[1] == 'x' || n[1] == 'X')) {
+    n.remove_prefix(2);
+    base = 16;
+  }
+  std::uint32_t value = 0;
+  auto [end, ec] = std::from_chars(n.data(), n.data() + n.size(), value, base);
+  if (n.empty() || ec != std::errc() || end != n.data() + n.size() || value == 0)
+    return err("map size '" + std::string(spec) + "': N must be a number in 1..4294967295");
+  if (sizes.count(name)) return err("map size for '" + name + "' given twice");
+  sizes.emplace(std::move(name), value);
+  return Ok{};
+}
+
+Result<BuiltProgram> build_program(std::span<const std::uint8_t> elf_bytes, const BuildOptions& options) {
+  auto object = open_object(elf_bytes);
+  if (!object) return object.error();
+  const ElfImage& image = object->image;
+  auto chosen = select_program(object->view, options.program);
+  if (!chosen) return chosen.error();
+  const LibbpfProgram& prog = **chosen;
+  auto entry = entry_symbol(image, prog);
+  if (!entry) return entry.error();
+
+  BuiltProgram out;
+  out.notes = object->legacy.notes;
+  if (prog.whole_section)
+    out.notes.push_back("prog '" + prog.name + "': section '" + prog.section +
+                        "' has no function symbol; the whole section is the program");
+  auto maps = collect_maps(image, object->legacy, object->view);
   if (!maps) return maps.error();
-  auto code = link_program(*image, *entry, maps->symbols);
+  if (Status st = apply_map_sizes(*maps, options.map_sizes); !st) return st.error();
+  auto code = link_program(image, *entry, maps->symbols);
   if (!code) return code.error();
 
-  Submission sub;
+  Submission& sub = out.submission;
   sub.name = prog.name;
-  sub.license = read_license(*image);
+  sub.license = read_license(image);
   sub.insns = std::move(code->insns);
   sub.maps = std::move(maps->defs);
-  sub.btf = view->btf;
-  Status st = collect_debug_info(*image, *code, prog.name, sub.btf, sub);
-  if (!st) return st.error();
-  return sub;
+  sub.btf = object->view.btf;
+  if (Status st = collect_debug_info(image, *code, prog.name, sub.btf, sub); !st) return st.error();
+  if (Status st = keep_used_maps(sub, code->map_uses, out.notes); !st) return st.error();
+  return out;
+}
+
+Result<Submission> build_submission(std::span<const std::uint8_t> elf_bytes, std::optional<std::string> program) {
+  auto built = build_program(elf_bytes, BuildOptions{std::move(program), {}});
+  if (!built) return built.error();
+  return std::move(built->submission);
 }
 
 Result<std::vector<std::uint8_t>> read_object_file(const std::string& path) {
@@ -237,22 +384,25 @@ Result<std::vector<std::uint8_t>> read_object_file(const std::string& path) {
   return bytes;
 }
 
-Result<Submission> build_submission_from_file(const std::string& path, std::optional<std::string> program) {
+Result<BuiltProgram> build_program_from_file(const std::string& path, const BuildOptions& options) {
   auto bytes = read_object_file(path);
   if (!bytes) return bytes.error();
-  auto sub = build_submission(*bytes, std::move(program));
-  if (!sub) return err(path + ": " + sub.error().message);
-  return sub;
+  auto built = build_program(*bytes, options);
+  if (!built) return built.error().prefixed(path + ": ");
+  return built;
+}
+
+Result<Submission> build_submission_from_file(const std::string& path, std::optional<std::string> program) {
+  auto built = build_program_from_file(path, BuildOptions{std::move(program), {}});
+  if (!built) return built.error();
+  return std::move(built->submission);
 }
 
 Result<std::vector<ProgramInfo>> list_program_infos(std::span<const std::uint8_t> elf_bytes) {
-  if (elf_bytes.size() > kMaxObjectBytes) return err("object is larger than " + std::to_string(kMaxObjectBytes) + " bytes");
-  auto image = checked_image(elf_bytes);
-  if (!image) return image.error();
-  auto view = open_with_libbpf(elf_bytes);
-  if (!view) return view.error();
+  auto object = open_object(elf_bytes);
+  if (!object) return object.error();
   std::vector<ProgramInfo> out;
-  for (const auto& p : view->programs) out.push_back(ProgramInfo{p.name, p.section, p.insns.size()});
+  for (const auto& p : object->view.programs) out.push_back(ProgramInfo{p.name, p.section, p.insns.size()});
   return out;
 }
 

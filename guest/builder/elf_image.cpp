@@ -69,6 +69,8 @@ Result<ElfImage> ElfImage::parse(std::span<const std::uint8_t> bytes) {
   if (!shstr || shdrs[shstrndx].sh_type != SHT_STRTAB) return err("ELF: section name table is invalid");
 
   ElfImage img;
+  img.shoff_ = eh.e_shoff;
+  img.shstrndx_ = shstrndx;
   img.sections_.resize(shnum);
   img.relocs_.resize(shnum);
   std::size_t symtab_index = 0;

@@ -63,11 +63,16 @@ class ElfImage {
   // The STT_FUNC symbol of section `shndx` that covers byte offset `off`.
   const ElfSymbol* function_at(std::size_t shndx, std::uint64_t off) const;
   const ElfSymbol* function_named(const std::string& name) const;
+  // Where the section header table starts, and the section naming sections.
+  std::uint64_t header_table_offset() const { return shoff_; }
+  std::size_t names_section() const { return shstrndx_; }
 
  private:
   std::vector<ElfSection> sections_;
   std::vector<ElfSymbol> symbols_;
   std::vector<std::vector<ElfReloc>> relocs_;  // indexed by target section
+  std::uint64_t shoff_ = 0;
+  std::size_t shstrndx_ = 0;
 };
 
 }  // namespace xo::guest

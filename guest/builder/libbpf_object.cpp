@@ -74,7 +74,7 @@ Result<LibbpfView> open_with_libbpf(std::span<const std::uint8_t> elf) {
   }
   bpf_program* prog;
   bpf_object__for_each_program(prog, obj.get()) {
-    LibbpfProgram p{bpf_program__name(prog), bpf_program__section_name(prog), {}};
+    LibbpfProgram p{bpf_program__name(prog), bpf_program__section_name(prog), {}, false};
     const bpf_insn* insns = bpf_program__insns(prog);
     std::size_t cnt = bpf_program__insn_cnt(prog);
     if (insns && cnt) {

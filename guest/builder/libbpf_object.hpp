@@ -26,6 +26,9 @@ struct LibbpfProgram {
   std::string name;
   std::string section;
   std::vector<isa::RawInsn> insns;  // the entry function alone, unrelocated
+  // Not libbpf's: a code section without function symbols, taken whole as
+  // one program named after the section (legacy_object.hpp).
+  bool whole_section = false;
 };
 
 struct LibbpfView {

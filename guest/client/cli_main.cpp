@@ -2,7 +2,7 @@
 //
 //   xoffload-guest [--port PATH] [--state FILE] [--json] COMMAND
 //     caps                         what the host offers (flavors, helpers, quotas)
-//     offload FILE [--flavor F] [--prog NAME] [--iface IF] [--no-attach] [--hold S]
+//     offload FILE [--flavor F] [--prog NAME] [--map-size NAME=N]... [--iface IF] [--no-attach] [--hold S]
 //     maps                         offloaded programs and their maps (from the state file)
 //     dump-map NAME                every entry of a map, read from the host
 //     stats                        per-action packet counters of each program
@@ -12,6 +12,8 @@
 // Over the virtio port the host session outlives this process, so handles
 // are remembered in a state file (offload_state.hpp). Over a unix socket the
 // session ends with the process: use `offload --hold S` to keep it.
+// Options go through the one parser (core/args.hpp): global options before
+// COMMAND, the command's own (and --json) after it; usage errors exit 2.
 #include <signal.h>
 #include <unistd.h>
 
@@ -22,6 +24,8 @@
 #include <thread>
 #include <vector>
 
+#include "core/args.hpp"
+#include "guest/builder/elf_builder.hpp"
 #include "guest/client/guest_client.hpp"
 #include "guest/client/offload_state.hpp"
 
@@ -33,18 +37,12 @@ namespace tp = xo::transport;
 volatile sig_atomic_t g_stop = 0;
 void on_signal(int) { g_stop = 1; }
 
-struct Args {
-  std::string port, state = default_state_path(), command;
+// What every command gets: the global options and its own parsed words.
+struct Ctx {
+  std::string state;
   bool json = false;
-  std::vector<std::string> rest;
+  xo::args::Args args;  // the command's options and positionals
 };
-
-void usage(FILE* to) {
-  std::fprintf(to,
-               "usage: xoffload-guest [--port PATH] [--state FILE] [--json] COMMAND\n"
-               "  caps | offload FILE [--flavor tc|chain|devmap|any] [--prog NAME] [--iface IF]\n"
-               "         [--no-attach] [--hold SECONDS] | maps | dump-map NAME | stats | unload | reset\n");
-}
 
 std::string json_str(const std::string& s) {
   std::string out = "\"";
@@ -84,7 +82,7 @@ int fail(const std::string& what) {
   return 1;
 }
 
-int cmd_caps(GuestClient& c, const Args& a) {
+int cmd_caps(GuestClient& c, const Ctx& a) {
   auto caps = c.caps();
   if (!caps) return fail(caps.error().message);
   const auto& q = caps->quotas;
@@ -136,44 +134,35 @@ void print_program(const OffloadedProgram& p, bool json) {
                 map_type_name(m.type).c_str(), m.key_size, m.value_size, m.max_entries);
 }
 
-int cmd_offload(GuestClient& c, const Args& a) {
+// Seconds; hold_s * 1000 stays an int.
+constexpr std::uint64_t kMaxHold = 2'000'000;
+
+// What offload's options must be, checked before the host is contacted.
+xo::Status check_offload(const xo::args::Args& args) {
+  if (auto f = args.get("--flavor"))
+    if (auto flavor = parse_flavor(*f); !flavor) return flavor.error();
+  if (auto hold = args.unsigned_value("--hold", 0, 0, kMaxHold); !hold) return hold.error();
+  std::map<std::string, std::uint32_t, std::less<>> sizes;
+  for (const std::string& v : args.all("--map-size"))
+    if (auto st = xo::guest::parse_map_size(v, sizes); !st) return xo::err("--map-size: " + st.error().message);
+  return xo::Ok{};
+}
+
+int cmd_offload(GuestClient& c, const Ctx& a) {
   OffloadOptions o;
-  std::string file;
-  int hold_s = -1;
-  for (std::size_t i = 0; i < a.rest.size(); ++i) {
-    const std::string& s = a.rest[i];
-    auto next = [&]() -> const std::string* { return i + 1 < a.rest.size() ? &a.rest[++i] : nullptr; };
-    if (s == "--flavor") {
-      const std::string* v = next();
-      if (!v) return fail("--flavor needs a value");
-      auto f = parse_flavor(*v);
-      if (!f) return fail(f.error().message);
-      o.flavor = *f;
-    } else if (s == "--prog") {
-      const std::string* v = next();
-      if (!v) return fail("--prog needs a value");
-      o.program = *v;
-    } else if (s == "--iface") {
-      const std::string* v = next();
-      if (!v) return fail("--iface needs a value");
-      o.ifname = *v;
-    } else if (s == "--no-attach") {
-      o.attach = false;
-    } else if (s == "--hold") {
-      const std::string* v = next();
-      if (!v) return fail("--hold needs seconds");
-      hold_s = std::atoi(v->c_str());
-    } else if (file.empty() && s[0] != '-') {
-      file = s;
-    } else {
-      return fail("offload: unexpected argument '" + s + "'");
-    }
-  }
-  if (file.empty()) return fail("offload: FILE missing");
+  const std::string& file = a.args.positional[0];
+  if (auto f = a.args.get("--flavor")) o.flavor = *parse_flavor(*f);  // checked by check_offload
+  if (auto p = a.args.get("--prog")) o.program = *p;
+  if (auto i = a.args.get("--iface")) o.ifname = *i;
+  for (const std::string& v : a.args.all("--map-size"))
+    (void)parse_map_size(v, o.map_sizes);  // checked by check_offload
+  o.attach = !a.args.flag("--no-attach");
+  const int hold_s = a.args.flag("--hold") ? int(*a.args.unsigned_value("--hold", 0, 0, kMaxHold)) : -1;
   auto state = load_state(a.state);
   if (!state) return fail(state.error().message);
   auto prog = c.offload_file(file, o);
   if (!prog) return fail(prog.error().message);
+  for (const std::string& n : prog->notes) std::fprintf(stderr, "xoffload-guest: note: %s\n", n.c_str());
   state->push_back(*prog);
   if (auto st = save_state(a.state, *state); !st) return fail(st.error().message);
   print_program(*prog, a.json);
@@ -189,7 +178,7 @@ int cmd_offload(GuestClient& c, const Args& a) {
   return st ? 0 : fail(st.error().message);
 }
 
-int cmd_maps(const Args& a) {
+int cmd_maps(const Ctx& a) {
   auto state = load_state(a.state);
   if (!state) return fail(state.error().message);
   if (a.json) std::printf("[");
@@ -202,14 +191,13 @@ int cmd_maps(const Args& a) {
   return 0;
 }
 
-int cmd_dump_map(GuestClient& c, const Args& a) {
-  if (a.rest.size() != 1) return fail("dump-map: NAME missing");
+int cmd_dump_map(GuestClient& c, const Ctx& a) {
   auto state = load_state(a.state);
   if (!state) return fail(state.error().message);
   const OffloadedMap* map = nullptr;
   for (const auto& p : *state)
-    if ((map = p.find_map(a.rest[0]))) break;
-  if (!map) return fail("no offloaded map named '" + a.rest[0] + "'");
+    if ((map = p.find_map(a.args.positional[0]))) break;
+  if (!map) return fail("no offloaded map named '" + a.args.positional[0] + "'");
   auto entries = c.dump_map(*map);
   if (!entries) return fail(entries.error().message);
   const bool percpu = map_type_is_percpu(map->type);
@@ -235,7 +223,7 @@ int cmd_dump_map(GuestClient& c, const Args& a) {
   return 0;
 }
 
-int cmd_stats(GuestClient& c, const Args& a) {
+int cmd_stats(GuestClient& c, const Ctx& a) {
   auto state = load_state(a.state);
   if (!state) return fail(state.error().message);
   if (a.json) std::printf("[");
@@ -261,7 +249,7 @@ int cmd_stats(GuestClient& c, const Args& a) {
   return 0;
 }
 
-int cmd_unload(GuestClient& c, const Args& a) {
+int cmd_unload(GuestClient& c, const Ctx& a) {
   auto state = load_state(a.state);
   if (!state) return fail(state.error().message);
   int rc = 0;
@@ -276,46 +264,134 @@ int cmd_unload(GuestClient& c, const Args& a) {
   return rc;
 }
 
-int cmd_reset(GuestClient& c, const Args& a) {
+int cmd_reset(GuestClient& c, const Ctx& a) {
   if (auto st = c.reset(); !st) return fail(st.error().message);
   (void)save_state(a.state, {});
   std::printf(a.json ? "{\"reset\":true}\n" : "session reset\n");
   return 0;
 }
 
+// ---- the command table and the command line ---------------------------------
+
+constexpr xo::args::Option kJson{"--json", "", "machine-readable output"};
+
+struct GuestCommand {
+  std::string_view name;
+  std::size_t positionals;  // exactly this many words after the command
+  bool needs_host;          // connects to the host (maps reads the state file only)
+  xo::args::Spec spec;
+  int (*run)(GuestClient* c, const Ctx& ctx);
+  xo::Status (*check)(const xo::args::Args& args) = nullptr;
+};
+
+const std::vector<GuestCommand>& commands() {
+  static const std::vector<GuestCommand> table = {
+      {"caps", 0, true, {"[--json]", "What the host offers: flavors, map types, helpers, quotas.", "", {kJson}},
+       [](GuestClient* c, const Ctx& a) { return cmd_caps(*c, a); }},
+      {"offload", 1, true,
+       {"FILE [--flavor tc|chain|devmap|any] [--prog NAME] [--map-size NAME=N]... [--iface IF] [--no-attach]\n"
+        "       [--hold SECONDS]",
+        "Offload the XDP program in FILE (a BPF object) to the host.",
+        "The handles are recorded in the state file for maps, dump-map, stats and unload.\n"
+        "Over a unix socket the host session ends with this process: --hold keeps it.",
+        {{"--flavor", "F", "host flavor: tc, chain, devmap or any (default: the host's choice)"},
+         {"--prog", "NAME", "the program of a multi-program object"},
+         {"--map-size", "NAME=N", "max_entries of map NAME before load (repeatable)"},
+         {"--iface", "IF", "the guest NIC it runs for (its ifindex is ctx->ingress_ifindex)"},
+         {"--no-attach", "", "load it on the host but do not attach it"},
+         {"--hold", "SECONDS", "stay connected for SECONDS (0: until a signal), then unload"},
+         kJson}},
+       [](GuestClient* c, const Ctx& a) { return cmd_offload(*c, a); }, check_offload},
+      {"maps", 0, false, {"[--json]", "Offloaded programs and their maps (from the state file).", "", {kJson}},
+       [](GuestClient*, const Ctx& a) { return cmd_maps(a); }},
+      {"dump-map", 1, true, {"NAME [--json]", "Every entry of an offloaded map, read from the host.", "", {kJson}},
+       [](GuestClient* c, const Ctx& a) { return cmd_dump_map(*c, a); }},
+      {"stats", 0, true, {"[--json]", "Per-action packet counters of each offloaded program.", "", {kJson}},
+       [](GuestClient* c, const Ctx& a) { return cmd_stats(*c, a); }},
+      {"unload", 0, true,
+       {"[--json]", "Detach, unload and free every program in the state file.", "", {kJson}},
+       [](GuestClient* c, const Ctx& a) { return cmd_unload(*c, a); }},
+      {"reset", 0, true,
+       {"[--json]", "Free everything this VM's session owns on the host.", "", {kJson}},
+       [](GuestClient* c, const Ctx& a) { return cmd_reset(*c, a); }},
+  };
+  return table;
+}
+
+std::string usage_text() {
+  static const std::string state_help = "where offloaded handles are kept (default " + default_state_path() + ")";
+  std::string list = "commands (xoffload-guest COMMAND --help for details):";
+  for (const auto& c : commands())
+    list += "\n  " + std::string(c.name) + std::string(c.name.size() < 10 ? 10 - c.name.size() : 1, ' ') +
+            std::string(c.spec.summary);
+  const xo::args::Spec top{
+      "[--port PATH] [--state FILE] [--json] COMMAND [ARGS]",
+      "The guest side of xoffload: offload XDP programs to the host and inspect them.",
+      list,
+      {{"--port", "PATH", "the host channel: a virtio port or a unix socket (default /dev/xoffload0)"},
+       {"--state", "FILE", state_help},
+       kJson},
+      /*stop_at_positional=*/true};
+  return xo::args::help_text(top, "xoffload-guest");
+}
+
+int usage_error(const std::string& what, const std::string& help) {
+  std::fprintf(stderr, "xoffload-guest: %s\n%s", what.c_str(), help.c_str());
+  return xo::args::kExitUsage;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  Args a;
-  int i = 1;
-  for (; i < argc; ++i) {
-    const std::string s = argv[i];
-    if (s == "--json") a.json = true;
-    else if ((s == "--port" || s == "--state") && i + 1 < argc) (s == "--port" ? a.port : a.state) = argv[++i];
-    else if (s == "-h" || s == "--help") { usage(stdout); return 0; }
-    else if (s[0] == '-') { usage(stderr); return 2; }
-    else break;
+  const xo::args::Spec global{"", "", "",
+                              {{"--port", "PATH", ""}, {"--state", "FILE", ""}, kJson},
+                              /*stop_at_positional=*/true};
+  auto top = xo::args::parse(global, argc, argv);
+  if (!top) return usage_error(top.error().message, usage_text());
+  if (top->version) {
+    std::fputs(xo::args::version_text("xoffload-guest").c_str(), stdout);
+    return xo::args::kExitOk;
   }
-  if (i >= argc) { usage(stderr); return 2; }
-  a.command = argv[i++];
-  for (; i < argc; ++i) {
-    const std::string s = argv[i];
-    if (s == "--json") a.json = true;
-    else a.rest.push_back(s);
+  if (top->help) {
+    std::fputs(usage_text().c_str(), stdout);
+    return xo::args::kExitOk;
   }
+  if (top->positional.empty()) {
+    std::fputs(usage_text().c_str(), stderr);
+    return xo::args::kExitUsage;
+  }
+  const std::string name = top->positional[0];
+  const GuestCommand* cmd = nullptr;
+  for (const auto& c : commands())
+    if (c.name == name) cmd = &c;
+  if (!cmd) return usage_error("unknown command '" + name + "'", usage_text());
+
+  const std::string program = "xoffload-guest " + name;
+  const std::vector<std::string> words(top->positional.begin() + 1, top->positional.end());
+  auto args = xo::args::parse(cmd->spec, words);
+  if (!args) return usage_error(name + ": " + args.error().message, "");
+  if (args->help) {
+    std::fputs(xo::args::help_text(cmd->spec, program).c_str(), stdout);
+    return xo::args::kExitOk;
+  }
+  if (args->version) {
+    std::fputs(xo::args::version_text("xoffload-guest").c_str(), stdout);
+    return xo::args::kExitOk;
+  }
+  if (args->positional.size() < cmd->positionals)
+    return usage_error(name + ": " + std::string(cmd->spec.usage.substr(0, cmd->spec.usage.find(' '))) + " missing",
+                       "usage: " + program + " " + std::string(cmd->spec.usage) + "\n");
+  if (args->positional.size() > cmd->positionals)
+    return usage_error(name + ": unexpected argument '" + args->positional[cmd->positionals] + "'", "");
+  if (cmd->check)
+    if (auto st = cmd->check(*args); !st) return usage_error(name + ": " + st.error().message, "");
+
+  Ctx ctx{top->get("--state").value_or(default_state_path()), top->flag("--json") || args->flag("--json"),
+          std::move(*args)};
   signal(SIGINT, on_signal);
   signal(SIGTERM, on_signal);
-
-  if (a.command == "maps") return cmd_maps(a);
-  const bool known = a.command == "caps" || a.command == "offload" || a.command == "dump-map" ||
-                     a.command == "stats" || a.command == "unload" || a.command == "reset";
-  if (!known) { usage(stderr); return 2; }
-  auto client = GuestClient::connect(a.port);
+  if (!cmd->needs_host) return cmd->run(nullptr, ctx);
+  auto client = GuestClient::connect(top->get("--port").value_or(""));
   if (!client) return fail(client.error().message);
-  if (a.command == "caps") return cmd_caps(*client, a);
-  if (a.command == "offload") return cmd_offload(*client, a);
-  if (a.command == "dump-map") return cmd_dump_map(*client, a);
-  if (a.command == "stats") return cmd_stats(*client, a);
-  if (a.command == "unload") return cmd_unload(*client, a);
-  return cmd_reset(*client, a);
+  return cmd->run(&*client, ctx);
 }

@@ -1,7 +1,6 @@
 // GuestClient: connect, offload sequence, map/program operations.
 #include "guest/client/guest_client.hpp"
 
-#include <linux/bpf.h>
 #include <net/if.h>
 #include <sys/stat.h>
 
@@ -11,6 +10,7 @@
 #include <thread>
 
 #include "guest/builder/elf_builder.hpp"
+#include "translator/isa/codec.hpp"
 
 namespace xo::guest {
 namespace {
@@ -117,19 +117,15 @@ Result<std::vector<isa::RawInsn>> rewrite_map_handles(
     std::span<const isa::RawInsn> insns,
     const std::vector<std::pair<std::uint32_t, std::uint32_t>>& host_handles) {
   std::vector<isa::RawInsn> out(insns.begin(), insns.end());
-  for (std::size_t pc = 0; pc < out.size(); ++pc) {
-    auto& in = out[pc];
-    if (in.code != (BPF_LD | BPF_IMM | BPF_DW)) continue;
-    if (in.src() == BPF_PSEUDO_MAP_FD || in.src() == BPF_PSEUDO_MAP_VALUE) {
-      auto it = std::find_if(host_handles.begin(), host_handles.end(),
-                             [&](const auto& p) { return p.first == std::uint32_t(in.imm); });
-      if (it == host_handles.end())
-        return err_at(pc, "map reference to handle " + std::to_string(in.imm) +
-                              ", which the submission does not define");
-      in.imm = std::int32_t(it->second);
-    }
-    ++pc;  // second slot of ld_imm64
-  }
+  auto rebound = isa::rebind_map_refs(out, [&](std::size_t pc, std::int32_t handle) -> Result<std::int32_t> {
+    auto it = std::find_if(host_handles.begin(), host_handles.end(),
+                           [&](const auto& p) { return p.first == std::uint32_t(handle); });
+    if (it == host_handles.end())
+      return err_at(pc, "map reference to handle " + std::to_string(handle) +
+                            ", which the submission does not define");
+    return std::int32_t(it->second);
+  });
+  if (!rebound) return rebound.error();
   return out;
 }
 
@@ -258,9 +254,11 @@ Result<OffloadedProgram> GuestClient::offload(const Submission& s, const Offload
 
 Result<OffloadedProgram> GuestClient::offload_file(const std::string& elf_path,
                                                    const OffloadOptions& o) {
-  auto s = build_submission_from_file(elf_path, o.program);
-  if (!s) return prefixed(elf_path, s.error());
-  return offload(*s, o);
+  auto built = build_program_from_file(elf_path, BuildOptions{o.program, o.map_sizes});
+  if (!built) return built.error();  // already "<path>: ..."
+  auto prog = offload(built->submission, o);
+  if (prog) prog->notes = std::move(built->notes);
+  return prog;
 }
 
 // ---- maps ---------------------------------------------------------------------

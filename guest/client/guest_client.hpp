@@ -20,6 +20,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <span>
 #include <string>
@@ -53,6 +54,7 @@ struct OffloadedProgram {
   bool attached = false;
   std::vector<OffloadedMap> maps;
   std::string log;  // verifier log of a successful load (may be empty)
+  std::vector<std::string> notes;  // the builder's, from offload_file (maps left out, ...); not saved
   const OffloadedMap* find_map(const std::string& name) const;
   bool operator==(const OffloadedProgram&) const = default;
 };
@@ -63,6 +65,10 @@ struct OffloadOptions {
   std::uint32_t ifindex = 0;    // used when ifname is empty
   bool attach = true;           // false: load only (PROG_ATTACH later)
   std::optional<std::string> program;  // which program of the object (nullopt: the only one)
+  // offload_file: max_entries by map name, set before load (parse_map_size
+  // in elf_builder.hpp reads "NAME=N"); for maps the object leaves at 0 for
+  // its loader to size, or to resize any other.
+  std::map<std::string, std::uint32_t, std::less<>> map_sizes;
 };
 
 // "tc", "chain", "devmap", "tun", "any" <-> protocol flavor numbers.

@@ -16,11 +16,16 @@ constexpr std::size_t kBtfLogBytes = 64 * 1024;
 
 }  // namespace
 
-Result<LoadedBtf> load_btf(std::span<const std::uint8_t> blob, const BtfQuota& quota) {
+Status check_btf_blob(std::span<const std::uint8_t> blob, const BtfQuota& quota) {
   if (blob.empty()) return err(EINVAL, "BTF: empty blob");
   if (blob.size() > quota.max_bytes)
     return err(EDQUOT, "BTF: blob of " + std::to_string(blob.size()) + " bytes exceeds the quota of " +
                std::to_string(quota.max_bytes) + " bytes");
+  return Ok{};
+}
+
+Result<LoadedBtf> load_btf(std::span<const std::uint8_t> blob, const BtfQuota& quota) {
+  if (auto s = check_btf_blob(blob, quota); !s) return s.error();
 
   // First without a log (cheap); on refusal, again with one to explain it.
   int fd = bpf_btf_load(blob.data(), blob.size(), nullptr);

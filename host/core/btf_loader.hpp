@@ -25,7 +25,10 @@ struct LoadedBtf {
   std::uint32_t id = 0;  // kernel BTF object id (bpftool btf show)
 };
 
-// Errors: empty or oversized blob; the kernel's refusal, as
+// The part of load_btf that needs no kernel: empty or oversized blob.
+Status check_btf_blob(std::span<const std::uint8_t> blob, const BtfQuota& quota = {});
+
+// Errors: check_btf_blob's; the kernel's refusal, as
 // "BTF rejected by the kernel (EINVAL): <kernel log tail>".
 Result<LoadedBtf> load_btf(std::span<const std::uint8_t> blob, const BtfQuota& quota = {});
 

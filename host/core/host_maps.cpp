@@ -54,7 +54,10 @@ Status validate(const MapDef& d, const MapQuota& q) {
   if (d.value_size == 0 || d.value_size > q.max_value_size)
     return err(map_label(d) + ": value_size " + std::to_string(d.value_size) + " outside 1.." +
                std::to_string(q.max_value_size));
-  if (d.max_entries == 0 || d.max_entries > q.max_entries)
+  if (d.max_entries == 0)
+    return err(map_label(d) + ": max_entries 0; a map its loader sizes before load needs a size (--map-size " +
+               d.name + "=N)");
+  if (d.max_entries > q.max_entries)
     return err(map_label(d) + ": max_entries " + std::to_string(d.max_entries) + " outside 1.." +
                std::to_string(q.max_entries));
   if (d.flags & ~kAllowedFlags)
@@ -105,9 +108,7 @@ std::size_t HostMap::user_value_size() const {
   return percpu() ? ((def.value_size + 7u) & ~7u) * possible_cpus() : def.value_size;
 }
 
-Result<HostMaps> create_host_maps(std::string_view session, std::span<const MapDef> defs, int btf_fd,
-                                  const MapQuota& quota) {
-  // Check everything before the first kernel object exists.
+Status check_map_defs(std::span<const MapDef> defs, const MapQuota& quota) {
   if (defs.size() > quota.max_maps)
     return err("maps: " + std::to_string(defs.size()) + " maps exceed the quota of " +
                std::to_string(quota.max_maps));
@@ -121,6 +122,13 @@ Result<HostMaps> create_host_maps(std::string_view session, std::span<const MapD
       return err(map_label(d) + ": total map memory " + std::to_string(total) +
                  " bytes exceeds the quota of " + std::to_string(quota.max_total_bytes));
   }
+  return Ok{};
+}
+
+Result<HostMaps> create_host_maps(std::string_view session, std::span<const MapDef> defs, int btf_fd,
+                                  const MapQuota& quota) {
+  // Check everything before the first kernel object exists.
+  if (auto s = check_map_defs(defs, quota); !s) return s.error();
 
   HostMaps out;  // owns what exists so far: an early return closes it all
   for (const auto& d : defs) {

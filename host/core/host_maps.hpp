@@ -65,8 +65,11 @@ class HostMaps {
   std::vector<std::string> notes_;
 };
 
-// Validates every MapDef (types, flags, sizes, quota, unique handles) before
-// creating anything; then creates the maps, names them
+// The checks create_host_maps makes before the first kernel object exists:
+// every MapDef (types, flags, sizes, quota, unique handles). No kernel.
+Status check_map_defs(std::span<const MapDef> defs, const MapQuota& quota = {});
+
+// check_map_defs before creating anything; then creates the maps, names them
 // kernel_object_name(session, def.name), typed by BTF when `btf_fd` >= 0 and
 // the def carries type ids, fills global data and freezes .rodata. On any
 // error nothing created so far survives.

@@ -6,20 +6,20 @@ namespace xo::host {
 
 namespace {
 
+// bpffs: no '.' in any name.
 bool safe_path_char(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-         c == '.' || c == '-';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
 }
 
 Status validate_component(std::string_view what, std::string_view s) {
-  if (s.empty() || s.size() > 48)
-    return err(std::string(what) + " '" + std::string(s.substr(0, 64)) + "' must be 1..48 characters");
-  if (s.front() == '.' || s.front() == '-')
-    return err(std::string(what) + " '" + std::string(s) + "' must not start with '.' or '-'");
+  if (s.empty() || s.size() > kPinNameMax)
+    return err(std::string(what) + " '" + std::string(s.substr(0, 64)) + "' must be 1.." +
+               std::to_string(kPinNameMax) + " characters");
+  if (s.front() == '-') return err(std::string(what) + " '" + std::string(s) + "' must not start with '-'");
   for (char c : s)
     if (!safe_path_char(c))
       return err(std::string(what) + " '" + std::string(s) +
-                 "' may contain only letters, digits, '_', '.' and '-'");
+                 "' may contain only letters, digits, '_' and '-' (bpffs refuses '.')");
   return Ok{};
 }
 
@@ -39,6 +39,12 @@ Status validate_session_name(std::string_view session) {
 }
 
 Status validate_pin_leaf(std::string_view leaf) { return validate_component("pin name", leaf); }
+
+std::string pin_leaf(std::string_view prefix, std::string_view name) {
+  std::string out(prefix.substr(0, kPinNameMax));
+  for (char c : name.substr(0, kPinNameMax - out.size())) out += safe_path_char(c) ? c : '_';
+  return out;
+}
 
 std::string kernel_object_name(std::string_view session, std::string_view name) {
   std::string s = kernel_chars(session);

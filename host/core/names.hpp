@@ -1,6 +1,6 @@
 // Names that tell the host admin which VM and tap a kernel object belongs
 // to, within the kernel's limits: object names are 15 chars of [A-Za-z0-9_.],
-// pin paths are /sys/fs/bpf/xoffload/<session>/<leaf>.
+// pin paths are /sys/fs/bpf/xoffload/<session>/<leaf> with no '.' anywhere.
 #pragma once
 
 #include <string>
@@ -12,12 +12,24 @@ namespace xo::host {
 
 inline constexpr std::size_t kKernelNameMax = 15;  // BPF_OBJ_NAME_LEN - 1
 
+// bpffs refuses '.' anywhere in a name (EPERM: dots are reserved for the
+// kernel's own files), so names under the pin root use [A-Za-z0-9_-] only.
+inline constexpr std::size_t kPinNameMax = 48;
+
 // A session name is a single safe path component: 1..48 chars of
-// [A-Za-z0-9_.-], not starting with '.' or '-'.
+// [A-Za-z0-9_-], not starting with '-'.
 Status validate_session_name(std::string_view session);
 
 // A pin leaf inside the session directory: same alphabet as a session name.
 Status validate_pin_leaf(std::string_view leaf);
+
+// The one way a guest-chosen name becomes (part of) a pin leaf: `prefix`
+// (ours, already valid) then `name` with every character outside
+// [A-Za-z0-9_-] made '_', cut to kPinNameMax in all. Examples:
+//   ("map_", "rxcnt")    -> "map_rxcnt"
+//   ("map_", ".rodata")  -> "map__rodata"
+//   ("prog3_", "xdp.a")  -> "prog3_xdp_a"
+std::string pin_leaf(std::string_view prefix, std::string_view name);
 
 // Kernel object name "xo<session>_<name>", characters outside [A-Za-z0-9_.]
 // turned into '_', truncated to 15 chars keeping at least the first 3 chars

@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <map>
 #include <utility>
 
 #include "core/diagnostics.hpp"
@@ -48,9 +49,34 @@ std::uint32_t map_id_of(int fd) {
   return bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? info.id : 0;
 }
 
-std::string map_pin_leaf(const MapDef& d) { return "map_" + d.name; }
-
 }  // namespace
+
+std::string map_pin_leaf(const MapDef& d) { return pin_leaf("map_", d.name); }
+
+Status Offload::check(const OffloadOptions& options, const Submission& s, const Policy& policy) {
+  if (auto st = validate_session_name(options.session); !st) return st.error();
+  if (options.flavor != Flavor::Tc && options.flavor != Flavor::Chain)
+    return err(EOPNOTSUPP, "flavor " + std::string(flavor_name(options.flavor)) +
+               " is not supported by this host yet (use tc or chain)");
+  if (!(policy.flavors() & flavor_bit(options.flavor)))
+    return err(EOPNOTSUPP, "flavor " + std::string(flavor_name(options.flavor)) + " is disabled by the host policy");
+  const std::string label = Diagnoser(s).label() + ": ";
+  if (!s.btf.empty())
+    if (auto st = check_btf_blob(s.btf, options.btf_quota); !st)
+      return st.error().prefixed(label).at_stage(Stage::HostObjects);
+  if (auto st = check_map_defs(s.maps, options.map_quota); !st)
+    return st.error().prefixed(label).at_stage(Stage::HostObjects);
+  std::map<std::string, const MapDef*> leaves;
+  for (const MapDef& d : s.maps) {
+    const std::string leaf = map_pin_leaf(d);
+    if (auto st = validate_pin_leaf(leaf); !st) return st.error().prefixed(label).at_stage(Stage::HostObjects);
+    auto [it, fresh] = leaves.emplace(leaf, &d);
+    if (!fresh)
+      return Error{label + "maps '" + it->second->name + "' and '" + d.name + "' would both be pinned as " + leaf,
+                   std::nullopt, EEXIST, Stage::HostObjects};
+  }
+  return Ok{};
+}
 
 Result<Offload::Loaded> Offload::build(const OffloadOptions& o, int tap_ifindex, int stats_fd,
                                        const Submission& s, const Policy& policy, LoadReport* report) {
@@ -110,12 +136,7 @@ void Offload::pin_program_and_maps(LoadReport* report) {
 
 Result<Offload> Offload::load(const OffloadOptions& options, const Submission& submission,
                               const Policy& policy, LoadReport* report) {
-  if (auto s = validate_session_name(options.session); !s) return s.error();
-  if (options.flavor != Flavor::Tc && options.flavor != Flavor::Chain)
-    return err(EOPNOTSUPP, "flavor " + std::string(flavor_name(options.flavor)) +
-               " is not supported by this host yet (use tc or chain)");
-  if (!(policy.flavors() & flavor_bit(options.flavor)))
-    return err(EOPNOTSUPP, "flavor " + std::string(flavor_name(options.flavor)) + " is disabled by the host policy");
+  if (auto s = check(options, submission, policy); !s) return s.error();
   if (options.tap.empty() || options.tap.size() >= IF_NAMESIZE)
     return err("tap name '" + options.tap + "' is not a valid interface name");
   int ifindex = static_cast<int>(if_nametoindex(options.tap.c_str()));
@@ -154,6 +175,7 @@ Result<Offload> Offload::load(const OffloadOptions& options, const Submission& s
 }
 
 Status Offload::reload(const Submission& submission, const Policy& policy, LoadReport* report) {
+  if (auto s = check(options_, submission, policy); !s) return s.error();
   auto loaded = build(options_, tap_ifindex_, stats_map_.get(), submission, policy, report);
   if (!loaded) return loaded.error();
   // The one atomic step: afterwards every packet sees the new program.

@@ -2,6 +2,7 @@
 // every kernel object it needs, owned in one place:
 //
 //   SessionPins  /sys/fs/bpf/xoffload/<session>/{prog,stats,map_<name>,chain_<tap>}
+//                (<name> through names.hpp pin_leaf: ".rodata" pins as map__rodata)
 //   LoadedBtf    the guest's BTF (kernel-validated)
 //   HostMaps     the guest's maps, by handle; fds never leave the host
 //   stats map    PERCPU_ARRAY of per-action counters (translator/passes.hpp)
@@ -78,6 +79,10 @@ struct MapStatus {
   bool btf_typed;
 };
 
+// Where Offload pins a guest map in its session directory: "map_<name>",
+// the name made bpffs-safe by names.hpp pin_leaf (".rodata" -> map__rodata).
+std::string map_pin_leaf(const MapDef& d);
+
 struct OffloadStatus {
   std::string session, tap, flavor, prog_name, prog_kernel_name, pin_dir, attach;
   int tap_ifindex = 0;
@@ -92,6 +97,13 @@ class Offload {
  public:
   static Result<Offload> load(const OffloadOptions& options, const Submission& submission,
                               const Policy& policy, LoadReport* report = nullptr);
+
+  // What load() and reload() check before any kernel object exists, and
+  // needs no kernel: the session name, the flavor against the policy, the
+  // BTF and map quotas and map definitions (host_maps.hpp), and every map's
+  // pin name (valid for bpffs, unique). `xoffload verify` runs the same
+  // function, so it never says OK to what load refuses here.
+  static Status check(const OffloadOptions& options, const Submission& submission, const Policy& policy);
 
   Offload(Offload&&) noexcept = default;
   Offload& operator=(Offload&&) = delete;  // teardown order matters: destroy, then emplace

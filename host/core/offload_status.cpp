@@ -56,7 +56,7 @@ OffloadStatus Offload::status() const {
   }
   for (const auto& m : maps_.all())
     s.maps.push_back(MapStatus{m.def.handle, m.def.name, m.kernel_name, map_type_name(m.def.type),
-                               pins_.path("map_" + m.def.name), m.def.key_size, m.def.value_size,
+                               pins_.path(map_pin_leaf(m.def)), m.def.key_size, m.def.value_size,
                                m.def.max_entries, m.id, m.btf_typed});
   if (stats_map_)
     if (auto st = stats(); st) s.stats = *st;

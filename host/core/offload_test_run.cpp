@@ -4,6 +4,7 @@
 // statistics the host verdict is mapped back, which cannot tell DROP from
 // ABORTED in tc (both are TC_ACT_SHOT).
 #include <bpf/bpf.h>
+#include <linux/bpf.h>
 #include <linux/pkt_cls.h>
 
 #include <cerrno>
@@ -34,7 +35,7 @@ std::string tc_verdict_name(std::uint32_t v) {
 }
 
 std::string xdp_name(std::uint32_t v) {
-  return v < 5 ? std::string(kActionNames[v]) : "XDP(" + std::to_string(v) + ")";
+  return v <= XDP_REDIRECT ? std::string(kActionNames[v]) : "XDP(" + std::to_string(v) + ")";
 }
 
 // The guest action implied by the host verdict alone.
@@ -48,7 +49,7 @@ std::string action_from_verdict(Flavor f, std::uint32_t v) {
     }
   }
   // chain: PASS was turned into the redirect to the tap.
-  return v == 4 /* XDP_REDIRECT */ ? "XDP_PASS" : xdp_name(v);
+  return v == XDP_REDIRECT ? "XDP_PASS" : xdp_name(v);
 }
 
 }  // namespace

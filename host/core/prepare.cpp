@@ -10,15 +10,15 @@
 namespace xo::host {
 
 Result<Prepared> prepare(const Submission& s, const Policy& policy, const PipelineOptions& o) {
-  Diagnoser diag(s);
   // Bounds first: nothing guest-sized is decoded past its quota.
-  if (s.insns.empty()) return diag.whole("no instructions").at_stage(Stage::Input);
+  if (s.insns.empty()) return Diagnoser(s).whole("no instructions").at_stage(Stage::Input);
   if (s.insns.size() > o.max_insns)
-    return diag
+    return Diagnoser(s)
         .whole(std::to_string(s.insns.size()) + " instructions exceed the quota of " + std::to_string(o.max_insns),
                EDQUOT)
         .at_stage(Stage::Input);
-  if (s.license.size() > 128) return diag.whole("license string longer than 128 bytes").at_stage(Stage::Input);
+  if (s.license.size() > 128)
+    return Diagnoser(s).whole("license string longer than 128 bytes").at_stage(Stage::Input);
 
   Prepared out;
   SubmissionMaps table(s);

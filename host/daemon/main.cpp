@@ -2,6 +2,7 @@
 //
 //   xoffloadd --config /etc/xoffloadd.conf [--foreground] [--log-level info]
 //   xoffloadd --session vm1:tap0:/run/xoffload/vm1.sock [--session ...]
+//   xoffloadd --check --config FILE | --help | --version   (man 8 xoffloadd)
 //
 // QEMU connects to each session's socket:
 //   -chardev socket,id=xo0,path=/run/xoffload/vm1.sock,reconnect=1
@@ -14,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "core/args.hpp"
 #include "host/session/kernel_backend.hpp"
 #include "host/session/log.hpp"
 #include "host/daemon/server.hpp"
@@ -26,49 +28,48 @@ void on_signal(int) {
   if (g_server) g_server->stop();
 }
 
-void usage(FILE* out) {
-  std::fprintf(out,
-               "usage: xoffloadd (--config FILE | --session NAME:TAP:SOCKET...) [options]\n"
-               "  --config FILE        sessions, quotas and policy (format: host/session/config.hpp)\n"
-               "  --session N:T:S      one session with default quotas (repeatable)\n"
-               "  --pin-root DIR       bpffs directory for pins (default /sys/fs/bpf/xoffload)\n"
-               "  --log-level LEVEL    error | warn | info | debug (default info)\n"
-               "  --foreground         stay in the foreground (the default; systemd Type=simple)\n"
-               "  --check              parse the configuration and exit\n");
-}
+const xo::args::Spec kSpec{
+    "(--config FILE | --session NAME:TAP:SOCKET...) [options]",
+    "The xoffload host daemon: runs guests' XDP programs on their taps.",
+    "One session per VM NIC: QEMU connects to the session's unix socket and\n"
+    "the guest's offload requests arrive over it. Sessions, quotas and policy\n"
+    "come from --config (format: man xoffloadd, or host/session/config.hpp)\n"
+    "or from --session with the default quotas.",
+    {{"--config", "FILE", "sessions, quotas and policy"},
+     {"--session", "N:T:S", "one session with default quotas (repeatable)"},
+     {"--pin-root", "DIR", "bpffs directory for pins (default /sys/fs/bpf/xoffload)"},
+     {"--log-level", "LEVEL", "error | warn | info | debug (default info)"},
+     {"--foreground", "", "stay in the foreground (the default; systemd Type=simple)"},
+     {"--check", "", "parse the configuration and exit"}}};
 
 }  // namespace
 
 int main(int argc, char** argv) {
   using namespace xo::daemon;
   using namespace xo::session;
-  std::string config_path, log_level, pin_root;
-  std::vector<std::string> specs;
-  bool check_only = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto value = [&](const char* name) -> std::string {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "xoffloadd: %s needs a value\n", name);
-        std::exit(2);
-      }
-      return argv[++i];
-    };
-    if (a == "--config") config_path = value("--config");
-    else if (a == "--session") specs.push_back(value("--session"));
-    else if (a == "--log-level") log_level = value("--log-level");
-    else if (a == "--pin-root") pin_root = value("--pin-root");
-    else if (a == "--foreground") continue;
-    else if (a == "--check") check_only = true;
-    else if (a == "-h" || a == "--help") {
-      usage(stdout);
-      return 0;
-    } else {
-      std::fprintf(stderr, "xoffloadd: unknown argument '%s'\n", a.c_str());
-      usage(stderr);
-      return 2;
-    }
+  auto args = xo::args::parse(kSpec, argc, argv);
+  if (!args) {
+    std::fprintf(stderr, "xoffloadd: %s\n%s", args.error().message.c_str(),
+                 xo::args::help_text(kSpec, "xoffloadd").c_str());
+    return xo::args::kExitUsage;
   }
+  if (args->help) {
+    std::fputs(xo::args::help_text(kSpec, "xoffloadd").c_str(), stdout);
+    return xo::args::kExitOk;
+  }
+  if (args->version) {
+    std::fputs(xo::args::version_text("xoffloadd").c_str(), stdout);
+    return xo::args::kExitOk;
+  }
+  if (!args->positional.empty()) {
+    std::fprintf(stderr, "xoffloadd: unexpected argument '%s'\n", args->positional[0].c_str());
+    return xo::args::kExitUsage;
+  }
+  const std::string config_path = args->get("--config").value_or("");
+  const std::string log_level = args->get("--log-level").value_or("");
+  const std::string pin_root = args->get("--pin-root").value_or("");
+  const std::vector<std::string> specs = args->all("--session");
+  const bool check_only = args->flag("--check");
 
   DaemonConfig config;
   if (!config_path.empty()) {

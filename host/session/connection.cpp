@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -16,9 +17,8 @@ bool Connection::read_some(std::size_t budget) {
   while (budget > 0) {
     ssize_t n = ::read(fd_.get(), buf, std::min(sizeof buf, budget));
     if (n > 0) {
-      in_.insert(in_.end(), buf, buf + n);
+      receive(std::span<const std::uint8_t>(buf, std::size_t(n)));
       budget -= std::size_t(n);
-      cut_frames();
       if (closing_) return true;
       continue;
     }
@@ -28,6 +28,23 @@ bool Connection::read_some(std::size_t budget) {
     return false;
   }
   return true;
+}
+
+void Connection::receive(std::span<const std::uint8_t> bytes) {
+  if (closing_) return;  // ignore whatever follows a framing error
+  in_.insert(in_.end(), bytes.begin(), bytes.end());
+  cut_frames();
+}
+
+std::size_t Connection::take(std::span<std::uint8_t> out) {
+  const std::size_t n = std::min(out.size(), queued_bytes());
+  std::copy_n(out_.begin() + long(out_pos_), n, out.begin());
+  out_pos_ += n;
+  if (out_pos_ == out_.size()) {
+    out_.clear();
+    out_pos_ = 0;
+  }
+  return n;
 }
 
 void Connection::cut_frames() {

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -21,7 +22,8 @@ namespace xo::session {
 
 class Connection {
  public:
-  explicit Connection(xo::UniqueFd fd) : fd_(std::move(fd)) {}
+  // `fd` may be empty for a connection fed through receive()/take().
+  explicit Connection(xo::UniqueFd fd = {}) : fd_(std::move(fd)) {}
 
   int fd() const { return fd_.get(); }
 
@@ -30,6 +32,12 @@ class Connection {
   // After a framing error, the error reply is queued and closing() is set.
   bool read_some(std::size_t budget);
   std::deque<transport::Frame>& pending() { return pending_; }
+  // Bytes that arrived some other way (a VMM's chardev, the C API): cut
+  // into pending() exactly like read_some's.
+  void receive(std::span<const std::uint8_t> bytes);
+  // Copies up to out.size() queued bytes into `out` (for a caller that
+  // writes them itself); returns how many.
+  std::size_t take(std::span<std::uint8_t> out);
   // Whether a partial frame was buffered when the peer went away.
   bool mid_frame() const { return !in_.empty(); }
 

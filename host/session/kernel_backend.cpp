@@ -10,7 +10,6 @@
 
 #include <unistd.h>
 
-#include <cctype>
 #include <cerrno>
 #include <optional>
 
@@ -34,13 +33,10 @@ namespace {
 
 std::int32_t neg_errno() { return errno > 0 ? -errno : ts::status::kEINVAL; }
 
-// A pin leaf from guest text: [A-Za-z0-9_.-] only, bounded.
-std::string leaf(std::string_view prefix, std::uint32_t handle, std::string_view name) {
-  std::string out = std::string(prefix) + std::to_string(handle);
-  if (!name.empty()) out += "_";
-  for (char c : name.substr(0, 48))
-    out += (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-') ? c : '_';
-  return out;
+// "<kind><handle>_<name>" (tools/sessions.cpp reads them back); the guest's
+// name made bpffs-safe by the one host::pin_leaf.
+std::string leaf(std::string_view kind, std::uint32_t handle, std::string_view name) {
+  return host::pin_leaf(std::string(kind) + std::to_string(handle) + (name.empty() ? "" : "_"), name);
 }
 
 // Pins one object for as long as it lives.

@@ -66,6 +66,11 @@ Session::ProgEntry* Session::find_prog(std::uint32_t handle) {
   return it == progs_.end() ? nullptr : &it->second;
 }
 
+std::uint32_t Session::attached_kernel_id() const {
+  auto it = progs_.find(attached_);
+  return attached_ && it != progs_.end() ? it->second.object->kernel_id() : 0;
+}
+
 void Session::detach_if_attached(std::uint32_t prog_handle) {
   if (attached_ != 0 && attached_ == prog_handle) {
     backend_->detach();

@@ -67,6 +67,11 @@ class Session {
   const SessionConfig& config() const { return config_; }
   const std::string& label() const { return label_; }  // "vm1/tap0"
   std::size_t object_count() const { return btfs_.size() + maps_.size() + progs_.size(); }
+  std::size_t program_count() const { return progs_.size(); }
+  std::size_t map_count() const { return maps_.size(); }
+  std::size_t btf_count() const { return btfs_.size(); }
+  // Host kernel id of the program attached to the tap; 0 = none.
+  std::uint32_t attached_kernel_id() const;
   const Policy& policy() const { return policy_; }
 
   // One handler per request (dispatch.cpp).

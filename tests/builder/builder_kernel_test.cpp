@@ -61,16 +61,12 @@ struct Loaded {
     out.maps.emplace(m.handle, std::move(fd));
   }
   auto insns = s.insns;
-  for (std::size_t i = 0; i + 1 < insns.size(); ++i) {
-    auto& in = insns[i];
-    if (in.code != (BPF_LD | BPF_IMM | BPF_DW)) continue;
-    if (in.src() == BPF_PSEUDO_MAP_FD || in.src() == BPF_PSEUDO_MAP_VALUE) {
-      auto it = out.maps.find(static_cast<std::uint32_t>(in.imm));
-      if (it == out.maps.end()) return ::testing::AssertionFailure() << "insn " << i << ": unknown handle " << in.imm;
-      in.imm = it->second.get();
-    }
-    ++i;
-  }
+  auto bound = isa::rebind_map_refs(insns, [&](std::size_t pc, std::int32_t handle) -> Result<std::int32_t> {
+    auto it = out.maps.find(static_cast<std::uint32_t>(handle));
+    if (it == out.maps.end()) return err_at(pc, "unknown handle " + std::to_string(handle));
+    return it->second.get();
+  });
+  if (!bound) return ::testing::AssertionFailure() << bound.error().describe();
   LIBBPF_OPTS(bpf_prog_load_opts, popts, .log_level = 1, .log_size = static_cast<__u32>(log.size()), .log_buf = log.data());
   if (out.btf.get() >= 0) {
     popts.prog_btf_fd = out.btf.get();
@@ -236,6 +232,46 @@ TEST_F(BuilderKernel, CallbackAndStringLiteralRun) {
   auto s = build_ok(prog_obj("loop"));
   Loaded l;
   ASSERT_TRUE(load_into_kernel(s, l));
+  RunResult r;
+  ASSERT_TRUE(test_run(l.prog.get(), udp_packet(), r));
+  EXPECT_EQ(r.retval, static_cast<std::uint32_t>(XDP_PASS));
+}
+
+// Pre-libbpf-1.0 objects run as their source says: the legacy maps are the
+// right ones (rxcnt[17] counts the packet), the BTF with its DATASEC "maps"
+// sized by us is accepted by the kernel, and code without a function symbol
+// is the same program.
+TEST_F(BuilderKernel, LegacyObjectsRun) {
+  for (const char* obj : {"legacy_maps", "legacy_nobtf", "legacy_nofunc"}) {
+    auto s = build_ok(prog_obj(obj));
+    Loaded l;
+    ASSERT_TRUE(load_into_kernel(s, l)) << obj;
+    RunResult r;
+    ASSERT_TRUE(test_run(l.prog.get(), udp_packet(), r)) << obj;
+    EXPECT_EQ(r.retval, static_cast<std::uint32_t>(XDP_DROP)) << obj;
+    const MapDef* rxcnt = testing::map_named(s, "rxcnt");
+    ASSERT_TRUE(rxcnt) << obj;
+    EXPECT_EQ(percpu_sum(l.maps.at(rxcnt->handle).get(), 17), 1u) << obj;
+  }
+  auto s = build_ok(prog_obj("legacy_iproute2"));
+  Loaded l;
+  ASSERT_TRUE(load_into_kernel(s, l));
+  RunResult r;
+  ASSERT_TRUE(test_run(l.prog.get(), udp_packet(), r));
+  EXPECT_EQ(r.retval, static_cast<std::uint32_t>(XDP_PASS));
+  std::uint32_t key = 2;
+  std::uint64_t v = 0;
+  ASSERT_EQ(bpf_map_lookup_elem(l.maps.at(1).get(), &key, &v), 0);
+  EXPECT_EQ(v, 5u);
+}
+
+TEST_F(BuilderKernel, OptionalUnusedDevmapAndSizedMapProgramsRun) {
+  expect_actions("optional", {{"xdp_optional", XDP_TX}});
+  expect_actions("unused_devmap", {{"xdp_count", XDP_PASS}});
+  auto built = build_program_from_file(prog_obj("sized_by_user"), {.map_sizes = {{"flows", 16}}});
+  ASSERT_TRUE(built) << built.error().message;
+  Loaded l;
+  ASSERT_TRUE(load_into_kernel(built->submission, l));
   RunResult r;
   ASSERT_TRUE(test_run(l.prog.get(), udp_packet(), r));
   EXPECT_EQ(r.retval, static_cast<std::uint32_t>(XDP_PASS));

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "guest/builder/elf_builder.hpp"
+#include "translator/isa/codec.hpp"
 
 namespace xo::guest::testing {
 
@@ -35,13 +36,11 @@ struct MapRef {
 // Every ld_imm64 that names a map (fd or value), in order.
 inline std::vector<MapRef> map_refs(const Submission& s) {
   std::vector<MapRef> out;
-  for (std::size_t i = 0; i + 1 < s.insns.size(); ++i) {
-    const auto& in = s.insns[i];
-    if (in.code != (BPF_LD | BPF_IMM | BPF_DW)) continue;
-    if (in.src() == BPF_PSEUDO_MAP_FD || in.src() == BPF_PSEUDO_MAP_VALUE)
-      out.push_back({i, in.src(), in.imm, s.insns[i + 1].imm});
-    ++i;
-  }
+  isa::for_each_insn(s.insns, [&](std::size_t pc, const isa::Insn& insn) {
+    if (auto* m = std::get_if<isa::LoadMapFd>(&insn)) out.push_back({pc, BPF_PSEUDO_MAP_FD, m->fd, 0});
+    if (auto* v = std::get_if<isa::LoadMapValue>(&insn))
+      out.push_back({pc, BPF_PSEUDO_MAP_VALUE, v->fd, static_cast<std::int32_t>(v->off)});
+  });
   return out;
 }
 
@@ -54,12 +53,10 @@ inline const MapDef* map_named(const Submission& s, const std::string& name) {
 // Slots of every bpf-to-bpf call target (pc + 1 + imm).
 inline std::vector<std::size_t> call_targets(const Submission& s) {
   std::vector<std::size_t> out;
-  for (std::size_t i = 0; i < s.insns.size(); ++i) {
-    const auto& in = s.insns[i];
-    if (in.code == (BPF_JMP | BPF_CALL) && in.src() == BPF_PSEUDO_CALL)
-      out.push_back(static_cast<std::size_t>(static_cast<std::int64_t>(i) + 1 + in.imm));
-    if (in.code == (BPF_LD | BPF_IMM | BPF_DW)) ++i;
-  }
+  isa::for_each_insn(s.insns, [&](std::size_t pc, const isa::Insn& insn) {
+    if (auto* c = std::get_if<isa::CallLocal>(&insn))
+      out.push_back(static_cast<std::size_t>(static_cast<std::int64_t>(pc) + 1 + c->off));
+  });
   return out;
 }
 

@@ -92,6 +92,12 @@ inline Ran xoffload(std::vector<std::string> args, const std::string& netns = ""
 
 inline std::string xdp1() { return std::string(XO_EXAMPLES_BIN) + "/xdp1/xdp1_kern.o"; }
 inline std::string xdp2() { return std::string(XO_EXAMPLES_BIN) + "/xdp2/xdp2_kern.o"; }
+#ifdef XO_BUILDER_PROGS_DIR
+// tests/builder/progs/<name>.bpf.c, built.
+inline std::string builder_prog(const std::string& name) {
+  return std::string(XO_BUILDER_PROGS_DIR) + "/builder_" + name + ".o";
+}
+#endif
 
 inline rapidjson::Document parse_json(const std::string& text) {
   rapidjson::Document d;

@@ -4,6 +4,7 @@
 // (ids, not global counts: other tests create BPF objects concurrently).
 #include <chrono>
 #include <cstdio>
+#include <set>
 #include <thread>
 
 #include "tests/cli/cli_harness.hpp"
@@ -237,6 +238,47 @@ TEST(CliLoad, TcLoadStatusUnloadLeavesNothing) {
   EXPECT_TRUE(gone_within("btf", btf_id)) << "btf " << btf_id << " outlived unload";
   Ran status_after = xoffload({"status", "--json"}, ns.name());
   EXPECT_EQ(find_session(parse_json(status_after.out), session), nullptr);
+}
+
+// Global data maps are named after their sections (.data, .rodata, .bss),
+// and bpffs refuses '.' in a name: pinned as "map_.rodata", every object
+// with global data failed `xoffload load`. They pin as map__data, ... now.
+TEST(CliLoad, GlobalDataObjectLoadsPinsAndUnloads) {
+  Netns ns;
+  std::string tap = ns.add_tap();
+  std::string session = unique_name("cliglob", 30);
+  SessionGuard guard(session, ns.name());
+
+  Ran load = xoffload({"load", builder_prog("globals"), "--tap", tap, "--session", session, "--json"}, ns.name());
+  ASSERT_EQ(load.exit_code, 0) << load.err;
+  auto l = parse_json(load.out);
+  ASSERT_TRUE(l.IsObject()) << load.out;
+  std::string pin_dir = l["pin_dir"].GetString();
+  std::vector<std::uint32_t> map_ids;
+  std::set<std::string> pins;
+  for (const auto& m : l["maps"].GetArray()) {
+    map_ids.push_back(m["id"].GetUint());
+    pins.insert(m["pin"].GetString());
+  }
+  EXPECT_EQ(map_ids.size(), 3u) << load.out;
+  for (const char* leaf : {"map__data", "map__rodata", "map__bss"}) {
+    EXPECT_TRUE(fs::exists(pin_dir + "/" + leaf)) << leaf;
+    EXPECT_EQ(pins.count(pin_dir + "/" + leaf), 1u) << leaf << " in " << load.out;
+  }
+  Ran rodata = run({"bpftool", "map", "show", "pinned", pin_dir + "/map__rodata"});
+  EXPECT_EQ(rodata.exit_code, 0) << rodata.err;
+  EXPECT_NE(rodata.out.find("frozen"), std::string::npos) << rodata.out;
+
+  Ran status = xoffload({"status", "--session", session, "--json"}, ns.name());
+  ASSERT_EQ(status.exit_code, 0) << status.err;
+  const auto* s = find_session(parse_json(status.out), session);
+  ASSERT_NE(s, nullptr) << status.out;
+  EXPECT_EQ((*s)["maps"].Size(), 3u) << status.out;
+
+  Ran unload = xoffload({"unload", "--session", session}, ns.name());
+  ASSERT_EQ(unload.exit_code, 0) << unload.err;
+  EXPECT_FALSE(fs::exists(pin_dir));
+  for (auto id : map_ids) EXPECT_TRUE(gone_within("map", id)) << "map " << id << " outlived unload";
 }
 
 TEST(CliLoad, ChainLoadShowsSlotAndUnloadByTap) {

@@ -177,6 +177,55 @@ TEST(CliDump, RawProgramHasNoSourceButHostCode) {
   EXPECT_GT(d["host"].Size(), 2u);
 }
 
+// A map its loader sizes before load: refused with the way out, accepted
+// with --map-size (repeatable or comma-separated), on every pipeline command.
+TEST(CliMapSize, MaxEntriesZeroNeedsMapSize) {
+  const std::string obj = builder_prog("sized_by_user");
+  Ran bare = xoffload({"verify", obj});
+  EXPECT_EQ(bare.exit_code, 1);
+  EXPECT_NE(bare.err.find("map 'flows' has max_entries 0"), std::string::npos) << bare.err;
+  EXPECT_NE(bare.err.find("--map-size flows=N"), std::string::npos) << bare.err;
+  Ran sized = xoffload({"verify", obj, "--map-size", "flows=64"});
+  EXPECT_EQ(sized.exit_code, 0) << sized.err;
+  Ran translated = xoffload({"translate", obj, "--map-size=flows=0x40"});
+  EXPECT_EQ(translated.exit_code, 0) << translated.err;
+  EXPECT_NE(translated.out.find("max_entries 64"), std::string::npos) << translated.out;
+  Ran unknown = xoffload({"verify", obj, "--map-size", "flows=64,nope=1"});
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_NE(unknown.err.find("no such map (maps: flows)"), std::string::npos) << unknown.err;
+  Ran bad = xoffload({"verify", obj, "--map-size", "flows"});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("expected NAME=N"), std::string::npos) << bad.err;
+}
+
+// verify runs the checks load makes before creating anything: a map above
+// the host's max_entries quota was "OK" for verify and refused by load.
+TEST(CliVerify, RunsTheLoadsHostChecks) {
+  Ran r = xoffload({"verify", builder_prog("sized_by_user"), "--map-size", "flows=2000000", "--json"});
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  auto d = parse_json(r.out);
+  ASSERT_TRUE(d.IsObject()) << r.out;
+  EXPECT_STREQ(d["stage"].GetString(), "host-objects");
+  std::string msg = d["error"].GetString();
+  EXPECT_NE(msg.find("map 'flows' (handle 1): max_entries 2000000 outside 1..1048576"), std::string::npos) << msg;
+}
+
+// A DEVMAP in the object that the chosen program never uses: OK with a note;
+// the program that uses it is refused in one line with the instruction.
+TEST(CliVerify, UnusedMapTypeIsANoteUsedOneARefusal) {
+  const std::string obj = builder_prog("unused_devmap");
+  Ran ok = xoffload({"verify", obj, "--program", "xdp_count"});
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_NE(ok.out.find("1 maps"), std::string::npos) << ok.out;
+  EXPECT_NE(ok.out.find("note: prog 'xdp_count' does not use map(s) 'tx_port' (devmap (14))"), std::string::npos)
+      << ok.out;
+  Ran used = xoffload({"verify", obj, "--program", "xdp_forward"});
+  EXPECT_EQ(used.exit_code, 1);
+  EXPECT_NE(used.err.find("prog 'xdp_forward': insn 0 (unused_devmap.bpf.c:"), std::string::npos) << used.err;
+  EXPECT_NE(used.err.find("map 'tx_port' has type devmap (14)"), std::string::npos) << used.err;
+  EXPECT_EQ(std::count(used.err.begin(), used.err.end(), '\n'), 1) << used.err;
+}
+
 TEST(CliHelp, EveryCommandIsListedAndHasHelp) {
   Ran list = xoffload({"--help"});
   ASSERT_EQ(list.exit_code, 0);
@@ -186,6 +235,22 @@ TEST(CliHelp, EveryCommandIsListedAndHasHelp) {
     EXPECT_EQ(help.exit_code, 0) << c;
     EXPECT_EQ(help.out.rfind("usage: xoffload " + c + " ", 0), 0u) << help.out;
   }
+}
+
+TEST(CliHelp, VersionAndTopLevelUsageErrors) {
+  Ran version = xoffload({"--version"});
+  EXPECT_EQ(version.exit_code, 0);
+  EXPECT_EQ(version.out, "xoffload " XO_PROJECT_VERSION "\n");
+  Ran none = xoffload({});
+  EXPECT_EQ(none.exit_code, 2);
+  EXPECT_NE(none.err.find("commands:"), std::string::npos) << none.err;
+  Ran bogus = xoffload({"--bogus"});
+  EXPECT_EQ(bogus.exit_code, 2);
+  EXPECT_NE(bogus.err.find("xoffload: unknown option '--bogus'"), std::string::npos) << bogus.err;
+  Ran missing_value = xoffload({"verify", xdp1(), "--flavor"});
+  EXPECT_EQ(missing_value.exit_code, 2);
+  EXPECT_NE(missing_value.err.find("xoffload verify: option --flavor needs a value"), std::string::npos)
+      << missing_value.err;
 }
 
 }  // namespace

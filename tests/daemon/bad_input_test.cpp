@@ -10,6 +10,7 @@
 
 #include "tests/daemon/harness.hpp"
 #include "tests/host/netdev.hpp"
+#include "translator/isa/codec.hpp"
 #include "transport/wire.hpp"
 
 namespace xo::dtest {
@@ -237,8 +238,9 @@ TEST_F(DaemonBadInput, AnotherSessionsHandlesMeanNothing) {
   p.name = "steal";
   p.license = "GPL";
   p.flavor = ts::kFlavorTc;
-  p.insns = {isa::RawInsn::make(0x18, 1, 1, 0, std::int32_t(b_map_)), isa::RawInsn::make(0, 0, 0, 0, 0),
-             isa::RawInsn::make(0xb7, 0, 0, 0, 2), isa::RawInsn::make(0x95, 0, 0, 0, 0)};
+  p.insns = isa::encode(std::vector<isa::Insn>{isa::LoadMapFd{1, std::int32_t(b_map_)},
+                                               isa::Bin{isa::AluOp::Mov, true, 0, isa::Imm{2}},
+                                               isa::Exit{}});
   auto load = a.prog_load(p);
   expect_ebadf(bool(load), "PROG_LOAD with a foreign map handle");
   expect_b_served();  // and B's map still has B's value
@@ -318,6 +320,47 @@ TEST_F(DaemonBadInput, DeniedHelpersGetEpermWithTheHelperNamed) {
   for (const auto& h : caps->helpers) EXPECT_NE(h.id, 7) << "CAPS advertises the session's policy";
   auto on_b = guest_b_->prog_load(p);
   EXPECT_TRUE(on_b) << (on_b ? "" : on_b.error().message);
+  expect_b_served();
+}
+
+// The status comes from the pipeline's typed error, whichever stage or
+// flavor refuses: a policy verdict is EPERM everywhere, never EINVAL.
+TEST_F(DaemonBadInput, PolicyRefusalsAreEpermInEveryFlavor) {
+  auto a = guest_a();
+  const auto mov = [](int reg, int imm) { return isa::RawInsn::make(0xb7, std::uint8_t(reg), 0, 0, imm); };
+  const auto call = [](int id) { return isa::RawInsn::make(0x85, 0, 0, 0, id); };
+  const isa::RawInsn ret2 = mov(0, 2), exit_insn = isa::RawInsn::make(0x95, 0, 0, 0, 0);
+  ts::ProgLoadRequest p;
+  p.name = "policy";
+  p.license = "GPL";
+  for (std::uint8_t flavor : {ts::kFlavorTc, ts::kFlavorChain}) {
+    SCOPED_TRACE("flavor " + std::to_string(flavor));
+    p.flavor = flavor;
+    // bpf_fib_lookup (69): not on the allowlist at all.
+    p.insns = {mov(1, 0), mov(2, 0), mov(3, 0), mov(4, 0), call(69), ret2, exit_insn};
+    EXPECT_FALSE(a.prog_load(p));
+    EXPECT_EQ(a.last_status(), st::kEPERM);
+    // A kfunc call (src_reg 2): guests cannot reach kernel symbols.
+    p.insns = {isa::RawInsn::make(0x85, 0, 2, 0, 1234), ret2, exit_insn};
+    EXPECT_FALSE(a.prog_load(p));
+    EXPECT_EQ(a.last_status(), st::kEPERM);
+  }
+  // bpf_xdp_adjust_meta (54): XDP-only, so refused in tc (EPERM, naming the
+  // flavor) and loaded in chain. r1 is the ctx on entry.
+  p.insns = {mov(2, 0), call(54), ret2, exit_insn};
+  p.flavor = ts::kFlavorTc;
+  auto tc = a.prog_load(p);
+  ASSERT_FALSE(tc);
+  EXPECT_EQ(a.last_status(), st::kEPERM);
+  EXPECT_NE(tc.error().message.find("tc flavor"), std::string::npos) << tc.error().message;
+  // A flavor this session does not offer.
+  p.flavor = ts::kFlavorDevmap;
+  EXPECT_FALSE(a.prog_load(p));
+  EXPECT_EQ(a.last_status(), st::kEPERM);
+  // Last: session A's quota is one program.
+  p.flavor = ts::kFlavorChain;
+  auto chain = a.prog_load(p);
+  EXPECT_TRUE(chain) << (chain ? "" : chain.error().message) << "\n" << daemon_->log();
   expect_b_served();
 }
 

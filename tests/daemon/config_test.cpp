@@ -1,6 +1,10 @@
 // Config file and --session parsing (host data, but typos must not
 // silently drop a quota).
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <string>
 
 #include "host/session/config.hpp"
 #include "host/session/session.hpp"
@@ -91,6 +95,44 @@ TEST(DaemonQuota, MapBytesEstimateCountsElementsAndCpus) {
   d.type = MapType::PercpuHash;
   d.key_size = d.value_size = d.max_entries = 0xffffffffu;
   EXPECT_EQ(charged_map_bytes(d, 4096), ~std::uint64_t(0)) << "saturates, never wraps under the quota";
+}
+
+// xoffloadd's command line (the one parser, core/args.hpp): --help and
+// --version exit 0, usage errors exit 2, --check validates and exits.
+struct Ran {
+  int code = -1;
+  std::string out;
+};
+
+Ran run_daemon(const std::string& args) {
+  Ran r;
+  FILE* p = ::popen((std::string(XOFFLOADD_BIN) + " " + args + " 2>&1").c_str(), "r");
+  if (!p) return r;
+  char buf[4096];
+  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) r.out.append(buf, n);
+  const int st = ::pclose(p);
+  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+
+TEST(DaemonCommandLine, HelpVersionCheckAndUsageErrors) {
+  auto help = run_daemon("--help");
+  EXPECT_EQ(help.code, 0);
+  EXPECT_EQ(help.out.rfind("usage: xoffloadd ", 0), 0u) << help.out;
+  EXPECT_NE(help.out.find("--session N:T:S"), std::string::npos) << help.out;
+  auto version = run_daemon("--version");
+  EXPECT_EQ(version.code, 0);
+  EXPECT_EQ(version.out.rfind("xoffloadd ", 0), 0u) << version.out;
+  auto check = run_daemon("--check --session a:tap0:/tmp/xo-a.sock --session=b:tap1:/tmp/xo-b.sock");
+  EXPECT_EQ(check.code, 0) << check.out;
+  EXPECT_EQ(check.out, "xoffloadd: configuration OK (2 sessions)\n");
+  for (const char* bad : {"--bogus", "--config", "stray", "--session nocolons --check", "--check --log-level loud"}) {
+    auto r = run_daemon(bad);
+    EXPECT_EQ(r.code, 2) << bad << "\n" << r.out;
+  }
+  EXPECT_NE(run_daemon("--bogus").out.find("xoffloadd: unknown option '--bogus'"), std::string::npos);
+  auto dup = run_daemon("--check --session a:tap0:/tmp/xo-a.sock --session a:tap1:/tmp/xo-b.sock");
+  EXPECT_EQ(dup.code, 1) << "an invalid configuration is not a usage error: " << dup.out;
 }
 
 }  // namespace

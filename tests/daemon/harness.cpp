@@ -153,25 +153,32 @@ Result<ts::ProgLoadReply> prog_load_reply(ts::Client& c, const Submission& s, st
   return std::move(*r);
 }
 
+// The guest's own offload sequence (guest/client's GuestClient), over the
+// test's transport client: the daemon tests drive what guests really send.
 Result<Offloaded> offload(ts::Client& c, const Submission& s, std::uint8_t flavor, bool attach) {
+  guest::GuestClient g(std::move(c));
+  guest::OffloadOptions o;
+  o.flavor = flavor;
+  o.ifindex = s.guest_ifindex;
+  o.attach = attach;
+  auto p = g.offload(s, o);
+  c = std::move(g.raw());
+  if (!p) return p.error();
   Offloaded out;
-  auto loaded = prog_load_reply(c, s, flavor, out);
-  if (!loaded) return loaded.error();
-  if (!loaded->status.ok()) return err(-loaded->status.code, loaded->status.message);
-  out.prog = loaded->prog_handle;
-  out.flavor = loaded->flavor;
-  if (attach)
-    if (auto a = c.prog_attach(out.prog); !a) return a.error();
+  out.btf = p->btf;
+  for (const auto& m : p->maps) out.maps[m.name] = m.handle;
+  out.prog = p->prog;
+  out.flavor = p->flavor;
+  out.program = std::move(*p);
   return out;
 }
 
 Status unload(ts::Client& c, const Offloaded& o) {
-  if (auto s = c.prog_unload(o.prog); !s) return s;
-  for (const auto& [name, h] : o.maps)
-    if (auto s = c.map_free(h); !s) return s;
-  if (o.btf != 0)
-    if (auto s = c.btf_free(o.btf); !s) return s;
-  return Ok{};
+  guest::GuestClient g(std::move(c));
+  guest::OffloadedProgram p = o.program;
+  auto s = g.unload(p);
+  c = std::move(g.raw());
+  return s;
 }
 
 Result<Submission> xdp1_submission() {

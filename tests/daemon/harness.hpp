@@ -15,6 +15,7 @@
 #include "host/core/kernel_census.hpp"
 #include "core/result.hpp"
 #include "core/submission.hpp"
+#include "guest/client/guest_client.hpp"
 #include "transport/client.hpp"
 
 namespace xo::dtest {
@@ -63,17 +64,19 @@ struct Offloaded {
   std::map<std::string, std::uint32_t> maps;  // by map name
   std::uint32_t prog = 0;
   std::uint8_t flavor = 0;
+  guest::OffloadedProgram program;  // as the guest client keeps it
 };
 
-// BTF_LOAD, MAP_CREATE per map, PROG_LOAD (map references rewritten from
-// the builder's handles to the daemon's), PROG_ATTACH when `attach`.
+// GuestClient::offload over `c`: BTF_LOAD, MAP_CREATE per map, PROG_LOAD
+// (map references rewritten from the builder's handles to the daemon's),
+// PROG_ATTACH when `attach`.
 Result<Offloaded> offload(transport::Client& c, const Submission& s, std::uint8_t flavor, bool attach = true);
 // The same steps up to PROG_LOAD, whose whole reply comes back (a refusal
 // too, with its status and log); `out` gets the handles. An Error only when
 // a step before PROG_LOAD fails or the connection does.
 Result<transport::ProgLoadReply> prog_load_reply(transport::Client& c, const Submission& s, std::uint8_t flavor,
                                                  Offloaded& out);
-// PROG_UNLOAD, then MAP_FREE of every map, then BTF_FREE.
+// GuestClient::unload over `c`: detach, PROG_UNLOAD, MAP_FREE, BTF_FREE.
 Status unload(transport::Client& c, const Offloaded& o);
 
 // xdp1 from the examples, built by clang (XO_EXAMPLES_BIN).

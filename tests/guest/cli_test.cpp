@@ -1,7 +1,8 @@
 // The static guest executables (xoffload-guest, xdp1 --offload) run as child
-// processes against FakeHost on a unix socket: what they print, and what
-// they leave on the host.
+// processes against the real session library (tests/guest/session_host.hpp)
+// on a unix socket: what they print, and what they leave on the host.
 #include <gtest/gtest.h>
+#include <net/if.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -11,13 +12,17 @@
 #include <regex>
 #include <thread>
 
-#include "tests/guest/fake_host.hpp"
+#include <bpf/libbpf.h>
+
+#include "tests/guest/session_host.hpp"
 
 namespace xo::guest {
 namespace {
 
 using test::Bytes;
-using test::FakeHost;
+using test::SessionHost;
+
+unsigned cpus() { return static_cast<unsigned>(libbpf_num_possible_cpus()); }
 
 struct RunResult {
   int code = -1;
@@ -43,7 +48,9 @@ class GuestCli : public ::testing::Test {
     const std::string tag = std::to_string(getpid()) + "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name();
     sock_ = "/tmp/xo-guest-cli-" + tag + ".sock";
     state_ = "/tmp/xo-guest-cli-" + tag + ".state";
-    host_ = std::make_unique<FakeHost>(sock_);
+    session::SessionQuotas q;
+    q.max_maps = 8;
+    host_ = std::make_unique<SessionHost>(sock_, q);
   }
   void TearDown() override {
     host_.reset();
@@ -53,7 +60,7 @@ class GuestCli : public ::testing::Test {
     return std::string(XO_GUEST_CLI) + " --port " + sock_ + " --state " + state_ + " " + args;
   }
   std::string sock_, state_;
-  std::unique_ptr<FakeHost> host_;
+  std::unique_ptr<SessionHost> host_;
 };
 
 TEST_F(GuestCli, IsAStaticExecutable) {
@@ -70,36 +77,40 @@ TEST_F(GuestCli, CapsOffloadMapsDumpStatsUnload) {
   EXPECT_TRUE(contains(caps.out, "\"flavors\":\"tc,chain\"")) << caps.out;
   EXPECT_TRUE(contains(caps.out, "\"max_maps\":8")) << caps.out;
 
-  auto off = run(cli("offload " + std::string(XO_EXAMPLES_BIN) + "/xdp1/xdp1_kern.o --flavor chain"));
+  auto off = run(cli("offload " + std::string(XO_EXAMPLES_BIN) + "/xdp1/xdp1_kern.o --flavor tc"));
   ASSERT_EQ(off.code, 0) << off.out;
-  EXPECT_TRUE(contains(off.out, "prog 500 'xdp_prog1' flavor chain attached")) << off.out;
-  EXPECT_TRUE(contains(off.out, "map 100 'rxcnt' percpu_array key 4 value 8 max_entries 256")) << off.out;
-  ASSERT_EQ(host_->progs().size(), 1u);
-  EXPECT_EQ(host_->progs().begin()->second.req.flavor, 1);
+  // The session's handles: BTF 1, map 2, program 3.
+  EXPECT_TRUE(contains(off.out, "prog 3 'xdp_prog1' flavor tc attached")) << off.out;
+  EXPECT_TRUE(contains(off.out, "map 2 'rxcnt' percpu_array key 4 value 8 max_entries 256")) << off.out;
+  ASSERT_EQ(host_->programs(), 1u);
+  EXPECT_NE(host_->attached_prog_id(), 0u);
 
   // A later process finds the handles through the state file.
   auto maps = run(cli("maps --json"));
   ASSERT_EQ(maps.code, 0) << maps.out;
-  EXPECT_TRUE(contains(maps.out, "\"name\":\"rxcnt\",\"handle\":100")) << maps.out;
+  EXPECT_TRUE(contains(maps.out, "\"name\":\"rxcnt\",\"handle\":2")) << maps.out;
 
-  host_->set_value(100, {17, 0, 0, 0}, {9, 0, 0, 0, 0, 0, 0, 0});
+  ASSERT_TRUE(host_->set_percpu_u64("rxcnt", 17, 9).ok());
   auto dump = run(cli("dump-map rxcnt"));
   ASSERT_EQ(dump.code, 0) << dump.out;
-  EXPECT_TRUE(contains(dump.out, "key: 11 00 00 00  value: 09 00 00 00 00 00 00 00 09")) << dump.out;
-  EXPECT_TRUE(contains(dump.out, "sum: 27\n")) << dump.out;
+  EXPECT_TRUE(contains(dump.out, "key: 11 00 00 00  value: 09 00 00 00 00 00 00 00")) << dump.out;
+  EXPECT_TRUE(contains(dump.out, "sum: " + std::to_string(9 * cpus()) + "\n")) << dump.out;
   auto no_map = run(cli("dump-map txcnt"));
   EXPECT_NE(no_map.code, 0);
   EXPECT_TRUE(contains(no_map.out, "no offloaded map named 'txcnt'")) << no_map.out;
 
+  // Seven frames into the tap's Tx path: xdp1 drops them on the host.
+  xo::test::PacketSocket tx(static_cast<int>(if_nametoindex(host_->tap().c_str())));
+  const std::uint8_t mac[6] = {2, 0, 0, 0, 0, 1};
+  for (int i = 0; i < 7; ++i) ASSERT_TRUE(tx.send_ok(xo::test::ipv4_frame(17, mac, mac)));
   auto stats = run(cli("stats"));
   ASSERT_EQ(stats.code, 0) << stats.out;
-  EXPECT_TRUE(contains(stats.out, "XDP_DROP")) << stats.out;
-  EXPECT_TRUE(contains(stats.out, " 7 pkts")) << stats.out;
+  EXPECT_TRUE(std::regex_search(stats.out, std::regex(R"(XDP_DROP +7 pkts)"))) << stats.out;
 
   auto unload = run(cli("unload"));
   ASSERT_EQ(unload.code, 0) << unload.out;
-  EXPECT_TRUE(host_->progs().empty());
-  EXPECT_TRUE(host_->maps().empty());
+  EXPECT_EQ(host_->programs(), 0u);
+  EXPECT_EQ(host_->maps(), 0u);
   auto after = run(cli("maps"));
   EXPECT_TRUE(contains(after.out, "no offloaded programs")) << after.out;
 }
@@ -113,7 +124,75 @@ TEST_F(GuestCli, ErrorsExitNonZeroWithOneLine) {
   EXPECT_TRUE(contains(missing.out, "/nonexistent.o")) << missing.out;
   auto no_host = run(std::string(XO_GUEST_CLI) + " --port /tmp/xo-no-such-socket-" + std::to_string(getpid()) + " caps");
   EXPECT_NE(no_host.code, 0);
-  EXPECT_TRUE(host_->progs().empty());
+  EXPECT_EQ(host_->programs(), 0u);
+}
+
+// The guest tools' command lines go through the one parser: --version,
+// --help (top level and per command), and usage errors exit 2 before
+// anything reaches the host.
+TEST_F(GuestCli, VersionHelpAndUsageErrors) {
+  for (const std::string& bin : {std::string(XO_GUEST_CLI), std::string(XO_XDP1), std::string(XO_XDP2)}) {
+    const std::string name = bin.substr(bin.rfind('/') + 1);
+    auto v = run(bin + " --version");
+    EXPECT_EQ(v.code, 0) << bin;
+    EXPECT_EQ(v.out, name + " " XO_PROJECT_VERSION "\n");
+    auto h = run(bin + " --help");
+    EXPECT_EQ(h.code, 0) << bin;
+    EXPECT_EQ(h.out.rfind("usage: " + name + " ", 0), 0u) << h.out;
+  }
+  auto offload_help = run(cli("offload --help"));
+  EXPECT_EQ(offload_help.code, 0);
+  EXPECT_EQ(offload_help.out.rfind("usage: xoffload-guest offload FILE", 0), 0u) << offload_help.out;
+  EXPECT_TRUE(contains(offload_help.out, "--hold SECONDS")) << offload_help.out;
+
+  const std::string obj = std::string(XO_EXAMPLES_BIN) + "/xdp1/xdp1_kern.o";
+  for (const std::string& bad :
+       {std::string(XO_GUEST_CLI), cli(""), cli("frobnicate"), cli("offload"), cli("caps --bogus"),
+        cli("dump-map"), cli("stats extra"), cli("offload " + obj + " --hold soon"),
+        std::string(XO_GUEST_CLI) + " --port", std::string(XO_XDP1), std::string(XO_XDP1) + " -n x lo",
+        std::string(XO_XDP1) + " --bogus lo", std::string(XO_XDP2) + " lo eth0"}) {
+    auto r = run(bad);
+    EXPECT_EQ(r.code, 2) << bad << "\n" << r.out;
+  }
+  auto unknown = run(cli("caps --bogus"));
+  EXPECT_TRUE(contains(unknown.out, "xoffload-guest: caps: unknown option '--bogus'")) << unknown.out;
+  auto no_file = run(cli("offload"));
+  EXPECT_TRUE(contains(no_file.out, "offload: FILE missing")) << no_file.out;
+  EXPECT_EQ(host_->programs(), 0u);
+  EXPECT_EQ(host_->maps(), 0u);
+}
+
+// --map-size sets max_entries before load, on xoffload-guest and on the
+// example loader: the host creates the map at that size.
+TEST_F(GuestCli, MapSizeReachesTheHost) {
+  const std::string obj = std::string(XO_EXAMPLES_BIN) + "/xdp1/xdp1_kern.o";
+  auto off = run(cli("offload " + obj + " --map-size rxcnt=64"));
+  ASSERT_EQ(off.code, 0) << off.out;
+  EXPECT_TRUE(contains(off.out, "map 2 'rxcnt' percpu_array key 4 value 8 max_entries 64")) << off.out;
+  ASSERT_EQ(host_->maps(), 1u);
+  EXPECT_EQ(host_->map_max_entries("rxcnt"), 64u);
+  ASSERT_EQ(run(cli("unload")).code, 0);
+
+  auto unknown = run(cli("offload " + obj + " --map-size txcnt=64"));
+  EXPECT_NE(unknown.code, 0);
+  EXPECT_TRUE(contains(unknown.out, "map size for 'txcnt': the object has no such map (maps: rxcnt)")) << unknown.out;
+  auto bad = run(cli("offload " + obj + " --map-size rxcnt=0"));
+  EXPECT_NE(bad.code, 0);
+  EXPECT_TRUE(contains(bad.out, "--map-size")) << bad.out;
+  EXPECT_EQ(host_->maps(), 0u);
+
+  auto child = std::async(std::launch::async, [&] {
+    return run(std::string(XO_XDP1) + " --offload --map-size rxcnt=32 --port " + sock_ + " --duration 1 lo");
+  });
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  std::uint32_t seen = 0;
+  while (seen == 0 && std::chrono::steady_clock::now() < deadline) {
+    seen = host_->map_max_entries("rxcnt");
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  RunResult r = child.get();
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(seen, 32u) << r.out;
 }
 
 // xdp1 --offload reads the host's per-CPU counters, prints the sample's
@@ -124,21 +203,20 @@ TEST_F(GuestCli, Xdp1OffloadPrintsHostCountersAndUnloads) {
   });
   // Wait for its map, then count 4 UDP and 2 TCP packets "on the host".
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (host_->maps().empty() && std::chrono::steady_clock::now() < deadline)
+  while (host_->attached_prog_id() == 0 && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  ASSERT_FALSE(host_->maps().empty());
-  const std::uint32_t map = host_->maps().begin()->first;
-  host_->set_value(map, {17, 0, 0, 0}, {4, 0, 0, 0, 0, 0, 0, 0});
-  host_->set_value(map, {6, 0, 0, 0}, {2, 0, 0, 0, 0, 0, 0, 0});
+  ASSERT_NE(host_->attached_prog_id(), 0u);
+  ASSERT_TRUE(host_->set_percpu_u64("rxcnt", 17, 4).ok());
+  ASSERT_TRUE(host_->set_percpu_u64("rxcnt", 6, 2).ok());
   RunResult r = child.get();
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_TRUE(contains(r.out, "xdp1: offloaded xdp_prog1 to the host for lo (flavor tc")) << r.out;
   EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(\nproto 17: +[0-9]+ pkt/s\n)"))) << r.out;
-  EXPECT_TRUE(contains(r.out, "total proto 17: 12\n")) << r.out;
-  EXPECT_TRUE(contains(r.out, "total proto 6: 6\n")) << r.out;
+  EXPECT_TRUE(contains(r.out, "total proto 17: " + std::to_string(4 * cpus()) + "\n")) << r.out;
+  EXPECT_TRUE(contains(r.out, "total proto 6: " + std::to_string(2 * cpus()) + "\n")) << r.out;
   EXPECT_FALSE(contains(r.out, "total proto 1:")) << r.out;
-  EXPECT_TRUE(host_->progs().empty());
-  EXPECT_TRUE(host_->maps().empty());
+  EXPECT_EQ(host_->programs(), 0u);
+  EXPECT_EQ(host_->maps(), 0u);
 }
 
 // The host says it lost the program: xdp1 prints the event, stops early
@@ -149,18 +227,18 @@ TEST_F(GuestCli, Xdp1OffloadStopsWhenTheHostLosesTheProgram) {
     return run(std::string(XO_XDP1) + " --offload --port " + sock_ + " --duration 20 lo");
   });
   const auto deadline = start + std::chrono::seconds(10);
-  while (host_->progs().empty() && std::chrono::steady_clock::now() < deadline)
+  while (host_->attached_prog_id() == 0 && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  ASSERT_FALSE(host_->progs().empty());
-  host_->queue_event({xo::transport::EventKind::OffloadLost, host_->progs().begin()->first, "tap xotap0 went away"});
+  ASSERT_NE(host_->attached_prog_id(), 0u);
+  host_->send_event({xo::transport::EventKind::OffloadLost, 3, "tap xotap0 went away"});
   RunResult r = child.get();
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   EXPECT_NE(r.code, 0) << r.out;
   EXPECT_LT(s, 15.0) << r.out;
-  EXPECT_TRUE(contains(r.out, "host event: offload lost (prog 500): tap xotap0 went away")) << r.out;
+  EXPECT_TRUE(contains(r.out, "host event: offload lost (prog 3): tap xotap0 went away")) << r.out;
   EXPECT_TRUE(contains(r.out, "run without --offload")) << r.out;
-  EXPECT_TRUE(host_->progs().empty());
-  EXPECT_TRUE(host_->maps().empty());
+  EXPECT_EQ(host_->programs(), 0u);
+  EXPECT_EQ(host_->maps(), 0u);
 }
 
 }  // namespace

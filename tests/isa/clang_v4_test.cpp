@@ -77,6 +77,7 @@ TEST(ClangV4, EveryInstructionDecodesAndReEncodes) {
   EXPECT_TRUE(
       any(all, [](const Insn& i) { return is_atomic(i, AtomicOp::CmpXchg, true, Size::DW); }));
   EXPECT_TRUE(any(all, [](const Insn& i) { return std::holds_alternative<CallLocal>(i); }));
+  EXPECT_TRUE(any(all, [](const Insn& i) { return std::holds_alternative<MayGoto>(i); }));
   EXPECT_TRUE(any(all, [](const Insn& i) { return std::holds_alternative<LoadImm64>(i); }));
 }
 

@@ -38,6 +38,8 @@ Insn mutate(Insn insn, std::mt19937& rng) {
           x.off = i16();
         } else if constexpr (std::is_same_v<T, Ja>) {
           x.off = x.wide ? i32() : i16();
+        } else if constexpr (std::is_same_v<T, MayGoto>) {
+          x.off = i16();
         } else if constexpr (std::is_same_v<T, Call>) {
           x.helper = i32();
         } else if constexpr (std::is_same_v<T, CallLocal>) {

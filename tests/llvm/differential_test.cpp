@@ -259,8 +259,6 @@ std::optional<std::string> known_disagreement(const std::vector<RawInsn>& slots,
     return "r11: LLVM's register file has r11 (the kernel's hidden AX); RFC 9669 has r0..r10";
   if (r.code == (kJmp | kCall | kX) && text_has("callx"))
     return "callx: LLVM's indirect call (JMP|CALL|X) is not in RFC 9669; the kernel rejects it";
-  if (r.code == (kJmp | 0xe0) && text_has("may_goto"))
-    return "may_goto (JMP|JCOND, kernel 6.9+) is not in RFC 9669; the model does not cover it";
   if (r.code == (kAlu64 | kMov | kX) && r.off == 1 && text_has("addr_space_cast"))
     return "addr_space_cast (MOV64 off=1, bpf arena, kernel 6.9+) is not in RFC 9669; the model "
            "does not cover it";

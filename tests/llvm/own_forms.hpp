@@ -59,6 +59,8 @@ inline std::vector<OwnForm> own_forms() {
   add("ja", Ja{5, false});
   add("ja back", Ja{-1, false});
   add("gotol", Ja{-70000, true});
+  add("may_goto", MayGoto{4});
+  add("may_goto back", MayGoto{-2});
   add("call helper", Call{1});
   add("call helper 212", Call{212});
   add("call local", CallLocal{7});

@@ -45,6 +45,7 @@ inline Insn jmp32(Cond c, Reg d, std::int32_t imm, std::int16_t off) {
   return isa::Jmp{c, true, d, isa::Imm{imm}, off};
 }
 inline Insn ja(std::int32_t off) { return isa::Ja{off, false}; }
+inline Insn may_goto(std::int16_t off) { return isa::MayGoto{off}; }
 inline Insn call(std::int32_t helper) { return isa::Call{helper}; }
 inline Insn call_local(std::int32_t off) { return isa::CallLocal{off}; }
 inline Insn exit_() { return isa::Exit{}; }

@@ -123,7 +123,8 @@ TEST_P(TranslatorCase, Translates) {
   ASSERT_TRUE(r.ok()) << r.error().message;
   const auto want = raw(c.expect);
   EXPECT_EQ(r->insns, want) << "got:\n" << hex_slots(r->insns) << "want:\n" << hex_slots(want);
-  EXPECT_EQ(r->tr.prog_type, c.flavor == Flavor::Tc ? 3u : 6u);
+  EXPECT_EQ(r->tr.prog_type, c.flavor == Flavor::Tc ? std::uint32_t{BPF_PROG_TYPE_SCHED_CLS}
+                                                    : std::uint32_t{BPF_PROG_TYPE_XDP});
   // chain: tail-called by a BPF_XDP ingress program, so BPF_XDP as well.
   EXPECT_EQ(r->tr.expected_attach_type, c.flavor == Flavor::Chain ? std::uint32_t{BPF_XDP} : 0u);
 }
@@ -211,6 +212,14 @@ const Case kCases[] = {
     {"tc_epilogue_inside_main_before_subprogram", Tc,
      {call_local(2), exit_(), exit_(), mov64(0, 2), exit_()},
      cat(cat({call_local(11), ja(0)}, kTcEpilogue), {mov64(0, 2), exit_()})},
+    // may_goto is a conditional jump: its offset is recomputed across the
+    // inserted mov r5 (xdp_store_bytes -> skb_store_bytes).
+    {"tc_may_goto_keeps_its_target", Tc,
+     {may_goto(2), call(190), mov64(0, 1), mov64(0, 2), exit_()},
+     cat({may_goto(3), mov64(5, 0), call(9), mov64(0, 1), mov64(0, 2)}, kTcEpilogue)},
+    {"chain_may_goto_over_an_exit", Chain,
+     {may_goto(2), mov64(0, 1), exit_(), mov64(0, 2), exit_()},
+     cat({may_goto(2), mov64(0, 1), ja(1), mov64(0, 2)}, kChainEpilogue)},
     {"tc_stats_count_each_action", Tc, kRet2,
      cat(cat({mov64(0, 2)}, kCountAction55), kTcEpilogue), "", 55},
 
@@ -286,7 +295,7 @@ TEST_P(TranslatorCase, DecodedOverloadGivesTheSameResult) {
   const Submission sub = submission_of(c.in);
   auto insns = isa::decode(sub.insns);
   ASSERT_TRUE(insns.ok()) << insns.error().message;
-  auto structure = isa::analyze(*insns);
+  auto structure = isa::analyze(*insns, declared_entries(sub));
   ASSERT_TRUE(structure.ok()) << structure.error().message;
   TestPolicy policy;
   expect_same(run(c), encode(sub, translator::translate(sub, isa::Decoded{*insns, *structure}, policy, options_of(c)),
@@ -305,13 +314,18 @@ TEST(DecodedOnce, PreverifyReportFeedsTranslate) {
     ++accepted;
     auto insns = isa::decode(sub.insns);
     ASSERT_TRUE(insns.ok());
-    auto structure = isa::analyze(*insns);
+    auto structure = isa::analyze(*insns, declared_entries(sub));
     ASSERT_TRUE(structure.ok());
-    // The Report carries exactly what decode + analyze give.
+    // The Report carries exactly what decode + analyze give: one CFG.
     const isa::Decoded& d = pre->decoded;
     EXPECT_EQ(d.insns, *insns);
     EXPECT_EQ(d.structure.layout, structure->layout);
     EXPECT_EQ(d.structure.subprograms, structure->subprograms);
+    EXPECT_EQ(d.structure.subprogram_of, structure->subprogram_of);
+    EXPECT_EQ(d.structure.succ, structure->succ);
+    EXPECT_EQ(d.structure.callee, structure->callee);
+    EXPECT_EQ(d.structure.reachable, structure->reachable);
+    EXPECT_EQ(d.structure.back_edges, structure->back_edges);
     EXPECT_EQ(d.structure.blocks, structure->blocks);
     EXPECT_EQ(d.structure.block_of, structure->block_of);
     EXPECT_EQ(d.structure.is_jump_target, structure->is_jump_target);

@@ -336,4 +336,40 @@ int sem_loop(struct xdp_md *ctx)
 	return (n & 1) ? XDP_TX : XDP_PASS;
 }
 
+// may_goto: a loop whose only bound for the verifier is the kernel's loop
+// budget (can_loop, as in the kernel's bpf_experimental.h). The budget is
+// far above 40, so the loop always ends by its own test. SEC("?xdp"), as the
+// kernel's selftests write it (libbpf: not autoloaded), is a section the
+// guest builder must find too.
+#define can_loop                                                \
+	({                                                      \
+		__label__ l_break, l_continue;                  \
+		_Bool ret = 1;                                  \
+		asm volatile goto("may_goto %l[l_break]" :::: l_break); \
+		goto l_continue;                                \
+	l_break:                                                \
+		ret = 0;                                        \
+	l_continue:;                                            \
+		ret;                                            \
+	})
+
+SEC("?xdp")
+int sem_may_goto(struct xdp_md *ctx)
+{
+	__u8 *p = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
+	__u32 sum = 0, i = 0;
+	while (can_loop) {
+		__u32 k = i & 63;
+		if (p + k + 1 > end)
+			break;
+		sum = sum * 31 + p[k];
+		if (++i == 40)
+			break;
+	}
+	if (p + 20 > end)
+		return XDP_PASS;
+	__builtin_memcpy(p + 14, &sum, 4);
+	return (i & 1) ? XDP_TX : XDP_PASS;
+}
+
 char _license[] SEC("license") = "GPL";

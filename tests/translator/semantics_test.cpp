@@ -5,11 +5,13 @@
 #include <gtest/gtest.h>
 #include <sched.h>
 
+#include <algorithm>
 #include <functional>
 #include <string>
 #include <vector>
 
 #include "guest/builder/elf_builder.hpp"
+#include "verifier-front/preverify.hpp"
 #include "tests/translator/kernel_harness.hpp"
 #include "tests/translator/test_support.hpp"
 
@@ -179,7 +181,7 @@ std::vector<Program> programs() {
   std::vector<Program> v;
   for (const char* p : {"sem_return_codes", "sem_alu", "sem_branches", "sem_stack", "sem_atomics",
                         "sem_maps", "sem_calls", "sem_bytes", "sem_tail", "sem_head", "sem_ctx",
-                        "sem_globals", "sem_loop"})
+                        "sem_globals", "sem_loop", "sem_may_goto"})
     v.push_back({p, [p] { return from_object(XO_SEMANTICS_OBJ, p); }});
   v.push_back({"xdp1", [] { return from_object(XO_XDP1_OBJ, ""); }});
   v.push_back({"xdp2", [] { return from_object(XO_XDP2_OBJ, ""); }});
@@ -221,7 +223,7 @@ TEST_P(Semantics, SameVerdictFrameAndMaps) {
   UniqueFd btf = load_btf(sub->btf);
   ASSERT_TRUE(sub->btf.empty() || btf.valid()) << "BTF load: " << errno_text(errno);
 
-  Loaded original = load_program(6 /* XDP */, sub->name, with_host_fds(sub->insns, guest_side),
+  Loaded original = load_program(BPF_PROG_TYPE_XDP, sub->name, with_host_fds(sub->insns, guest_side),
                                  *sub, sub->func_info, sub->line_info, btf.get());
   ASSERT_TRUE(original.prog.valid()) << "original: " << original.log;
 
@@ -289,6 +291,47 @@ INSTANTIATE_TEST_SUITE_P(Kernel, Semantics, ::testing::ValuesIn(params()), [](co
          (info.param.stats ? "_stats" : "");
 });
 
+// may_goto end to end: preverify accepts it (as the kernel does), translate()
+// takes preverify's decoded program and CFG as they are, keeps every may_goto
+// with its offset recomputed, and the host kernel loads both flavors. (The
+// Semantics suite runs sem_may_goto too: same verdicts, frames and maps.)
+TEST(MayGoto, PreverifiedTranslatedAndLoadedForTcAndChain) {
+  auto sub = from_object(XO_SEMANTICS_OBJ, "sem_may_goto");
+  ASSERT_TRUE(sub.ok()) << sub.error().message;
+  auto count_may_goto = [](const std::vector<isa::Insn>& insns) {
+    return std::count_if(insns.begin(), insns.end(),
+                         [](const isa::Insn& i) { return std::holds_alternative<isa::MayGoto>(i); });
+  };
+  auto guest = isa::decode(sub->insns);
+  ASSERT_TRUE(guest.ok()) << guest.error().message;
+  ASSERT_GT(count_may_goto(*guest), 0) << "clang emitted no may_goto for can_loop";
+
+  HostMaps host_side(sub->maps);
+  ASSERT_EQ(host_side.error(), "");
+  UniqueFd btf = load_btf(sub->btf);
+  ASSERT_TRUE(sub->btf.empty() || btf.valid()) << "BTF load: " << errno_text(errno);
+  TestPolicy policy;
+  SubmissionMaps maps(*sub);
+  for (Flavor f : {Flavor::Tc, Flavor::Chain}) {
+    SCOPED_TRACE(std::string(flavor_name(f)));
+    auto report = preverify(*sub, policy, maps, f);
+    ASSERT_TRUE(report.ok()) << report.error().message;
+    ASSERT_FALSE(report->decoded.structure.back_edges.empty()) << "the loop is a back edge";
+    translator::TranslateOptions opts;
+    opts.flavor = f;
+    opts.tap_ifindex = kLoopback;
+    opts.guest_ifindex = sub->guest_ifindex;
+    auto tr = translator::translate(*sub, std::move(report->decoded), policy, opts);
+    ASSERT_TRUE(tr.ok()) << tr.error().message;
+    EXPECT_EQ(count_may_goto(tr->insns), count_may_goto(*guest));
+    auto bytes = tr->encode(*sub, [&](std::uint32_t h) { return host_side.fd_of(h); });
+    ASSERT_TRUE(bytes.ok()) << bytes.error().message;
+    Loaded host = load_program(tr->prog_type, sub->name, *bytes, *sub, tr->func_info,
+                               tr->line_info, btf.get(), tr->expected_attach_type);
+    ASSERT_TRUE(host.prog.valid()) << host.log;
+  }
+}
+
 // The chain translation is what the host's ingress XDP program tail-calls.
 // libbpf loads that caller with expected_attach_type BPF_XDP, and since
 // Linux 6.17 a prog array only takes programs whose attach type matches its
@@ -318,7 +361,7 @@ TEST(ChainTailCall, TranslationRunsFromAnXdpCallersProgArray) {
   Submission caller_sub = raw_submission("xo_chain_caller", {});
   auto caller_insns = raw({ld_map(2, slots.get()), mov64(3, 0), call(12 /* tail_call */),
                            mov64(0, kFellThrough), exit_()});
-  Loaded caller = load_program(6 /* XDP */, "xo_chain_caller", caller_insns, caller_sub, {}, {}, -1,
+  Loaded caller = load_program(BPF_PROG_TYPE_XDP, "xo_chain_caller", caller_insns, caller_sub, {}, {}, -1,
                                BPF_XDP);
   ASSERT_TRUE(caller.prog.valid()) << caller.log;
 

@@ -104,6 +104,14 @@ std::vector<Program> corpus() {
       {"SharedEpilogue",
        prog({CALL(BPF_FUNC_get_prandom_u32), JMP_IMM(BPF_JGT, 0, 3, 2), MOV64_IMM(0, 1), JA(1),
              MOV64_IMM(0, 2), EXIT()})},
+      // may_goto (kernel selftests verifier_may_goto): a loop whose only
+      // bound is the kernel's loop budget; exhausted, it jumps to the exit.
+      {"MayGotoBoundsALoop",
+       prog({MOV64_IMM(1, 0), MAY_GOTO(2), ALU64_IMM(BPF_ADD, 1, 1), JA(-3), MOV64_IMM(0, 2),
+             EXIT()}),
+       {}, 1},
+      // "may_goto 0": both edges lead to the next instruction.
+      {"MayGotoZero", prog({MAY_GOTO(0), MOV64_IMM(0, 1), MAY_GOTO(0), EXIT()})},
       // A 64-bit constant (two slots) in the middle, jumped over.
       {"LdImm64Skipped",
        prog({CALL(BPF_FUNC_get_prandom_u32), JMP_IMM(BPF_JEQ, 0, 0, 2), LD_IMM64(0, 1LL << 40),

@@ -9,6 +9,7 @@
 #include <initializer_list>
 #include <vector>
 
+#include "translator/isa/opcodes.hpp"
 #include "translator/isa/raw.hpp"
 
 namespace xo::test::ins {
@@ -40,6 +41,9 @@ inline Slots JMP_IMM(int op, int dst, int imm, int off) { return {raw(BPF_JMP | 
 inline Slots JMP_REG(int op, int dst, int src, int off) { return {raw(BPF_JMP | op | BPF_X, dst, src, off, 0)}; }
 inline Slots JMP32_IMM(int op, int dst, int imm, int off) { return {raw(BPF_JMP32 | op | BPF_K, dst, 0, off, imm)}; }
 inline Slots JA(int off) { return {raw(BPF_JMP | BPF_JA, 0, 0, off, 0)}; }
+// BPF_JMP | BPF_JCOND, src_reg BPF_MAY_GOTO (Linux 6.9 uapi, newer than this
+// machine's headers: the numbers come from the isa's opcode table).
+inline Slots MAY_GOTO(int off) { return {raw(BPF_JMP | isa::bits::kJcond, 0, isa::bits::kMayGoto, off, 0)}; }
 inline Slots CALL(int helper) { return {raw(BPF_JMP | BPF_CALL, 0, 0, 0, helper)}; }
 inline Slots CALL_LOCAL(int off) { return {raw(BPF_JMP | BPF_CALL, 0, BPF_PSEUDO_CALL, 0, off)}; }
 inline Slots CALL_KFUNC(int btf_id) { return {raw(BPF_JMP | BPF_CALL, 0, BPF_PSEUDO_KFUNC_CALL, 0, btf_id)}; }

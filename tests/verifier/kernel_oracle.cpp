@@ -6,9 +6,13 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <memory>
 #include <set>
 #include <vector>
+
+#include "translator/isa/cfg.hpp"
+#include "translator/isa/codec.hpp"
 
 namespace xo::test {
 
@@ -51,14 +55,13 @@ struct BtfDeleter {
 
 // Subprogram entries (slots) of a raw program: 0 and every bpf-to-bpf call or
 // BPF_PSEUDO_FUNC target.
-std::set<std::uint32_t> subprogram_entries(const std::vector<bpf_insn>& insns) {
+std::set<std::uint32_t> subprogram_entries(const std::vector<isa::RawInsn>& insns) {
   std::set<std::uint32_t> out{0};
-  for (std::size_t i = 0; i < insns.size(); ++i) {
-    const bool call = insns[i].code == (BPF_JMP | BPF_CALL) && insns[i].src_reg == BPF_PSEUDO_CALL;
-    const bool func =
-        insns[i].code == (BPF_LD | BPF_DW | BPF_IMM) && insns[i].src_reg == BPF_PSEUDO_FUNC;
-    if (call || func) out.insert(static_cast<std::uint32_t>(i + 1 + insns[i].imm));
-  }
+  isa::for_each_insn(insns, [&](std::size_t pc, const isa::Insn& insn) {
+    const bool entry = std::holds_alternative<isa::CallLocal>(insn) ||
+                       std::holds_alternative<isa::LoadFunc>(insn);
+    if (entry) out.insert(static_cast<std::uint32_t>(pc + 1 + *isa::branch_offset(insn)));
+  });
   return out;
 }
 
@@ -66,15 +69,13 @@ std::set<std::uint32_t> subprogram_entries(const std::vector<bpf_insn>& insns) {
 
 KernelVerdict kernel_load_xdp(const Submission& sub, bool with_func_info) {
   KernelMaps maps(sub);
-  std::vector<bpf_insn> insns(sub.insns.size());
+  std::vector<isa::RawInsn> raw = sub.insns;
+  (void)isa::rebind_map_refs(raw, [&](std::size_t, std::int32_t handle) -> Result<std::int32_t> {
+    return maps.fd(static_cast<std::uint32_t>(handle));
+  });
+  std::vector<bpf_insn> insns(raw.size());
   static_assert(sizeof(bpf_insn) == sizeof(isa::RawInsn));
-  for (std::size_t i = 0; i < sub.insns.size(); ++i) {
-    const auto& r = sub.insns[i];
-    insns[i] = bpf_insn{r.code, r.dst(), r.src(), r.off, r.imm};
-    const bool map_ref = r.code == (BPF_LD | BPF_DW | BPF_IMM) &&
-                         (r.src() == BPF_PSEUDO_MAP_FD || r.src() == BPF_PSEUDO_MAP_VALUE);
-    if (map_ref) insns[i].imm = maps.fd(static_cast<std::uint32_t>(r.imm));
-  }
+  std::memcpy(insns.data(), raw.data(), raw.size() * sizeof(bpf_insn));
   KernelVerdict v;
   std::vector<char> log(1 << 20);
   LIBBPF_OPTS(bpf_prog_load_opts, opts, .log_level = 1, .log_size = static_cast<__u32>(log.size()),
@@ -107,7 +108,7 @@ KernelVerdict kernel_load_xdp(const Submission& sub, bool with_func_info) {
     types.reset(btf__new_empty());
     const int int_id = btf__add_int(types.get(), "int", 4, BTF_INT_SIGNED);
     const int proto = btf__add_func_proto(types.get(), int_id);
-    for (std::uint32_t entry : subprogram_entries(insns)) {
+    for (std::uint32_t entry : subprogram_entries(raw)) {
       const std::string name = "f" + std::to_string(entry);
       const int id = btf__add_func(types.get(), name.c_str(), BTF_FUNC_STATIC, proto);
       funcs.push_back(bpf_func_info{entry, static_cast<__u32>(id)});

@@ -16,6 +16,7 @@
 // Encoding is the exact inverse for every Insn decode() can produce.
 #include "translator/isa/codec.hpp"
 
+#include <algorithm>
 #include <array>
 #include <optional>
 #include <string>
@@ -39,6 +40,7 @@ enum class Shape : std::uint8_t {
   JmpK,
   JmpX,
   Ja,
+  MayGoto,
   Call,
   Exit,
   LdAbs,
@@ -131,6 +133,10 @@ constexpr std::array<Form, 256> build_forms() {
   f[kJmp | kCall] = {Shape::Call, 0, true, Size::W, false, kFDst, 0};
   f[kJmp32 | kCall] = {.reserved = "call is not defined in the jmp32 class"};
   f[kJmp | kExit] = {Shape::Exit, 0, true, Size::W, false, kFSrc | kFDst | kFOff | kFImm, 0};
+  // src_reg selects the pseudo condition; BPF_MAY_GOTO (0) is the only one.
+  f[kJmp | kJcond] = {Shape::MayGoto, 0, true, Size::W, false, kFSrc | kFDst | kFImm, 0};
+  f[kJmp | kJcond | kX] = {.reserved = "may_goto has no register source (BPF_X bit set)"};
+  f[kJmp32 | kJcond] = {.reserved = "may_goto is not defined in the jmp32 class"};
   f[kJmp32 | kExit] = {.reserved = "exit is not defined in the jmp32 class"};
 
   for (const SizeRow& s : kSizeRows) {
@@ -206,7 +212,7 @@ constexpr std::int32_t kAtomicImm[] = {kAdd, kOr, kAnd, kXor, kXchg, kCmpXchg};
                                             "arsh", "end", "op 0xe", "op 0xf"};
   static constexpr const char* kJmpOps[] = {"ja",   "jeq",  "jgt",    "jge",   "jset", "jne",
                                             "jsgt", "jsge", "call",   "exit",  "jlt",  "jle",
-                                            "jslt", "jsle", "op 0xe", "op 0xf"};
+                                            "jslt", "jsle", "jcond",  "op 0xf"};
   static constexpr const char* kModes[] = {"imm",   "abs",    "ind",    "mem",
                                            "memsx", "mode 5", "atomic", "mode 7"};
   static constexpr const char* kSizes[] = {"w", "h", "b", "dw"};
@@ -480,6 +486,7 @@ namespace {
     case Shape::JmpX:
       return s.ok(Jmp{static_cast<Cond>(f.op), !f.wide, r.dst(), Reg{r.src()}, r.off});
     case Shape::Ja: return s.ok(f.wide ? Ja{r.off, false} : Ja{r.imm, true});
+    case Shape::MayGoto: return s.ok(MayGoto{r.off});
     case Shape::Call: return decode_call(r, pc, s);
     case Shape::Exit: return s.ok(Exit{});
     case Shape::LdAbs: return s.ok(LegacyLoad{f.size, false, 0, r.imm});
@@ -519,6 +526,42 @@ Result<std::vector<Insn>> decode(std::span<const RawInsn> slots) {
     out.push_back(insn);
   }
   return out;
+}
+
+void for_each_insn(std::span<const RawInsn> slots,
+                   const std::function<void(std::size_t slot, const Insn& insn)>& f) {
+  Insn insn;
+  Error error;
+  for (std::size_t pc = 0; pc < slots.size();) {
+    if (!decode_at(slots, pc, Sink{insn, error})) {
+      ++pc;
+      continue;
+    }
+    f(pc, insn);
+    pc += slot_width(insn);
+  }
+}
+
+Status rebind_map_refs(std::span<RawInsn> slots,
+                       const std::function<Result<std::int32_t>(std::size_t slot, std::int32_t map)>& rebind) {
+  std::optional<Error> failed;
+  std::vector<RawInsn> encoded;
+  for_each_insn(slots, [&](std::size_t pc, const Insn& insn) {
+    const std::int32_t* map = map_of(insn);
+    if (!map || failed) return;
+    auto to = rebind(pc, *map);
+    if (!to) {
+      failed = to.error();
+      return;
+    }
+    Insn bound = insn;
+    *map_of(bound) = *to;
+    encoded.clear();
+    encode_one(bound, encoded);
+    std::copy(encoded.begin(), encoded.end(), slots.begin() + static_cast<std::ptrdiff_t>(pc));
+  });
+  if (failed) return *failed;
+  return Ok{};
 }
 
 // --- encoding -----------------------------------------------------------------
@@ -589,6 +632,7 @@ struct Encoder {
       *out++ = slot(kJmp | kJa, 0, 0, static_cast<std::int16_t>(j.off), 0);
     }
   }
+  void operator()(const MayGoto& m) { *out++ = slot(kJmp | kJcond, 0, kMayGoto, m.off, 0); }
   void operator()(const Call& c) { *out++ = slot(kJmp | kCall, 0, 0, 0, c.helper); }
   void operator()(const CallLocal& c) { *out++ = slot(kJmp | kCall, 0, kPseudoCall, 0, c.off); }
   void operator()(const CallKfunc& c) {

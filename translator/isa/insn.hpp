@@ -77,6 +77,15 @@ struct Ja {
   bool operator==(const Ja&) const = default;
 };
 
+// may_goto (JMP | JCOND, src_reg BPF_MAY_GOTO = 0; kernel 6.9+, not in RFC
+// 9669): a conditional jump on a loop budget the kernel keeps on the stack.
+// While the budget lasts control falls through; once it is spent,
+// pc += 1 + off. Bounded loops written with can_loop compile to it.
+struct MayGoto {
+  std::int16_t off;
+  bool operator==(const MayGoto&) const = default;
+};
+
 struct Call {  // helper call, src_reg 0
   std::int32_t helper;
   bool operator==(const Call&) const = default;
@@ -175,7 +184,7 @@ struct LoadMapIdxValue {  // 6: BPF_PSEUDO_MAP_IDX_VALUE
   bool operator==(const LoadMapIdxValue&) const = default;
 };
 
-using Insn = std::variant<Bin, Un, Jmp, Ja, Call, CallLocal, CallKfunc, Exit, Load, Store,
+using Insn = std::variant<Bin, Un, Jmp, Ja, MayGoto, Call, CallLocal, CallKfunc, Exit, Load, Store,
                           Atomic, LegacyLoad, LoadImm64, LoadMapFd, LoadMapValue, LoadBtfId,
                           LoadFunc, LoadMapIdx, LoadMapIdxValue>;
 
@@ -190,5 +199,14 @@ static_assert(sizeof(Insn) == 24, "Insn grew: see the comment above");
 // Slots an instruction occupies on the wire: 2 for every ld_imm64 form, else 1.
 // This is the only place that knows slot widths.
 unsigned slot_width(const Insn& insn);
+
+// The map a LoadMapFd or LoadMapValue names (a kernel fd; in a Submission, a
+// guest handle); nullptr for every other instruction.
+inline std::int32_t* map_of(Insn& insn) {
+  if (auto* m = std::get_if<LoadMapFd>(&insn)) return &m->fd;
+  if (auto* v = std::get_if<LoadMapValue>(&insn)) return &v->fd;
+  return nullptr;
+}
+inline const std::int32_t* map_of(const Insn& insn) { return map_of(const_cast<Insn&>(insn)); }
 
 }  // namespace xo::isa

@@ -1,5 +1,4 @@
-// Program structure (slot layout, branch targets, subprograms, basic blocks)
-// and the Rewriter that every inserting pass goes through.
+// The Rewriter that every inserting pass goes through.
 //
 // Rewriter example: insert `r0 = 0` before insn 2, which a jump targets.
 //
@@ -13,7 +12,7 @@
 // * A jump or call into original insn i lands on the first instruction emitted
 //   for i: its insert_before() code, else its replacement, else i itself; when
 //   i was removed with nothing inserted, on whatever comes next.
-// * Original Jmp/Ja/CallLocal/LoadFunc keep their original target (mapped as
+// * Original jumps (Jmp/Ja/MayGoto), CallLocal and LoadFunc keep their original target (mapped as
 //   above); offsets are recomputed in slots of the new program.
 // * Emit with a target gets its offset computed; Emit without one keeps its
 //   offset as written (relative, in slots, within the new program).
@@ -26,51 +25,13 @@
 //   verifier error in it is reported at i); appended code maps to nullopt.
 #include "translator/isa/program.hpp"
 
-#include <algorithm>
+#include <iterator>
 #include <limits>
 #include <string>
 
 namespace xo::isa {
 
-std::vector<std::size_t> slot_layout(std::span<const Insn> insns) {
-  std::vector<std::size_t> layout(insns.size() + 1);
-  std::size_t slot = 0;
-  for (std::size_t i = 0; i < insns.size(); ++i) {
-    layout[i] = slot;
-    slot += slot_width(insns[i]);
-  }
-  layout[insns.size()] = slot;
-  return layout;
-}
-
-std::optional<std::size_t> index_at_slot(std::span<const std::size_t> layout, std::size_t slot) {
-  if (layout.size() < 2) return std::nullopt;
-  const auto starts = layout.first(layout.size() - 1);
-  const auto it = std::lower_bound(starts.begin(), starts.end(), slot);
-  if (it == starts.end() || *it != slot) return std::nullopt;
-  return static_cast<std::size_t>(it - starts.begin());
-}
-
 namespace {
-
-// The relative offset of a branching instruction, or nullopt.
-std::optional<std::int64_t> branch_offset(const Insn& insn) {
-  if (const auto* j = std::get_if<Jmp>(&insn)) return j->off;
-  if (const auto* j = std::get_if<Ja>(&insn)) return j->off;
-  if (const auto* c = std::get_if<CallLocal>(&insn)) return c->off;
-  if (const auto* f = std::get_if<LoadFunc>(&insn)) return f->off;
-  return std::nullopt;
-}
-
-const char* branch_kind(const Insn& insn) {
-  if (std::holds_alternative<CallLocal>(insn)) return "call";
-  if (std::holds_alternative<LoadFunc>(insn)) return "ld_imm64 func";
-  return "jump";
-}
-
-bool is_jump(const Insn& insn) {
-  return std::holds_alternative<Jmp>(insn) || std::holds_alternative<Ja>(insn);
-}
 
 // Sets the offset of a branching instruction; an error text when it does not fit.
 std::optional<std::string> set_branch_offset(Insn& insn, std::int64_t off) {
@@ -85,6 +46,9 @@ std::optional<std::string> set_branch_offset(Insn& insn, std::int64_t off) {
   if (auto* j = std::get_if<Jmp>(&insn)) {
     if (!fits(k16lo, k16hi)) return too_far("the 16-bit off of a conditional jump");
     j->off = static_cast<std::int16_t>(off);
+  } else if (auto* m = std::get_if<MayGoto>(&insn)) {
+    if (!fits(k16lo, k16hi)) return too_far("the 16-bit off of may_goto");
+    m->off = static_cast<std::int16_t>(off);
   } else if (auto* a = std::get_if<Ja>(&insn)) {
     if (!a->wide && !fits(k16lo, k16hi)) return too_far("the 16-bit off of ja (use gotol)");
     if (a->wide && !fits(k32lo, k32hi)) return too_far("the 32-bit imm of gotol");
@@ -102,84 +66,6 @@ std::optional<std::string> set_branch_offset(Insn& insn, std::int64_t off) {
 }
 
 }  // namespace
-
-Result<std::optional<std::size_t>> branch_target(std::span<const Insn> insns,
-                                                 std::span<const std::size_t> layout,
-                                                 std::size_t i) {
-  const std::optional<std::int64_t> off = branch_offset(insns[i]);
-  if (!off) return std::optional<std::size_t>{};
-  const std::size_t total = layout.back();
-  const std::int64_t target = static_cast<std::int64_t>(layout[i]) + 1 + *off;
-  if (target < 0 || target >= static_cast<std::int64_t>(total)) {
-    return err_at(layout[i], std::string(branch_kind(insns[i])) + " target " +
-                                 std::to_string(target) + " is outside the program (" +
-                                 std::to_string(total) + " slots)");
-  }
-  const auto index = index_at_slot(layout, static_cast<std::size_t>(target));
-  if (!index) {
-    return err_at(layout[i],
-                  std::string(branch_kind(insns[i])) + " target " + std::to_string(target) +
-                      " is the second slot of ld_imm64 at insn " + std::to_string(target - 1));
-  }
-  return std::optional<std::size_t>{*index};
-}
-
-Result<Structure> analyze(std::span<const Insn> insns) {
-  if (insns.empty()) return err("empty program");
-  const std::size_t n = insns.size();
-  Structure s;
-  s.layout = slot_layout(insns);
-  s.is_jump_target.assign(n, false);
-
-  std::vector<bool> leader(n, false);
-  std::vector<std::size_t> entries{0};
-  std::vector<std::optional<std::size_t>> target(n);
-  leader[0] = true;
-  for (std::size_t i = 0; i < n; ++i) {
-    auto t = branch_target(insns, s.layout, i);
-    if (!t.ok()) return t.error();
-    target[i] = *t;
-    const Insn& insn = insns[i];
-    if (is_jump(insn)) {
-      leader[**t] = true;
-      s.is_jump_target[**t] = true;
-    } else if (t->has_value()) {  // CallLocal / LoadFunc: a subprogram entry
-      entries.push_back(**t);
-    }
-    if ((is_jump(insn) || std::holds_alternative<Exit>(insn)) && i + 1 < n) leader[i + 1] = true;
-  }
-
-  std::sort(entries.begin(), entries.end());
-  entries.erase(std::unique(entries.begin(), entries.end()), entries.end());
-  for (std::size_t k = 0; k < entries.size(); ++k) {
-    leader[entries[k]] = true;
-    s.subprograms.push_back({entries[k], k + 1 < entries.size() ? entries[k + 1] : n});
-  }
-
-  s.block_of.resize(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    if (leader[i]) s.blocks.push_back({i, i, {}});
-    s.blocks.back().last = i;
-    s.block_of[i] = s.blocks.size() - 1;
-  }
-  // Successors: the fall-through block first (when control can fall through),
-  // then the taken target; no duplicates. Exit has none; falling off the end
-  // of the program has none (the verifier front-end reports that).
-  for (std::size_t b = 0; b < s.blocks.size(); ++b) {
-    BasicBlock& block = s.blocks[b];
-    const Insn& last = insns[block.last];
-    const bool falls = !std::holds_alternative<Exit>(last) && !std::holds_alternative<Ja>(last);
-    if (falls && block.last + 1 < n) block.successors.push_back(s.block_of[block.last + 1]);
-    if (is_jump(last)) {
-      const std::size_t to = s.block_of[*target[block.last]];
-      if (std::find(block.successors.begin(), block.successors.end(), to) ==
-          block.successors.end()) {
-        block.successors.push_back(to);
-      }
-    }
-  }
-  return s;
-}
 
 // ---------------------------------------------------------------------------
 

@@ -1,6 +1,6 @@
-// Program structure over decoded instructions: slot layout, branch targets,
-// subprograms, basic blocks, and a rewriter that inserts/replaces
-// instructions while keeping every jump right and yielding old->new maps.
+// A decoded program with its control-flow graph (cfg.hpp), and the rewriter
+// that inserts/replaces instructions while keeping every jump right and
+// yielding old->new maps.
 //
 // Indexes: an *index* is a position in std::vector<Insn>; a *slot* (pc) is the
 // kernel's instruction number, where ld_imm64 counts twice. func_info,
@@ -14,54 +14,17 @@
 #include <variant>
 #include <vector>
 
+#include "translator/isa/cfg.hpp"
 #include "translator/isa/insn.hpp"
 #include "core/result.hpp"
 
 namespace xo::isa {
 
-// slot_of[i] = slot pc of insn i; slot_of.back() = total slots (one past the end).
-std::vector<std::size_t> slot_layout(std::span<const Insn> insns);
-
-// Instruction index starting at slot pc, or nullopt when pc is mid-ld_imm64
-// or out of range.
-std::optional<std::size_t> index_at_slot(std::span<const std::size_t> layout, std::size_t slot);
-
-// Where control may go from insn i when it is a Jmp/Ja (branch target), or the
-// callee entry for CallLocal / LoadFunc. Error when the target is not the start
-// of an instruction.
-Result<std::optional<std::size_t>> branch_target(std::span<const Insn> insns,
-                                                 std::span<const std::size_t> layout,
-                                                 std::size_t i);
-
-struct BasicBlock {
-  std::size_t first;  // instruction indexes, inclusive
-  std::size_t last;
-  std::vector<std::size_t> successors;  // block ids
-  bool operator==(const BasicBlock&) const = default;
-};
-
-struct Subprogram {
-  std::size_t first;  // instruction index of the entry
-  std::size_t end;    // one past the last instruction
-  bool operator==(const Subprogram&) const = default;
-};
-
-struct Structure {
-  std::vector<std::size_t> layout;          // slot_layout()
-  std::vector<Subprogram> subprograms;      // [0] is the main program
-  std::vector<BasicBlock> blocks;           // ordered by first
-  std::vector<std::size_t> block_of;        // insn index -> block id
-  std::vector<bool> is_jump_target;         // per insn index
-};
-
-// Errors: a jump/call into the middle of ld_imm64 or outside the program.
-Result<Structure> analyze(std::span<const Insn> insns);
-
 // A program decoded and analyzed once. preverify() returns it in its Report
 // so that translate() does not decode and analyze the same bytes again.
 struct Decoded {
   std::vector<Insn> insns;
-  Structure structure;  // analyze(insns)
+  Structure structure;  // analyze(insns, declared func_info entries)
 };
 
 // ---------------------------------------------------------------------------
@@ -78,7 +41,7 @@ struct ToAppended {  // an instruction of an appended block
 using Target = std::variant<ToOriginal, ToAppended>;
 
 // One instruction of new code. When `target` is set, the instruction must be a
-// Jmp, Ja, CallLocal or LoadFunc, and its offset is computed by finish();
+// jump (Jmp, Ja, MayGoto), CallLocal or LoadFunc, and its offset is computed by finish();
 // otherwise its offset is kept as written (relative within the new sequence).
 struct Emit {
   Insn insn;

@@ -11,6 +11,7 @@
 #include "llvm/MC/MCInst.h"
 #include "llvm/MC/MCInstPrinter.h"
 #include "llvm/Support/raw_ostream.h"
+#include "translator/isa/codec.hpp"
 #include "translator/llvm/mc.hpp"
 #include "translator/llvm/target.hpp"
 
@@ -96,7 +97,9 @@ Result<std::string> disassemble_one(std::span<const isa::RawInsn> slots, std::si
   auto status = (*e)->disassembler->getInstruction(inst, size, bytes, pc * sizeof(isa::RawInsn),
                                                    llvm::nulls());
   if (status != llvm::MCDisassembler::Success || size == 0 || size % sizeof(isa::RawInsn) != 0) {
-    std::string why = slots[pc].code == 0x18 && n < 2 ? " (ld_imm64 truncated)" : "";
+    // What our own decoder makes of it, e.g. a truncated ld_imm64.
+    auto ours = isa::decode_one(slots, pc);
+    std::string why = ours ? "" : " (" + ours.error().message + ")";
     return err_at(pc, "LLVM cannot decode opcode " + hex_byte(slots[pc].code) + why);
   }
   std::string text;

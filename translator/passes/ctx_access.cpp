@@ -50,17 +50,6 @@ class CtxFlow {
         queued_(insns.size(), false) {}
 
   Status run() {
-    // Branch targets once, up front: the worklist may visit an insn often.
-    targets_.resize(insns_.size());
-    for (std::size_t i = 0; i < insns_.size(); ++i) {
-      const isa::Insn& x = insns_[i];
-      if (std::holds_alternative<isa::Jmp>(x) || std::holds_alternative<isa::Ja>(x) ||
-          std::holds_alternative<isa::CallLocal>(x) || std::holds_alternative<isa::LoadFunc>(x)) {
-        auto t = isa::branch_target(insns_, st_.layout, i);
-        if (!t) return t.error();
-        targets_[i] = *t;
-      }
-    }
     State entry = State::all_other();
     entry.set(1, kCtx);
     merge(0, entry);
@@ -78,7 +67,7 @@ class CtxFlow {
 
  private:
   void merge(std::size_t i, const State& s) {
-    if (i >= insns_.size()) return;  // falling off the end: structural checks report it
+    if (i == isa::kNoInsn) return;  // no such edge
     const bool first = !reached_[i];
     reached_[i] = true;
     if ((in_[i].join(s) || first) && !queued_[i]) {
@@ -89,8 +78,7 @@ class CtxFlow {
 
   void step(std::size_t i) {
     State s = in_[i];
-    bool falls_through = true;
-    std::optional<std::size_t> target = targets_[i];
+    const std::size_t callee = st_.callee[i];
     std::visit(
         [&](const auto& x) {
           using T = std::decay_t<decltype(x)>;
@@ -106,15 +94,13 @@ class CtxFlow {
                                std::is_same_v<T, isa::CallKfunc>) {
             clobber_caller_saved(s);
           } else if constexpr (std::is_same_v<T, isa::CallLocal>) {
-            State callee = State::all_other();
-            for (unsigned r = 1; r <= 5; ++r) callee.set(r, s[r]);
-            if (target) merge(*target, callee);
+            State callee_state = State::all_other();
+            for (unsigned r = 1; r <= 5; ++r) callee_state.set(r, s[r]);
+            merge(callee, callee_state);
             clobber_caller_saved(s);
-            target.reset();
           } else if constexpr (std::is_same_v<T, isa::LoadFunc>) {
             // A callback: the kernel calls it with its own arguments, never our ctx.
-            if (target) merge(*target, State::all_other());
-            target.reset();
+            merge(callee, State::all_other());
             s.set(x.dst, kOther);
           } else if constexpr (std::is_same_v<T, isa::LoadImm64> ||
                                std::is_same_v<T, isa::LoadMapFd> ||
@@ -123,13 +109,10 @@ class CtxFlow {
                                std::is_same_v<T, isa::LoadMapIdx> ||
                                std::is_same_v<T, isa::LoadMapIdxValue>) {
             s.set(x.dst, kOther);
-          } else if constexpr (std::is_same_v<T, isa::Exit> || std::is_same_v<T, isa::Ja>) {
-            falls_through = false;
           }
         },
         insns_[i]);
-    if (target) merge(*target, s);
-    if (falls_through) merge(i + 1, s);
+    for (std::size_t next : st_.succ[i]) merge(next, s);
   }
 
   const std::vector<isa::Insn>& insns_;
@@ -137,17 +120,16 @@ class CtxFlow {
   std::vector<State> in_;
   std::vector<bool> reached_;
   std::vector<bool> queued_;
-  std::vector<std::optional<std::size_t>> targets_;
   std::vector<std::size_t> work_;
 };
 
 bool is_main_program(const isa::Structure& st, std::size_t i) {
-  return st.subprograms.empty() || i < st.subprograms[0].end;
+  return st.subprogram_of[i] == 0;
 }
 
 // A ctx load the XDP verifier accepts: u32, at a field offset, not sign-extended.
 Status check_ctx_load(const isa::Load& l, std::size_t pc, PassContext& ctx) {
-  if (l.off < 0 || l.off > kXdpEgressIfindex || l.off % 4 != 0)
+  if (l.off < 0 || l.off > uapi::kXdpEgressIfindex || l.off % 4 != 0)
     return ctx.diag.at(pc, "ctx access at offset " + std::to_string(l.off) +
                                " is not a field of struct xdp_md");
   if (l.size != isa::Size::W || l.sign_extend)

@@ -10,23 +10,14 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/uapi.hpp"
 #include "translator/passes/passes.hpp"
 
 namespace xo::translator {
 
-// struct xdp_md field offsets (uapi/linux/bpf.h).
-enum XdpMdField : std::int16_t {
-  kXdpData = 0,
-  kXdpDataEnd = 4,
-  kXdpDataMeta = 8,
-  kXdpIngressIfindex = 12,
-  kXdpRxQueueIndex = 16,
-  kXdpEgressIfindex = 20,
-};
-
 struct CtxLoad {
   std::size_t index;  // a Load whose base register holds the ctx pointer
-  std::int16_t field;  // its offset into struct xdp_md, validated: one of XdpMdField
+  std::int16_t field;  // its offset into struct xdp_md, validated: one of uapi::XdpMdField
 };
 
 // Checks every ctx access the way the XDP verifier would (u32 loads at field

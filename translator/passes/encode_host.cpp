@@ -15,13 +15,6 @@
 namespace xo::translator {
 namespace {
 
-// The field that holds the guest handle now and the host fd after encoding.
-std::int32_t* map_field(isa::Insn& insn) {
-  if (auto* m = std::get_if<isa::LoadMapFd>(&insn)) return &m->fd;
-  if (auto* v = std::get_if<isa::LoadMapValue>(&insn)) return &v->fd;
-  return nullptr;
-}
-
 // The guest slot a host instruction came from (0 for code the translator added).
 std::size_t guest_slot(const isa::IndexMap& map, std::size_t host_slot) {
   if (host_slot < map.new_to_old.size() && map.new_to_old[host_slot]) return *map.new_to_old[host_slot];
@@ -40,7 +33,7 @@ Result<std::vector<isa::RawInsn>> Translated::encode(const Submission& submissio
   std::vector<isa::Insn> bound = insns;
   std::size_t host_slot = 0;
   for (std::size_t i = 0; i < bound.size(); host_slot += isa::slot_width(bound[i]), ++i) {
-    const std::int32_t* field = map_field(bound[i]);
+    const std::int32_t* field = isa::map_of(bound[i]);
     if (!field) continue;
     const auto handle = static_cast<std::uint32_t>(*field);
     std::optional<int> fd = host_fd_of_handle ? host_fd_of_handle(handle) : std::nullopt;
@@ -51,7 +44,7 @@ Result<std::vector<isa::RawInsn>> Translated::encode(const Submission& submissio
           .at_stage(Stage::Translate);
     refs.push_back({i, *fd});
   }
-  for (const auto& r : refs) *map_field(bound[r.index]) = r.fd;
+  for (const auto& r : refs) *isa::map_of(bound[r.index]) = r.fd;
   return isa::encode(bound);
 }
 
@@ -60,7 +53,7 @@ std::vector<isa::RawInsn> Translated::encode_symbolic() const { return isa::enco
 std::set<std::uint32_t> Translated::map_handles() const {
   std::set<std::uint32_t> out;
   for (isa::Insn insn : insns)
-    if (const std::int32_t* field = map_field(insn); field && std::uint32_t(*field) != kStatsMapHandle)
+    if (const std::int32_t* field = isa::map_of(insn); field && std::uint32_t(*field) != kStatsMapHandle)
       out.insert(std::uint32_t(*field));
   return out;
 }

@@ -71,7 +71,7 @@ Snippet count_action() {
       .emit(LoadMapFd{1, static_cast<std::int32_t>(kStatsMapHandle)})
       .emit(Bin{AluOp::Mov, true, 2, Reg{kFramePointer}})
       .emit(Bin{AluOp::Add, true, 2, Imm{-4}})
-      .emit(Call{bpf::kMapLookupElem})
+      .emit(Call{uapi::kMapLookupElem})
       .jump(Jmp{Cond::Eq, false, 0, Imm{0}, 0}, "counted")
       .emit(Load{Size::DW, false, 1, 0, 0})                         // r1 = *(u64 *)(r0 + 0)
       .emit(Bin{AluOp::Add, true, 1, Imm{1}})                        // r1 += 1
@@ -103,7 +103,7 @@ Snippet redirect_and_exit(std::uint32_t ifindex, std::int32_t flags) {
   Snippet s;
   s.emit(Bin{AluOp::Mov, true, 1, Imm{static_cast<std::int32_t>(ifindex)}})
       .emit(Bin{AluOp::Mov, true, 2, Imm{flags}})
-      .emit(Call{bpf::kRedirect})  // returns TC_ACT_REDIRECT / XDP_REDIRECT
+      .emit(Call{uapi::kRedirect})  // returns TC_ACT_REDIRECT / XDP_REDIRECT
       .emit(Exit{});
   return s;
 }

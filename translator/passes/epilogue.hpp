@@ -10,35 +10,11 @@
 #include <string>
 #include <vector>
 
+#include "core/uapi.hpp"
 #include "translator/isa/program.hpp"
 #include "translator/passes/passes.hpp"
 
 namespace xo::translator {
-
-// Helper ids (enum bpf_func_id) and return codes the lowerings speak.
-namespace bpf {
-inline constexpr std::int32_t kMapLookupElem = 1;
-inline constexpr std::int32_t kSkbStoreBytes = 9;
-inline constexpr std::int32_t kRedirect = 23;
-inline constexpr std::int32_t kSkbLoadBytes = 26;
-inline constexpr std::int32_t kSkbChangeTail = 38;
-inline constexpr std::int32_t kSkbChangeHead = 43;
-inline constexpr std::int32_t kXdpAdjustHead = 44;
-inline constexpr std::int32_t kXdpAdjustMeta = 54;
-inline constexpr std::int32_t kXdpAdjustTail = 65;
-inline constexpr std::int32_t kXdpGetBuffLen = 188;
-inline constexpr std::int32_t kXdpLoadBytes = 189;
-inline constexpr std::int32_t kXdpStoreBytes = 190;
-
-enum XdpAction : std::int32_t { kAborted = 0, kDrop = 1, kPass = 2, kTx = 3, kRedirectAct = 4 };
-inline constexpr std::int32_t kTcActOk = 0;
-inline constexpr std::int32_t kTcActShot = 2;
-inline constexpr std::int32_t kFIngress = 1;  // BPF_F_INGRESS
-
-inline constexpr std::uint32_t kProgTypeSchedCls = 3;  // BPF_PROG_TYPE_SCHED_CLS
-inline constexpr std::uint32_t kProgTypeXdp = 6;       // BPF_PROG_TYPE_XDP
-inline constexpr std::uint32_t kAttachTypeXdp = 37;    // BPF_XDP (enum bpf_attach_type)
-}  // namespace bpf
 
 // A straight-line sequence with forward jumps to named labels, resolved to
 // slot-relative offsets by build(). Keeps hand-written snippets readable.

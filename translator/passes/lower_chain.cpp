@@ -35,9 +35,9 @@ Status lower_ctx_loads(Rewriter& rw, const std::vector<Insn>& insns, const Struc
       rw.replace(c.index, {Emit{Bin{AluOp::Mov, false, l.dst, Imm{static_cast<std::int32_t>(v)}}}});
     };
     switch (c.field) {
-      case kXdpIngressIfindex: set_constant(ctx.options.guest_ifindex); break;
-      case kXdpRxQueueIndex: set_constant(0); break;
-      case kXdpEgressIfindex:
+      case uapi::kXdpIngressIfindex: set_constant(ctx.options.guest_ifindex); break;
+      case uapi::kXdpRxQueueIndex: set_constant(0); break;
+      case uapi::kXdpEgressIfindex:
         return ctx.diag.at(st.layout[c.index],
                            "ctx->egress_ifindex is readable only by devmap programs");
       default: break;  // data, data_end, data_meta: the same frame, the same fields
@@ -49,11 +49,11 @@ Status lower_ctx_loads(Rewriter& rw, const std::vector<Insn>& insns, const Struc
 Snippet chain_return_epilogue(const TranslateOptions& o) {
   Snippet s;
   if (o.stats) s.append(count_action());
-  s.jump(Jmp{Cond::Eq, true, 0, Imm{bpf::kPass}, 0}, "pass")
-      .jump(Jmp{Cond::Gt, true, 0, Imm{bpf::kTx}, 0}, "drop")
+  s.jump(Jmp{Cond::Eq, true, 0, Imm{uapi::kPass}, 0}, "pass")
+      .jump(Jmp{Cond::Gt, true, 0, Imm{uapi::kTx}, 0}, "drop")
       .emit(Exit{})  // ABORTED, DROP, TX
       .label("drop")
-      .emit(Bin{AluOp::Mov, true, 0, Imm{bpf::kDrop}})
+      .emit(Bin{AluOp::Mov, true, 0, Imm{uapi::kDrop}})
       .emit(Exit{})
       .label("pass")  // what the host program would have done: into the tap
       .append(redirect_and_exit(o.tap_ifindex, 0));

@@ -28,13 +28,6 @@ namespace {
 
 using namespace isa;
 
-// struct __sk_buff offsets (uapi/linux/bpf.h).
-constexpr std::int16_t kSkbLen = 0;
-constexpr std::int16_t kSkbQueueMapping = 12;
-constexpr std::int16_t kSkbData = 76;
-constexpr std::int16_t kSkbDataEnd = 80;
-constexpr std::int16_t kSkbDataMeta = 140;
-
 bool writes_reg(const Insn& insn, Reg r) {
   return std::visit(
       [&](const auto& x) -> bool {
@@ -81,11 +74,11 @@ Status lower_ctx_loads(Rewriter& rw, const std::vector<Insn>& insns, const Struc
       rw.replace(c.index, {Emit{Load{Size::W, false, l.dst, l.base, off}}});
     };
     switch (c.field) {
-      case kXdpData: load_skb(kSkbData); break;
-      case kXdpDataEnd: load_skb(kSkbDataEnd); break;
-      case kXdpDataMeta: load_skb(kSkbDataMeta); break;
-      case kXdpRxQueueIndex: load_skb(kSkbQueueMapping); break;
-      case kXdpIngressIfindex:
+      case uapi::kXdpData: load_skb(uapi::kSkbData); break;
+      case uapi::kXdpDataEnd: load_skb(uapi::kSkbDataEnd); break;
+      case uapi::kXdpDataMeta: load_skb(uapi::kSkbDataMeta); break;
+      case uapi::kXdpRxQueueIndex: load_skb(uapi::kSkbQueueMapping); break;
+      case uapi::kXdpIngressIfindex:
         // A host ifindex means nothing to the guest: it reads its own.
         rw.replace(c.index, {Emit{Bin{AluOp::Mov, false, l.dst,
                                       Imm{static_cast<std::int32_t>(ctx.options.guest_ifindex)}}}});
@@ -106,25 +99,25 @@ Status lower_helper_calls(Rewriter& rw, const std::vector<Insn>& insns, const St
     if (!call) continue;
     const std::size_t pc = st.layout[i];
     switch (call->helper) {
-      case bpf::kXdpLoadBytes:  // same arguments: (ctx, offset, buf, len)
-        rw.replace(i, {Emit{Call{bpf::kSkbLoadBytes}}});
+      case uapi::kXdpLoadBytes:  // same arguments: (ctx, offset, buf, len)
+        rw.replace(i, {Emit{Call{uapi::kSkbLoadBytes}}});
         break;
-      case bpf::kXdpStoreBytes:  // skb_store_bytes takes a 5th argument, flags
-        rw.replace(i, {Emit{Bin{AluOp::Mov, true, 5, Imm{0}}}, Emit{Call{bpf::kSkbStoreBytes}}});
+      case uapi::kXdpStoreBytes:  // skb_store_bytes takes a 5th argument, flags
+        rw.replace(i, {Emit{Bin{AluOp::Mov, true, 5, Imm{0}}}, Emit{Call{uapi::kSkbStoreBytes}}});
         ctx.notes.push_back(ctx.diag.at(pc, "bpf_xdp_store_bytes lowered to bpf_skb_store_bytes, "
                                             "which invalidates packet pointers in tc")
                                 .message);
         break;
-      case bpf::kXdpGetBuffLen:  // r0 = skb->len (linear + paged, like the XDP helper)
-        rw.replace(i, {Emit{Load{Size::W, false, 0, 1, kSkbLen}}});
+      case uapi::kXdpGetBuffLen:  // r0 = skb->len (linear + paged, like the XDP helper)
+        rw.replace(i, {Emit{Load{Size::W, false, 0, 1, uapi::kSkbLen}}});
         break;
-      case bpf::kXdpAdjustTail:  // skb_change_tail(skb, skb->len + delta, 0); r2, r3 die in the call
-        rw.replace(i, {Emit{Load{Size::W, false, 3, 1, kSkbLen}},
+      case uapi::kXdpAdjustTail:  // skb_change_tail(skb, skb->len + delta, 0); r2, r3 die in the call
+        rw.replace(i, {Emit{Load{Size::W, false, 3, 1, uapi::kSkbLen}},
                        Emit{Bin{AluOp::Add, false, 2, Reg{3}}},
                        Emit{Bin{AluOp::Mov, true, 3, Imm{0}}},
-                       Emit{Call{bpf::kSkbChangeTail}}});
+                       Emit{Call{uapi::kSkbChangeTail}}});
         break;
-      case bpf::kXdpAdjustHead: {
+      case uapi::kXdpAdjustHead: {
         auto delta = constant_r2_at(insns, st, i);
         if (!delta || *delta > 0)
           return ctx.diag.at(pc, std::string("bpf_xdp_adjust_head with a ") +
@@ -136,10 +129,10 @@ Status lower_helper_calls(Rewriter& rw, const std::vector<Insn>& insns, const St
         const auto push = static_cast<std::int32_t>(-static_cast<std::int64_t>(*delta));
         rw.replace(i, {Emit{Bin{AluOp::Mov, true, 2, Imm{push}}},
                        Emit{Bin{AluOp::Mov, true, 3, Imm{0}}},
-                       Emit{Call{bpf::kSkbChangeHead}}});
+                       Emit{Call{uapi::kSkbChangeHead}}});
         break;
       }
-      case bpf::kXdpAdjustMeta:
+      case uapi::kXdpAdjustMeta:
         return ctx.diag.at(pc, "bpf_xdp_adjust_meta (54) cannot be lowered to tc; load with "
                                "--flavor chain",
                            EPERM);
@@ -153,15 +146,15 @@ Status lower_helper_calls(Rewriter& rw, const std::vector<Insn>& insns, const St
 Snippet tc_return_epilogue(const TranslateOptions& o) {
   Snippet s;
   if (o.stats) s.append(count_action());
-  s.jump(Jmp{Cond::Eq, true, 0, Imm{bpf::kPass}, 0}, "pass")
-      .jump(Jmp{Cond::Eq, true, 0, Imm{bpf::kTx}, 0}, "tx")
-      .emit(Bin{AluOp::Mov, true, 0, Imm{bpf::kTcActShot}})  // ABORTED, DROP, REDIRECT, unknown
+  s.jump(Jmp{Cond::Eq, true, 0, Imm{uapi::kPass}, 0}, "pass")
+      .jump(Jmp{Cond::Eq, true, 0, Imm{uapi::kTx}, 0}, "tx")
+      .emit(Bin{AluOp::Mov, true, 0, Imm{uapi::kTcActShot}})  // ABORTED, DROP, REDIRECT, unknown
       .emit(Exit{})
       .label("pass")
-      .emit(Bin{AluOp::Mov, true, 0, Imm{bpf::kTcActOk}})
+      .emit(Bin{AluOp::Mov, true, 0, Imm{uapi::kTcActOk}})
       .emit(Exit{})
       .label("tx")  // back into the host Rx path, as the 2019 RFC did
-      .append(redirect_and_exit(o.tap_ifindex, bpf::kFIngress));
+      .append(redirect_and_exit(o.tap_ifindex, uapi::kFIngress));
   return s;
 }
 

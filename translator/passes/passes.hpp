@@ -3,7 +3,8 @@
 // A guest Submission (XDP bytecode, map references by guest handle) becomes a
 // host program for one flavor. translate() runs, in this order:
 //
-//   decode            isa::decode + isa::analyze (structure, subprograms)
+//   decode            isa::decode + isa::analyze (the CFG, translator/isa/cfg.hpp),
+//                       or both as preverify()'s Report hands them over
 //   1. map_refs         every LoadMapFd/LoadMapValue names a map of the
 //                       submission (records and checks; refs stay symbolic)
 //   2. helper_allowlist every helper call re-checked against the Policy for
@@ -36,6 +37,7 @@
 #include "core/policy.hpp"
 #include "core/result.hpp"
 #include "core/submission.hpp"
+#include "core/uapi.hpp"
 
 namespace xo::translator {
 
@@ -58,6 +60,7 @@ struct TranslateOptions {
 // Per-action counter slots in the stats map.
 inline constexpr std::uint32_t kStatsSlotUnknown = 5;  // 0..4 = XDP_ABORTED..XDP_REDIRECT
 inline constexpr std::uint32_t kStatsSlots = 6;
+static_assert(kStatsSlotUnknown == std::uint32_t(uapi::kRedirectAct) + 1, "one stats slot per XDP action, then unknown");
 
 struct Translated {
   // Map references by guest handle (the stats map: kStatsMapHandle).

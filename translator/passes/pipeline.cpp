@@ -21,7 +21,7 @@ Result<isa::Rewritten> lower_for_flavor(const std::vector<isa::Insn>& insns,
 }
 
 std::uint32_t prog_type_of(Flavor f) {
-  return f == Flavor::Tc ? bpf::kProgTypeSchedCls : bpf::kProgTypeXdp;
+  return f == Flavor::Tc ? uapi::kProgTypeSchedCls : uapi::kProgTypeXdp;
 }
 
 // A chain program is only ever run as a tail call from the host's ingress
@@ -30,7 +30,7 @@ std::uint32_t prog_type_of(Flavor f) {
 // loads every SEC("xdp") program, hence every host ingress program, as
 // BPF_XDP; so the chain program must say BPF_XDP too. tc filters ignore it.
 std::uint32_t expected_attach_type_of(Flavor f) {
-  return f == Flavor::Chain ? bpf::kAttachTypeXdp : 0;
+  return f == Flavor::Chain ? uapi::kAttachTypeXdp : 0;
 }
 
 }  // namespace
@@ -44,7 +44,7 @@ Result<Translated> translate(const Submission& submission, const Policy& policy,
     const Error& e = insns.error();
     return (e.pc ? diag.at(*e.pc, e.message, e.code) : diag.whole(e.message, e.code)).at_stage(Stage::Decode);
   }
-  auto structure = isa::analyze(*insns);
+  auto structure = isa::analyze(*insns, declared_entries(submission));
   if (!structure) {
     const Error& e = structure.error();
     return (e.pc ? diag.at(*e.pc, e.message, e.code) : diag.whole(e.message, e.code)).at_stage(Stage::Decode);
