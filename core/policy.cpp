@@ -48,30 +48,40 @@ constexpr FlavorSet kNotTc = kAllFlavors & FlavorSet(~flavor_bit(Flavor::Tc));
 //    requires r1..r(nargs) initialised, and must never be stricter than the
 //    kernel.
 //  * Ids and names come from enum bpf_func_id (linux/bpf.h).
+//  * `pointers` is the kernel's prototype as far as pointers go (which
+//    arguments are pointers, which memory the helper reads, whether r0 is a
+//    map value): verifier-front/pointers.cpp proves with it that no kernel
+//    address reaches guest-visible state.
+//  * Loop helpers carry which argument counts iterations and which names
+//    the callback: the pre-verifier bounds them (a constant count, nested
+//    counts multiplied, under Policy::max_loop_iterations()).
 //  * Flavors: the tc flavor runs as SCHED_CLS, so only helpers that the tc
 //    lowering maps exactly are offered there; xdp_adjust_meta has no exact skb
 //    equivalent and stays XDP-only (chain, devmap, tun).
+constexpr std::uint8_t r1 = 1, r2 = 2, r3 = 4;  // HelperPointers masks
+
 std::vector<HelperProto> default_helpers() {
+  //  id  name                         nargs flavors     loop  pointers {args, reads, key, value, ret ptr}
   return {
-      {XO_HELPER(map_lookup_elem), 2, kAllFlavors},
-      {XO_HELPER(map_update_elem), 4, kAllFlavors},
-      {XO_HELPER(map_delete_elem), 2, kAllFlavors},
+      {XO_HELPER(map_lookup_elem), 2, kAllFlavors, 0, 0, {r1 | r2, r2, 2, 0, true}},
+      {XO_HELPER(map_update_elem), 4, kAllFlavors, 0, 0, {r1 | r2 | r3, r2 | r3, 2, 3, false}},
+      {XO_HELPER(map_delete_elem), 2, kAllFlavors, 0, 0, {r1 | r2, r2, 2, 0, false}},
       {XO_HELPER(ktime_get_ns), 0, kAllFlavors},
       {XO_HELPER(get_prandom_u32), 0, kAllFlavors},
       {XO_HELPER(get_smp_processor_id), 0, kAllFlavors},
-      {XO_HELPER(tail_call), 3, kAllFlavors},
-      {XO_HELPER(csum_diff), 5, kAllFlavors},
-      {XO_HELPER(xdp_adjust_head), 2, kAllFlavors},
-      {XO_HELPER(xdp_adjust_meta), 2, kNotTc},
-      {XO_HELPER(xdp_adjust_tail), 2, kAllFlavors},
-      {XO_HELPER(map_push_elem), 3, kAllFlavors},
-      {XO_HELPER(map_pop_elem), 2, kAllFlavors},
-      {XO_HELPER(map_peek_elem), 2, kAllFlavors},
+      {XO_HELPER(tail_call), 3, kAllFlavors, 0, 0, {r1 | r2, 0, 0, 0, false}},
+      {XO_HELPER(csum_diff), 5, kAllFlavors, 0, 0, {r1 | r3, r1 | r3, 0, 0, false}},
+      {XO_HELPER(xdp_adjust_head), 2, kAllFlavors, 0, 0, {r1, 0, 0, 0, false}},
+      {XO_HELPER(xdp_adjust_meta), 2, kNotTc, 0, 0, {r1, 0, 0, 0, false}},
+      {XO_HELPER(xdp_adjust_tail), 2, kAllFlavors, 0, 0, {r1, 0, 0, 0, false}},
+      {XO_HELPER(map_push_elem), 3, kAllFlavors, 0, 0, {r1 | r2, r2, 0, 2, false}},
+      {XO_HELPER(map_pop_elem), 2, kAllFlavors, 0, 0, {r1 | r2, 0, 0, 0, false}},
+      {XO_HELPER(map_peek_elem), 2, kAllFlavors, 0, 0, {r1 | r2, 0, 0, 0, false}},
       {XO_HELPER(ktime_get_boot_ns), 0, kAllFlavors},
-      {XO_HELPER(loop), 4, kAllFlavors},
-      {XO_HELPER(xdp_get_buff_len), 1, kAllFlavors},
-      {XO_HELPER(xdp_load_bytes), 4, kAllFlavors},
-      {XO_HELPER(xdp_store_bytes), 4, kAllFlavors},
+      {XO_HELPER(loop), 4, kAllFlavors, /*loop_count_arg=*/1, /*loop_callback_arg=*/2, {r2 | r3, r3, 0, 0, false}},
+      {XO_HELPER(xdp_get_buff_len), 1, kAllFlavors, 0, 0, {r1, 0, 0, 0, false}},
+      {XO_HELPER(xdp_load_bytes), 4, kAllFlavors, 0, 0, {r1 | r3, 0, 0, 0, false}},
+      {XO_HELPER(xdp_store_bytes), 4, kAllFlavors, 0, 0, {r1 | r3, r3, 0, 0, false}},
   };
 }
 #undef XO_HELPER

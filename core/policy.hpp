@@ -22,13 +22,38 @@ using FlavorSet = std::uint8_t;
 inline constexpr FlavorSet flavor_bit(Flavor f) { return FlavorSet(1u << unsigned(f)); }
 inline constexpr FlavorSet kAllFlavors = 0x0f;
 
+// How the kernel treats a helper's arguments and result where pointers are
+// concerned (its bpf_func_proto arg/ret types), for the pointer-flow check
+// (verifier-front/pointers.cpp). Bit i of a mask is r(i+1).
+struct HelperPointers {
+  std::uint8_t args = 0;       // arguments that are pointers (ctx, map, memory)
+  std::uint8_t reads = 0;      // memory arguments the helper reads (key, value, source buffer)
+  std::uint8_t key_arg = 0;    // r<key_arg> points to the key of the map in r1: key_size bytes
+  std::uint8_t value_arg = 0;  // r<value_arg> points to a value of the map in r1: value_size bytes
+  bool returns_pointer = false;  // r0 is a map value pointer (or NULL)
+  bool operator==(const HelperPointers&) const = default;
+};
+
 struct HelperProto {
   std::int32_t id;        // enum bpf_func_id
   std::string name;       // "bpf_map_lookup_elem"
   std::uint8_t nargs;     // r1..r(nargs) must be initialised at the call
   FlavorSet flavors;      // where an offloaded program may call it
+  // Loop helpers (bpf_loop): r<loop_count_arg> is how often the helper calls
+  // the subprogram in r<loop_callback_arg>. 0 = not a loop helper. The
+  // count must be a constant, and nested counts multiplied stay under
+  // Policy::max_loop_iterations() (verifier-front/loops.cpp).
+  std::uint8_t loop_count_arg = 0;
+  std::uint8_t loop_callback_arg = 0;
+  HelperPointers pointers{};
   bool operator==(const HelperProto&) const = default;
 };
+
+// A guest program's loop helpers may run their callbacks at most this often
+// per program run, nesting multiplied: about 0.5 ms per packet for an empty
+// callback on this host class (bpf_loop costs ~8 ns an iteration), against
+// the kernel's own bound of 8M (~67 ms).
+inline constexpr std::uint64_t kDefaultMaxLoopIterations = 65536;
 
 class Policy {
  public:
@@ -38,6 +63,8 @@ class Policy {
   // All allowlisted helpers, for CAPS.
   virtual std::vector<HelperProto> helpers() const = 0;
   virtual FlavorSet flavors() const = 0;
+  // Upper bound on callback calls per program run (see HelperProto).
+  virtual std::uint64_t max_loop_iterations() const { return kDefaultMaxLoopIterations; }
 };
 
 // What map handles a session owns. Map references may name only these.

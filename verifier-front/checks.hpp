@@ -10,13 +10,19 @@
 //   coverage.cpp     which instructions the kernel is certain to visit
 //   maprefs.cpp      ld_imm64 map references, BTF ids, kfunc calls, LD_ABS
 //   helpers.cpp      helper calls against the policy and the flavor
-//   dataflow.cpp     uninitialised reads, r10 writes, stack bounds, div by 0
+//   dataflow.cpp     uninitialised reads, r10 writes, stack bounds, div by 0;
+//                    constants and callbacks at loop-helper calls
+//   loops.cpp        loop helpers: constant counts, nesting multiplied, under
+//                    the policy's limit
+//   pointers.cpp     whether any kernel address can reach guest-visible state
+//                    (a verdict, never a rejection)
 //   diagnostics.cpp  one-line messages with program, insn and source line
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,6 +41,16 @@ inline constexpr std::size_t kNone = isa::kNoInsn;
 // The kernel's limit on a privileged program (BPF_COMPLEXITY_LIMIT_INSNS).
 inline constexpr std::size_t kMaxSlots = 1'000'000;
 
+// A reachable call of a loop helper (HelperProto::loop_count_arg), with
+// what every path agrees it is given.
+struct LoopCall {
+  std::size_t insn = 0;
+  const HelperProto* helper = nullptr;
+  std::optional<std::uint64_t> count;  // r<loop_count_arg> when a constant (64-bit register)
+  bool count_is_bound = false;         // count is the largest of several constants
+  std::size_t callback = kNone;        // insn index of the callback's entry
+};
+
 struct Context {
   const Submission& sub;
   const Policy& policy;
@@ -47,6 +63,7 @@ struct Context {
                                      // successors, callees, reachability; handed on to translate()
   std::vector<bool> surely_visited;  // per insn: coverage.cpp
   Report report;
+  std::vector<LoopCall> loop_calls;  // dataflow.cpp, sorted by insn
 
   std::size_t size() const { return insns.size(); }
 };
@@ -57,7 +74,9 @@ Status check_cfg(Context& cx);        // fills cfg; adds loop notes
 void compute_coverage(Context& cx);   // fills surely_visited
 Status check_map_refs(Context& cx);
 Status check_helpers(Context& cx);
-Status check_dataflow(Context& cx);
+Status check_dataflow(Context& cx);   // fills loop_calls
+Status check_loop_bounds(Context& cx);
+void check_pointer_flow(Context& cx);  // fills report.pointer_safe / pointer_note
 
 // Diagnostics: one formatted line naming the program, the slot, the source
 // line when known, and the reason.

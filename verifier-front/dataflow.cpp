@@ -16,11 +16,18 @@
 //   2: *(u64 *)(r2 + 8) = r1    ; [0, 8) is above the frame
 //   -> prog 'p': insn 2: stack access [0, 8) through r2 = r10+0 is outside the 512-byte frame [-512, 0)
 //
+// It also tracks constants (mov/ld_imm64 and simple ALU on them) and
+// subprogram addresses (ld_imm64 BPF_PSEUDO_FUNC), and records, at every
+// reachable call of a loop helper, the count and callback it is given
+// (Context::loop_calls, bounded by loops.cpp).
+//
 // Calls: after a helper or bpf-to-bpf call r0 holds the result and r1-r5 are
 // clobbered; a subprogram starts with r1-r5 possibly initialised (its
 // callers' arguments), r10 set, and r0, r6-r9 uninitialised. The main
 // program starts with r1 (ctx) and r10.
+#include <algorithm>
 #include <array>
+#include <optional>
 #include <variant>
 
 #include "verifier-front/checks.hpp"
@@ -38,15 +45,42 @@ constexpr std::int64_t kStackSize = 512;
 constexpr std::int64_t kMaxTrackedOffset = std::int64_t(1) << 29;
 
 // What we know of a register's value, agreed by every path that sets it.
+// Const is one value on every path; AtMost is "one of several constants,
+// the largest being off" (paths that set different constants joined; any
+// arithmetic on it gives Any, so joins cannot climb forever).
 struct Val {
-  enum Kind : std::uint8_t { NoInfo, Frame, Any } kind = NoInfo;
-  std::int64_t off = 0;  // Frame: r10 + off
+  enum Kind : std::uint8_t { NoInfo, Frame, Const, AtMost, Func, Any } kind = NoInfo;
+  std::int64_t off = 0;  // Frame: r10 + off; Const, AtMost: the value (as u64); Func: entry insn index
   bool operator==(const Val&) const = default;
 };
+
+Val constant(std::uint64_t v) { return Val{Val::Const, static_cast<std::int64_t>(v)}; }
+
+// dst op imm on a known constant; nullopt for ops not folded (they make Any).
+std::optional<std::uint64_t> fold(isa::AluOp op, bool is64, std::uint64_t a, std::int32_t imm) {
+  const std::uint64_t b = is64 ? std::uint64_t(std::int64_t(imm)) : std::uint32_t(imm);
+  if (!is64) a = std::uint32_t(a);
+  const unsigned width = is64 ? 64 : 32;
+  std::uint64_t r = 0;
+  switch (op) {
+    case isa::AluOp::Add: r = a + b; break;
+    case isa::AluOp::Sub: r = a - b; break;
+    case isa::AluOp::Mul: r = a * b; break;
+    case isa::AluOp::Or: r = a | b; break;
+    case isa::AluOp::And: r = a & b; break;
+    case isa::AluOp::Xor: r = a ^ b; break;
+    case isa::AluOp::Lsh: r = (b < width) ? a << b : 0; break;
+    case isa::AluOp::Rsh: r = (b < width) ? a >> b : 0; break;
+    default: return std::nullopt;
+  }
+  return is64 ? r : std::uint32_t(r);
+}
 
 Val join(Val a, Val b) {
   if (a.kind == Val::NoInfo) return b;
   if (b.kind == Val::NoInfo || a == b) return a;
+  const bool numbers = (a.kind == Val::Const || a.kind == Val::AtMost) && (b.kind == Val::Const || b.kind == Val::AtMost);
+  if (numbers) return Val{Val::AtMost, std::int64_t(std::max(std::uint64_t(a.off), std::uint64_t(b.off)))};
   return Val{Val::Any, 0};
 }
 
@@ -92,6 +126,7 @@ class Dataflow {
     in_.assign(blocks().size(), State{});
     has_in_.assign(blocks().size(), false);
     solve();
+    record_loop_calls();
     return check();
   }
 
@@ -101,6 +136,10 @@ class Dataflow {
 
   // --- transfer ---------------------------------------------------------------
   void transfer(std::size_t i, State& s) const {
+    if (auto* f = std::get_if<isa::LoadFunc>(&cx_.insns[i])) {
+      s.set(f->dst, Val{Val::Func, static_cast<std::int64_t>(cx_.cfg.callee[i])});
+      return;
+    }
     std::visit([&](const auto& insn) { step(insn, s); }, cx_.insns[i]);
   }
 
@@ -112,14 +151,18 @@ class Dataflow {
   static void step(const isa::Bin& b, State& s) {
     if (b.op == isa::AluOp::Mov) {
       if (auto* r = std::get_if<isa::Reg>(&b.src)) {
+        const Val v = s.val[*r];
         if (s.is_init(*r) && b.is64)
-          s.set(b.dst, s.val[*r]);
+          s.set(b.dst, v);
+        else if (s.is_init(*r) && v.kind == Val::Const)
+          s.set(b.dst, constant(std::uint32_t(v.off)));  // w-mov zero-extends
         else if (s.is_init(*r))
           s.set(b.dst, Val{Val::Any, 0});
         else
           s.clobber(b.dst);
       } else {
-        s.set(b.dst, Val{Val::Any, 0});
+        const std::int32_t imm = std::get<isa::Imm>(b.src).v;
+        s.set(b.dst, constant(b.is64 ? std::uint64_t(std::int64_t(imm)) : std::uint32_t(imm)));
       }
       return;
     }
@@ -130,6 +173,8 @@ class Dataflow {
         (b.op == isa::AluOp::Add || b.op == isa::AluOp::Sub)) {
       const std::int64_t off = b.op == isa::AluOp::Add ? cur.off + imm->v : cur.off - imm->v;
       if (off > -kMaxTrackedOffset && off < kMaxTrackedOffset) out = Val{Val::Frame, off};
+    } else if (cur.kind == Val::Const && imm) {
+      if (auto r = fold(b.op, b.is64, std::uint64_t(cur.off), imm->v)) out = constant(*r);
     }
     s.set(b.dst, out);
   }
@@ -145,9 +190,10 @@ class Dataflow {
     else if (a.fetch)
       s.set(a.src, Val{Val::Any, 0});
   }
+  static void step(const isa::LoadImm64& l, State& s) { s.set(l.dst, constant(l.imm)); }
   template <typename T>
   static void step(const T& insn, State& s) {
-    if constexpr (requires { insn.dst; }) s.set(insn.dst, Val{Val::Any, 0});  // ld_imm64 forms
+    if constexpr (requires { insn.dst; }) s.set(insn.dst, Val{Val::Any, 0});  // other ld_imm64 forms
   }
   static void step(const isa::Store&, State&) {}
   static void step(const isa::Jmp&, State&) {}
@@ -184,6 +230,40 @@ class Dataflow {
       for (std::size_t t : cx_.cfg.succ[block.last])
         if (t != kNone) propagate(t, s, work);
     }
+  }
+
+  // --- loop helpers -------------------------------------------------------------
+  // Every path agrees on a Const / Func value (or sets one of several
+  // constants: AtMost), or the record says unknown.
+  void record_loop_calls() {
+    for (std::size_t b = 0; b < blocks().size(); ++b) {
+      if (!has_in_[b]) continue;
+      State s = in_[b];
+      for (std::size_t i = blocks()[b].first; i <= blocks()[b].last; ++i) {
+        if (auto* c = std::get_if<isa::Call>(&cx_.insns[i])) {
+          const HelperProto* proto = cx_.policy.helper(c->helper);
+          if (proto && proto->loop_count_arg >= 1 && proto->loop_count_arg <= 5) {
+            LoopCall lc;
+            lc.insn = i;
+            lc.helper = proto;
+            const Val n = s.val[proto->loop_count_arg];
+            if (s.is_init(proto->loop_count_arg) && n.kind == Val::Const) lc.count = std::uint64_t(n.off);
+            if (s.is_init(proto->loop_count_arg) && n.kind == Val::AtMost) {
+              lc.count = std::uint64_t(n.off);
+              lc.count_is_bound = true;
+            }
+            if (proto->loop_callback_arg >= 1 && proto->loop_callback_arg <= 5) {
+              const Val f = s.val[proto->loop_callback_arg];
+              if (s.is_init(proto->loop_callback_arg) && f.kind == Val::Func) lc.callback = std::size_t(f.off);
+            }
+            cx_.loop_calls.push_back(lc);
+          }
+        }
+        transfer(i, s);
+      }
+    }
+    std::sort(cx_.loop_calls.begin(), cx_.loop_calls.end(),
+              [](const LoopCall& a, const LoopCall& b) { return a.insn < b.insn; });
   }
 
   // --- checks -----------------------------------------------------------------

@@ -37,6 +37,12 @@ struct Report {
   // translator::translate(sub, std::move(report.decoded), ...) so the host
   // decodes and analyzes a guest program once, not twice.
   isa::Decoded decoded;
+  // True when no kernel address can reach anything the guest observes,
+  // whatever pointer-leak rights the kernel verifier grants (pointers.cpp):
+  // the host may then verify it with those rights when the unprivileged
+  // verifier refuses it. pointer_note says why not, otherwise.
+  bool pointer_safe = false;
+  std::string pointer_note;
 };
 
 // On rejection the Error carries the formatted line in `message` (use it as

@@ -3,7 +3,8 @@
 // (Connection over a socketpair). Properties, each a __builtin_trap():
 //  - every complete frame gets exactly one reply, which decodes, echoes the
 //    request id, and is that request's reply type or ERROR;
-//  - the session never holds more objects than its quotas allow;
+//  - the session never holds more objects or charged kernel bytes than its
+//    quotas allow;
 //  - RESET / teardown leaves no live object in the backend.
 #include <sys/socket.h>
 #include <unistd.h>
@@ -36,6 +37,7 @@ SessionConfig fuzz_config() {
   c.quotas.requests_per_sec = 1;
   c.quotas.request_burst = 48;
   c.deny_helpers = {7};
+  c.quotas.max_ns_per_packet = 500;
   return c;
 }
 
@@ -79,6 +81,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         const auto& q = session.config().quotas;
         if (live.maps > int(q.max_maps) || live.progs > int(q.max_progs)) __builtin_trap();
         if (std::size_t(live.btfs + live.maps + live.progs) != session.object_count()) __builtin_trap();
+        if (session.charged_bytes() > q.max_map_bytes) __builtin_trap();
+        // The watchdog (the fake's programs always take 1 us a packet,
+        // over the budget) detaches; it never frees anything.
+        const std::size_t before = session.object_count();
+        (void)session.check_runtime();
+        if (session.object_count() != before) __builtin_trap();
       }
     }
     // EOF: frames cut before it are still answered (as the server does).

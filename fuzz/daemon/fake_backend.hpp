@@ -9,6 +9,7 @@
 
 #include "host/core/pipeline.hpp"
 #include "host/session/backend.hpp"
+#include "host/session/session.hpp"
 #include "translator/isa/codec.hpp"
 
 namespace xo::session::fake {
@@ -20,12 +21,14 @@ struct Live {
 
 class Btf final : public BackendBtf {
  public:
-  explicit Btf(Live& l) : l_(l) { ++l_.btfs; }
+  Btf(Live& l, std::size_t bytes) : l_(l), bytes_(bytes) { ++l_.btfs; }
   ~Btf() override { --l_.btfs; }
   std::uint32_t kernel_id() const override { return 1; }
+  std::uint64_t kernel_bytes() const override { return bytes_; }
 
  private:
   Live& l_;
+  std::size_t bytes_;
 };
 
 class Map final : public BackendMap {
@@ -33,6 +36,11 @@ class Map final : public BackendMap {
   Map(Live& l, const MapDef& d) : l_(l), def_(d) { ++l_.maps; }
   ~Map() override { --l_.maps; }
   std::uint32_t kernel_id() const override { return 2; }
+  // Twice the session's lower bound: like the kernel, more than the floor.
+  std::uint64_t kernel_bytes() const override {
+    auto floor = charged_map_bytes(def_, 2);
+    return floor > ~std::uint64_t(0) / 2 ? floor : 2 * floor;
+  }
   std::int32_t lookup(std::span<const std::uint8_t> key, std::vector<std::uint8_t>& value) override {
     if (key.size() != def_.key_size) __builtin_trap();  // the session checks sizes first
     auto it = data_.find(K(key.begin(), key.end()));
@@ -71,15 +79,23 @@ class Map final : public BackendMap {
 
 class Prog final : public BackendProg {
  public:
-  explicit Prog(Live& l) : l_(l) { ++l_.progs; }
+  Prog(Live& l, std::size_t insns) : l_(l), insns_(insns) { ++l_.progs; }
   ~Prog() override { --l_.progs; }
   std::uint32_t kernel_id() const override { return 3; }
+  std::uint64_t kernel_bytes() const override { return 4096 + 8 * insns_; }
   Outcome<std::vector<transport::ActionCounter>> stats() override {
     return std::vector<transport::ActionCounter>{{1, 0, 0}, {2, 0, 0}};
+  }
+  // Every call: 16 more runs of 1 us each (the watchdog's arithmetic runs).
+  std::optional<RunStats> run_stats() const override {
+    runs_ += 16;
+    return RunStats{runs_ * 1000, runs_};
   }
 
  private:
   Live& l_;
+  std::size_t insns_;
+  mutable std::uint64_t runs_ = 0;
 };
 
 class Backend final : public SessionBackend {
@@ -88,7 +104,7 @@ class Backend final : public SessionBackend {
   unsigned possible_cpus() const override { return 2; }
   Outcome<std::unique_ptr<BackendBtf>> load_btf(std::span<const std::uint8_t> blob) override {
     if (blob.size() < 24) return Failure{-22, "BTF too short", "kernel log line"};
-    return std::unique_ptr<BackendBtf>(std::make_unique<Btf>(l_));
+    return std::unique_ptr<BackendBtf>(std::make_unique<Btf>(l_, blob.size()));
   }
   Outcome<std::unique_ptr<BackendMap>> create_map(const MapDef& def, const BackendBtf*) override {
     if (def.key_size == 0 || def.value_size == 0 || def.max_entries == 0) return Failure{-22, "bad map"};
@@ -114,7 +130,7 @@ class Backend final : public SessionBackend {
     auto last = isa::decode_one(insns, insns.size() - 1);
     if (!last || !std::holds_alternative<isa::Exit>(*last))
       return Failure{-13, "last insn is not exit", "0: (b7) r0 = 2\n"};
-    auto prog = std::make_unique<Prog>(l_);
+    auto prog = std::make_unique<Prog>(l_, insns.size());
     prog->map_handles = prepared->translated.map_handles();
     return std::unique_ptr<BackendProg>(std::move(prog));
   }
@@ -125,6 +141,7 @@ class Backend final : public SessionBackend {
   void detach() override { l_.attached = false; }
   bool tap_alive() override { return true; }
   std::string attach_point(Flavor) const override { return "fake"; }
+  std::vector<std::string> host_paths() const override { return {"/sys/fs/bpf/fake"}; }
 
  private:
   Live& l_;

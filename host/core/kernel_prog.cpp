@@ -4,6 +4,9 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
+
+#include "host/core/load_caps.hpp"
 
 namespace xo::host {
 
@@ -40,21 +43,50 @@ int load(const KernelProgSpec& spec, char* log, std::uint32_t log_size) {
 std::variant<KernelProg, KernelRefusal> load_kernel_prog(const KernelProgSpec& spec) {
   static_assert(sizeof(FuncInfo) == sizeof(bpf_func_info));
   static_assert(sizeof(LineInfo) == sizeof(bpf_line_info));
-  int fd = load(spec, nullptr, 0);
+  // Guest code is verified without pointer-leak rights (load_caps.hpp); the
+  // guard ends before anything else runs.
+  int fd = -1, error = 0;
+  {
+    auto caps = GuestLoadCaps::enter();
+    if (!caps) return KernelRefusal{caps.error().code, caps.error().message};
+    fd = load(spec, nullptr, 0);
+    error = errno;
+  }
+  // With the rights only what the pre-verifier proved leak-free: the kernel
+  // then skips its Spectre v1 sanitation, which refuses variable packet
+  // offsets outright.
+  bool privileged = false;
+  if (fd < 0 && spec.privileged_fallback) {
+    fd = load(spec, nullptr, 0);
+    if (fd >= 0) privileged = true;
+    else error = errno;
+  }
   if (fd < 0) {
     KernelRefusal r;
-    r.error = errno;
+    r.error = error;
     r.log.assign(spec.log_bytes, '\0');
-    fd = load(spec, r.log.data(), static_cast<std::uint32_t>(r.log.size()));
+    // The log of the last refusal: the privileged one when there was one
+    // (its reason is the program's real fault, not the sanitation's).
+    {
+      std::optional<GuestLoadCaps> caps;
+      if (!spec.privileged_fallback) {
+        auto c = GuestLoadCaps::enter();
+        if (!c) return KernelRefusal{c.error().code, c.error().message};
+        caps.emplace(std::move(*c));
+      }
+      fd = load(spec, r.log.data(), static_cast<std::uint32_t>(r.log.size()));
+    }
     if (fd < 0) {
       r.log.resize(std::strlen(r.log.c_str()));
       return r;
     }
     // Accepted the second time (a transient failure such as EAGAIN): keep it.
+    privileged = spec.privileged_fallback;
   }
   KernelProg p;
   p.fd.reset(fd);
   p.kernel_name = spec.kernel_name;
+  p.privileged = privileged;
   bpf_prog_info info{};
   std::uint32_t len = sizeof(info);
   if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0) p.id = info.id;

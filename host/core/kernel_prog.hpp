@@ -26,12 +26,17 @@ struct KernelProgSpec {
   std::span<const FuncInfo> func_info;
   std::span<const LineInfo> line_info;
   std::size_t log_bytes = 4u << 20;  // verifier log buffer on refusal
+  // Load again with the host's pointer-leak rights when the unprivileged
+  // verifier refuses: only for code proven not to leak an address
+  // (Prepared::pointer_safe).
+  bool privileged_fallback = false;
 };
 
 struct KernelProg {
   UniqueFd fd;
   std::uint32_t id = 0;
   std::string kernel_name;
+  bool privileged = false;  // verified with pointer-leak rights (the fallback)
 };
 
 struct KernelRefusal {
@@ -39,7 +44,11 @@ struct KernelRefusal {
   std::string log;  // verifier log (tail when it overflowed)
 };
 
-// Loads once without a log; on refusal loads again with log_level 1 to
+// Loads once without a log, with the thread's CAP_SYS_ADMIN and CAP_PERFMON
+// lowered (load_caps.hpp): the program gets no pointer-leak rights and the
+// kernel's Spectre v1 hardening, whoever loads it. When that is refused and
+// spec.privileged_fallback is set, loads once more with the rights. On
+// refusal, loads again with log_level 1 (in the mode that refused last) to
 // capture the verifier's reasons.
 std::variant<KernelProg, KernelRefusal> load_kernel_prog(const KernelProgSpec& spec);
 

@@ -33,17 +33,35 @@ Result<HostProgram> load_program(const Submission& s, const Policy& policy, cons
     spec.func_info = tr.func_info;
     spec.line_info = tr.line_info;
   }
+  spec.privileged_fallback = prepared->pointer_safe;
   auto loaded = load_kernel_prog(spec);
   if (auto* refusal = std::get_if<KernelRefusal>(&loaded)) {
     GuestLocator where(&tr.index_map, s);
     MappedLog mapped = map_verifier_log(refusal->log, where);
-    if (report) report->verifier_log = mapped.log;
+    if (report) {
+      report->verifier_log = mapped.log;
+      // Why the host did not retry with pointer-leak rights: the guest can
+      // change that (e.g. not spill a pointer next to a map key).
+      if (!prepared->pointer_safe)
+        report->verifier_log += "host: verified without pointer-leak rights only, because " +
+                                prepared->pointer_note + "\n";
+    }
     const int code = refusal->error > 0 ? refusal->error : EINVAL;
     return Error{Diagnoser(s).label() + ": host kernel verifier refused it (" + errno_name(refusal->error) +
                      "): " + mapped.summary,
                  mapped.guest_pc, code, Stage::KernelVerify};
   }
-  return HostProgram{std::move(std::get<KernelProg>(loaded)), std::move(*prepared)};
+  auto& prog = std::get<KernelProg>(loaded);
+  if (report) {
+    if (prog.privileged)
+      report->notes.push_back(Diagnoser(s).label() +
+                              ": verified with the host's pointer-leak rights (no Spectre v1 sanitation): the "
+                              "unprivileged verifier refused it, and no kernel address can reach what the guest sees");
+    else if (!prepared->pointer_safe)
+      report->notes.push_back(Diagnoser(s).label() + ": verified without pointer-leak rights only: " +
+                              prepared->pointer_note);
+  }
+  return HostProgram{std::move(prog), std::move(*prepared)};
 }
 
 }  // namespace xo::host

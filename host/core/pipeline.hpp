@@ -39,6 +39,11 @@ struct PipelineOptions {
 struct Prepared {
   std::vector<std::string> notes;  // from every stage, in pipeline order
   translator::Translated translated;
+  // The pre-verifier proved no kernel address can reach guest-visible
+  // state: the kernel load may fall back to pointer-leak rights
+  // (kernel_prog.hpp) when the unprivileged verifier refuses.
+  bool pointer_safe = false;
+  std::string pointer_note;  // why not
 };
 
 // preverify + translate. Map references may name only submission.maps.

@@ -25,6 +25,8 @@ Result<Prepared> prepare(const Submission& s, const Policy& policy, const Pipeli
   auto pre = preverify(s, policy, table, o.flavor);
   if (!pre) return pre.error();
   for (auto& f : pre->notes) out.notes.push_back(std::move(f.message));
+  out.pointer_safe = pre->pointer_safe;
+  out.pointer_note = pre->pointer_note;
 
   translator::TranslateOptions topts;
   topts.flavor = o.flavor;

@@ -22,7 +22,7 @@ std::optional<std::string> GuestLocator::source_of(std::size_t guest_slot) const
 
 std::string GuestLocator::describe(std::size_t host_slot) const {
   auto g = guest_slot(host_slot);
-  if (!g) return "host-inserted code at host insn " + std::to_string(host_slot) + " (no guest insn)";
+  if (!g) return std::string(kHostInsertedNote) + " at host insn " + std::to_string(host_slot) + " (no guest insn)";
   std::string out = "guest insn " + std::to_string(*g);
   if (auto src = source_of(*g)) out += " (" + *src + ")";
   return out;

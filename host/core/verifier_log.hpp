@@ -40,6 +40,11 @@ class GuestLocator {
   BtfStrings strings_;
 };
 
+// How describe() marks code the host inserted (epilogues, redirects): the
+// session's scrubber hides such lines from the guest, since they hold host
+// values (the tap's ifindex).
+inline constexpr std::string_view kHostInsertedNote = "host-inserted code";
+
 struct MappedLog {
   std::string summary;                  // one line: "guest insn 12 (xdp1_kern.c:42): <kernel reason>"
   std::optional<std::size_t> guest_pc;  // the failing guest insn when known

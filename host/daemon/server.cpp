@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -117,8 +118,18 @@ void Server::check_tap(Slot& s) {
   if (!s.conn->flush()) drop(s, "write error");
 }
 
+void Server::check_runtime(Slot& s) {
+  if (!s.session || !s.conn) return;
+  auto events = s.session->check_runtime();
+  if (events.empty()) return;
+  for (auto& e : events)
+    if (auto bytes = ts::encode(0, e)) s.conn->queue(std::move(*bytes));
+  if (!s.conn->flush()) drop(s, "write error");
+}
+
 void Server::run() {
   auto next_tap_check = Clock::now();
+  auto next_watchdog = Clock::now() + kWatchdogInterval;
   bool busy = false;
   for (;;) {
     std::vector<pollfd> fds;
@@ -134,7 +145,7 @@ void Server::run() {
       }
       fds.push_back({s->conn ? s->conn->fd() : -1, ev, 0});
     }
-    int timeout = busy ? 0 : int(kTapCheckInterval.count());
+    int timeout = busy ? 0 : int(std::min(kTapCheckInterval, kWatchdogInterval).count());
     int n = ::poll(fds.data(), fds.size(), timeout);
     if (n < 0 && errno != EINTR) {
       log_line(LogLevel::Error, "", std::string("poll: ") + std::strerror(errno));
@@ -155,6 +166,10 @@ void Server::run() {
     if (Clock::now() >= next_tap_check) {
       for (auto& s : slots_) check_tap(*s);
       next_tap_check = Clock::now() + kTapCheckInterval;
+    }
+    if (Clock::now() >= next_watchdog) {
+      for (auto& s : slots_) check_runtime(*s);
+      next_watchdog = Clock::now() + kWatchdogInterval;
     }
   }
   for (auto& s : slots_) drop(*s, "daemon shutting down");

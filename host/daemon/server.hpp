@@ -11,7 +11,9 @@
 // Lifetime: a session's objects live exactly as long as its connection.
 // EOF, a framing error, RESET or the tap disappearing free them all (the
 // last also sends EVENT "offload lost"). SIGTERM (stop()) frees everything
-// and returns from run().
+// and returns from run(). Every kWatchdogInterval each session's runtime
+// watchdog runs (Session::check_runtime): a program over its session's
+// per-packet budget is detached and the guest told with an EVENT.
 #pragma once
 
 #include <chrono>
@@ -40,6 +42,8 @@ inline constexpr std::size_t kReadBudget = 256 * 1024;
 inline constexpr std::size_t kMaxPendingFrames = 64;
 inline constexpr std::size_t kMaxQueuedReplyBytes = 4u << 20;
 inline constexpr std::chrono::milliseconds kTapCheckInterval{250};
+// How often each session's runtime watchdog reads its program's statistics.
+inline constexpr std::chrono::milliseconds kWatchdogInterval{250};
 
 class Server {
  public:
@@ -67,6 +71,7 @@ class Server {
   // One bounded turn; true when it left work behind (frames still pending).
   bool serve(Slot& s, short revents);
   void check_tap(Slot& s);
+  void check_runtime(Slot& s);
 
   DaemonConfig config_;
   BackendFactory factory_;

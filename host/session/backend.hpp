@@ -40,16 +40,22 @@ template <typename T>
 using Outcome = std::variant<T, Failure>;
 using Done = std::optional<Failure>;  // nullopt = success
 
+// Every object says what it costs in kernel memory, as the kernel counts
+// it (host/core/kernel_memory.hpp); the session charges that figure against
+// its memory quota (max_map_bytes).
 class BackendBtf {
  public:
   virtual ~BackendBtf() = default;
   virtual std::uint32_t kernel_id() const = 0;
+  virtual std::uint64_t kernel_bytes() const = 0;
 };
 
 class BackendMap {
  public:
   virtual ~BackendMap() = default;
   virtual std::uint32_t kernel_id() const = 0;
+  // Everything the map can ever cost: maps are created preallocated.
+  virtual std::uint64_t kernel_bytes() const = 0;
   // Element ops return 0 or a negative errno (ENOENT: no such key).
   // Sizes were checked by the caller against the map's definition.
   virtual std::int32_t lookup(std::span<const std::uint8_t> key, std::vector<std::uint8_t>& value) = 0;
@@ -60,13 +66,23 @@ class BackendMap {
   virtual std::int32_t next_key(std::span<const std::uint8_t> key, std::vector<std::uint8_t>& next) = 0;
 };
 
+// The kernel's own per-program run statistics (bpf_prog_info), cumulative.
+struct RunStats {
+  std::uint64_t run_time_ns = 0;
+  std::uint64_t run_cnt = 0;
+};
+
 class BackendProg {
  public:
   virtual ~BackendProg() = default;
   // The session's map handles the program references (MAP_FREE: EBUSY).
   std::set<std::uint32_t> map_handles;
   virtual std::uint32_t kernel_id() const = 0;
+  // The program, its JIT image and its action counters.
+  virtual std::uint64_t kernel_bytes() const = 0;
   virtual Outcome<std::vector<transport::ActionCounter>> stats() = 0;
+  // nullopt when the kernel cannot say (statistics off or info refused).
+  virtual std::optional<RunStats> run_stats() const = 0;
 };
 
 // What PROG_LOAD hands the backend: the submission assembled from the
@@ -100,6 +116,9 @@ class SessionBackend {
   virtual bool tap_alive() = 0;
   // "tc filter on tap0 egress" / "chain slot /sys/fs/bpf/..." for logs.
   virtual std::string attach_point(Flavor flavor) const = 0;
+  // Host paths this backend works under (its pin root): scrubbed from every
+  // text the guest receives (scrub.hpp).
+  virtual std::vector<std::string> host_paths() const = 0;
 };
 
 // Builds the backend for a session when a guest connects.

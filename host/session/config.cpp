@@ -70,6 +70,8 @@ Status set_session_key(SessionConfig& c, std::string_view key, std::string_view 
   else if (key == "max_btf_bytes") return number(q.max_btf_bytes);
   else if (key == "requests_per_sec") return number(q.requests_per_sec);
   else if (key == "request_burst") return number(q.request_burst);
+  else if (key == "max_loop_iterations") return number(q.max_loop_iterations);
+  else if (key == "max_ns_per_packet") return number(q.max_ns_per_packet);
   else if (key == "deny_helpers") {
     std::string_view rest = value;
     while (!rest.empty()) {

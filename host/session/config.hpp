@@ -12,13 +12,16 @@
 //   flavor           = tc              # preferred host flavor: tc | chain
 //   flavors          = tc,chain        # flavors offered to this guest
 //   max_maps         = 16
-//   max_map_bytes    = 16777216        # sum of (key+value)*entries (percpu: *cpus)
+//   max_map_bytes    = 16777216        # kernel memory of the session's maps, programs
+//                                      # and BTF, as the kernel counts it (memlock)
 //   max_progs        = 4
 //   max_insns        = 100000          # per program
 //   max_btf_bytes    = 4194304         # sum over BTF_LOADs
 //   requests_per_sec = 1000            # token bucket: sustained rate
 //   request_burst    = 200             # token bucket: depth
 //   deny_helpers     = 5, 7            # helper ids denied on top of the default policy
+//   max_loop_iterations = 65536        # bpf_loop counts per program run, nested ones multiplied
+//   max_ns_per_packet = 100000         # runtime budget; a program over it is detached (0: off)
 //
 // Unknown sections or keys are errors (a typo must not silently drop a
 // quota). The command line form `name:tap:socket` gives a session with the
@@ -46,6 +49,9 @@ struct SessionQuotas {
   std::uint32_t max_btf_bytes = 4u << 20;
   std::uint32_t requests_per_sec = 1000;
   std::uint32_t request_burst = 200;
+  // Not on the wire (CAPS v1 has no field for them); see docs/SECURITY.md.
+  std::uint32_t max_loop_iterations = kDefaultMaxLoopIterations;
+  std::uint32_t max_ns_per_packet = 100'000;
 
   transport::Quotas wire() const {
     return {max_maps, max_map_bytes, max_progs, max_insns, max_btf_bytes, requests_per_sec,

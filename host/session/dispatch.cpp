@@ -74,10 +74,13 @@ ts::Message Session::on(const ts::BtfLoadRequest& r) {
     return reply;
   }
   auto& object = std::get<0>(loaded);
+  const std::uint64_t kernel = object->kernel_bytes();
+  if (auto over = over_memory_quota(kernel)) return fail<R>(st::kEDQUOT, "BTF_LOAD: " + *over);
   std::uint32_t h = new_handle();
   const std::uint32_t id = object->kernel_id();
   btf_bytes_ += r.btf.size();
-  btfs_.emplace(h, BtfEntry{std::move(object), r.btf});
+  kernel_bytes_ += kernel;
+  btfs_.emplace(h, BtfEntry{std::move(object), r.btf, kernel});
   log(int(LogLevel::Info), "BTF_LOAD " + std::to_string(r.btf.size()) + " bytes -> handle " + std::to_string(h) +
                                ", btf id " + std::to_string(id));
   R reply;
@@ -94,12 +97,13 @@ ts::Message Session::on(const ts::MapCreateRequest& r) {
                                     " maps, quota " + std::to_string(config_.quotas.max_maps));
   MapDef def{0, r.type, r.key_size, r.value_size, r.max_entries, r.map_flags, r.name,
              r.btf_key_type_id, r.btf_value_type_id, r.initial_value, r.frozen};
-  const std::uint64_t bytes = charged_map_bytes(def, backend_->possible_cpus());
-  if (bytes > config_.quotas.max_map_bytes || map_bytes_ + bytes > config_.quotas.max_map_bytes)
-    return fail<R>(st::kEDQUOT, what + ": " + std::to_string(bytes) + " bytes ((key " + std::to_string(r.key_size) +
-                                    " + value " + std::to_string(r.value_size) + ") x " +
+  // Cheap refusal first: the kernel would charge at least this much.
+  const std::uint64_t floor = charged_map_bytes(def, backend_->possible_cpus());
+  if (floor > config_.quotas.max_map_bytes || kernel_bytes_ + floor > config_.quotas.max_map_bytes)
+    return fail<R>(st::kEDQUOT, what + ": at least " + std::to_string(floor) + " bytes of kernel memory (key " +
+                                    std::to_string(r.key_size) + ", value " + std::to_string(r.value_size) + ", " +
                                     std::to_string(r.max_entries) + " entries) would bring the session to " +
-                                    std::to_string(map_bytes_ + bytes) + " map bytes, quota " +
+                                    std::to_string(kernel_bytes_ + floor) + " bytes, quota " +
                                     std::to_string(config_.quotas.max_map_bytes));
   const BackendBtf* btf = nullptr;
   if (r.btf_handle) {
@@ -116,9 +120,15 @@ ts::Message Session::on(const ts::MapCreateRequest& r) {
     return fail<R>(*f);
   }
   auto& object = std::get<0>(created);
+  // What the kernel really charged; over the quota, the map is freed here.
+  const std::uint64_t bytes = object->kernel_bytes();
+  if (auto over = over_memory_quota(bytes)) {
+    log(int(LogLevel::Info), what + " refused after creation: " + *over);
+    return fail<R>(st::kEDQUOT, what + ": " + *over);
+  }
   log(int(LogLevel::Info), what + " " + std::to_string(bytes) + " bytes -> handle " + std::to_string(def.handle) +
                                ", map id " + std::to_string(object->kernel_id()));
-  map_bytes_ += bytes;
+  kernel_bytes_ += bytes;
   const std::uint32_t h = def.handle;
   def.initial_value.clear();
   maps_.emplace(h, MapEntry{std::move(def), bytes, r.btf_handle, std::move(object)});
@@ -212,7 +222,7 @@ ts::Message Session::on(const ts::MapFreeRequest& r) {
                                           "': still used by program " + std::to_string(ph) + " '" + p.name +
                                           "'; unload it first");
   log(int(LogLevel::Info), "MAP_FREE map " + std::to_string(r.map) + " '" + m->def.name + "'");
-  map_bytes_ -= m->bytes;
+  kernel_bytes_ -= m->bytes;
   maps_.erase(r.map);
   return R{};
 }
@@ -228,6 +238,11 @@ ts::Message Session::on(const ts::ProgLoadRequest& r) {
   if (r.insns.size() > config_.quotas.max_insns)
     return fail<R>(st::kEDQUOT, what + ": " + std::to_string(r.insns.size()) + " instructions, quota " +
                                     std::to_string(config_.quotas.max_insns) + " per program");
+  // The kernel keeps at least the instructions themselves.
+  if (kernel_bytes_ + r.insns.size() * sizeof(isa::RawInsn) > config_.quotas.max_map_bytes)
+    return fail<R>(st::kEDQUOT, what + ": the session's kernel memory (" + std::to_string(kernel_bytes_) +
+                                    " bytes, quota " + std::to_string(config_.quotas.max_map_bytes) +
+                                    ") has no room for " + std::to_string(r.insns.size()) + " instructions");
   Flavor flavor = config_.flavor;
   if (r.flavor != ts::kFlavorAny) {
     if (r.flavor > 3 || !(policy_.flavors() & flavor_bit(Flavor(r.flavor))))
@@ -275,12 +290,21 @@ ts::Message Session::on(const ts::ProgLoadRequest& r) {
     return reply;
   }
   auto& object = std::get<0>(loaded);
+  const std::uint64_t bytes = object->kernel_bytes();
+  if (auto over = over_memory_quota(bytes)) {
+    log(int(LogLevel::Info), what + " refused after loading: " + *over);
+    R reply = fail<R>(st::kEDQUOT, what + ": " + *over);
+    reply.flavor = std::uint8_t(flavor);
+    return reply;
+  }
   log(int(LogLevel::Info), what + " " + std::to_string(r.insns.size()) + " insns -> " +
                                std::string(flavor_name(flavor)) + " prog id " + std::to_string(object->kernel_id()) +
-                               ", handle " + std::to_string(in.handle));
+                               ", handle " + std::to_string(in.handle) + ", " + std::to_string(bytes) +
+                               " bytes of kernel memory");
   std::set<std::uint32_t> uses = object->map_handles;
+  kernel_bytes_ += bytes;
   progs_.emplace(in.handle, ProgEntry{r.name, flavor, r.insns.size(), std::move(uses), r.btf_handle,
-                                      std::move(object)});
+                                      std::move(object), bytes, std::nullopt});
   R reply;
   reply.prog_handle = in.handle;
   reply.flavor = std::uint8_t(flavor);
@@ -298,6 +322,7 @@ ts::Message Session::on(const ts::ProgAttachRequest& r) {
   }
   std::string replaced = attached_ ? " (replacing program " + std::to_string(attached_) + ")" : "";
   attached_ = r.prog;
+  p->watched = p->object->run_stats();  // the watchdog counts from here
   log(int(LogLevel::Info), "PROG_ATTACH '" + p->name + "' prog id " + std::to_string(p->object->kernel_id()) +
                                " -> " + backend_->attach_point(p->flavor) + replaced);
   return R{};
@@ -319,6 +344,7 @@ ts::Message Session::on(const ts::ProgUnloadRequest& r) {
   if (!p) return fail<R>(st::kEBADF, "PROG_UNLOAD: " + no_such("program", r.prog));
   detach_if_attached(r.prog);
   log(int(LogLevel::Info), "PROG_UNLOAD '" + p->name + "' prog id " + std::to_string(p->object->kernel_id()));
+  kernel_bytes_ -= p->bytes;
   progs_.erase(r.prog);
   return R{};
 }
@@ -352,6 +378,7 @@ ts::Message Session::on(const ts::BtfFreeRequest& r) {
   log(int(LogLevel::Info), "BTF_FREE handle " + std::to_string(r.btf) + ", btf id " +
                                std::to_string(it->second.object->kernel_id()));
   btf_bytes_ -= it->second.blob.size();
+  kernel_bytes_ -= it->second.bytes;
   btfs_.erase(it);
   return R{};
 }

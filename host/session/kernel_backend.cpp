@@ -18,6 +18,7 @@
 #include "host/core/btf_loader.hpp"
 #include "host/core/host_maps.hpp"
 #include "host/core/kernel_log.hpp"
+#include "host/core/kernel_memory.hpp"
 #include "host/core/kernel_prog.hpp"
 #include "host/core/names.hpp"
 #include "host/core/pipeline.hpp"
@@ -61,20 +62,24 @@ class Pin {
 
 class KernelBtf final : public BackendBtf {
  public:
-  explicit KernelBtf(host::LoadedBtf b) : btf_(std::move(b)) {}
+  KernelBtf(host::LoadedBtf b, std::uint64_t bytes) : btf_(std::move(b)), bytes_(bytes) {}
   std::uint32_t kernel_id() const override { return btf_.id; }
+  std::uint64_t kernel_bytes() const override { return bytes_; }
   int fd() const { return btf_.fd.get(); }
 
  private:
   host::LoadedBtf btf_;
+  std::uint64_t bytes_;
 };
 
 class KernelMap final : public BackendMap {
  public:
-  KernelMap(host::HostMaps maps, host::SessionPins* pins, std::string_view who)
+  KernelMap(host::HostMaps maps, std::uint64_t bytes, host::SessionPins* pins, std::string_view who)
       : maps_(std::move(maps)),
+        bytes_(bytes),
         pin_(pins, map().fd.get(), leaf("map", map().def.handle, map().def.name), who) {}
   std::uint32_t kernel_id() const override { return map().id; }
+  std::uint64_t kernel_bytes() const override { return bytes_; }
   int fd() const { return map().fd.get(); }
 
   std::int32_t lookup(std::span<const std::uint8_t> key, std::vector<std::uint8_t>& value) override {
@@ -96,19 +101,29 @@ class KernelMap final : public BackendMap {
  private:
   const host::HostMap& map() const { return maps_.all().front(); }
   host::HostMaps maps_;
+  std::uint64_t bytes_;
   Pin pin_;
 };
 
 class KernelProgObject final : public BackendProg {
  public:
-  KernelProgObject(host::KernelProg prog, UniqueFd stats, host::SessionPins* pins, std::uint32_t handle,
-                   const std::string& name, std::string_view who)
+  KernelProgObject(host::KernelProg prog, UniqueFd stats, std::uint64_t bytes, host::SessionPins* pins,
+                   std::uint32_t handle, const std::string& name, std::string_view who)
       : prog_(std::move(prog)),
         stats_(std::move(stats)),
+        bytes_(bytes),
         prog_pin_(pins, prog_.fd.get(), leaf("prog", handle, name), who),
         stats_pin_(pins, stats_.get(), leaf("stats", handle, ""), who) {}
   std::uint32_t kernel_id() const override { return prog_.id; }
+  std::uint64_t kernel_bytes() const override { return bytes_; }
   int fd() const { return prog_.fd.get(); }
+
+  std::optional<RunStats> run_stats() const override {
+    bpf_prog_info info{};
+    std::uint32_t len = sizeof(info);
+    if (bpf_obj_get_info_by_fd(fd(), &info, &len) != 0) return std::nullopt;
+    return RunStats{info.run_time_ns, info.run_cnt};
+  }
 
   Outcome<std::vector<ts::ActionCounter>> stats() override {
     int cpus = libbpf_num_possible_cpus();
@@ -129,6 +144,7 @@ class KernelProgObject final : public BackendProg {
  private:
   host::KernelProg prog_;
   UniqueFd stats_;
+  std::uint64_t bytes_;
   Pin prog_pin_;
   Pin stats_pin_;
 };
@@ -136,7 +152,16 @@ class KernelProgObject final : public BackendProg {
 class KernelBackend final : public SessionBackend {
  public:
   KernelBackend(const SessionConfig& c, const std::string& pin_root)
-      : session_(c.name), tap_(c.tap), who_(c.name + "/" + c.tap) {
+      : session_(c.name), tap_(c.tap), who_(c.name + "/" + c.tap), pin_root_(pin_root) {
+    // The runtime watchdog reads the kernel's per-program run statistics,
+    // which the kernel keeps only while someone holds a BPF_ENABLE_STATS
+    // fd (or kernel.bpf_stats_enabled is set); each backend holds its own.
+    if (c.quotas.max_ns_per_packet != 0) {
+      run_stats_on_.reset(bpf_enable_stats(BPF_STATS_RUN_TIME));
+      if (!run_stats_on_)
+        log_line(LogLevel::Warn, who_, "runtime watchdog off: cannot enable BPF run statistics (" +
+                                           host::errno_name(errno) + ")");
+    }
     remove_stale_pins(session_, pin_root);
     if (auto p = host::SessionPins::create(session_, pin_root))
       pins_.emplace(std::move(*p));
@@ -157,18 +182,25 @@ class KernelBackend final : public SessionBackend {
     q.max_bytes = ts::kMaxBtfSize;
     auto btf = host::load_btf(blob, q);
     if (!btf) return failure_of(btf.error().prefixed("BTF_LOAD: "), btf.error().message);
-    return std::unique_ptr<BackendBtf>(std::make_unique<KernelBtf>(std::move(*btf)));
+    return std::unique_ptr<BackendBtf>(std::make_unique<KernelBtf>(std::move(*btf), host::btf_kernel_bytes(blob)));
   }
 
-  Outcome<std::unique_ptr<BackendMap>> create_map(const MapDef& def, const BackendBtf* btf) override {
+  Outcome<std::unique_ptr<BackendMap>> create_map(const MapDef& guest_def, const BackendBtf* btf) override {
     host::MapQuota q;  // the session's quotas were checked by the caller
     q.max_maps = 1;
     q.max_total_bytes = ~std::size_t(0);
+    // Preallocated: the kernel's memlock figure at creation is then all the
+    // map can ever cost (a BPF_F_NO_PREALLOC hash grows with every insert,
+    // past what was charged).
+    MapDef def = guest_def;
+    def.flags &= ~std::uint32_t(BPF_F_NO_PREALLOC);
     int btf_fd = btf ? static_cast<const KernelBtf*>(btf)->fd() : -1;
     auto maps = host::create_host_maps(session_, std::span<const MapDef>(&def, 1), btf_fd, q);
     if (!maps) return failure_of(maps.error().prefixed("MAP_CREATE: "));
     for (const auto& n : maps->notes()) log_line(LogLevel::Debug, who_, n);
-    return std::unique_ptr<BackendMap>(std::make_unique<KernelMap>(std::move(*maps), pins(), who_));
+    auto bytes = host::fd_memlock(maps->all().front().fd.get());
+    if (!bytes) return Failure{ts::status::kEIO, "MAP_CREATE: the kernel does not say what the map costs"};
+    return std::unique_ptr<BackendMap>(std::make_unique<KernelMap>(std::move(*maps), *bytes, pins(), who_));
   }
 
   Outcome<std::unique_ptr<BackendProg>> load_prog(const ProgLoadInput& in) override;
@@ -219,10 +251,13 @@ class KernelBackend final : public SessionBackend {
     return "tc egress filter on " + tap_;
   }
 
+  std::vector<std::string> host_paths() const override { return {pin_root_}; }
+
  private:
   host::SessionPins* pins() { return pins_ ? &*pins_ : nullptr; }
 
-  std::string session_, tap_, who_;
+  std::string session_, tap_, who_, pin_root_;
+  UniqueFd run_stats_on_;  // BPF_ENABLE_STATS: run_time_ns/run_cnt are kept while open
   unsigned cpus_ = 1;
   std::optional<host::SessionPins> pins_;  // declared first: outlives every pin
   std::optional<host::ChainSlot> chain_;
@@ -258,8 +293,12 @@ Outcome<std::unique_ptr<BackendProg>> KernelBackend::load_prog(const ProgLoadInp
   auto loaded = host::load_program(s, *in.policy, popts, target, &report);
   for (const auto& n : report.notes) log_line(LogLevel::Debug, who_, n);
   if (!loaded) return failure_of(loaded.error(), std::move(report.verifier_log));
-  auto prog = std::make_unique<KernelProgObject>(std::move(loaded->prog), std::move(stats), pins(), in.handle,
-                                                 s.name, who_);
+  const auto prog_bytes = host::prog_kernel_bytes(loaded->prog.fd.get());
+  const auto stats_bytes = host::fd_memlock(stats.get());
+  if (!prog_bytes || !stats_bytes)
+    return Failure{ts::status::kEIO, "prog '" + s.name + "': the kernel does not say what the program costs"};
+  auto prog = std::make_unique<KernelProgObject>(std::move(loaded->prog), std::move(stats), *prog_bytes + *stats_bytes,
+                                                 pins(), in.handle, s.name, who_);
   prog->map_handles = loaded->prepared.translated.map_handles();
   return std::unique_ptr<BackendProg>(std::move(prog));
 }

@@ -10,10 +10,22 @@ namespace xo::session {
 namespace ts = xo::transport;
 
 std::uint64_t charged_map_bytes(const MapDef& def, unsigned possible_cpus) {
-  unsigned __int128 bytes = (unsigned __int128)(std::uint64_t(def.key_size) + def.value_size) * def.max_entries;
-  bool percpu = def.type == MapType::PercpuArray || def.type == MapType::PercpuHash ||
-                def.type == MapType::LruPercpuHash;
-  if (percpu) bytes *= possible_cpus ? possible_cpus : 1;
+  using u128 = unsigned __int128;
+  auto round8 = [](std::uint32_t v) { return (u128(v) + 7) & ~u128(7); };
+  const u128 cpus = possible_cpus ? possible_cpus : 1;
+  const u128 key = round8(def.key_size), value = round8(def.value_size);
+  constexpr u128 kNode = 16, kPtr = 8;  // hlist_nulls_node; a pointer (bucket, per-CPU slot)
+  u128 per_entry = 0;
+  switch (def.type) {
+    case MapType::Array: per_entry = value; break;
+    case MapType::PercpuArray: per_entry = value * cpus + kPtr; break;
+    case MapType::Hash:
+    case MapType::LruHash: per_entry = kNode + key + value + kPtr; break;
+    case MapType::PercpuHash:
+    case MapType::LruPercpuHash: per_entry = kNode + key + kPtr + value * cpus + kPtr; break;
+    default: per_entry = u128(def.key_size) + def.value_size; break;  // refused at creation anyway
+  }
+  const u128 bytes = per_entry * def.max_entries;
   constexpr auto kMax = std::numeric_limits<std::uint64_t>::max();
   return bytes > kMax ? kMax : std::uint64_t(bytes);
 }
@@ -21,9 +33,14 @@ std::uint64_t charged_map_bytes(const MapDef& def, unsigned possible_cpus) {
 Session::Session(SessionConfig config, std::unique_ptr<SessionBackend> backend, Clock::time_point now)
     : config_(std::move(config)),
       label_(config_.name + "/" + config_.tap),
-      policy_(config_.deny_helpers, config_.flavors),
+      policy_(config_.deny_helpers, config_.flavors, config_.quotas.max_loop_iterations),
       backend_(std::move(backend)),
-      bucket_(config_.quotas.requests_per_sec, config_.quotas.request_burst, now) {}
+      bucket_(config_.quotas.requests_per_sec, config_.quotas.request_burst, now) {
+  identity_.session = config_.name;
+  identity_.tap = config_.tap;
+  identity_.host_paths = backend_->host_paths();
+  identity_.host_paths.push_back(config_.socket);
+}
 
 Session::~Session() { free_everything(); }
 
@@ -67,8 +84,15 @@ void Session::free_everything() {
   progs_.clear();
   maps_.clear();
   btfs_.clear();
-  map_bytes_ = 0;
+  kernel_bytes_ = 0;
   btf_bytes_ = 0;
+}
+
+std::optional<std::string> Session::over_memory_quota(std::uint64_t bytes) const {
+  const std::uint64_t quota = config_.quotas.max_map_bytes;
+  if (bytes <= quota && kernel_bytes_ + bytes <= quota) return std::nullopt;
+  return "the kernel charges " + std::to_string(bytes) + " bytes for it, which would bring the session to " +
+         std::to_string(kernel_bytes_ + bytes) + " bytes of kernel memory, quota " + std::to_string(quota);
 }
 
 void Session::reset(const std::string& why) {
@@ -81,12 +105,45 @@ void Session::reset(const std::string& why) {
 
 std::vector<ts::Event> Session::tap_lost() {
   std::vector<ts::Event> events;
-  for (auto& [handle, p] : progs_)
-    events.push_back(ts::Event{ts::EventKind::OffloadLost, handle,
-                               "tap '" + config_.tap + "' is gone: program '" + p.name +
-                                   "' no longer runs on the host; run it locally"});
+  for (auto& [handle, p] : progs_) {
+    ts::Message e = ts::Event{ts::EventKind::OffloadLost, handle,
+                              "the host NIC feeding this VM is gone: program '" + p.name +
+                                  "' no longer runs on the host; run it locally"};
+    scrub_for_guest(e, identity_);
+    events.push_back(std::get<ts::Event>(std::move(e)));
+  }
   reset("tap '" + config_.tap + "' disappeared");
   return events;
+}
+
+std::vector<ts::Event> Session::check_runtime() {
+  const std::uint64_t budget = config_.quotas.max_ns_per_packet;
+  ProgEntry* p = attached_ ? find_prog(attached_) : nullptr;
+  if (!p || budget == 0) return {};
+  auto now = p->object->run_stats();
+  if (!now) return {};
+  if (!p->watched || now->run_cnt < p->watched->run_cnt) {
+    p->watched = now;
+    return {};
+  }
+  const std::uint64_t runs = now->run_cnt - p->watched->run_cnt;
+  const std::uint64_t ns = now->run_time_ns - p->watched->run_time_ns;
+  if (runs == 0 || (runs < kWatchdogMinRuns && ns < kWatchdogMinRuns * budget)) return {};
+  p->watched = now;
+  const std::uint64_t per_packet = ns / runs;
+  if (per_packet <= budget) return {};
+  const std::uint32_t handle = attached_;
+  detach_if_attached(handle);
+  log(int(LogLevel::Warn), "runtime watchdog: program " + std::to_string(handle) + " '" + p->name + "' took " +
+                               std::to_string(per_packet) + " ns per packet over " + std::to_string(runs) +
+                               " runs, budget " + std::to_string(budget) + " ns: detached from " +
+                               backend_->attach_point(p->flavor));
+  ts::Message e = ts::Event{ts::EventKind::Detached, handle,
+                            "program '" + p->name + "' took " + std::to_string(per_packet) + " ns per packet over " +
+                                std::to_string(runs) + " packets, over this session's budget of " +
+                                std::to_string(budget) + " ns: detached from the host; run it locally"};
+  scrub_for_guest(e, identity_);
+  return {std::get<ts::Event>(std::move(e))};
 }
 
 ts::Message Session::dispatch(const ts::Message& m) {
@@ -121,6 +178,8 @@ std::vector<std::uint8_t> Session::handle_frame(const ts::Frame& frame, Clock::t
   } else {
     reply = dispatch(*decoded);
   }
+  // The one place replies leave the session: nothing host-side gets out.
+  scrub_for_guest(reply, identity_);
   auto bytes = ts::encode(h.request_id, reply);
   if (!bytes) {
     // Only a reply over its bound gets here (e.g. a per-CPU value larger

@@ -13,17 +13,24 @@
 //
 // Teardown (RESET, disconnect, tap gone, destruction) detaches first, then
 // frees programs, maps, BTF, in that order.
+//
+// The guest is hostile (docs/SECURITY.md): every text it receives is
+// scrubbed of host identifiers (scrub.hpp); memory is charged as the kernel
+// counts it (max_map_bytes covers maps, programs and BTF); the attached
+// program's run time per packet is watched (check_runtime()).
 #pragma once
 
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "host/session/backend.hpp"
 #include "host/session/config.hpp"
+#include "host/session/scrub.hpp"
 #include "host/session/session_policy.hpp"
 #include "host/session/token_bucket.hpp"
 #include "transport/codec.hpp"
@@ -47,6 +54,15 @@ class Session {
   // (one "offload lost" per program that was loaded).
   std::vector<transport::Event> tap_lost();
   bool tap_alive() { return backend_->tap_alive(); }
+  // The runtime watchdog, called periodically: when the attached program's
+  // average run time per packet since the last verdict (or its attach)
+  // exceeds max_ns_per_packet, it is detached and the guest gets an EVENT.
+  // A verdict needs kWatchdogMinRuns runs, or that many packets' worth of
+  // budget spent by fewer (one very slow packet is enough then).
+  std::vector<transport::Event> check_runtime();
+  static constexpr std::uint64_t kWatchdogMinRuns = 16;
+  // Kernel memory charged against max_map_bytes (maps, programs, BTF).
+  std::uint64_t charged_bytes() const { return kernel_bytes_; }
 
   const SessionConfig& config() const { return config_; }
   const std::string& label() const { return label_; }  // "vm1/tap0"
@@ -79,10 +95,11 @@ class Session {
   struct BtfEntry {
     std::unique_ptr<BackendBtf> object;
     std::vector<std::uint8_t> blob;  // kept for line info (source lines in logs)
+    std::uint64_t bytes = 0;         // kernel bytes charged against max_map_bytes
   };
   struct MapEntry {
     MapDef def;
-    std::uint64_t bytes = 0;  // charged against max_map_bytes
+    std::uint64_t bytes = 0;  // kernel bytes (memlock) charged against max_map_bytes
     std::uint32_t btf = 0;    // BTF handle it was created with (BTF_FREE: EBUSY)
     std::unique_ptr<BackendMap> object;
   };
@@ -93,6 +110,8 @@ class Session {
     std::set<std::uint32_t> maps;  // map handles it references (MAP_FREE: EBUSY)
     std::uint32_t btf = 0;         // BTF handle it was loaded with (BTF_FREE: EBUSY)
     std::unique_ptr<BackendProg> object;
+    std::uint64_t bytes = 0;          // kernel bytes charged against max_map_bytes
+    std::optional<RunStats> watched;  // run statistics at attach / the last verdict
   };
 
   transport::Message dispatch(const transport::Message& m);
@@ -102,6 +121,8 @@ class Session {
   ProgEntry* find_prog(std::uint32_t handle);
   void detach_if_attached(std::uint32_t prog_handle);
   void free_everything();
+  // The quota check after an object exists: its kernel figure must fit.
+  std::optional<std::string> over_memory_quota(std::uint64_t bytes) const;
 
   SessionConfig config_;
   std::string label_;
@@ -109,8 +130,9 @@ class Session {
   std::unique_ptr<SessionBackend> backend_;
   TokenBucket bucket_;
   std::uint32_t next_handle_ = 1;
-  std::uint64_t map_bytes_ = 0;
-  std::uint64_t btf_bytes_ = 0;
+  HostIdentity identity_;
+  std::uint64_t kernel_bytes_ = 0;  // maps + programs + BTF, as the kernel counts them
+  std::uint64_t btf_bytes_ = 0;     // raw BTF blob bytes (max_btf_bytes)
   std::uint32_t attached_ = 0;  // program handle on the tap, 0 = none
   // Declaration order = reverse teardown order (free_everything() is explicit).
   std::map<std::uint32_t, BtfEntry> btfs_;
@@ -118,8 +140,11 @@ class Session {
   std::map<std::uint32_t, ProgEntry> progs_;
 };
 
-// (key_size + value_size) * max_entries, times the CPU count for per-CPU
-// maps: what MAP_CREATE charges against max_map_bytes. Saturates instead of
+// A lower bound of the kernel's memlock figure for a map of this shape,
+// for refusing before anything is allocated (MAP_CREATE then charges the
+// kernel's own figure). Per element: values rounded up to 8 bytes (per-CPU:
+// times the possible CPUs, plus a pointer), hash elements their key rounded
+// up, a 16-byte list node and an 8-byte bucket. Saturates instead of
 // overflowing.
 std::uint64_t charged_map_bytes(const MapDef& def, unsigned possible_cpus);
 

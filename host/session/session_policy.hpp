@@ -1,6 +1,6 @@
 // A session's policy: the default allowlist (verifier-front) minus the
 // helpers the admin denies for this session, restricted to the flavors the
-// session offers. It is what CAPS advertises and what PROG_LOAD enforces.
+// session offers, with the session's loop bound. It is what CAPS advertises and what PROG_LOAD enforces.
 #pragma once
 
 #include <algorithm>
@@ -12,8 +12,9 @@ namespace xo::session {
 
 class SessionPolicy final : public Policy {
  public:
-  SessionPolicy(std::vector<std::int32_t> denied, FlavorSet flavors)
-      : denied_(std::move(denied)), flavors_(flavors & base_.flavors()) {}
+  SessionPolicy(std::vector<std::int32_t> denied, FlavorSet flavors,
+                std::uint64_t max_loop_iterations = kDefaultMaxLoopIterations)
+      : denied_(std::move(denied)), flavors_(flavors & base_.flavors()), max_loop_iterations_(max_loop_iterations) {}
 
   const HelperProto* helper(std::int32_t id) const override {
     if (std::find(denied_.begin(), denied_.end(), id) != denied_.end()) return nullptr;
@@ -26,11 +27,13 @@ class SessionPolicy final : public Policy {
     return out;
   }
   FlavorSet flavors() const override { return flavors_; }
+  std::uint64_t max_loop_iterations() const override { return max_loop_iterations_; }
 
  private:
   DefaultPolicy base_;
   std::vector<std::int32_t> denied_;
   FlavorSet flavors_;
+  std::uint64_t max_loop_iterations_;
 };
 
 }  // namespace xo::session

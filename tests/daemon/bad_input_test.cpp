@@ -256,11 +256,11 @@ TEST_F(DaemonBadInput, QuotaOverrunsGetEdquot) {
   m.name = "big";
   EXPECT_FALSE(a.map_create(m));
   EXPECT_EQ(a.last_status(), st::kEDQUOT);
-  // Per-CPU maps cost value x CPUs: an ARRAY of 36000 bytes fits, the
-  // per-CPU one of the same shape does not (>= 2 CPUs).
+  // Per-CPU maps cost value x CPUs: an ARRAY of 40000 bytes of values fits,
+  // the per-CPU one of the same shape does not (>= 2 CPUs).
   m.type = MapType::PercpuArray;
   m.value_size = 8;
-  m.max_entries = 3000;
+  m.max_entries = 5000;
   EXPECT_FALSE(a.map_create(m));
   EXPECT_EQ(a.last_status(), st::kEDQUOT);
   m.type = MapType::Array;

@@ -82,11 +82,17 @@ TEST(DaemonConfig, ValidationRejectsDuplicatesAndBadNames) {
   EXPECT_FALSE(validate_config(DaemonConfig{}));
 }
 
-TEST(DaemonQuota, MapBytesAreChargedBeforeCreationIncludingCpus) {
+// The early estimate (a lower bound of the kernel's figure; checked against
+// the kernel in hostile_test.cpp): per hash element a node, the key and the
+// value rounded up to 8 and a bucket; per-CPU values once per CPU.
+TEST(DaemonQuota, MapBytesEstimateCountsElementsAndCpus) {
   MapDef d{1, MapType::Hash, 4, 60, 1000, 0, "h"};
-  EXPECT_EQ(charged_map_bytes(d, 8), 64000u);
+  EXPECT_EQ(charged_map_bytes(d, 8), (16 + 8 + 64 + 8) * 1000u);
   d.type = MapType::PercpuArray;
-  EXPECT_EQ(charged_map_bytes(d, 8), 512000u);
+  EXPECT_EQ(charged_map_bytes(d, 8), (64 * 8 + 8) * 1000u);
+  d.type = MapType::Array;
+  EXPECT_EQ(charged_map_bytes(d, 8), 64 * 1000u) << "arrays store no keys";
+  d.type = MapType::PercpuHash;
   d.key_size = d.value_size = d.max_entries = 0xffffffffu;
   EXPECT_EQ(charged_map_bytes(d, 4096), ~std::uint64_t(0)) << "saturates, never wraps under the quota";
 }

@@ -11,6 +11,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -52,7 +53,11 @@ Daemon::Daemon(std::vector<SessionSpec> sessions, const std::string& log_level) 
     prctl(PR_SET_PDEATHSIG, SIGTERM);  // never outlive the test (it may be killed)
     int fd = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd >= 0) dup2(fd, 2);
-    execl(XOFFLOADD_BIN, "xoffloadd", "--config", config_path_.c_str(), "--foreground", (char*)nullptr);
+    // XO_TEST_XOFFLOADD runs the tests against another build of the daemon
+    // (e.g. one without a fix, to see the test that covers it fail).
+    const char* bin = std::getenv("XO_TEST_XOFFLOADD");
+    if (!bin || !*bin) bin = XOFFLOADD_BIN;
+    execl(bin, "xoffloadd", "--config", config_path_.c_str(), "--foreground", (char*)nullptr);
     _exit(127);
   }
   // Ready when every socket file exists; connect_guest() retries the short
@@ -113,6 +118,39 @@ Result<ts::Client> connect_guest(const std::string& socket, int timeout_ms) {
     if (std::chrono::steady_clock::now() > deadline) return ch.error();
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
+}
+
+Result<ts::ProgLoadReply> prog_load_reply(ts::Client& c, const Submission& s, std::uint8_t flavor, Offloaded& out) {
+  if (!s.btf.empty()) {
+    auto b = c.btf_load(s.btf);
+    if (!b) return b.error();
+    out.btf = *b;
+  }
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> handle_of;  // builder handle -> daemon handle
+  for (const auto& m : s.maps) {
+    auto h = c.map_create(guest::map_create_request(m, out.btf));
+    if (!h) return h.error();
+    handle_of.emplace_back(m.handle, *h);
+    out.maps[m.name] = *h;
+  }
+  ts::ProgLoadRequest p;
+  p.name = s.name;
+  p.license = s.license;
+  p.guest_ifindex = s.guest_ifindex;
+  p.flavor = flavor;
+  p.btf_handle = out.btf;
+  auto insns = xo::guest::rewrite_map_handles(s.insns, handle_of);
+  if (!insns) return insns.error();
+  p.insns = std::move(*insns);
+  if (out.btf) {
+    p.func_info = s.func_info;
+    p.line_info = s.line_info;
+  }
+  auto reply = c.call(p);
+  if (!reply) return reply.error();
+  auto* r = std::get_if<ts::ProgLoadReply>(&*reply);
+  if (!r) return err("PROG_LOAD answered with " + ts::type_name(ts::type_of(*reply)));
+  return std::move(*r);
 }
 
 // The guest's own offload sequence (guest/client's GuestClient), over the

@@ -31,7 +31,8 @@ struct SessionSpec {
   std::string extra_lines;  // more `key = value` lines for the session section
 };
 
-// xoffloadd --config <generated file>, started in the constructor (which
+// xoffloadd --config <generated file> (the build's, or $XO_TEST_XOFFLOADD),
+// started in the constructor (which
 // waits until every session socket accepts) and stopped with SIGTERM in the
 // destructor. Its stderr (the admin log) is kept in a file.
 class Daemon {
@@ -70,6 +71,11 @@ struct Offloaded {
 // (map references rewritten from the builder's handles to the daemon's),
 // PROG_ATTACH when `attach`.
 Result<Offloaded> offload(transport::Client& c, const Submission& s, std::uint8_t flavor, bool attach = true);
+// The same steps up to PROG_LOAD, whose whole reply comes back (a refusal
+// too, with its status and log); `out` gets the handles. An Error only when
+// a step before PROG_LOAD fails or the connection does.
+Result<transport::ProgLoadReply> prog_load_reply(transport::Client& c, const Submission& s, std::uint8_t flavor,
+                                                 Offloaded& out);
 // GuestClient::unload over `c`: detach, PROG_UNLOAD, MAP_FREE, BTF_FREE.
 Status unload(transport::Client& c, const Offloaded& o);
 

@@ -64,6 +64,19 @@ TEST_P(RealPrograms, KernelAndPreverifyBothAccept) {
   EXPECT_TRUE(r.ok()) << r.error().message;
 }
 
+// The examples parse packets with variable offsets, which the host kernel
+// refuses without pointer-leak rights: the pointer-flow pass must prove them
+// leak-free so the host can verify them with those rights.
+TEST(RealObject, ExamplesAreProvenNotToLeakPointers) {
+  for (const char* path : {XO_XDP1_OBJ, XO_XDP2_OBJ}) {
+    auto sub = guest::build_submission_from_file(path);
+    ASSERT_TRUE(sub.ok()) << sub.error().message;
+    auto r = preverify_default(*sub);
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_TRUE(r->pointer_safe) << path << ": " << r->pointer_note;
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Objects, RealPrograms,
     ::testing::Values(Object{XO_XDP1_OBJ, ""}, Object{XO_XDP2_OBJ, ""},
