@@ -8,6 +8,7 @@
 
 #include "host/session/config.hpp"
 #include "host/session/session.hpp"
+#include "tests/host/netdev.hpp"
 
 namespace xo::session {
 namespace {
@@ -99,20 +100,8 @@ TEST(DaemonQuota, MapBytesEstimateCountsElementsAndCpus) {
 
 // xoffloadd's command line (the one parser, core/args.hpp): --help and
 // --version exit 0, usage errors exit 2, --check validates and exits.
-struct Ran {
-  int code = -1;
-  std::string out;
-};
-
-Ran run_daemon(const std::string& args) {
-  Ran r;
-  FILE* p = ::popen((std::string(XOFFLOADD_BIN) + " " + args + " 2>&1").c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) r.out.append(buf, n);
-  const int st = ::pclose(p);
-  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
+xo::test::CommandResult run_daemon(const std::string& args) {
+  return xo::test::run_command(std::string(XOFFLOADD_BIN) + " " + args);
 }
 
 TEST(DaemonCommandLine, HelpVersionCheckAndUsageErrors) {

@@ -15,6 +15,7 @@
 #include <bpf/libbpf.h>
 
 #include "tests/guest/session_host.hpp"
+#include "tests/host/netdev.hpp"
 
 namespace xo::guest {
 namespace {
@@ -24,21 +25,8 @@ using test::SessionHost;
 
 unsigned cpus() { return static_cast<unsigned>(libbpf_num_possible_cpus()); }
 
-struct RunResult {
-  int code = -1;
-  std::string out;
-};
-
-RunResult run(const std::string& cmd) {
-  RunResult r;
-  FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) r.out.append(buf, n);
-  const int st = ::pclose(p);
-  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
+using RunResult = xo::test::CommandResult;
+RunResult run(const std::string& cmd) { return xo::test::run_command(cmd); }
 
 bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 

@@ -26,16 +26,22 @@ std::string unique_ifname(const char* prefix) {
   return buf;
 }
 
-std::string run(const std::string& cmd, int* status) {
-  std::string out;
+CommandResult run_command(const std::string& cmd) {
+  CommandResult r;
   FILE* p = popen((cmd + " 2>&1").c_str(), "r");
   if (!p) throw std::runtime_error("popen failed: " + cmd);
   char buf[4096];
   std::size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  int st = pclose(p);
-  if (status) *status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return out;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  const int st = pclose(p);
+  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+
+std::string run(const std::string& cmd, int* status) {
+  auto r = run_command(cmd);
+  if (status) *status = r.code;
+  return std::move(r.out);
 }
 
 void set_up(const std::string& ifname) {

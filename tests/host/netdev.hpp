@@ -75,7 +75,15 @@ class PacketSocket {
 std::vector<std::uint8_t> ipv4_frame(std::uint8_t proto, const std::uint8_t dst_mac[6],
                                      const std::uint8_t src_mac[6], std::size_t payload = 32);
 
-// Runs a shell command, returns its stdout (stderr merged); exit status in *status.
+// A shell command's exit code (-1 when it did not exit normally) and its
+// stdout with stderr merged. The one runner every test binary uses.
+struct CommandResult {
+  int code = -1;
+  std::string out;
+};
+CommandResult run_command(const std::string& cmd);
+
+// The same, as output with the exit code in *status.
 std::string run(const std::string& cmd, int* status = nullptr);
 
 }  // namespace xo::test

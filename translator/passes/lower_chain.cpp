@@ -68,7 +68,7 @@ Result<Rewritten> lower_chain(const std::vector<Insn>& insns, const Structure& s
   if (auto s = lower_ctx_loads(rw, insns, structure, ctx); !s) return s.error();
   if (auto s = route_main_exits(rw, insns, structure, chain_return_epilogue(ctx.options), ctx); !s)
     return s.error();
-  return rw.finish();
+  return finish_lowering(rw, ctx);
 }
 
 }  // namespace xo::translator

@@ -167,7 +167,7 @@ Result<Rewritten> lower_tc(const std::vector<Insn>& insns, const Structure& stru
   if (auto s = lower_helper_calls(rw, insns, structure, ctx); !s) return s.error();
   if (auto s = route_main_exits(rw, insns, structure, tc_return_epilogue(ctx.options), ctx); !s)
     return s.error();
-  return rw.finish();
+  return finish_lowering(rw, ctx);
 }
 
 }  // namespace xo::translator

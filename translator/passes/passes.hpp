@@ -128,6 +128,15 @@ Result<isa::Rewritten> lower_tc(const std::vector<isa::Insn>& insns,
 Result<isa::Rewritten> lower_chain(const std::vector<isa::Insn>& insns,
                                    const isa::Structure& structure, PassContext& ctx);
 
+// The last step of every lowering. The rewriter (translator/isa) sits below
+// the Diagnoser and names no program; its errors (an offset that no longer
+// fits in 16 bits) get the program's label here, like every other pass error.
+inline Result<isa::Rewritten> finish_lowering(const isa::Rewriter& rw, PassContext& ctx) {
+  auto out = rw.finish();
+  if (!out) return ctx.diag.whole(out.error().message, out.error().code);
+  return out;
+}
+
 // remap_debug_info.cpp: func_info/line_info from guest slots to host slots.
 struct DebugInfo {
   std::vector<FuncInfo> func_info;

@@ -74,11 +74,7 @@ Result<Translated> run_passes(const Submission& submission, isa::Decoded decoded
   if (auto s = check_map_refs(insns, structure, ctx); !s) return s.error();
   if (auto s = check_helper_allowlist(insns, structure, ctx); !s) return s.error();
   auto lowered = lower_for_flavor(insns, structure, ctx);
-  if (!lowered) {
-    const Error& e = lowered.error();
-    // Rewriter errors (an offset that no longer fits) are not located yet.
-    return e.message.rfind("prog '", 0) == 0 ? e : diag.whole(e.message, e.code);
-  }
+  if (!lowered) return lowered.error();
   auto debug = remap_debug_info(submission.func_info, submission.line_info, structure.layout,
                                 lowered->map, ctx);
   if (!debug) return debug.error();
