@@ -29,8 +29,22 @@ void log_line(LogLevel level, std::string_view who, std::string_view line) {
   if (!who.empty()) out += "[" + std::string(who) + "]";
   out += ": ";
   // One event, one line: guest-controlled text (names, kernel logs) must not
-  // forge extra log lines.
-  for (char c : line) out += (c == '\n' || c == '\r') ? ' ' : c;
+  // forge extra log lines, nor reach the admin's terminal as control bytes
+  // (ESC sequences can rewrite the screen or the window title). Line breaks
+  // and tabs become spaces; every other byte outside printable ASCII is
+  // shown as \xNN.
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (unsigned char c : line) {
+    if (c == '\n' || c == '\r' || c == '\t') {
+      out += ' ';
+    } else if (c < 0x20 || c >= 0x7f) {
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    } else {
+      out += char(c);
+    }
+  }
   out += '\n';
   std::lock_guard lock(g_write);
   std::fwrite(out.data(), 1, out.size(), stderr);

@@ -364,6 +364,26 @@ TEST_F(DaemonBadInput, PolicyRefusalsAreEpermInEveryFlavor) {
   expect_b_served();
 }
 
+TEST_F(DaemonBadInput, GuestNamesCannotDriveTheAdminsTerminal) {
+  // A map named with terminal escapes and a line break: the admin's log
+  // (journald, a terminal running journalctl -f) gets them as visible
+  // \xNN text on one line, never as raw control bytes.
+  ts::MapCreateRequest r;
+  r.type = MapType::Array;
+  r.key_size = 4;
+  r.value_size = 8;
+  r.max_entries = 4;
+  r.name = "m\x1b[2J\x1b]0;owned\x07\nxoffloadd: forged";
+  auto h = guest_b_->map_create(r);
+  ASSERT_TRUE(h) << h.error().message;
+  const std::string log = daemon_->log();
+  EXPECT_EQ(log.find('\x1b'), std::string::npos) << log;
+  EXPECT_EQ(log.find('\x07'), std::string::npos) << log;
+  EXPECT_NE(log.find("m\\x1b[2J\\x1b]0;owned\\x07 xoffloadd: forged"), std::string::npos) << log;
+  EXPECT_EQ(log.find("\nxoffloadd: forged"), std::string::npos) << log;
+  expect_b_served();
+}
+
 TEST_F(DaemonBadInput, GarbageMagicIsAnsweredAndDropped) {
   auto a = RawGuest::connect(daemon_->session(0).socket);
   std::vector<std::uint8_t> junk(64, 0x41);
