@@ -1,11 +1,13 @@
 #include "host/core/load_caps.hpp"
 
 #include <linux/capability.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <string>
 #include <utility>
 
 #include "host/core/kernel_log.hpp"
@@ -53,6 +55,34 @@ GuestLoadCaps::~GuestLoadCaps() {
   c.data[0].effective = saved_[0];
   c.data[1].effective = saved_[1];
   (void)set(c);
+}
+
+Status keep_only_capabilities(std::uint64_t keep) {
+  const int last = [] {
+    // CAP_LAST_CAP of the running kernel, not of our headers.
+    int n = 40;
+    while (n < 63 && prctl(PR_CAPBSET_READ, n + 1, 0, 0, 0) >= 0) ++n;
+    return n;
+  }();
+  for (int cap = 0; cap <= last; ++cap) {
+    if (keep & (1ull << cap)) continue;
+    if (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) != 1) continue;
+    if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0) {
+      if (errno == EPERM) break;  // no CAP_SETPCAP: nothing can be raised through exec either
+      return err(errno, "dropping capability " + std::to_string(cap) + " from the bounding set: " +
+                            errno_name(errno));
+    }
+  }
+  Caps c;
+  if (!get(c)) return err(errno, "capget: " + errno_name(errno));
+  for (int w = 0; w < 2; ++w) {
+    const auto mask = std::uint32_t(keep >> (32 * w));
+    c.data[w].permitted &= mask;
+    c.data[w].effective &= mask;
+    c.data[w].inheritable &= mask;
+  }
+  if (!set(c)) return err(errno, "capset (keeping only the daemon's capabilities): " + errno_name(errno));
+  return Ok{};
 }
 
 std::uint64_t thread_effective_caps() {

@@ -47,4 +47,17 @@ class GuestLoadCaps {
 // The calling thread's effective capability bits (bit n = capability n).
 std::uint64_t thread_effective_caps();
 
+// What xoffloadd keeps: CAP_BPF and CAP_NET_ADMIN to load and attach,
+// CAP_PERFMON and CAP_SYS_ADMIN for the privileged fallback of proven code
+// and BPF_ENABLE_STATS (the watchdog). Every other capability of root
+// (DAC override, setuid, raw sockets, module loading, ...) is gone.
+inline constexpr std::uint64_t kDaemonCaps =
+    (1ull << 39) | (1ull << 12) | (1ull << 38) | (1ull << 21);  // BPF, NET_ADMIN, PERFMON, SYS_ADMIN
+
+// Lowers the process to `keep`: the bounding set first (needs CAP_SETPCAP,
+// so a daemon started without it skips that step), then permitted,
+// effective and inheritable of the calling thread, which threads created
+// afterwards inherit. Call it before any thread starts.
+Status keep_only_capabilities(std::uint64_t keep);
+
 }  // namespace xo::host

@@ -18,6 +18,7 @@
 #include "core/args.hpp"
 #include "host/session/kernel_backend.hpp"
 #include "host/session/log.hpp"
+#include "host/core/load_caps.hpp"
 #include "host/daemon/server.hpp"
 
 namespace {
@@ -105,6 +106,11 @@ int main(int argc, char** argv) {
     return 0;
   }
 
+  // Before any thread exists, so that every thread inherits the reduced set.
+  if (auto caps = xo::host::keep_only_capabilities(xo::host::kDaemonCaps); !caps) {
+    log_line(LogLevel::Error, "", caps.error().message);
+    return 1;
+  }
   const std::string root = config.pin_root;
   auto server = Server::create(config, [root](const SessionConfig& c) { return make_kernel_backend(c, root); });
   if (!server) {

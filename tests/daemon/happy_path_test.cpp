@@ -48,6 +48,20 @@ TEST(DaemonHappyPath, Xdp1TcOffloadCountsPacketsAndReadsRxcnt) {
   EXPECT_EQ(tc_egress_filters(tap.name()), 1);
   EXPECT_TRUE(path_exists("/sys/fs/bpf/xoffload/" + spec.name)) << "session pin dir";
 
+  // ... and did all that with four capabilities: CAP_NET_ADMIN (12),
+  // CAP_SYS_ADMIN (21), CAP_PERFMON (38), CAP_BPF (39); root's others are
+  // gone from every set, the bounding set included.
+  const std::uint64_t kept = (1ull << 12) | (1ull << 21) | (1ull << 38) | (1ull << 39);
+  const std::string status = test::run("cat /proc/" + std::to_string(daemon.pid()) + "/status");
+  for (const char* set : {"CapPrm:", "CapEff:", "CapBnd:"}) {
+    const auto at = status.find(set);
+    ASSERT_NE(at, std::string::npos) << status;
+    EXPECT_EQ(std::stoull(status.substr(at + std::strlen(set)), nullptr, 16), kept) << set << "\n" << status;
+  }
+  const auto inh = status.find("CapInh:");
+  ASSERT_NE(inh, std::string::npos);
+  EXPECT_EQ(std::stoull(status.substr(inh + 7), nullptr, 16), 0u);
+
   // 5 UDP (17) and 3 ICMP (1) frames through the tap's Tx path.
   const std::uint8_t dst[6] = {0x02, 0, 0, 0, 0, 0x02}, src[6] = {0x02, 0, 0, 0, 0, 0x01};
   test::PacketSocket sock(tap.ifindex());
