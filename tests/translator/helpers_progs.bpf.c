@@ -59,12 +59,13 @@ int sem_more_helpers(struct xdp_md *ctx)
 
 	if (p + 64 > end)
 		return XDP_PASS;
+	__u32 len = bpf_xdp_get_buff_len(ctx);
 	struct locked_value *l = bpf_map_lookup_elem(&locked, &k);
 	if (!l)
 		return XDP_ABORTED;
 	bpf_spin_lock(&l->lock);
 	l->count++;
-	l->bytes += end - p;
+	l->bytes += len;
 	__u32 count = l->count;
 	bpf_spin_unlock(&l->lock);
 
@@ -167,7 +168,7 @@ int sem_ctx_spill(struct xdp_md *ctx)
 	if (p + 24 > end)
 		return XDP_PASS;
 	put32(p + 14, saved->ingress_ifindex);
-	put32(p + 18, (__u32)(end - p));
+	put32(p + 18, saved->rx_queue_index);
 	return XDP_TX;
 }
 
