@@ -208,10 +208,12 @@ class Dataflow {
   }
 
   // A helper, kfunc or subprogram: it may write the frame through its
-  // pointer arguments; it never returns a pointer into the caller's frame.
-  static void clobber_call(State& s) {
+  // pointer arguments. Helpers and subprograms never return a pointer into
+  // the caller's frame (the kernel refuses a returned stack pointer); a kfunc
+  // may (bpf_dynptr_slice returns its buffer, which may be on the stack).
+  static void clobber_call(State& s, Val::Kind result = Val::Other) {
     for (isa::Reg r = 1; r <= 5; ++r) may_write_through(s, r);
-    s.set(0, Val{Val::Other, 0});
+    s.set(0, Val{result, 0});
     for (isa::Reg r = 1; r <= 5; ++r) s.clobber(r);
   }
 
@@ -250,7 +252,7 @@ class Dataflow {
   static void step(const isa::Un& u, State& s) { s.set(u.dst, Val{Val::Other, 0}); }
   static void step(const isa::Call&, State& s) { clobber_call(s); }
   static void step(const isa::CallLocal&, State& s) { clobber_call(s); }
-  static void step(const isa::CallKfunc&, State& s) { clobber_call(s); }
+  static void step(const isa::CallKfunc&, State& s) { clobber_call(s, Val::Any); }
   static void step(const isa::LegacyLoad&, State& s) { clobber_call(s); }
   // Slot index of an 8-byte aligned access at r10 + lo inside the frame.
   static std::optional<std::int64_t> whole_slot(std::int64_t lo, isa::Size size) {

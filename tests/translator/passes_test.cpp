@@ -233,6 +233,11 @@ const Case kCases[] = {
      {stx(Size::DW, 10, -8, 1), mov64(2, 0), mov64r(3, 10), alu64(AluOp::Add, 3, -8), mov64(4, 8), call(189),
       ldx(Size::DW, 6, 10, -8), ldx(Size::W, 0, 6, 0), exit_()},
      {}, "insn 7: r6 holds the ctx pointer on some paths only"},
+    // bpf_dynptr_slice may return its (stack) buffer: a store through it may hit the slot.
+    {"tc_ctx_spill_store_through_a_kfunc_result_refused", Tc,
+     {stx(Size::DW, 10, -8, 1), isa::CallKfunc{2, 0}, st(Size::DW, 0, 0, 0), ldx(Size::DW, 6, 10, -8),
+      ldx(Size::W, 0, 6, 0), exit_()},
+     {}, "insn 4: r6 holds the ctx pointer on some paths only", -1, {"bpf_dynptr_slice"}},
     // Spilled on one path, a number on the other.
     {"tc_ctx_spilled_on_one_path_refused", Tc,
      {st(Size::DW, 10, -8, 0), jmp(Cond::Eq, 2, 0, 1), stx(Size::DW, 10, -8, 1), ldx(Size::DW, 6, 10, -8),

@@ -12,6 +12,7 @@
 
 #include "core/btf_func.hpp"
 #include "guest/builder/elf_builder.hpp"
+#include "host/core/host_maps.hpp"
 #include "host/core/kfunc_ids.hpp"
 #include "host/core/pipeline.hpp"
 #include "verifier-front/preverify.hpp"
@@ -429,8 +430,13 @@ TEST(Issue11, LoadedThroughThePipelineInBothFlavors) {
     ASSERT_TRUE(sub.ok()) << sub.error().message;
     UniqueFd btf = load_btf(sub->btf);
     ASSERT_TRUE(btf.valid()) << "BTF load: " << errno_text(errno);
-    HostMaps maps(sub->maps, btf.get());
-    ASSERT_EQ(maps.error(), "");
+    // The host's own map creation: typed by the guest's BTF (the spin lock
+    // in `locked` needs its value type), never silently untyped.
+    auto maps = host::create_host_maps("xo_i11", sub->maps, btf.get(), host::MapQuota{});
+    ASSERT_TRUE(maps.ok()) << maps.error().message;
+    EXPECT_TRUE(maps->notes().empty()) << maps->notes().front();
+    for (const auto& m : maps->all())
+      EXPECT_EQ(m.btf_typed, m.def.btf_value_type_id != 0) << m.def.name;
     for (Flavor f : {Flavor::Tc, Flavor::Chain}) {
       SCOPED_TRACE(std::string(name) + " as " + std::string(flavor_name(f)));
       DefaultPolicy policy;
@@ -440,7 +446,10 @@ TEST(Issue11, LoadedThroughThePipelineInBothFlavors) {
       host::LoadTarget target;
       target.kernel_name = "xo_issue11";
       target.btf_fd = btf.get();
-      target.host_fd_of = [&](std::uint32_t h) { return maps.fd_of(h); };
+      target.host_fd_of = [&](std::uint32_t h) -> std::optional<int> {
+        const host::HostMap* m = maps->find(h);
+        return m ? std::optional<int>(m->fd.get()) : std::nullopt;
+      };
       host::PipelineReport report;
       auto prog = host::load_program(*sub, policy, o, target, &report);
       ASSERT_TRUE(prog.ok()) << prog.error().message << "\n" << report.verifier_log;

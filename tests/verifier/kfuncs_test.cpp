@@ -75,5 +75,19 @@ TEST(Kfuncs, ArgumentsMustBeInitialised) {
                                    "initialises (kernel: R4 !read_ok)");
 }
 
+// bpf_dynptr_slice may return its buffer, which may be on the stack: a
+// store through its result may overwrite a spilled loop count, so the count
+// filled afterwards is no longer known (dataflow.cpp).
+TEST(Kfuncs, AStoreThroughAKfuncResultForgetsSpills) {
+  auto r = preverify_default(with_kfuncs(cat(
+      {MOV64_IMM(6, 10), STX_MEM(BPF_DW, 10, 6, -8), MOV64_IMM(1, 0), MOV64_IMM(2, 0), MOV64_IMM(3, 0),
+       MOV64_IMM(4, 0), CALL_KFUNC(3), ST_MEM(BPF_DW, 0, 0, 100000), LDX_MEM(BPF_DW, 1, 10, -8), LD_FUNC(2, 6),
+       MOV64_IMM(3, 0), MOV64_IMM(4, 0), CALL(BPF_FUNC_loop), MOV64_IMM(0, 2), EXIT(), MOV64_IMM(0, 0), EXIT()})));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message, P + "insn 13: bpf_loop (181): the iteration count in r1 is not a constant on every "
+                                   "path; the host bounds loops (limit 65536 iterations per program run) and needs "
+                                   "a constant count");
+}
+
 }  // namespace
 }  // namespace xo::test

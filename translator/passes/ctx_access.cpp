@@ -90,11 +90,14 @@ std::optional<int> r10_slot(isa::Reg base, std::int16_t off, isa::Size size) {
   return (-off - 1) / 8;
 }
 
-// A call may write the caller's frame through any pointer it is given.
-void call_effects(State& s) {
+// A call may write the caller's frame through any pointer it is given. A
+// kfunc may return one (bpf_dynptr_slice returns its buffer, maybe on the
+// stack); helpers and subprograms never do.
+void call_effects(State& s, RegBits result = kOther) {
   for (unsigned r = 1; r <= 5; ++r)
     if (s[r] & kFrame) s.taint_slots();
   for (unsigned r = 0; r <= 5; ++r) s.set(r, kOther);
+  s.set(0, result);
 }
 
 class CtxFlow {
@@ -173,9 +176,10 @@ class CtxFlow {
               s.taint_slots();
             if (x.op == isa::AtomicOp::CmpXchg) s.set(0, kOther);
             else if (x.fetch) s.set(x.src, kOther);
-          } else if constexpr (std::is_same_v<T, isa::LegacyLoad> || std::is_same_v<T, isa::Call> ||
-                               std::is_same_v<T, isa::CallKfunc>) {
+          } else if constexpr (std::is_same_v<T, isa::LegacyLoad> || std::is_same_v<T, isa::Call>) {
             call_effects(s);
+          } else if constexpr (std::is_same_v<T, isa::CallKfunc>) {
+            call_effects(s, kOther | kFrame);
           } else if constexpr (std::is_same_v<T, isa::CallLocal>) {
             State callee_state = State::entry();  // its own frame
             for (unsigned r = 1; r <= 5; ++r) callee_state.set(r, s[r]);
