@@ -238,6 +238,27 @@ const Case kCases[] = {
      {stx(Size::DW, 10, -8, 1), isa::CallKfunc{2, 0}, st(Size::DW, 0, 0, 0), ldx(Size::DW, 6, 10, -8),
       ldx(Size::W, 0, 6, 0), exit_()},
      {}, "insn 4: r6 holds the ctx pointer on some paths only", -1, {"bpf_dynptr_slice"}},
+    // ctx spilled, a pointer to its slot handed to a subprogram, which fills
+    // it from there: the callee cannot tell ctx from anything else it reads
+    // through the pointer, so a load through the fill is refused, never
+    // left as an XDP offset.
+    {"tc_ctx_filled_through_a_pointer_argument_refused", Tc,
+     {stx(Size::DW, 10, -8, 1), mov64r(2, 10), alu64(AluOp::Add, 2, -8), call_local(2), mov64(0, 2), exit_(),
+      ldx(Size::DW, 1, 2, 0), ldx(Size::W, 0, 1, 0), exit_()},
+     {}, "insn 7: r1 holds the ctx pointer on some paths only"},
+    // The same through bpf_loop's callback_ctx.
+    {"tc_ctx_filled_through_callback_ctx_refused", Tc,
+     {stx(Size::DW, 10, -8, 1), mov64(1, 1), isa::LoadFunc{2, 7}, mov64r(3, 10), alu64(AluOp::Add, 3, -8),
+      mov64(4, 0), call(181), mov64(0, 2), exit_(), ldx(Size::DW, 1, 2, 0), ldx(Size::W, 0, 1, 0), exit_()},
+     {}, "insn 11: r1 holds the ctx pointer on some paths only"},
+    // Without a spilled ctx, what a callback reads through callback_ctx is no ctx.
+    {"tc_callback_ctx_without_spilled_ctx", Tc,
+     {st(Size::DW, 10, -8, 0), mov64(1, 1), isa::LoadFunc{2, 7}, mov64r(3, 10), alu64(AluOp::Add, 3, -8),
+      mov64(4, 0), call(181), mov64(0, 2), exit_(), ldx(Size::DW, 1, 2, 0), ldx(Size::W, 0, 1, 0), exit_()},
+     cat(cat({st(Size::DW, 10, -8, 0), mov64(1, 1), isa::LoadFunc{2, 16}, mov64r(3, 10),
+              alu64(AluOp::Add, 3, -8), mov64(4, 0), call(181), mov64(0, 2)},
+             kTcEpilogue),
+         {ldx(Size::DW, 1, 2, 0), ldx(Size::W, 0, 1, 0), exit_()})},
     // Spilled on one path, a number on the other.
     {"tc_ctx_spilled_on_one_path_refused", Tc,
      {st(Size::DW, 10, -8, 0), jmp(Cond::Eq, 2, 0, 1), stx(Size::DW, 10, -8, 1), ldx(Size::DW, 6, 10, -8),

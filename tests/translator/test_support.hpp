@@ -28,6 +28,7 @@ class TestPolicy final : public Policy {
         {54, "bpf_xdp_adjust_meta", 2, all},  {65, "bpf_xdp_adjust_tail", 2, all},
         {188, "bpf_xdp_get_buff_len", 1, all}, {189, "bpf_xdp_load_bytes", 4, all},
         {190, "bpf_xdp_store_bytes", 4, all},  {163, "bpf_check_mtu", 5, all},
+        {181, "bpf_loop", 4, all},
     };
   }
   // The default policy's kfuncs (the packet dynptr ones).

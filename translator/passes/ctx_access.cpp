@@ -65,10 +65,15 @@ class State {
     for (int k = 0; k < 3; ++k) b |= RegBits(slots_[k] != 0) << k;
     return b;
   }
+  // What the slots of the frames below this function's (its callers', or a
+  // callback's caller's) may hold: reachable through pointer arguments.
+  RegBits outer() const { return outer_; }
+  void set_outer(RegBits b) { outer_ = b; }
 
   bool join(const State& o) {  // true when this state grew
-    bool grew = (regs_ | o.regs_) != regs_;
+    bool grew = (regs_ | o.regs_) != regs_ || (outer_ | o.outer_) != outer_;
     regs_ |= o.regs_;
+    outer_ |= o.outer_;
     for (int k = 0; k < 3; ++k) {
       grew |= (slots_[k] | o.slots_[k]) != slots_[k];
       slots_[k] |= o.slots_[k];
@@ -79,6 +84,7 @@ class State {
  private:
   std::uint64_t regs_ = 0;
   std::array<std::uint64_t, 3> slots_{};  // per bit (kOther, kCtx, kFrame): one bit per slot
+  RegBits outer_ = 0;
 };
 
 std::string reg_name(isa::Reg r) { return "r" + std::to_string(r); }
@@ -106,7 +112,24 @@ class CtxFlow {
       : insns_(insns), st_(st), in_(insns.size()), reached_(insns.size(), false),
         queued_(insns.size(), false) {}
 
+  // A callback is given a pointer its caller chose (bpf_loop's callback_ctx),
+  // maybe into a frame holding a spilled ctx. Whether any frame ever holds
+  // one is known only after a run: run again, callbacks assuming it, if so.
   Status run() {
+    solve();
+    if (ctx_on_stack_ || !ctx_spilled()) return Ok{};
+    ctx_on_stack_ = true;
+    in_.assign(insns_.size(), State{});
+    reached_.assign(insns_.size(), false);
+    solve();
+    return Ok{};
+  }
+
+  bool reached(std::size_t i) const { return reached_[i]; }
+  const State& in(std::size_t i) const { return in_[i]; }
+
+ private:
+  void solve() {
     State entry = State::entry();
     entry.set(1, kCtx);
     merge(0, entry);
@@ -116,13 +139,14 @@ class CtxFlow {
       queued_[i] = false;
       step(i);
     }
-    return Ok{};
   }
 
-  bool reached(std::size_t i) const { return reached_[i]; }
-  const State& in(std::size_t i) const { return in_[i]; }
+  bool ctx_spilled() const {
+    for (std::size_t i = 0; i < insns_.size(); ++i)
+      if (reached_[i] && ((in_[i].any_slot() | in_[i].outer()) & kCtx)) return true;
+    return false;
+  }
 
- private:
   void merge(std::size_t i, const State& s) {
     if (i == isa::kNoInsn) return;  // no such edge
     const bool first = !reached_[i];
@@ -155,7 +179,9 @@ class CtxFlow {
             if (auto slot = r10_slot(x.base, x.off, x.size)) {
               out = s.slot(*slot);  // a fill
             } else if (x.base <= 10 && x.base != isa::kFramePointer && (s[x.base] & kFrame)) {
-              out = kOther | s.any_slot();  // some slot, through a copy of r10: whatever any slot holds
+              // Through a copy of r10 or a pointer argument: whatever any slot
+              // of this frame or the frames below may hold.
+              out = kOther | s.any_slot() | s.outer();
             }
             s.set(x.dst, out);
           } else if constexpr (std::is_same_v<T, isa::Store>) {
@@ -181,13 +207,18 @@ class CtxFlow {
           } else if constexpr (std::is_same_v<T, isa::CallKfunc>) {
             call_effects(s, kOther | kFrame);
           } else if constexpr (std::is_same_v<T, isa::CallLocal>) {
-            State callee_state = State::entry();  // its own frame
+            State callee_state = State::entry();  // its own frame; ours below it
             for (unsigned r = 1; r <= 5; ++r) callee_state.set(r, s[r]);
+            callee_state.set_outer(s.outer() | s.any_slot());
             merge(callee, callee_state);
             call_effects(s);
           } else if constexpr (std::is_same_v<T, isa::LoadFunc>) {
-            // A callback: the kernel calls it with its own arguments, never our ctx.
-            merge(callee, State::entry());
+            // A callback: the kernel calls it with its own arguments, never our
+            // ctx; but one may point into a frame below (callback_ctx).
+            State callback = State::entry();
+            for (unsigned r = 1; r <= 5; ++r) callback.set(r, kOther | kFrame);
+            callback.set_outer(kOther | kFrame | (ctx_on_stack_ ? kCtx : 0));
+            merge(callee, callback);
             s.set(x.dst, kOther);
           } else if constexpr (std::is_same_v<T, isa::LoadImm64> ||
                                std::is_same_v<T, isa::LoadMapFd> ||
@@ -215,6 +246,7 @@ class CtxFlow {
   std::vector<bool> reached_;
   std::vector<bool> queued_;
   std::vector<std::size_t> work_;
+  bool ctx_on_stack_ = false;  // some frame may hold a spilled ctx (callbacks assume it)
 };
 
 bool is_main_program(const isa::Structure& st, std::size_t i) {
