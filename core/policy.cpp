@@ -58,6 +58,22 @@ constexpr FlavorSet kNotTc = kAllFlavors & FlavorSet(~flavor_bit(Flavor::Tc));
 //  * Flavors: the tc flavor runs as SCHED_CLS, so only helpers that the tc
 //    lowering maps exactly are offered there; xdp_adjust_meta has no exact skb
 //    equivalent and stays XDP-only (chain, devmap, tun).
+//
+// Added for real programs (issue 11), each reading no host state:
+//  * spin_lock / spin_unlock: a lock inside the guest's own map value (the
+//    map carries its value BTF to the host, host/core/host_maps.cpp, so the
+//    kernel finds the bpf_spin_lock field).
+//  * ktime_get_coarse_ns: a clock, like ktime_get_ns.
+//  * for_each_map_elem: walks one of the guest's maps, calling a callback per
+//    element; bounded like bpf_loop, its count being the map's max_entries
+//    (loop_map_arg; verifier-front/loops.cpp).
+//  * map_lookup_percpu_elem: another CPU's slot of a guest per-CPU map. The
+//    CPU number is the host's (0..nr_cpu_ids-1), as get_smp_processor_id
+//    already tells; the kernel itself returns NULL for an index out of range
+//    (docs/DECISIONS.md, "host CPU identity").
+//  * check_mtu: the answer is the tap's MTU (the guest NIC's), whichever
+//    device the guest names: the flavor lowerings rewrite the ifindex, so no
+//    host device is ever looked up by a guest number (docs/DECISIONS.md).
 constexpr std::uint8_t r1 = 1, r2 = 2, r3 = 4;  // HelperPointers masks
 
 std::vector<HelperProto> default_helpers() {
@@ -82,16 +98,42 @@ std::vector<HelperProto> default_helpers() {
       {XO_HELPER(xdp_get_buff_len), 1, kAllFlavors, 0, 0, {r1, 0, 0, 0, false}},
       {XO_HELPER(xdp_load_bytes), 4, kAllFlavors, 0, 0, {r1 | r3, 0, 0, 0, false}},
       {XO_HELPER(xdp_store_bytes), 4, kAllFlavors, 0, 0, {r1 | r3, r3, 0, 0, false}},
+      {XO_HELPER(spin_lock), 1, kAllFlavors, 0, 0, {r1, 0, 0, 0, false}},
+      {XO_HELPER(spin_unlock), 1, kAllFlavors, 0, 0, {r1, 0, 0, 0, false}},
+      {XO_HELPER(ktime_get_coarse_ns), 0, kAllFlavors},
+      {XO_HELPER(for_each_map_elem), 4, kAllFlavors, 0, /*loop_callback_arg=*/2, {r1 | r2 | r3, r3, 0, 0, false},
+       /*loop_map_arg=*/1},
+      {XO_HELPER(map_lookup_percpu_elem), 3, kAllFlavors, 0, 0, {r1 | r2, r2, 2, 0, true}},
+      {XO_HELPER(check_mtu), 5, kAllFlavors, 0, 0, {r1 | r3, r3, 0, 0, false}},
   };
 }
 #undef XO_HELPER
+
+// The packet dynptr kfuncs: the packet seen through a dynptr, read and
+// written like xdp_load_bytes/xdp_store_bytes; no host state. nargs is the
+// kernel's declaration (kernel/bpf/helpers.c, net/core/filter.c). In tc,
+// bpf_dynptr_from_xdp is lowered to bpf_dynptr_from_skb (same arguments);
+// slices work on either kind of dynptr.
+std::vector<KfuncProto> default_kfuncs() {
+  return {
+      {"bpf_dynptr_from_xdp", 3, kAllFlavors},    // (xdp_md *, u64 flags, bpf_dynptr *uninit)
+      {"bpf_dynptr_slice", 4, kAllFlavors},       // (dynptr *, u32 off, void *buffer__opt, u32 buffer__szk)
+      {"bpf_dynptr_slice_rdwr", 4, kAllFlavors},  // the same, writable
+  };
+}
 
 }  // namespace
 
 DefaultPolicy::DefaultPolicy() : DefaultPolicy(default_helpers(), kAllFlavors) {}
 
+const KfuncProto* DefaultPolicy::kfunc(std::string_view name) const {
+  for (const auto& k : kfuncs_)
+    if (k.name == name) return &k;
+  return nullptr;
+}
+
 DefaultPolicy::DefaultPolicy(std::vector<HelperProto> helpers, FlavorSet flavors)
-    : helpers_(std::move(helpers)), flavors_(FlavorSet(flavors & kAllFlavors)) {
+    : helpers_(std::move(helpers)), kfuncs_(default_kfuncs()), flavors_(FlavorSet(flavors & kAllFlavors)) {
   std::sort(helpers_.begin(), helpers_.end(),
             [](const HelperProto& a, const HelperProto& b) { return a.id < b.id; });
 }

@@ -46,7 +46,23 @@ struct HelperProto {
   std::uint8_t loop_count_arg = 0;
   std::uint8_t loop_callback_arg = 0;
   HelperPointers pointers{};
+  // Map-walk helpers (bpf_for_each_map_elem): r<loop_map_arg> is a map, and
+  // the callback runs at most once per element, so the map's max_entries is
+  // the count (bounded like loop_count_arg). 0 = not a map walk.
+  std::uint8_t loop_map_arg = 0;
+  bool is_loop() const { return loop_count_arg != 0 || loop_map_arg != 0; }
   bool operator==(const HelperProto&) const = default;
+};
+
+// A kernel function (kfunc) a guest may call. Guests name kfuncs, never
+// BTF ids of a kernel: a kfunc call's imm is the id of an extern
+// BTF_KIND_FUNC in the submission's own BTF, and the host resolves the name
+// in its own vmlinux BTF (translator/passes/kfuncs.cpp).
+struct KfuncProto {
+  std::string name;    // "bpf_dynptr_slice"
+  std::uint8_t nargs;  // r1..r(nargs) must be initialised at the call
+  FlavorSet flavors;
+  bool operator==(const KfuncProto&) const = default;
 };
 
 // A guest program's loop helpers may run their callbacks at most this often
@@ -65,6 +81,8 @@ class Policy {
   virtual FlavorSet flavors() const = 0;
   // Upper bound on callback calls per program run (see HelperProto).
   virtual std::uint64_t max_loop_iterations() const { return kDefaultMaxLoopIterations; }
+  // nullptr when the kfunc is not allowed (deny by default).
+  virtual const KfuncProto* kfunc(std::string_view /*name*/) const { return nullptr; }
 };
 
 // What map handles a session owns. Map references may name only these.
@@ -83,9 +101,11 @@ class DefaultPolicy final : public Policy {
   const HelperProto* helper(std::int32_t id) const override;
   std::vector<HelperProto> helpers() const override { return helpers_; }
   FlavorSet flavors() const override { return flavors_; }
+  const KfuncProto* kfunc(std::string_view name) const override;
 
  private:
   std::vector<HelperProto> helpers_;
+  std::vector<KfuncProto> kfuncs_;
   FlavorSet flavors_;
 };
 

@@ -26,6 +26,7 @@ inline constexpr std::int32_t kXdpAdjustTail = BPF_FUNC_xdp_adjust_tail;
 inline constexpr std::int32_t kXdpGetBuffLen = BPF_FUNC_xdp_get_buff_len;
 inline constexpr std::int32_t kXdpLoadBytes = BPF_FUNC_xdp_load_bytes;
 inline constexpr std::int32_t kXdpStoreBytes = BPF_FUNC_xdp_store_bytes;
+inline constexpr std::int32_t kCheckMtu = BPF_FUNC_check_mtu;
 
 // Program and attach types (enum bpf_prog_type, enum bpf_attach_type).
 inline constexpr std::uint32_t kProgTypeSchedCls = BPF_PROG_TYPE_SCHED_CLS;

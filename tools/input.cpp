@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "guest/builder/elf_builder.hpp"
+#include "host/core/kfunc_ids.hpp"
 #include "translator/isa/raw.hpp"
 
 namespace xo::cli {
@@ -116,6 +117,7 @@ Result<host::Prepared> translate_offline(const Submission& sub, Flavor flavor, s
   o.flavor = flavor;
   o.tap_ifindex = tap_ifindex;
   o.stats = stats;
+  o.kfunc_id = host::vmlinux_kfunc_id;  // kfuncs as this host would resolve them
   return host::prepare(sub, policy, o);
 }
 

@@ -8,12 +8,13 @@
 //                    jump targets, fall-off-the-end, unreachable code,
 //                    reachable exit, back-edges (notes)
 //   coverage.cpp     which instructions the kernel is certain to visit
-//   maprefs.cpp      ld_imm64 map references, BTF ids, kfunc calls, LD_ABS
+//   maprefs.cpp      ld_imm64 map references, BTF ids, kfunc calls (by name),
+//                    LD_ABS
 //   helpers.cpp      helper calls against the policy and the flavor
 //   dataflow.cpp     uninitialised reads, r10 writes, stack bounds, div by 0;
 //                    constants and callbacks at loop-helper calls
-//   loops.cpp        loop helpers: constant counts, nesting multiplied, under
-//                    the policy's limit
+//   loops.cpp        loop helpers: constant counts (map walks: max_entries),
+//                    nesting multiplied, under the policy's limit
 //   pointers.cpp     whether any kernel address can reach guest-visible state
 //                    (a verdict, never a rejection)
 //   diagnostics.cpp  one-line messages with program, insn and source line
@@ -46,7 +47,8 @@ inline constexpr std::size_t kMaxSlots = 1'000'000;
 struct LoopCall {
   std::size_t insn = 0;
   const HelperProto* helper = nullptr;
-  std::optional<std::uint64_t> count;  // r<loop_count_arg> when a constant (64-bit register)
+  std::optional<std::uint64_t> count;  // r<loop_count_arg> when a constant (64-bit register),
+                                       // or the max_entries of the map in r<loop_map_arg>
   bool count_is_bound = false;         // count is the largest of several constants
   std::size_t callback = kNone;        // insn index of the callback's entry
 };

@@ -25,11 +25,23 @@
 // clobbered; a subprogram starts with r1-r5 possibly initialised (its
 // callers' arguments), r10 set, and r0, r6-r9 uninitialised. The main
 // program starts with r1 (ctx) and r10.
+//
+// Fixed stack slots, as the kernel tracks spills: an 8-byte aligned store at
+// a known r10 offset keeps the stored value in its slot, and an 8-byte load
+// of the slot gives it back, so a count or callback spilled and filled is
+// still known:
+//   0: r1 = 16 ; 1: *(u64 *)(r10 - 8) = r1 ; ... 7: r1 = *(u64 *)(r10 - 8) ; call bpf_loop
+// Anything that may write a slot otherwise (a narrower store, a store or an
+// atomic through a pointer that may point into the frame, a call given such
+// a pointer) forgets what the slots held. A slot never written holds
+// unknown bytes (Any), so a path that did not spill cannot borrow another
+// path's constant.
 #include <algorithm>
 #include <array>
 #include <optional>
 #include <variant>
 
+#include "core/btf_func.hpp"
 #include "verifier-front/checks.hpp"
 
 namespace xo::verifier {
@@ -48,11 +60,17 @@ constexpr std::int64_t kMaxTrackedOffset = std::int64_t(1) << 29;
 // Const is one value on every path; AtMost is "one of several constants,
 // the largest being off" (paths that set different constants joined; any
 // arithmetic on it gives Any, so joins cannot climb forever).
+// Other is "unknown, but never a pointer into this frame" (helper results,
+// ctx fields, packet and map value pointers and what is loaded through them):
+// a store through it cannot touch a stack slot. Any may point anywhere.
 struct Val {
-  enum Kind : std::uint8_t { NoInfo, Frame, Const, AtMost, Func, Any } kind = NoInfo;
-  std::int64_t off = 0;  // Frame: r10 + off; Const, AtMost: the value (as u64); Func: entry insn index
+  enum Kind : std::uint8_t { NoInfo, Frame, Const, AtMost, Func, Map, Other, Any } kind = NoInfo;
+  std::int64_t off = 0;  // Frame: r10 + off; Const, AtMost: the value (as u64); Func: entry insn
+                         // index; Map: the guest map handle
   bool operator==(const Val&) const = default;
 };
+
+bool not_frame(Val v) { return v.kind != Val::Frame && v.kind != Val::Any && v.kind != Val::NoInfo; }
 
 Val constant(std::uint64_t v) { return Val{Val::Const, static_cast<std::int64_t>(v)}; }
 
@@ -81,12 +99,40 @@ Val join(Val a, Val b) {
   if (b.kind == Val::NoInfo || a == b) return a;
   const bool numbers = (a.kind == Val::Const || a.kind == Val::AtMost) && (b.kind == Val::Const || b.kind == Val::AtMost);
   if (numbers) return Val{Val::AtMost, std::int64_t(std::max(std::uint64_t(a.off), std::uint64_t(b.off)))};
+  if (not_frame(a) && not_frame(b)) return Val{Val::Other, 0};
   return Val{Val::Any, 0};
 }
+
+// Spilled values by slot (slot i = [r10 - 8(i+1), r10 - 8i)), sorted; a slot
+// not listed holds Any. At most kMaxSpills entries per state, so a hostile
+// program cannot make states large (dropping one only forgets a value).
+constexpr std::size_t kMaxSpills = 8;
+struct Spill {
+  std::uint8_t slot;
+  Val val;
+  bool operator==(const Spill&) const = default;
+};
 
 struct State {
   std::uint16_t init = 0;  // bit r: maybe initialised on some path
   std::array<Val, kRegs> val{};
+  std::vector<Spill> spills;
+
+  Val slot(std::int64_t i) const {
+    for (const Spill& sp : spills)
+      if (sp.slot == i) return sp.val;
+    return Val{Val::Any, 0};
+  }
+  void set_slot(std::int64_t i, Val v) {
+    forget_slots(i, i + 1);
+    if (v.kind == Val::Any || v.kind == Val::NoInfo || spills.size() >= kMaxSpills) return;
+    spills.push_back({std::uint8_t(i), v});
+    std::sort(spills.begin(), spills.end(), [](const Spill& a, const Spill& b) { return a.slot < b.slot; });
+  }
+  // Slots [lo, hi) may have been overwritten.
+  void forget_slots(std::int64_t lo, std::int64_t hi) {
+    std::erase_if(spills, [&](const Spill& sp) { return sp.slot >= lo && sp.slot < hi; });
+  }
 
   bool is_init(isa::Reg r) const { return init & (1u << r); }
   void set(isa::Reg r, Val v) {
@@ -101,14 +147,20 @@ struct State {
     State before = *this;
     init |= o.init;
     for (int r = 0; r < kRegs; ++r) val[r] = join(val[r], o.val[r]);
-    return !(before.init == init && before.val == val);
+    std::vector<Spill> kept;  // a slot known on both sides, joined; Any otherwise
+    for (const Spill& sp : spills) {
+      const Val j = join(sp.val, o.slot(sp.slot));
+      if (j.kind != Val::Any) kept.push_back({sp.slot, j});
+    }
+    spills = std::move(kept);
+    return !(before.init == init && before.val == val && before.spills == spills);
   }
 };
 
 State entry_state(bool main_program) {
   State s;
   s.set(isa::kFramePointer, Val{Val::Frame, 0});
-  s.set(1, Val{Val::Any, 0});
+  s.set(1, Val{main_program ? Val::Other : Val::Any, 0});  // the main program's r1 is the ctx
   if (!main_program)
     for (isa::Reg r = 2; r <= 5; ++r) s.set(r, Val{Val::Any, 0});
   return s;
@@ -143,8 +195,25 @@ class Dataflow {
     std::visit([&](const auto& insn) { step(insn, s); }, cx_.insns[i]);
   }
 
-  static void clobber_call(State& s) {
-    s.set(0, Val{Val::Any, 0});
+  // Forgets the slots a pointer argument may let a callee write: from its
+  // offset to the top of the frame, or all of them when it may point
+  // anywhere in it.
+  static void may_write_through(State& s, isa::Reg r) {
+    if (!s.is_init(r)) return;
+    const Val v = s.val[r];
+    if (v.kind == Val::Frame && v.off < 0)
+      s.forget_slots(0, (-v.off - 1) / 8 + 1);
+    else if (v.kind == Val::Any || v.kind == Val::NoInfo)
+      s.forget_slots(0, kStackSize / 8);
+  }
+
+  // A helper, kfunc or subprogram: it may write the frame through its
+  // pointer arguments. Helpers and subprograms never return a pointer into
+  // the caller's frame (the kernel refuses a returned stack pointer); a kfunc
+  // may (bpf_dynptr_slice returns its buffer, which may be on the stack).
+  static void clobber_call(State& s, Val::Kind result = Val::Other) {
+    for (isa::Reg r = 1; r <= 5; ++r) may_write_through(s, r);
+    s.set(0, Val{result, 0});
     for (isa::Reg r = 1; r <= 5; ++r) s.clobber(r);
   }
 
@@ -157,7 +226,7 @@ class Dataflow {
         else if (s.is_init(*r) && v.kind == Val::Const)
           s.set(b.dst, constant(std::uint32_t(v.off)));  // w-mov zero-extends
         else if (s.is_init(*r))
-          s.set(b.dst, Val{Val::Any, 0});
+          s.set(b.dst, Val{Val::Other, 0});  // 32 bits of anything: a number
         else
           s.clobber(b.dst);
       } else {
@@ -166,9 +235,11 @@ class Dataflow {
       }
       return;
     }
-    Val out{Val::Any, 0};
     const Val cur = s.val[b.dst];
     const auto* imm = std::get_if<isa::Imm>(&b.src);
+    const auto* src = std::get_if<isa::Reg>(&b.src);
+    // Neither operand may point into the frame: neither does the result.
+    Val out{(not_frame(cur) && (imm || not_frame(s.val[*src]))) || !b.is64 ? Val::Other : Val::Any, 0};
     if (b.is64 && cur.kind == Val::Frame && imm &&
         (b.op == isa::AluOp::Add || b.op == isa::AluOp::Sub)) {
       const std::int64_t off = b.op == isa::AluOp::Add ? cur.off + imm->v : cur.off - imm->v;
@@ -178,24 +249,67 @@ class Dataflow {
     }
     s.set(b.dst, out);
   }
-  static void step(const isa::Un& u, State& s) { s.set(u.dst, Val{Val::Any, 0}); }
+  static void step(const isa::Un& u, State& s) { s.set(u.dst, Val{Val::Other, 0}); }
   static void step(const isa::Call&, State& s) { clobber_call(s); }
   static void step(const isa::CallLocal&, State& s) { clobber_call(s); }
-  static void step(const isa::CallKfunc&, State& s) { clobber_call(s); }
+  static void step(const isa::CallKfunc&, State& s) { clobber_call(s, Val::Any); }
   static void step(const isa::LegacyLoad&, State& s) { clobber_call(s); }
-  static void step(const isa::Load& l, State& s) { s.set(l.dst, Val{Val::Any, 0}); }
+  // Slot index of an 8-byte aligned access at r10 + lo inside the frame.
+  static std::optional<std::int64_t> whole_slot(std::int64_t lo, isa::Size size) {
+    if (size != isa::Size::DW || lo % 8 != 0 || lo < -kStackSize || lo + 8 > 0) return std::nullopt;
+    return (-lo - 1) / 8;
+  }
+  // The slots [lo, lo + n) overlaps.
+  static void forget_bytes(State& s, std::int64_t lo, std::int64_t n) {
+    const std::int64_t hi = std::min<std::int64_t>(lo + n, 0), from = std::max<std::int64_t>(lo, -kStackSize);
+    if (from >= hi) return;
+    s.forget_slots((-hi) / 8, (-from - 1) / 8 + 1);
+  }
+  static void step(const isa::Load& l, State& s) {
+    const Val base = s.val[l.base];
+    Val out{Val::Any, 0};
+    if (base.kind == Val::Frame) {
+      const std::int64_t lo = base.off + l.off;
+      auto slot = whole_slot(lo, l.size);
+      out = slot && !l.sign_extend ? s.slot(*slot) : Val{Val::Other, 0};  // a fill, or part of one: a number
+    } else if (not_frame(base)) {
+      out = Val{Val::Other, 0};  // ctx, packet, map memory never hold frame pointers
+    }
+    s.set(l.dst, out);
+  }
+  static void step(const isa::Store& st, State& s) {
+    const Val base = s.val[st.base];
+    if (base.kind == Val::Frame) {
+      const std::int64_t lo = base.off + st.off;
+      if (auto slot = whole_slot(lo, st.size)) {
+        Val v{Val::Any, 0};
+        if (auto* r = std::get_if<isa::Reg>(&st.src); r && s.is_init(*r)) v = s.val[*r];
+        if (auto* imm = std::get_if<isa::Imm>(&st.src)) v = constant(std::uint64_t(std::int64_t(imm->v)));
+        s.set_slot(*slot, v);
+      } else {
+        forget_bytes(s, lo, std::int64_t(st.size));
+      }
+    } else if (!not_frame(base)) {
+      s.forget_slots(0, kStackSize / 8);
+    }
+  }
   static void step(const isa::Atomic& a, State& s) {
+    const Val base = s.val[a.base];
+    if (base.kind == Val::Frame)
+      forget_bytes(s, base.off + a.off, std::int64_t(a.size));
+    else if (!not_frame(base))
+      s.forget_slots(0, kStackSize / 8);
     if (a.op == isa::AtomicOp::CmpXchg)
       s.set(0, Val{Val::Any, 0});
     else if (a.fetch)
       s.set(a.src, Val{Val::Any, 0});
   }
   static void step(const isa::LoadImm64& l, State& s) { s.set(l.dst, constant(l.imm)); }
+  static void step(const isa::LoadMapFd& l, State& s) { s.set(l.dst, Val{Val::Map, l.fd}); }
   template <typename T>
   static void step(const T& insn, State& s) {
-    if constexpr (requires { insn.dst; }) s.set(insn.dst, Val{Val::Any, 0});  // other ld_imm64 forms
+    if constexpr (requires { insn.dst; }) s.set(insn.dst, Val{Val::Other, 0});  // other ld_imm64 forms
   }
-  static void step(const isa::Store&, State&) {}
   static void step(const isa::Jmp&, State&) {}
   static void step(const isa::Ja&, State&) {}
   static void step(const isa::MayGoto&, State&) {}
@@ -242,28 +356,33 @@ class Dataflow {
       for (std::size_t i = blocks()[b].first; i <= blocks()[b].last; ++i) {
         if (auto* c = std::get_if<isa::Call>(&cx_.insns[i])) {
           const HelperProto* proto = cx_.policy.helper(c->helper);
-          if (proto && proto->loop_count_arg >= 1 && proto->loop_count_arg <= 5) {
-            LoopCall lc;
-            lc.insn = i;
-            lc.helper = proto;
-            const Val n = s.val[proto->loop_count_arg];
-            if (s.is_init(proto->loop_count_arg) && n.kind == Val::Const) lc.count = std::uint64_t(n.off);
-            if (s.is_init(proto->loop_count_arg) && n.kind == Val::AtMost) {
-              lc.count = std::uint64_t(n.off);
-              lc.count_is_bound = true;
-            }
-            if (proto->loop_callback_arg >= 1 && proto->loop_callback_arg <= 5) {
-              const Val f = s.val[proto->loop_callback_arg];
-              if (s.is_init(proto->loop_callback_arg) && f.kind == Val::Func) lc.callback = std::size_t(f.off);
-            }
-            cx_.loop_calls.push_back(lc);
-          }
+          if (proto && proto->is_loop()) cx_.loop_calls.push_back(loop_call(i, *proto, s));
         }
         transfer(i, s);
       }
     }
     std::sort(cx_.loop_calls.begin(), cx_.loop_calls.end(),
               [](const LoopCall& a, const LoopCall& b) { return a.insn < b.insn; });
+  }
+
+  // What every path gives loop helper `proto` at call `i`: the count (an
+  // argument, or the max_entries of the map walked), the callback.
+  LoopCall loop_call(std::size_t i, const HelperProto& proto, const State& s) const {
+    LoopCall lc;
+    lc.insn = i;
+    lc.helper = &proto;
+    auto arg = [&](std::uint8_t r) -> std::optional<Val> {
+      if (r < 1 || r > 5 || !s.is_init(r)) return std::nullopt;
+      return s.val[r];
+    };
+    if (auto n = arg(proto.loop_count_arg); n && (n->kind == Val::Const || n->kind == Val::AtMost)) {
+      lc.count = std::uint64_t(n->off);
+      lc.count_is_bound = n->kind == Val::AtMost;
+    }
+    if (auto m = arg(proto.loop_map_arg); m && m->kind == Val::Map)
+      if (const MapDef* def = cx_.maps.find(std::uint32_t(m->off))) lc.count = def->max_entries;
+    if (auto f = arg(proto.loop_callback_arg); f && f->kind == Val::Func) lc.callback = std::size_t(f->off);
+    return lc;
   }
 
   // --- checks -----------------------------------------------------------------
@@ -325,6 +444,15 @@ class Dataflow {
       if (!proto) return Ok{};  // helpers.cpp rejected it already
       const std::string what = "helper " + proto->name + " (" + std::to_string(c->helper) +
                                ") takes " + std::to_string(proto->nargs) + " arguments but reads ";
+      for (isa::Reg r = 1; r <= proto->nargs && r <= 5; ++r) TRY(need(i, s, r, what));
+      return Ok{};
+    }
+    if (auto* k = std::get_if<isa::CallKfunc>(&insn)) {
+      auto name = btf_func_name(cx_.sub.btf, std::uint32_t(k->btf_id));
+      const KfuncProto* proto = name ? cx_.policy.kfunc(*name) : nullptr;
+      if (!proto) return Ok{};  // maprefs.cpp rejected it already
+      const std::string what = "kfunc " + proto->name + " takes " + std::to_string(proto->nargs) +
+                               " arguments but reads ";
       for (isa::Reg r = 1; r <= proto->nargs && r <= 5; ++r) TRY(need(i, s, r, what));
       return Ok{};
     }

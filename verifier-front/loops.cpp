@@ -2,7 +2,9 @@
 // calls its callback up to 8M times per program run (the kernel's own
 // bound, ~67 ms for an empty callback); the host's policy allows far fewer:
 //   * the count is a constant on every path (dataflow.cpp; paths that set
-//     different constants count as the largest);
+//     different constants count as the largest); for a map walk
+//     (bpf_for_each_map_elem, HelperProto::loop_map_arg) it is the walked
+//     map's max_entries, the most elements the kernel can visit;
 //   * the callback is a known subprogram;
 //   * a loop inside a callback (directly or through bpf-to-bpf calls)
 //     multiplies: the product of nested counts stays under
@@ -91,6 +93,13 @@ class LoopBounds {
   }
 
   Status known(const LoopCall& lc) const {
+    if (!lc.count && lc.helper->loop_map_arg)
+      return reject_insn(cx_, lc.insn,
+                         helper_text(lc) + ": the map in r" + std::to_string(lc.helper->loop_map_arg) +
+                             " is not one map of this program on every path; the host bounds a map walk by "
+                             "its map's max_entries (limit " + std::to_string(limit_) +
+                             " iterations per program run)",
+                         EPERM);
     if (!lc.count)
       return reject_insn(cx_, lc.insn,
                          helper_text(lc) + ": the iteration count in r" + std::to_string(lc.helper->loop_count_arg) +

@@ -1,5 +1,5 @@
-// References to kernel objects: map handles, BTF ids, kfuncs, legacy packet
-// loads. These are policy (the guest may name only what its session owns)
+// References to kernel objects: map handles, BTF ids, kfuncs (allowed by
+// name: core/policy.hpp KfuncProto), legacy packet loads. These are policy (the guest may name only what its session owns)
 // and mirror checks the kernel makes on every instruction, dead or not, in
 // resolve_pseudo_ldimm64(); so they apply to the whole program.
 //
@@ -11,6 +11,7 @@
 // data sections) and an offset below value_size.
 #include <variant>
 
+#include "core/btf_func.hpp"
 #include "verifier-front/checks.hpp"
 
 namespace xo::verifier {
@@ -21,6 +22,14 @@ std::string map_label(const MapDef& m) {
   for (char c : std::string_view(m.name).substr(0, 32))
     name += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f || c == '\'') ? '?' : c;
   return "map '" + name + "' (handle " + std::to_string(m.handle) + ")";
+}
+
+// A guest's name, safe to print in one line.
+std::string printable(std::string_view s) {
+  std::string out;
+  for (char c : s.substr(0, 64))
+    out += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f || c == '\'') ? '?' : c;
+  return "'" + out + "'";
 }
 
 std::string handle_text(std::int32_t fd) {
@@ -72,10 +81,25 @@ class MapRefChecker {
                                    ") is not allowed for offloaded programs",
                        EPERM);
   }
+  // A kfunc is named by an extern function of the program's own BTF (its
+  // id in imm, fd index 0); the policy allows it by name, per flavor.
   Status on(std::size_t i, const isa::CallKfunc& k) {
-    return reject_insn(cx_, i, "kfunc call (btf_id " + std::to_string(k.btf_id) +
-                                   ") is not allowed for offloaded programs",
-                       EPERM);
+    const std::string id = "btf_id " + std::to_string(k.btf_id);
+    auto name = k.btf_fd_idx == 0 ? btf_func_name(cx_.sub.btf, std::uint32_t(k.btf_id)) : std::nullopt;
+    if (!name)
+      return reject_insn(cx_, i, "kfunc call (" + id +
+                                     ") does not name a function of the program's BTF; guests name kfuncs "
+                                     "by an extern function declaration, never by a kernel's BTF id",
+                         EPERM);
+    const KfuncProto* proto = cx_.policy.kfunc(*name);
+    if (!proto)
+      return reject_insn(cx_, i, "kfunc " + printable(*name) + " (" + id + ") is not allowed for offloaded programs",
+                         EPERM);
+    if (!(proto->flavors & flavor_bit(cx_.flavor)))
+      return reject_insn(cx_, i, "kfunc " + proto->name + " is not available in the " +
+                                     std::string(flavor_name(cx_.flavor)) + " flavor",
+                         EPERM);
+    return Ok{};
   }
   // The kernel allows LD_ABS/LD_IND only for socket filters and tc programs
   // (may_access_skb()); a guest XDP program with them never loads.

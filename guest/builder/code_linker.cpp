@@ -101,9 +101,9 @@ class Linker {
         i += 2;
         continue;
       }
-      if (insn.code == kCall && insn.src() == BPF_PSEUDO_KFUNC_CALL)
-        return err(ctx + "kfunc calls are not supported for offloaded programs");
-      if (insn.code == kCall && insn.src() == BPF_PSEUDO_CALL) {
+      if (insn.code == kCall && insn.src() == BPF_PSEUDO_KFUNC_CALL && !rel)
+        return err(ctx + "kfunc call without a relocation naming its function");
+      if (insn.code == kCall && (insn.src() == BPF_PSEUDO_CALL || insn.src() == BPF_PSEUDO_KFUNC_CALL)) {
         Status st = rel ? relocate_call(out_pc, *rel, ctx)
                         : local_call(out_pc, reg.section, static_cast<std::int64_t>(byte), ctx);
         if (!st) return st;
@@ -195,8 +195,15 @@ class Linker {
     const ElfSymbol& sym = image_.symbols()[rel.symbol];
     if (rel.type != kRelBpf64_32)
       return err(ctx + "unsupported relocation type " + std::to_string(rel.type) + " on call to '" + sym.name + "'");
-    if (sym.shndx == SHN_UNDEF)
-      return err(ctx + "call to extern function '" + sym.name + "' (kfunc) is not supported for offloaded programs");
+    if (sym.shndx == SHN_UNDEF) {
+      // A kfunc: named here, its BTF id set once the object's BTF is at hand
+      // (elf_builder.cpp), as libbpf's RELO_EXTERN_CALL does with the kernel's.
+      out_.insns[out_pc] = isa::RawInsn::make(kCall, 0, BPF_PSEUDO_KFUNC_CALL, 0, 0);
+      out_.kfunc_uses.push_back({sym.name, out_pc});
+      return Ok{};
+    }
+    if (out_.insns[out_pc].src() == BPF_PSEUDO_KFUNC_CALL)
+      return err(ctx + "kfunc call against '" + sym.name + "', which is defined in this object");
     const ElfSection* sec = image_.section(sym.shndx);
     if (!sec || sym.value > sec->size) return err(ctx + "call target symbol '" + sym.name + "' lies outside its section");
     // libbpf: global functions are called with imm -1 against their symbol;

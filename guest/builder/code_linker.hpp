@@ -50,10 +50,19 @@ struct CodeRegion {
   std::string function;
 };
 
+// One call of an extern function (a kfunc), by name: its insn is a kfunc
+// call (src_reg BPF_PSEUDO_KFUNC_CALL) whose imm the builder sets to the id of
+// the function's declaration in the object's BTF.
+struct KfuncUse {
+  std::string name;
+  std::size_t pc = 0;  // slot in the linked program
+};
+
 struct LinkedCode {
   std::vector<isa::RawInsn> insns;
   std::vector<CodeRegion> regions;  // regions[0] is the main program
   std::vector<MapUse> map_uses;     // in program order: the maps this program needs
+  std::vector<KfuncUse> kfunc_uses;
 };
 
 // Most slots a linked program may have (the kernel's BPF_COMPLEXITY_LIMIT_INSNS).

@@ -10,6 +10,7 @@
 //   8. keep_used_maps       the maps the linked code names; the others left out, with a note
 #include "guest/builder/elf_builder.hpp"
 
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <elf.h>
 #include <linux/bpf.h>
@@ -208,6 +209,23 @@ const char* btf_string(std::span<const std::uint8_t> btf, std::uint32_t off) {
   return strs + off;
 }
 
+// A kfunc call names its function by the id of the function's extern
+// declaration in the submission's BTF (core/policy.hpp, KfuncProto): the
+// host resolves the name in its own kernel's BTF.
+Status resolve_kfuncs(Submission& sub, const std::vector<KfuncUse>& uses) {
+  if (uses.empty()) return Ok{};
+  const std::string where = "prog '" + sub.name + "': ";
+  std::unique_ptr<btf, void (*)(btf*)> types(sub.btf.empty() ? nullptr : btf__new(sub.btf.data(), sub.btf.size()),
+                                             &btf__free);
+  if (!types) return err(where + "calls kfunc '" + uses.front().name + "' but the object has no usable BTF to name it");
+  for (const KfuncUse& u : uses) {
+    const int id = btf__find_by_name_kind(types.get(), u.name.c_str(), BTF_KIND_FUNC);
+    if (id <= 0) return err(where + "insn " + std::to_string(u.pc) + ": kfunc '" + u.name + "' has no declaration in the object's BTF");
+    sub.insns[u.pc].imm = id;
+  }
+  return Ok{};
+}
+
 Status collect_debug_info(const ElfImage& image, const LinkedCode& code, const std::string& prog,
                           std::span<const std::uint8_t> btf, Submission& sub) {
   const ElfSection* ext_sec = image.section_named(".BTF.ext");
@@ -359,6 +377,7 @@ Result<BuiltProgram> build_program(std::span<const std::uint8_t> elf_bytes, cons
   sub.maps = std::move(maps->defs);
   sub.btf = object->view.btf;
   if (Status st = collect_debug_info(image, *code, prog.name, sub.btf, sub); !st) return st.error();
+  if (Status st = resolve_kfuncs(sub, code->kfunc_uses); !st) return st.error();
   if (Status st = keep_used_maps(sub, code->map_uses, out.notes); !st) return st.error();
   return out;
 }

@@ -6,12 +6,15 @@
 
 #include "core/diagnostics.hpp"
 #include "host/core/kernel_log.hpp"
+#include "host/core/kfunc_ids.hpp"
 #include "host/core/verifier_log.hpp"
 
 namespace xo::host {
 
-Result<HostProgram> load_program(const Submission& s, const Policy& policy, const PipelineOptions& o,
+Result<HostProgram> load_program(const Submission& s, const Policy& policy, const PipelineOptions& options,
                                  const LoadTarget& target, PipelineReport* report) {
+  PipelineOptions o = options;
+  if (!o.kfunc_id) o.kfunc_id = vmlinux_kfunc_id;  // the kernel about to load it
   auto prepared = prepare(s, policy, o);
   if (!prepared) return prepared.error();
   if (report) report->notes = prepared->notes;

@@ -33,6 +33,9 @@ struct PipelineOptions {
   std::uint32_t tap_ifindex = 0;    // redirect target (TX in tc, PASS in chain)
   bool stats = false;               // count actions in the host stats map
   std::size_t max_insns = 1'000'000;  // guest slots, checked before decoding
+  // Host kfunc ids by name; load_program() fills an empty one with the host's
+  // vmlinux BTF (kfunc_ids.hpp). Empty in prepare(): kfunc calls refused.
+  translator::KfuncIdOf kfunc_id;
 };
 
 // A guest program checked and translated, not yet loaded.

@@ -33,6 +33,7 @@ Result<Prepared> prepare(const Submission& s, const Policy& policy, const Pipeli
   topts.tap_ifindex = o.tap_ifindex;
   topts.stats = o.stats;
   topts.guest_ifindex = s.guest_ifindex;
+  topts.kfunc_id = o.kfunc_id;
   // preverify already decoded and analyzed the program: the host decodes a
   // guest's bytes once.
   auto tr = translator::translate(s, std::move(pre->decoded), policy, topts);

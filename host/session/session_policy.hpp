@@ -28,6 +28,7 @@ class SessionPolicy final : public Policy {
   }
   FlavorSet flavors() const override { return flavors_; }
   std::uint64_t max_loop_iterations() const override { return max_loop_iterations_; }
+  const KfuncProto* kfunc(std::string_view name) const override { return base_.kfunc(name); }
 
  private:
   DefaultPolicy base_;

@@ -340,7 +340,7 @@ TEST_F(DaemonBadInput, PolicyRefusalsAreEpermInEveryFlavor) {
     p.insns = {mov(1, 0), mov(2, 0), mov(3, 0), mov(4, 0), call(69), ret2, exit_insn};
     EXPECT_FALSE(a.prog_load(p));
     EXPECT_EQ(a.last_status(), st::kEPERM);
-    // A kfunc call (src_reg 2): guests cannot reach kernel symbols.
+    // A kfunc call (src_reg 2) that names no function of the program's BTF.
     p.insns = {isa::RawInsn::make(0x85, 0, 2, 0, 1234), ret2, exit_insn};
     EXPECT_FALSE(a.prog_load(p));
     EXPECT_EQ(a.last_status(), st::kEPERM);

@@ -26,9 +26,16 @@ inline std::string errno_text(int e) { return std::string(std::strerror(e)); }
 class HostMaps {
  public:
   // Empty `error()` on success.
-  explicit HostMaps(const std::vector<MapDef>& defs) {
+  // With a BTF fd, maps that name value/key types get them (a bpf_spin_lock
+  // in a value needs its BTF), as host/core/host_maps.cpp creates them.
+  explicit HostMaps(const std::vector<MapDef>& defs, int btf_fd = -1) {
     for (const auto& d : defs) {
       LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = d.flags);
+      if (btf_fd >= 0 && (d.btf_key_type_id || d.btf_value_type_id)) {
+        o.btf_fd = static_cast<__u32>(btf_fd);
+        o.btf_key_type_id = d.btf_key_type_id;
+        o.btf_value_type_id = d.btf_value_type_id;
+      }
       std::string name = d.name.substr(0, 15);
       for (char& c : name)
         if (c == '.') c = '_';

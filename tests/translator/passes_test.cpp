@@ -4,9 +4,11 @@
 #include <gtest/gtest.h>
 #include <linux/bpf.h>
 
+#include <cerrno>
 #include <string>
 #include <vector>
 
+#include "tests/translator/func_btf.hpp"
 #include "tests/translator/test_support.hpp"
 #include "translator/isa/codec.hpp"
 #include "translator/isa/program.hpp"
@@ -56,10 +58,21 @@ struct Case {
   std::vector<Insn> expect;  // when `error` is empty
   std::string error = {};    // a fragment of the refusal
   int stats_map_fd = -1;
+  std::vector<std::string> kfuncs = {};  // extern functions of the submission's BTF: ids 2, 3, ...
+  bool resolve_kfuncs = true;            // a host BTF to resolve them (kHostKfuncIds)
 };
 
-Submission submission_of(const std::vector<Insn>& prog) {
+// The host kernel's kfunc ids in these cases.
+std::optional<std::int32_t> host_kfunc_id(const std::string& name) {
+  if (name == "bpf_dynptr_from_xdp") return 50001;
+  if (name == "bpf_dynptr_from_skb") return 50002;
+  if (name == "bpf_dynptr_slice") return 50003;
+  return std::nullopt;
+}
+
+Submission submission_of(const std::vector<Insn>& prog, const std::vector<std::string>& kfuncs = {}) {
   Submission s;
+  if (!kfuncs.empty()) s.btf = func_btf(kfuncs);
   s.name = "case";
   s.license = "GPL";
   s.guest_ifindex = kGuestIfindex;
@@ -82,6 +95,7 @@ translator::TranslateOptions options_of(const Case& c) {
   o.tap_ifindex = kTap;
   o.guest_ifindex = kGuestIfindex;
   o.stats = c.stats_map_fd >= 0;
+  if (c.resolve_kfuncs) o.kfunc_id = host_kfunc_id;
   return o;
 }
 
@@ -103,7 +117,7 @@ Result<Encoded> encode(const Submission& sub, Result<translator::Translated> tr,
 
 Result<Encoded> run(const Case& c) {
   TestPolicy policy;
-  const Submission sub = submission_of(c.in);
+  const Submission sub = submission_of(c.in, c.kfuncs);
   return encode(sub, translator::translate(sub, policy, options_of(c)), c.stats_map_fd);
 }
 
@@ -190,8 +204,104 @@ const Case kCases[] = {
     {"tc_ctx_into_subprogram", Tc,
      {call_local(2), mov64(0, 2), exit_(), ldx(Size::W, 0, 1, 4), exit_()},
      cat(cat({call_local(11), mov64(0, 2)}, kTcEpilogue), {ldx(Size::W, 0, 1, 80), exit_()})},
-    {"tc_ctx_spilled_refused", Tc, {stx(Size::DW, 10, -8, 1), mov64(0, 2), exit_()}, {},
-     "insn 0: the ctx pointer (r1) is stored to memory"},
+    // ctx spilled to a fixed stack slot and filled back (issue 11, item 5).
+    {"tc_ctx_spilled_and_filled", Tc,
+     {stx(Size::DW, 10, -8, 1), mov64(1, 0), ldx(Size::DW, 6, 10, -8), ldx(Size::W, 2, 6, 4),
+      ldx(Size::W, 3, 6, 12), mov64(0, 2), exit_()},
+     cat({stx(Size::DW, 10, -8, 1), mov64(1, 0), ldx(Size::DW, 6, 10, -8), ldx(Size::W, 2, 6, 80),
+          mov32(3, kGuestIfindex), mov64(0, 2)},
+         kTcEpilogue)},
+    {"chain_ctx_spilled_and_filled", Chain,
+     {stx(Size::DW, 10, -16, 1), ldx(Size::DW, 7, 10, -16), ldx(Size::W, 3, 7, 16), mov64(0, 2), exit_()},
+     cat({stx(Size::DW, 10, -16, 1), ldx(Size::DW, 7, 10, -16), mov32(3, 0), mov64(0, 2)}, kChainEpilogue)},
+    // A helper call in between leaves the slot alone (no pointer into the frame given).
+    {"tc_ctx_spill_survives_a_call", Tc,
+     {stx(Size::DW, 10, -8, 1), call(5), ldx(Size::DW, 1, 10, -8), ldx(Size::W, 0, 1, 0), exit_()},
+     cat({stx(Size::DW, 10, -8, 1), call(5), ldx(Size::DW, 1, 10, -8), ldx(Size::W, 0, 1, 76)}, kTcEpilogue)},
+    // The slot overwritten by a number: what is filled is no ctx, the load stays.
+    {"tc_ctx_spill_overwritten", Tc,
+     {stx(Size::DW, 10, -8, 1), st(Size::DW, 10, -8, 0), ldx(Size::DW, 1, 10, -8), mov64(0, 2), exit_()},
+     cat({stx(Size::DW, 10, -8, 1), st(Size::DW, 10, -8, 0), ldx(Size::DW, 1, 10, -8), mov64(0, 2)},
+         kTcEpilogue)},
+    // A store through a copy of r10 may hit the slot: a fill is ambiguous.
+    {"tc_ctx_spill_maybe_overwritten_refused", Tc,
+     {stx(Size::DW, 10, -8, 1), mov64r(2, 10), alu64(AluOp::Add, 2, -8), st(Size::DW, 2, 0, 0),
+      ldx(Size::DW, 6, 10, -8), ldx(Size::W, 0, 6, 0), exit_()},
+     {}, "insn 5: r6 holds the ctx pointer on some paths only"},
+    // A helper given a pointer into the frame may write the slot.
+    {"tc_ctx_spill_helper_may_write_refused", Tc,
+     {stx(Size::DW, 10, -8, 1), mov64(2, 0), mov64r(3, 10), alu64(AluOp::Add, 3, -8), mov64(4, 8), call(189),
+      ldx(Size::DW, 6, 10, -8), ldx(Size::W, 0, 6, 0), exit_()},
+     {}, "insn 7: r6 holds the ctx pointer on some paths only"},
+    // bpf_dynptr_slice may return its (stack) buffer: a store through it may hit the slot.
+    {"tc_ctx_spill_store_through_a_kfunc_result_refused", Tc,
+     {stx(Size::DW, 10, -8, 1), isa::CallKfunc{2, 0}, st(Size::DW, 0, 0, 0), ldx(Size::DW, 6, 10, -8),
+      ldx(Size::W, 0, 6, 0), exit_()},
+     {}, "insn 4: r6 holds the ctx pointer on some paths only", -1, {"bpf_dynptr_slice"}},
+    // ctx spilled, a pointer to its slot handed to a subprogram, which fills
+    // it from there: the callee cannot tell ctx from anything else it reads
+    // through the pointer, so a load through the fill is refused, never
+    // left as an XDP offset.
+    {"tc_ctx_filled_through_a_pointer_argument_refused", Tc,
+     {stx(Size::DW, 10, -8, 1), mov64r(2, 10), alu64(AluOp::Add, 2, -8), call_local(2), mov64(0, 2), exit_(),
+      ldx(Size::DW, 1, 2, 0), ldx(Size::W, 0, 1, 0), exit_()},
+     {}, "insn 7: r1 holds the ctx pointer on some paths only"},
+    // The same through bpf_loop's callback_ctx.
+    {"tc_ctx_filled_through_callback_ctx_refused", Tc,
+     {stx(Size::DW, 10, -8, 1), mov64(1, 1), isa::LoadFunc{2, 7}, mov64r(3, 10), alu64(AluOp::Add, 3, -8),
+      mov64(4, 0), call(181), mov64(0, 2), exit_(), ldx(Size::DW, 1, 2, 0), ldx(Size::W, 0, 1, 0), exit_()},
+     {}, "insn 11: r1 holds the ctx pointer on some paths only"},
+    // Without a spilled ctx, what a callback reads through callback_ctx is no ctx.
+    {"tc_callback_ctx_without_spilled_ctx", Tc,
+     {st(Size::DW, 10, -8, 0), mov64(1, 1), isa::LoadFunc{2, 7}, mov64r(3, 10), alu64(AluOp::Add, 3, -8),
+      mov64(4, 0), call(181), mov64(0, 2), exit_(), ldx(Size::DW, 1, 2, 0), ldx(Size::W, 0, 1, 0), exit_()},
+     cat(cat({st(Size::DW, 10, -8, 0), mov64(1, 1), isa::LoadFunc{2, 16}, mov64r(3, 10),
+              alu64(AluOp::Add, 3, -8), mov64(4, 0), call(181), mov64(0, 2)},
+             kTcEpilogue),
+         {ldx(Size::DW, 1, 2, 0), ldx(Size::W, 0, 1, 0), exit_()})},
+    // Spilled on one path, a number on the other.
+    {"tc_ctx_spilled_on_one_path_refused", Tc,
+     {st(Size::DW, 10, -8, 0), jmp(Cond::Eq, 2, 0, 1), stx(Size::DW, 10, -8, 1), ldx(Size::DW, 6, 10, -8),
+      ldx(Size::W, 0, 6, 0), exit_()},
+     {}, "insn 4: r6 holds the ctx pointer on some paths only"},
+    {"tc_ctx_stored_to_a_map_value_refused", Tc,
+     {ld_map_value(2, 3, 0), stx(Size::DW, 2, 0, 1), mov64(0, 2), exit_()}, {},
+     "insn 2: the ctx pointer (r1) is stored to memory other than an aligned 8-byte stack slot"},
+    {"tc_ctx_misaligned_spill_refused", Tc, {stx(Size::DW, 10, -12, 1), mov64(0, 2), exit_()}, {},
+     "insn 0: the ctx pointer (r1) is stored to memory other than"},
+
+    // ---- bpf_check_mtu: the tap's MTU, whatever ifindex the guest names ----
+    {"chain_check_mtu_asks_the_tap", Chain,
+     {mov64(2, 0), mov64r(3, 10), alu64(AluOp::Add, 3, -4), mov64(4, 0), mov64(5, 0), call(163), exit_()},
+     cat({mov64(2, 0), mov64r(3, 10), alu64(AluOp::Add, 3, -4), mov64(4, 0), mov64(5, 0),
+          jmp32(Cond::Eq, 2, 0, 3), jmp32(Cond::Eq, 2, kGuestIfindex, 2), mov32(2, -1), ja(1), mov32(2, kTap),
+          call(163)},
+         kChainEpilogue)},
+    {"tc_check_mtu_asks_the_tap_and_refuses_flags", Tc,
+     {mov64(2, 0), mov64r(3, 10), alu64(AluOp::Add, 3, -4), mov64(4, 0), mov64(5, 0), call(163), exit_()},
+     cat({mov64(2, 0), mov64r(3, 10), alu64(AluOp::Add, 3, -4), mov64(4, 0), mov64(5, 0),
+          jmp(Cond::Ne, 5, 0, 7), jmp32(Cond::Eq, 2, 0, 3), jmp32(Cond::Eq, 2, kGuestIfindex, 2), mov32(2, -1),
+          ja(1), mov32(2, kTap), call(163), ja(1), mov64(0, -EINVAL)},
+         kTcEpilogue)},
+
+    // ---- kfuncs: named in the submission's BTF, resolved on the host ---------
+    {"chain_kfunc_resolved_by_name", Chain,
+     {mov64(2, 0), mov64r(3, 10), alu64(AluOp::Add, 3, -16), isa::CallKfunc{2, 0}, mov64(0, 2), exit_()},
+     cat({mov64(2, 0), mov64r(3, 10), alu64(AluOp::Add, 3, -16), isa::CallKfunc{50001, 0}, mov64(0, 2)},
+         kChainEpilogue),
+     "", -1, {"bpf_dynptr_from_xdp"}},
+    {"tc_kfunc_dynptr_from_xdp_becomes_from_skb", Tc,
+     {mov64(2, 0), mov64r(3, 10), alu64(AluOp::Add, 3, -16), isa::CallKfunc{3, 0}, mov64(0, 2), exit_()},
+     cat({mov64(2, 0), mov64r(3, 10), alu64(AluOp::Add, 3, -16), isa::CallKfunc{50002, 0}, mov64(0, 2)},
+         kTcEpilogue),
+     "", -1, {"bpf_dynptr_slice", "bpf_dynptr_from_xdp"}},
+    {"kfunc_not_on_the_allowlist_refused", Chain, {isa::CallKfunc{2, 0}, mov64(0, 2), exit_()}, {},
+     "kfunc call (BTF id 2) is not allowed for offloaded programs", -1, {"bpf_xo_made_up"}},
+    {"kfunc_without_host_btf_refused", Chain, {isa::CallKfunc{2, 0}, mov64(0, 2), exit_()}, {},
+     "kfunc bpf_dynptr_slice is not in this host kernel's BTF (no host BTF to resolve kfuncs)", -1,
+     {"bpf_dynptr_slice"}, false},
+    {"kfunc_missing_on_this_host_refused", Chain, {isa::CallKfunc{2, 0}, mov64(0, 2), exit_()}, {},
+     "kfunc bpf_dynptr_slice_rdwr is not in this host kernel's BTF", -1, {"bpf_dynptr_slice_rdwr"}},
     {"tc_ctx_on_some_paths_refused", Tc,
      {jmp(Cond::Eq, 2, 0, 1), mov64(1, 0), ldx(Size::W, 3, 1, 0), mov64(0, 2), exit_()}, {},
      "insn 2: r1 holds the ctx pointer on some paths only"},
@@ -292,7 +402,7 @@ void expect_same(const Result<Encoded>& a, const Result<Encoded>& b) {
 
 TEST_P(TranslatorCase, DecodedOverloadGivesTheSameResult) {
   const Case& c = GetParam();
-  const Submission sub = submission_of(c.in);
+  const Submission sub = submission_of(c.in, c.kfuncs);
   auto insns = isa::decode(sub.insns);
   ASSERT_TRUE(insns.ok()) << insns.error().message;
   auto structure = isa::analyze(*insns, declared_entries(sub));
@@ -308,7 +418,7 @@ TEST(DecodedOnce, PreverifyReportFeedsTranslate) {
   std::size_t accepted = 0;
   for (const Case& c : kCases) {
     SCOPED_TRACE(c.name);
-    const Submission sub = submission_of(c.in);
+    const Submission sub = submission_of(c.in, c.kfuncs);
     auto pre = preverify(sub, policy, SubmissionMaps(sub), c.flavor);
     if (!pre) continue;  // refused before translation: nothing to compare
     ++accepted;

@@ -10,7 +10,11 @@
 #include <string>
 #include <vector>
 
+#include "core/btf_func.hpp"
 #include "guest/builder/elf_builder.hpp"
+#include "host/core/host_maps.hpp"
+#include "host/core/kfunc_ids.hpp"
+#include "host/core/pipeline.hpp"
 #include "verifier-front/preverify.hpp"
 #include "tests/translator/kernel_harness.hpp"
 #include "tests/translator/test_support.hpp"
@@ -163,6 +167,30 @@ Submission raw_ctx_in_subprogram() {
   });
 }
 
+// ctx spilled to the stack, the register clobbered, ctx filled into another
+// register: every field read through the fill is still a ctx access.
+Submission raw_ctx_spill() {
+  return raw_submission("raw_ctx_spill", {
+      stx(Size::DW, 10, -8, 1), mov64(1, 0), ldx(Size::DW, 6, 10, -8),
+      ldx(Size::W, 2, 6, 0), ldx(Size::W, 3, 6, 4), mov64r(4, 2), alu64(AluOp::Add, 4, 24),
+      jmpr(Cond::Gt, 4, 3, 4),
+      ldx(Size::W, 5, 6, 12), stx(Size::W, 2, 14, 5),
+      mov64(0, 3), exit_(),
+      mov64(0, 2), exit_(),
+  });
+}
+
+// The guest's kfunc calls name functions of its own BTF; loaded natively
+// (the original), they name the host kernel's, as libbpf would resolve them.
+std::vector<isa::RawInsn> with_vmlinux_kfuncs(std::vector<isa::RawInsn> raw, const Submission& sub) {
+  for (auto& insn : raw) {
+    if (insn.code != (BPF_JMP | BPF_CALL) || insn.src() != BPF_PSEUDO_KFUNC_CALL) continue;
+    auto name = btf_func_name(sub.btf, std::uint32_t(insn.imm));
+    insn.imm = name ? host::vmlinux_kfunc_id(*name).value_or(-1) : -1;
+  }
+  return raw;
+}
+
 // ---------------------------------------------------------------------------
 
 struct Program {
@@ -183,12 +211,16 @@ std::vector<Program> programs() {
                         "sem_maps", "sem_calls", "sem_bytes", "sem_tail", "sem_head", "sem_ctx",
                         "sem_globals", "sem_loop", "sem_may_goto"})
     v.push_back({p, [p] { return from_object(XO_SEMANTICS_OBJ, p); }});
+  // Issue 11: helpers and kfuncs that read no host state; ctx spilled and filled.
+  for (const char* p : {"sem_more_helpers", "sem_check_mtu", "sem_dynptr", "sem_ctx_spill"})
+    v.push_back({p, [p] { return from_object(XO_HELPERS_OBJ, p); }});
   v.push_back({"xdp1", [] { return from_object(XO_XDP1_OBJ, ""); }});
   v.push_back({"xdp2", [] { return from_object(XO_XDP2_OBJ, ""); }});
   v.push_back({"raw_upper_bits", [] { return Result<Submission>(raw_upper_bits()); }});
   v.push_back({"raw_many_exits", [] { return Result<Submission>(raw_many_exits()); }});
   v.push_back({"raw_v4", [] { return Result<Submission>(raw_v4()); }});
   v.push_back({"raw_ctx_in_subprogram", [] { return Result<Submission>(raw_ctx_in_subprogram()); }});
+  v.push_back({"raw_ctx_spill", [] { return Result<Submission>(raw_ctx_spill()); }});
   return v;
 }
 
@@ -217,14 +249,15 @@ TEST_P(Semantics, SameVerdictFrameAndMaps) {
   auto sub = p.program.build();
   ASSERT_TRUE(sub.ok()) << sub.error().message;
 
-  HostMaps guest_side(sub->maps), host_side(sub->maps);
-  ASSERT_EQ(guest_side.error(), "");
-  ASSERT_EQ(host_side.error(), "");
   UniqueFd btf = load_btf(sub->btf);
   ASSERT_TRUE(sub->btf.empty() || btf.valid()) << "BTF load: " << errno_text(errno);
+  HostMaps guest_side(sub->maps, btf.get()), host_side(sub->maps, btf.get());
+  ASSERT_EQ(guest_side.error(), "");
+  ASSERT_EQ(host_side.error(), "");
 
-  Loaded original = load_program(BPF_PROG_TYPE_XDP, sub->name, with_host_fds(sub->insns, guest_side),
-                                 *sub, sub->func_info, sub->line_info, btf.get());
+  Loaded original = load_program(BPF_PROG_TYPE_XDP, sub->name,
+                                 with_vmlinux_kfuncs(with_host_fds(sub->insns, guest_side), *sub), *sub,
+                                 sub->func_info, sub->line_info, btf.get());
   ASSERT_TRUE(original.prog.valid()) << "original: " << original.log;
 
   UniqueFd stats;
@@ -233,12 +266,13 @@ TEST_P(Semantics, SameVerdictFrameAndMaps) {
                               nullptr));
     ASSERT_TRUE(stats.valid()) << errno_text(errno);
   }
-  TestPolicy policy;
+  DefaultPolicy policy;  // what the host enforces
   translator::TranslateOptions opts;
   opts.flavor = p.flavor;
   opts.tap_ifindex = kLoopback;
   opts.guest_ifindex = sub->guest_ifindex;
   opts.stats = p.stats;
+  opts.kfunc_id = host::vmlinux_kfunc_id;
   auto tr = translator::translate(*sub, policy, opts);
   ASSERT_TRUE(tr.ok()) << tr.error().message;
   auto bytes = tr->encode(*sub, [&](std::uint32_t h) -> std::optional<int> {
@@ -376,6 +410,52 @@ TEST(ChainTailCall, TranslationRunsFromAnXdpCallersProgArray) {
     EXPECT_NE(called.retval, kFellThrough);
     EXPECT_EQ(called.retval, alone.retval);
     EXPECT_EQ(called.packet, alone.packet);
+  }
+}
+
+}  // namespace
+}  // namespace xo::test
+
+namespace xo::test {
+namespace {
+
+// Issue 11 end to end through the one load pipeline (host::load_program:
+// preverify with the default policy, translate, host kfunc ids from vmlinux
+// BTF, kernel load without pointer-leak rights or with the proven fallback),
+// in both flavors, then run once: the pre-verifier accepts these programs as
+// the kernel does, and the host kernel loads what the translator made.
+TEST(Issue11, LoadedThroughThePipelineInBothFlavors) {
+  for (const char* name : {"sem_more_helpers", "sem_check_mtu", "sem_dynptr", "sem_ctx_spill"}) {
+    auto sub = from_object(XO_HELPERS_OBJ, name);
+    ASSERT_TRUE(sub.ok()) << sub.error().message;
+    UniqueFd btf = load_btf(sub->btf);
+    ASSERT_TRUE(btf.valid()) << "BTF load: " << errno_text(errno);
+    // The host's own map creation: typed by the guest's BTF (the spin lock
+    // in `locked` needs its value type), never silently untyped.
+    auto maps = host::create_host_maps("xo_i11", sub->maps, btf.get(), host::MapQuota{});
+    ASSERT_TRUE(maps.ok()) << maps.error().message;
+    EXPECT_TRUE(maps->notes().empty()) << maps->notes().front();
+    for (const auto& m : maps->all())
+      EXPECT_EQ(m.btf_typed, m.def.btf_value_type_id != 0) << m.def.name;
+    for (Flavor f : {Flavor::Tc, Flavor::Chain}) {
+      SCOPED_TRACE(std::string(name) + " as " + std::string(flavor_name(f)));
+      DefaultPolicy policy;
+      host::PipelineOptions o;
+      o.flavor = f;
+      o.tap_ifindex = kLoopback;
+      host::LoadTarget target;
+      target.kernel_name = "xo_issue11";
+      target.btf_fd = btf.get();
+      target.host_fd_of = [&](std::uint32_t h) -> std::optional<int> {
+        const host::HostMap* m = maps->find(h);
+        return m ? std::optional<int>(m->fd.get()) : std::nullopt;
+      };
+      host::PipelineReport report;
+      auto prog = host::load_program(*sub, policy, o, target, &report);
+      ASSERT_TRUE(prog.ok()) << prog.error().message << "\n" << report.verifier_log;
+      RunResult r = test_run(prog->prog.fd.get(), frames()[0]);
+      EXPECT_EQ(r.err, 0) << errno_text(r.err);
+    }
   }
 }
 

@@ -27,9 +27,12 @@ class TestPolicy final : public Policy {
         {28, "bpf_csum_diff", 5, all},        {44, "bpf_xdp_adjust_head", 2, all},
         {54, "bpf_xdp_adjust_meta", 2, all},  {65, "bpf_xdp_adjust_tail", 2, all},
         {188, "bpf_xdp_get_buff_len", 1, all}, {189, "bpf_xdp_load_bytes", 4, all},
-        {190, "bpf_xdp_store_bytes", 4, all},
+        {190, "bpf_xdp_store_bytes", 4, all},  {163, "bpf_check_mtu", 5, all},
+        {181, "bpf_loop", 4, all},
     };
   }
+  // The default policy's kfuncs (the packet dynptr ones).
+  const KfuncProto* kfunc(std::string_view name) const override { return defaults_.kfunc(name); }
   const HelperProto* helper(std::int32_t id) const override {
     for (const auto& p : protos_)
       if (p.id == id) return &p;
@@ -40,6 +43,7 @@ class TestPolicy final : public Policy {
 
  private:
   std::vector<HelperProto> protos_;
+  DefaultPolicy defaults_;
 };
 
 inline std::string hex_slots(const std::vector<isa::RawInsn>& raw) {

@@ -98,6 +98,34 @@ std::vector<Case> cases() {
             loop_call({}, 6), kRet2, kRet0}),
        15, 8, P + "insn 8: bpf_loop (181) runs its callback 20 times, over this host's limit of 15 loop "
                   "iterations per program run"},
+      // Fixed stack slots (dataflow.cpp): a count spilled and filled is
+      // still the constant, as the kernel tracks it.
+      {"CountSpilledAndFilledWithin",
+       cat({MOV64_IMM(1, 1000), STX_MEM(BPF_DW, 10, 1, -8), MOV64_IMM(1, 0), LDX_MEM(BPF_DW, 1, 10, -8),
+            loop_call({}, 6), kRet2, kRet0})},
+      {"CountSpilledAndFilledOver",
+       cat({MOV64_IMM(1, 100000), STX_MEM(BPF_DW, 10, 1, -8), MOV64_IMM(1, 0), LDX_MEM(BPF_DW, 1, 10, -8),
+            loop_call({}, 6), kRet2, kRet0}),
+       kDefaultMaxLoopIterations, 8, P + "insn 8: bpf_loop (181) runs its callback 100000 times" + kOver},
+      {"CountStoredAsAnImmediate",
+       cat({ST_MEM(BPF_DW, 10, -16, 100000), LDX_MEM(BPF_DW, 1, 10, -16), loop_call({}, 6), kRet2, kRet0}),
+       kDefaultMaxLoopIterations, 6, P + "insn 6: bpf_loop (181) runs its callback 100000 times" + kOver},
+      // A narrower store over the spill: the slot no longer holds the constant.
+      {"SpillPartlyOverwritten",
+       cat({MOV64_IMM(1, 10), STX_MEM(BPF_DW, 10, 1, -8), ST_MEM(BPF_W, 10, -4, 7), LDX_MEM(BPF_DW, 1, 10, -8),
+            loop_call({}, 6), kRet2, kRet0}),
+       kDefaultMaxLoopIterations, 8,
+       P + "insn 8: bpf_loop (181): the iteration count in r1 is not a constant on every path; the host bounds "
+           "loops (limit 65536 iterations per program run) and needs a constant count"},
+      // A helper given a pointer into the frame may write the slot:
+      // bpf_xdp_load_bytes(ctx, 0, r10 - 8, 8) does.
+      {"SpillWrittenThroughAHelper",
+       cat({MOV64_IMM(2, 10), STX_MEM(BPF_DW, 10, 2, -8), MOV64_IMM(2, 0), MOV64_REG(3, 10), ALU64_IMM(BPF_ADD, 3, -8),
+            MOV64_IMM(4, 8), CALL(BPF_FUNC_xdp_load_bytes), LDX_MEM(BPF_DW, 1, 10, -8), loop_call({}, 6), kRet2,
+            kRet0}),
+       kDefaultMaxLoopIterations, 12,
+       P + "insn 12: bpf_loop (181): the iteration count in r1 is not a constant on every path; the host bounds "
+           "loops (limit 65536 iterations per program run) and needs a constant count"},
       // main calls f (bpf-to-bpf); f runs the loop.
       {"LoopInAPlainSubprogram",
        cat({CALL_LOCAL(2), kRet2, loop_call(MOV64_IMM(1, 100000), 6), kRet0, kRet0}), kDefaultMaxLoopIterations,
@@ -131,6 +159,67 @@ TEST_P(LoopBound, TheKernelAcceptsIt) {
 
 INSTANTIATE_TEST_SUITE_P(Cases, LoopBound, ::testing::ValuesIn(cases()),
                          [](const auto& info) { return info.param.name; });
+
+// bpf_for_each_map_elem(map, callback, NULL, 0): a loop whose count is the
+// map's max_entries (HelperProto::loop_map_arg).
+Slots map_walk(Slots set_r1) {
+  return cat({std::move(set_r1), LD_FUNC(2, 6), MOV64_IMM(3, 0), MOV64_IMM(4, 0),
+              CALL(BPF_FUNC_for_each_map_elem), kRet2, kRet0});
+}
+
+TEST(MapWalk, BoundedByMaxEntries) {
+  const Submission within = make_sub(map_walk(LD_MAP_FD(1, 1)), {array_map(1, 8, 65536)});
+  auto ok = preverify_default(within);
+  EXPECT_TRUE(ok.ok()) << ok.error().message;
+  const Submission over = make_sub(map_walk(LD_MAP_FD(1, 1)), {array_map(1, 8, 100000)});
+  auto r = preverify_default(over);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message, P + "insn 6: bpf_for_each_map_elem (164) runs its callback 100000 times" + kOver);
+  EXPECT_EQ(r.error().code, EPERM);
+  for (const Submission* s : {&within, &over}) {
+    const auto v = kernel_load_xdp(*s, /*with_func_info=*/true);
+    EXPECT_TRUE(v.accepted) << "errno " << v.error << "\n" << v.log;
+  }
+}
+
+// The walk's callback runs a bpf_loop per element: the counts multiply.
+TEST(MapWalk, NestedLoopsMultiply) {
+  const Submission sub = make_sub(
+      cat({LD_MAP_FD(1, 1), LD_FUNC(2, 6), MOV64_IMM(3, 0), MOV64_IMM(4, 0), CALL(BPF_FUNC_for_each_map_elem),
+           kRet2, loop_call(MOV64_IMM(1, 1000), 6), kRet0, kRet0}),
+      {array_map(1, 8, 100)});
+  auto r = preverify_default(sub);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message, P + "insn 6: bpf_for_each_map_elem (164) runs its callback 100 times and the loops "
+                                   "nested in it up to 1000 times per call: 100000 iterations per program run" +
+                                   kOver);
+  const auto v = kernel_load_xdp(sub, /*with_func_info=*/true);
+  EXPECT_TRUE(v.accepted) << "errno " << v.error << "\n" << v.log;
+}
+
+// Which map is walked depends on the path: no one max_entries bounds it.
+TEST(MapWalk, MapNotKnownOnEveryPath) {
+  const Submission sub = make_sub(
+      map_walk(cat({CALL(BPF_FUNC_get_prandom_u32), LD_MAP_FD(1, 1), JMP_IMM(BPF_JGT, 0, 5, 2), LD_MAP_FD(1, 2)})),
+      {array_map(1, 8, 10), array_map(2, 8, 20, "arr2")});
+  auto r = preverify_default(sub);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message,
+            P + "insn 10: bpf_for_each_map_elem (164): the map in r1 is not one map of this program on every path; "
+                "the host bounds a map walk by its map's max_entries (limit 65536 iterations per program run)");
+  const auto v = kernel_load_xdp(sub, /*with_func_info=*/true);
+  EXPECT_TRUE(v.accepted) << "errno " << v.error << "\n" << v.log;
+}
+
+TEST(MapWalk, TheDefaultPolicyNamesTheMapArgument) {
+  const DefaultPolicy p;
+  const HelperProto* walk = p.helper(BPF_FUNC_for_each_map_elem);
+  ASSERT_NE(walk, nullptr);
+  EXPECT_EQ(walk->loop_map_arg, 1);
+  EXPECT_EQ(walk->loop_callback_arg, 2);
+  EXPECT_EQ(walk->loop_count_arg, 0);
+  EXPECT_EQ(walk->nargs, 4);
+}
 
 // A callback that runs its own loop again is unbounded (the kernel bounds
 // the recursion by call depth only, far beyond any policy).

@@ -123,7 +123,8 @@ std::vector<Case> cases() {
        P + "insn 0: ld_imm64 BPF_PSEUDO_BTF_ID (kernel variable, btf_id 1) is not allowed for "
            "offloaded programs"},
       {"KfuncCall", prog({CALL_KFUNC(1), MOV64_IMM(0, 0), EXIT()}), {}, 0,
-       P + "insn 0: kfunc call (btf_id 1) is not allowed for offloaded programs"},
+       P + "insn 0: kfunc call (btf_id 1) does not name a function of the program's BTF; guests name "
+           "kfuncs by an extern function declaration, never by a kernel's BTF id"},
       {"LegacyPacketLoad", prog({MOV64_REG(6, 1), LD_ABS(BPF_B, 0), EXIT()}), {}, 1,
        P + "insn 1: legacy packet access (BPF_LD | BPF_ABS) is not allowed in XDP programs"},
       {"EmptyProgram", {}, {}, 0, P + "program has no instructions", true, Flavor::Chain, false},

@@ -1,10 +1,25 @@
 // Forward dataflow over the whole program (all subprograms), one small
-// lattice per register: bit 0 "may hold something else", bit 1 "may hold the
-// ctx pointer". Join is bitwise or; the lattice has height 2, so the worklist
-// terminates after at most 2 * 11 changes per instruction.
+// lattice per register and per 8-byte stack slot: "may hold something
+// else", "may hold the ctx pointer", "may point into a stack frame". Join is
+// bitwise or; the lattice is finite and only grows, so the worklist
+// terminates.
+//
+// Stack slots, as the kernel tracks spills: an 8-byte aligned store of a
+// register at a constant r10 offset keeps its bits in the slot, and an
+// 8-byte load from there gives them back, so ctx spilled and filled (as
+// xdp-filter does) is still the ctx:
+//   *(u64 *)(r10 - 8) = r1     ; spill: slot 0 holds ctx
+//   r6 = *(u64 *)(r10 - 8)     ; fill: r6 is ctx
+//   r2 = *(u32 *)(r6 + 4)      ; a ctx load (data_end), rewritten by the lowering
+// Whatever may overwrite a slot otherwise (a store, an atomic or a call
+// through a pointer that may point into the frame) adds "something else" to
+// every slot, so a fill from it is then ambiguous and a load through it is
+// refused rather than mistranslated.
 #include "translator/passes/ctx_access.hpp"
 
+#include <algorithm>
 #include <array>
+#include <optional>
 #include <string>
 
 #include "core/diagnostics.hpp"
@@ -13,34 +28,82 @@ namespace xo::translator {
 namespace {
 
 using RegBits = std::uint32_t;
-constexpr RegBits kOther = 1, kCtx = 2;
+constexpr RegBits kOther = 1, kCtx = 2, kFrame = 4;
+// The 512-byte frame holds 64 slots; slot i = [r10 - 8(i+1), r10 - 8i).
 
-// Two bits per register r0..r10, packed: joins and comparisons are one
-// instruction each, which keeps this pass cheap next to the kernel's load.
+// Three bits per register r0..r10 and per stack slot, packed: joins and
+// comparisons are a few instructions, which keeps this pass cheap next to the
+// kernel's load.
 class State {
  public:
-  static State all_other() {
+  // A function's entry: r1-r5 as given, r10 its frame, slots never written.
+  static State entry() {
     State s;
-    for (int r = 0; r <= 10; ++r) s.set(r, kOther);
+    for (int r = 0; r <= 9; ++r) s.set(r, kOther);
+    s.set(10, kFrame);
+    s.slots_[0] = ~std::uint64_t{0};  // unwritten stack: "something else"
     return s;
   }
-  RegBits operator[](unsigned r) const { return (bits_ >> (2 * r)) & 3u; }
-  void set(unsigned r, RegBits v) { bits_ = (bits_ & ~(3u << (2 * r))) | (v << (2 * r)); }
-  bool join(State o) {  // true when this state grew
-    const std::uint32_t m = bits_ | o.bits_;
-    const bool grew = m != bits_;
-    bits_ = m;
+  RegBits operator[](unsigned r) const { return RegBits(regs_ >> (3 * r)) & 7u; }
+  void set(unsigned r, RegBits v) { regs_ = (regs_ & ~(std::uint64_t{7} << (3 * r))) | (std::uint64_t(v) << (3 * r)); }
+
+  RegBits slot(int i) const {
+    RegBits b = 0;
+    for (int k = 0; k < 3; ++k) b |= RegBits((slots_[k] >> i) & 1u) << k;
+    return b;
+  }
+  void set_slot(int i, RegBits v) {
+    for (int k = 0; k < 3; ++k) {
+      slots_[k] &= ~(std::uint64_t{1} << i);
+      slots_[k] |= std::uint64_t((v >> k) & 1u) << i;
+    }
+  }
+  // Every slot may now hold something else too.
+  void taint_slots() { slots_[0] = ~std::uint64_t{0}; }
+  RegBits any_slot() const {
+    RegBits b = 0;
+    for (int k = 0; k < 3; ++k) b |= RegBits(slots_[k] != 0) << k;
+    return b;
+  }
+  // What the slots of the frames below this function's (its callers', or a
+  // callback's caller's) may hold: reachable through pointer arguments.
+  RegBits outer() const { return outer_; }
+  void set_outer(RegBits b) { outer_ = b; }
+
+  bool join(const State& o) {  // true when this state grew
+    bool grew = (regs_ | o.regs_) != regs_ || (outer_ | o.outer_) != outer_;
+    regs_ |= o.regs_;
+    outer_ |= o.outer_;
+    for (int k = 0; k < 3; ++k) {
+      grew |= (slots_[k] | o.slots_[k]) != slots_[k];
+      slots_[k] |= o.slots_[k];
+    }
     return grew;
   }
 
  private:
-  std::uint32_t bits_ = 0;
+  std::uint64_t regs_ = 0;
+  std::array<std::uint64_t, 3> slots_{};  // per bit (kOther, kCtx, kFrame): one bit per slot
+  RegBits outer_ = 0;
 };
 
 std::string reg_name(isa::Reg r) { return "r" + std::to_string(r); }
 
-void clobber_caller_saved(State& s) {
+// The slot an 8-byte aligned access at r10 + off names, if it is one.
+std::optional<int> r10_slot(isa::Reg base, std::int16_t off, isa::Size size) {
+  if (base != isa::kFramePointer || size != isa::Size::DW || off % 8 != 0 || off > -8 || off < -512)
+    return std::nullopt;
+  return (-off - 1) / 8;
+}
+
+// A call may write the caller's frame through any pointer it is given. A
+// kfunc may return one (bpf_dynptr_slice returns its buffer, maybe on the
+// stack); helpers and subprograms never do.
+void call_effects(State& s, RegBits result = kOther) {
+  for (unsigned r = 1; r <= 5; ++r)
+    if (s[r] & kFrame) s.taint_slots();
   for (unsigned r = 0; r <= 5; ++r) s.set(r, kOther);
+  s.set(0, result);
 }
 
 class CtxFlow {
@@ -49,8 +112,25 @@ class CtxFlow {
       : insns_(insns), st_(st), in_(insns.size()), reached_(insns.size(), false),
         queued_(insns.size(), false) {}
 
+  // A callback is given a pointer its caller chose (bpf_loop's callback_ctx),
+  // maybe into a frame holding a spilled ctx. Whether any frame ever holds
+  // one is known only after a run: run again, callbacks assuming it, if so.
   Status run() {
-    State entry = State::all_other();
+    solve();
+    if (ctx_on_stack_ || !ctx_spilled()) return Ok{};
+    ctx_on_stack_ = true;
+    in_.assign(insns_.size(), State{});
+    reached_.assign(insns_.size(), false);
+    solve();
+    return Ok{};
+  }
+
+  bool reached(std::size_t i) const { return reached_[i]; }
+  const State& in(std::size_t i) const { return in_[i]; }
+
+ private:
+  void solve() {
+    State entry = State::entry();
     entry.set(1, kCtx);
     merge(0, entry);
     while (!work_.empty()) {
@@ -59,13 +139,14 @@ class CtxFlow {
       queued_[i] = false;
       step(i);
     }
-    return Ok{};
   }
 
-  bool reached(std::size_t i) const { return reached_[i]; }
-  const State& in(std::size_t i) const { return in_[i]; }
+  bool ctx_spilled() const {
+    for (std::size_t i = 0; i < insns_.size(); ++i)
+      if (reached_[i] && ((in_[i].any_slot() | in_[i].outer()) & kCtx)) return true;
+    return false;
+  }
 
- private:
   void merge(std::size_t i, const State& s) {
     if (i == isa::kNoInsn) return;  // no such edge
     const bool first = !reached_[i];
@@ -84,23 +165,60 @@ class CtxFlow {
           using T = std::decay_t<decltype(x)>;
           if constexpr (std::is_same_v<T, isa::Bin>) {
             const isa::Reg* src = std::get_if<isa::Reg>(&x.src);
-            s.set(x.dst, (x.op == isa::AluOp::Mov && x.is64 && src && *src <= 10) ? s[*src] : kOther);
-          } else if constexpr (std::is_same_v<T, isa::Un> || std::is_same_v<T, isa::Load>) {
+            RegBits out = kOther;
+            if (x.op == isa::AluOp::Mov && x.is64 && src && *src <= 10) {
+              out = s[*src];
+            } else if (x.is64 && (x.op == isa::AluOp::Add || x.op == isa::AluOp::Sub)) {
+              // A frame pointer moved along is still one (r2 = r10; r2 += -8).
+              const RegBits frame = (s[x.dst] | (src && *src <= 10 ? s[*src] : 0)) & kFrame;
+              out = kOther | frame;
+            }
+            s.set(x.dst, out);
+          } else if constexpr (std::is_same_v<T, isa::Load>) {
+            RegBits out = kOther;
+            if (auto slot = r10_slot(x.base, x.off, x.size)) {
+              out = s.slot(*slot);  // a fill
+            } else if (x.base <= 10 && x.base != isa::kFramePointer && (s[x.base] & kFrame)) {
+              // Through a copy of r10 or a pointer argument: whatever any slot
+              // of this frame or the frames below may hold.
+              out = kOther | s.any_slot() | s.outer();
+            }
+            s.set(x.dst, out);
+          } else if constexpr (std::is_same_v<T, isa::Store>) {
+            if (auto slot = r10_slot(x.base, x.off, x.size)) {
+              const isa::Reg* src = std::get_if<isa::Reg>(&x.src);
+              s.set_slot(*slot, src && *src <= 10 ? s[*src] : kOther);  // a spill
+            } else if (x.base == isa::kFramePointer) {
+              overwrite(s, x.off, std::int64_t(x.size));
+            } else if (x.base <= 10 && (s[x.base] & kFrame)) {
+              s.taint_slots();
+            }
+          } else if constexpr (std::is_same_v<T, isa::Un>) {
             s.set(x.dst, kOther);
           } else if constexpr (std::is_same_v<T, isa::Atomic>) {
+            if (x.base == isa::kFramePointer)
+              overwrite(s, x.off, std::int64_t(x.size));
+            else if (x.base <= 10 && (s[x.base] & kFrame))
+              s.taint_slots();
             if (x.op == isa::AtomicOp::CmpXchg) s.set(0, kOther);
             else if (x.fetch) s.set(x.src, kOther);
-          } else if constexpr (std::is_same_v<T, isa::LegacyLoad> || std::is_same_v<T, isa::Call> ||
-                               std::is_same_v<T, isa::CallKfunc>) {
-            clobber_caller_saved(s);
+          } else if constexpr (std::is_same_v<T, isa::LegacyLoad> || std::is_same_v<T, isa::Call>) {
+            call_effects(s);
+          } else if constexpr (std::is_same_v<T, isa::CallKfunc>) {
+            call_effects(s, kOther | kFrame);
           } else if constexpr (std::is_same_v<T, isa::CallLocal>) {
-            State callee_state = State::all_other();
+            State callee_state = State::entry();  // its own frame; ours below it
             for (unsigned r = 1; r <= 5; ++r) callee_state.set(r, s[r]);
+            callee_state.set_outer(s.outer() | s.any_slot());
             merge(callee, callee_state);
-            clobber_caller_saved(s);
+            call_effects(s);
           } else if constexpr (std::is_same_v<T, isa::LoadFunc>) {
-            // A callback: the kernel calls it with its own arguments, never our ctx.
-            merge(callee, State::all_other());
+            // A callback: the kernel calls it with its own arguments, never our
+            // ctx; but one may point into a frame below (callback_ctx).
+            State callback = State::entry();
+            for (unsigned r = 1; r <= 5; ++r) callback.set(r, kOther | kFrame);
+            callback.set_outer(kOther | kFrame | (ctx_on_stack_ ? kCtx : 0));
+            merge(callee, callback);
             s.set(x.dst, kOther);
           } else if constexpr (std::is_same_v<T, isa::LoadImm64> ||
                                std::is_same_v<T, isa::LoadMapFd> ||
@@ -115,12 +233,20 @@ class CtxFlow {
     for (std::size_t next : st_.succ[i]) merge(next, s);
   }
 
+  // A narrower or misaligned write at r10 + off: the slots it touches hold a
+  // number now (the kernel turns a partly overwritten spill into one too).
+  static void overwrite(State& s, std::int64_t off, std::int64_t size) {
+    for (std::int64_t b = std::max<std::int64_t>(off, -512); b < std::min<std::int64_t>(off + size, 0); ++b)
+      s.set_slot(int((-b - 1) / 8), kOther);
+  }
+
   const std::vector<isa::Insn>& insns_;
   const isa::Structure& st_;
   std::vector<State> in_;
   std::vector<bool> reached_;
   std::vector<bool> queued_;
   std::vector<std::size_t> work_;
+  bool ctx_on_stack_ = false;  // some frame may hold a spilled ctx (callbacks assume it)
 };
 
 bool is_main_program(const isa::Structure& st, std::size_t i) {
@@ -156,7 +282,7 @@ Result<std::vector<CtxLoad>> find_ctx_loads(const std::vector<isa::Insn>& insns,
     };
     if (auto* l = std::get_if<isa::Load>(&insns[i])) {
       if (l->base > 10) continue;
-      if (s[l->base] == (kCtx | kOther)) return ambiguous(l->base, "a load");
+      if ((s[l->base] & kCtx) && s[l->base] != kCtx) return ambiguous(l->base, "a load");
       if (s[l->base] != kCtx) continue;
       if (auto c = check_ctx_load(*l, pc, ctx); !c) return c.error();
       loads.push_back({i, l->off});
@@ -164,9 +290,11 @@ Result<std::vector<CtxLoad>> find_ctx_loads(const std::vector<isa::Insn>& insns,
       if (st_->base <= 10 && (s[st_->base] & kCtx))
         return ctx.diag.at(pc, "write to the ctx (struct xdp_md) is not allowed");
       const isa::Reg* src = std::get_if<isa::Reg>(&st_->src);
-      if (src && *src <= 10 && (s[*src] & kCtx))
+      // A spill (8 bytes, aligned, at a constant r10 offset) is followed; anywhere else not.
+      if (src && *src <= 10 && (s[*src] & kCtx) && !r10_slot(st_->base, st_->off, st_->size))
         return ctx.diag.at(pc, "the ctx pointer (" + reg_name(*src) +
-                                   ") is stored to memory; the translator cannot follow it there");
+                                   ") is stored to memory other than an aligned 8-byte stack slot at a "
+                                   "constant r10 offset; the translator cannot follow it there");
     } else if (auto* a = std::get_if<isa::Atomic>(&insns[i])) {
       if ((a->base <= 10 && (s[a->base] & kCtx)) || (a->src <= 10 && (s[a->src] & kCtx)))
         return ctx.diag.at(pc, "atomic operation on or with the ctx pointer is not allowed");

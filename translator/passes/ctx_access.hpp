@@ -1,9 +1,11 @@
 // Analysis shared by the flavor lowerings: which loads read the XDP context
 // (struct xdp_md). The ctx pointer is r1 at the entry of the main program; it
-// travels through 64-bit register moves and into subprograms as an argument.
-// A ctx pointer that escapes where it cannot be followed (stored to memory,
-// returned from a subprogram, mixed with other values at a load) is refused
-// with a message naming the instruction, so no ctx load is ever missed.
+// travels through 64-bit register moves, stack spills and fills (aligned
+// 8-byte slots at constant r10 offsets, as the kernel tracks them) and into
+// subprograms as an argument. A ctx pointer that escapes where it cannot be
+// followed (stored to other memory, returned from a subprogram, mixed with
+// other values at a load) is refused with a message naming the instruction,
+// so no ctx load is ever missed.
 #pragma once
 
 #include <cstddef>

@@ -19,6 +19,7 @@
 #include "translator/passes/ctx_access.hpp"
 #include "core/diagnostics.hpp"
 #include "translator/passes/epilogue.hpp"
+#include "translator/passes/guest_mtu.hpp"
 
 namespace xo::translator {
 namespace {
@@ -66,6 +67,8 @@ Result<Rewritten> lower_chain(const std::vector<Insn>& insns, const Structure& s
                               PassContext& ctx) {
   Rewriter rw(insns);
   if (auto s = lower_ctx_loads(rw, insns, structure, ctx); !s) return s.error();
+  lower_check_mtu(rw, insns, ctx);
+  if (auto s = lower_kfunc_calls(rw, insns, structure, ctx); !s) return s.error();
   if (auto s = route_main_exits(rw, insns, structure, chain_return_epilogue(ctx.options), ctx); !s)
     return s.error();
   return finish_lowering(rw, ctx);

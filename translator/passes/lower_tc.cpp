@@ -17,11 +17,15 @@
 //
 // Whatever has no exact tc equivalent (adjust_meta, head pops, egress_ifindex)
 // is refused with a message that names the flavor that can run it.
+// Shared with lower_chain: ctx loads are found through spills too
+// (ctx_access.cpp), bpf_check_mtu asks about the tap (guest_mtu.cpp), kfuncs
+// become the host's (kfuncs.cpp; bpf_dynptr_from_xdp -> bpf_dynptr_from_skb).
 #include <string>
 
 #include "translator/passes/ctx_access.hpp"
 #include "core/diagnostics.hpp"
 #include "translator/passes/epilogue.hpp"
+#include "translator/passes/guest_mtu.hpp"
 
 namespace xo::translator {
 namespace {
@@ -165,6 +169,8 @@ Result<Rewritten> lower_tc(const std::vector<Insn>& insns, const Structure& stru
   Rewriter rw(insns);
   if (auto s = lower_ctx_loads(rw, insns, structure, ctx); !s) return s.error();
   if (auto s = lower_helper_calls(rw, insns, structure, ctx); !s) return s.error();
+  lower_check_mtu(rw, insns, ctx);
+  if (auto s = lower_kfunc_calls(rw, insns, structure, ctx); !s) return s.error();
   if (auto s = route_main_exits(rw, insns, structure, tc_return_epilogue(ctx.options), ctx); !s)
     return s.error();
   return finish_lowering(rw, ctx);

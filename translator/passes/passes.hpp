@@ -7,11 +7,14 @@
 //                       or both as preverify()'s Report hands them over
 //   1. map_refs         every LoadMapFd/LoadMapValue names a map of the
 //                       submission (records and checks; refs stay symbolic)
-//   2. helper_allowlist every helper call re-checked against the Policy for
-//                       this flavor; kfunc calls and ld_imm64 BTF_ID refused
+//   2. helper_allowlist every helper and kfunc call re-checked against the
+//                       Policy for this flavor; ld_imm64 BTF_ID refused
 //   3. lower_tc |       XDP -> SCHED_CLS: ctx offsets, ifindex constant, helper
 //      lower_chain      lowering, one shared return epilogue (tc); or XDP ->
-//                       XDP with PASS redirected to the tap (chain)
+//                       XDP with PASS redirected to the tap (chain). Both use
+//                       ctx_access (ctx loads, through spills too), guest_mtu
+//                       (bpf_check_mtu answers for the tap) and kfuncs
+//                       (kfunc names -> host BTF ids, xdp -> skb in tc)
 //   4. remap_debug_info func_info / line_info through the old->new IndexMap
 //   encode            Translated::encode(host_fd_of_handle): the one place
 //                       where guest handles become host fds (record, resolve
@@ -49,12 +52,17 @@ using HostFdOfHandle = std::function<std::optional<int>(std::uint32_t handle)>;
 // protocol, PROTOCOL.md 4), so 0 cannot collide with a guest map.
 inline constexpr std::uint32_t kStatsMapHandle = 0;
 
+// The host kernel's BTF id of a kernel function, by name (vmlinux BTF);
+// nullopt when the host kernel has no such function.
+using KfuncIdOf = std::function<std::optional<std::int32_t>(const std::string& name)>;
+
 struct TranslateOptions {
   Flavor flavor = Flavor::Tc;
   std::uint32_t tap_ifindex = 0;    // redirect target (TX in tc, PASS in chain)
   bool stats = false;               // count actions in map kStatsMapHandle (PERCPU_ARRAY,
                                     // key u32 action slot, value u64)
   std::uint32_t guest_ifindex = 0;  // what ctx->ingress_ifindex reads as
+  KfuncIdOf kfunc_id;               // empty: kfunc calls are refused (no host BTF to resolve them)
 };
 
 // Per-action counter slots in the stats map.
@@ -123,6 +131,11 @@ Status check_helper_allowlist(const std::vector<isa::Insn>& insns,
 // lower_tc.cpp: XDP -> BPF_PROG_TYPE_SCHED_CLS.
 Result<isa::Rewritten> lower_tc(const std::vector<isa::Insn>& insns,
                                 const isa::Structure& structure, PassContext& ctx);
+
+// kfuncs.cpp: every kfunc call, named in the submission's BTF, becomes a
+// call of the host kernel's function of that name (tc: its skb variant).
+Status lower_kfunc_calls(isa::Rewriter& rw, const std::vector<isa::Insn>& insns,
+                         const isa::Structure& structure, PassContext& ctx);
 
 // lower_chain.cpp: XDP -> XDP tail-called from the host's ingress program.
 Result<isa::Rewritten> lower_chain(const std::vector<isa::Insn>& insns,
