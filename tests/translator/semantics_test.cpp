@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "guest/builder/elf_builder.hpp"
+#include "host/core/stats_map.hpp"
 #include "verifier-front/preverify.hpp"
 #include "tests/translator/kernel_harness.hpp"
 #include "tests/translator/test_support.hpp"
@@ -74,24 +75,6 @@ std::vector<std::vector<std::uint8_t>> frames() {
     ++seed;
   }
   return v;
-}
-
-// ---------------------------------------------------------------------------
-// Verdict mapping, written from ARCHITECTURE.md, not from the translator.
-
-std::uint32_t expected_host_verdict(Flavor f, std::uint32_t xdp_action) {
-  if (f == Flavor::Tc) {
-    switch (xdp_action) {
-      case 2: return 0;  // PASS -> TC_ACT_OK
-      case 3: return 7;  // TX -> TC_ACT_REDIRECT (bpf_redirect to the tap's ingress)
-      default: return 2;  // ABORTED, DROP, REDIRECT, unknown -> TC_ACT_SHOT
-    }
-  }
-  switch (xdp_action) {
-    case 0: case 1: case 3: return xdp_action;  // native
-    case 2: return 4;                           // PASS -> XDP_REDIRECT into the tap
-    default: return 1;                          // REDIRECT, unknown -> XDP_DROP
-  }
 }
 
 // ---------------------------------------------------------------------------
@@ -228,10 +211,14 @@ TEST_P(Semantics, SameVerdictFrameAndMaps) {
   ASSERT_TRUE(original.prog.valid()) << "original: " << original.log;
 
   UniqueFd stats;
+  std::uint32_t stats_cpus = 0;
   if (p.stats) {
-    stats = UniqueFd(bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "xo_stats", 4, 8, translator::kStatsSlots,
-                              nullptr));
-    ASSERT_TRUE(stats.valid()) << errno_text(errno);
+    auto created = host::create_stats_map("xo_stats");
+    ASSERT_TRUE(created.ok()) << created.error().message;
+    stats = std::move(*created);
+    auto cpus = host::stats_map_cpus(stats.get());
+    ASSERT_TRUE(cpus.ok()) << cpus.error().message;
+    stats_cpus = *cpus;
   }
   TestPolicy policy;
   translator::TranslateOptions opts;
@@ -239,6 +226,7 @@ TEST_P(Semantics, SameVerdictFrameAndMaps) {
   opts.tap_ifindex = kLoopback;
   opts.guest_ifindex = sub->guest_ifindex;
   opts.stats = p.stats;
+  opts.stats_cpus = stats_cpus;
   auto tr = translator::translate(*sub, policy, opts);
   ASSERT_TRUE(tr.ok()) << tr.error().message;
   auto bytes = tr->encode(*sub, [&](std::uint32_t h) -> std::optional<int> {
@@ -265,14 +253,10 @@ TEST_P(Semantics, SameVerdictFrameAndMaps) {
   EXPECT_EQ(host_side.dump(), guest_side.dump());
 
   if (p.stats) {
-    const int ncpu = libbpf_num_possible_cpus();
-    for (std::uint32_t slot = 0; slot < translator::kStatsSlots; ++slot) {
-      std::vector<std::uint64_t> v(ncpu);
-      ASSERT_EQ(bpf_map_lookup_elem(stats.get(), &slot, v.data()), 0);
-      std::uint64_t sum = 0;
-      for (auto x : v) sum += x;
-      EXPECT_EQ(sum, per_action[slot]) << "stats slot " << slot;
-    }
+    auto totals = host::read_stats_map(stats.get());
+    ASSERT_TRUE(totals.ok()) << totals.error().message;
+    for (std::uint32_t slot = 0; slot < translator::kStatsSlots; ++slot)
+      EXPECT_EQ((*totals)[slot], per_action[slot]) << "stats slot " << slot;
   }
 }
 
