@@ -164,7 +164,8 @@ std::vector<Program> programs() {
   std::vector<Program> v;
   for (const char* p : {"sem_return_codes", "sem_alu", "sem_branches", "sem_stack", "sem_atomics",
                         "sem_maps", "sem_calls", "sem_bytes", "sem_tail", "sem_head", "sem_ctx",
-                        "sem_globals", "sem_loop", "sem_may_goto"})
+                        "sem_globals", "sem_loop", "sem_may_goto", "sem_bytes_oob", "sem_push_limits",
+                        "sem_tail_limits", "sem_deep_stack", "sem_head_pop", "sem_push_shrink"})
     v.push_back({p, [p] { return from_object(XO_SEMANTICS_OBJ, p); }});
   v.push_back({"xdp1", [] { return from_object(XO_XDP1_OBJ, ""); }});
   v.push_back({"xdp2", [] { return from_object(XO_XDP2_OBJ, ""); }});
@@ -260,12 +261,18 @@ TEST_P(Semantics, SameVerdictFrameAndMaps) {
   }
 }
 
+// What tc refuses (lower_tc.cpp): these run in chain only, and the
+// TcRefuses test holds tc to its one-line reason.
+bool chain_only(const std::string& name) { return name == "sem_head_pop" || name == "sem_push_shrink"; }
+
 std::vector<Param> params() {
   std::vector<Param> v;
   for (const auto& prog : programs())
-    for (Flavor f : {Flavor::Tc, Flavor::Chain}) v.push_back({prog, f, false});
+    for (Flavor f : {Flavor::Tc, Flavor::Chain})
+      if (f == Flavor::Chain || !chain_only(prog.name)) v.push_back({prog, f, false});
   for (const auto& prog : programs())
-    if (prog.name == "sem_return_codes" || prog.name == "raw_many_exits" || prog.name == "xdp1")
+    if (prog.name == "sem_return_codes" || prog.name == "raw_many_exits" || prog.name == "xdp1" ||
+        prog.name == "sem_deep_stack")
       for (Flavor f : {Flavor::Tc, Flavor::Chain}) v.push_back({prog, f, true});
   return v;
 }
@@ -274,6 +281,36 @@ INSTANTIATE_TEST_SUITE_P(Kernel, Semantics, ::testing::ValuesIn(params()), [](co
   return info.param.program.name + "_" + std::string(flavor_name(info.param.flavor)) +
          (info.param.stats ? "_stats" : "");
 });
+
+// Refused in tc, precisely: the instruction, its source line, the reason,
+// and the flavor that runs it (the Semantics suite runs both in chain).
+TEST(TcRefuses, HeadPopAndShrinkAfterPushNameTheInstruction) {
+  const struct {
+    const char* prog;
+    const char* reason;
+  } cases[] = {
+      {"sem_head_pop", "bpf_xdp_adjust_head(14) pops the head"},
+      {"sem_push_shrink", "bpf_xdp_adjust_tail may shrink the frame after the head push at insn"},
+  };
+  TestPolicy policy;
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.prog);
+    auto sub = from_object(XO_SEMANTICS_OBJ, c.prog);
+    ASSERT_TRUE(sub.ok()) << sub.error().message;
+    translator::TranslateOptions opts;
+    opts.flavor = Flavor::Tc;
+    opts.tap_ifindex = kLoopback;
+    opts.guest_ifindex = sub->guest_ifindex;
+    auto tr = translator::translate(*sub, policy, opts);
+    ASSERT_FALSE(tr.ok());
+    EXPECT_EQ(tr.error().code, EPERM);
+    ASSERT_TRUE(tr.error().pc.has_value());
+    const std::string m = tr.error().message;
+    EXPECT_NE(m.find("insn " + std::to_string(*tr.error().pc) + " (semantics_progs.bpf.c:"), std::string::npos) << m;
+    EXPECT_NE(m.find(c.reason), std::string::npos) << m;
+    EXPECT_NE(m.find("--flavor chain"), std::string::npos) << m;
+  }
+}
 
 // may_goto end to end: preverify accepts it (as the kernel does), translate()
 // takes preverify's decoded program and CFG as they are, keeps every may_goto
