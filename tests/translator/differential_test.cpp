@@ -8,7 +8,8 @@
 // observation map the program writes every helper result into. With stats on,
 // the host's per-action counters must count the native actions.
 //
-// Programs are composed from the lowering rules: bpf_xdp_adjust_head pushes
+// Programs are composed from the lowering rules, in main and in a
+// subprogram main hands the ctx to: bpf_xdp_adjust_head pushes
 // and pops, adjust_tail grows and shrinks, adjust_meta, load/store_bytes in
 // and out of bounds (the buffer is copied to the map afterwards, so a helper
 // that scribbles on it is seen), packet reads and writes behind bounds checks,
@@ -23,8 +24,10 @@
 #include <gtest/gtest.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstdlib>
 #include <random>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -55,8 +58,21 @@ struct Generated {
   std::vector<std::string> ops;  // one line per op, for failure messages
   // What tc must refuse, predicted from the ops (lower_tc.cpp's rules).
   bool tc_refused = false;
-  std::string tc_reason;
+  std::string tc_reason;               // the first, for the tally
+  std::set<std::string> tc_reasons;    // any of them may be the one reported
 };
+
+// The words of lower_tc.cpp's refusal for each predicted reason.
+bool names_a_reason(const std::string& message, const std::set<std::string>& reasons) {
+  const std::pair<const char*, const char*> words[] = {
+      {"adjust_meta", "bpf_xdp_adjust_meta (54) cannot be lowered to tc"},
+      {"head pop", "pops the head"},
+      {"shrink after push", "may shrink the frame after the head push at insn"},
+  };
+  for (const auto& [reason, text] : words)
+    if (reasons.count(reason) && message.find(text) != std::string::npos) return true;
+  return false;
+}
 
 class Generator {
  public:
@@ -64,19 +80,49 @@ class Generator {
 
   Generated program(std::size_t index) {
     code_.clear();
+    sub_.clear();
     ops_.clear();
     slot_ = 0;
-    pushed_ = false;
+    heads_.clear();
     refusal_.clear();
-    // r6 = ctx; r7 = &obs[0] (a map value: survives helper calls); the
-    // buffer initialised (guest programs are verified without the right to
-    // read uninitialised stack).
-    emit(mov64r(6, 1));
-    emit(ld_map_value(7, kObsHandle, 0));
-    for (int i = 0; i < 8; ++i) emit(st(Size::DW, 10, kBuf + 8 * i, pick<std::int32_t>({0x11223344, -1, 0x5a5a5a5a, 7})));
+    reasons_.clear();
+    // A third of the programs may use what tc refuses (adjust_meta, head
+    // pops, shrinks after pushes); the others keep to what tc lowers, so
+    // both flavors compare on most programs.
+    tc_refusable_ = rng_() % 3 == 0;
+    in_sub_ = false;
+    function_entry();
     const int n = 2 + int(rng_() % 10);
-    for (int i = 0; i < n && slot_ + 9 < kObsSlots; ++i) op();
+    // Some ops run in a subprogram that main calls with the ctx as its
+    // argument (the lowering follows the ctx into callees).
+    const int sub_at = rng_() % 3 == 0 ? int(rng_() % n) : -1;
+    for (int i = 0; i < n && slot_ + 20 < kObsSlots; ++i) {
+      if (i == sub_at) {
+        note("call sub {");
+        in_sub_ = true;
+        function_entry();
+        for (int k = 1 + int(rng_() % 3); k > 0; --k) op();
+        emit(mov64(0, 0));
+        emit(exit_());
+        in_sub_ = false;
+        note("}");
+        emit(mov64r(1, 6));
+        sub_calls_.push_back(code_.size());
+        emit(call_local(0));  // offset set once main's length is known
+      }
+      op();
+    }
     final_action();
+    auto slots = [&](std::size_t n) {  // call offsets count slots (ld_imm64 takes two)
+      std::size_t k = 0;
+      for (std::size_t i = 0; i < n; ++i) k += isa::slot_width(code_[i]);
+      return static_cast<std::int32_t>(k);
+    };
+    for (std::size_t at : sub_calls_)  // the subprogram follows main
+      code_[at] = call_local(slots(code_.size()) - slots(at) - 1);
+    sub_calls_.clear();
+    code_.insert(code_.end(), sub_.begin(), sub_.end());
+    predict_tc_refusal();
 
     Generated g;
     g.sub.name = "diff_" + std::to_string(index);
@@ -87,6 +133,7 @@ class Generator {
     g.ops = ops_;
     g.tc_refused = !refusal_.empty();
     g.tc_reason = refusal_;
+    g.tc_reasons = reasons_;
     return g;
   }
 
@@ -95,11 +142,34 @@ class Generator {
   T pick(std::initializer_list<T> v) {
     return *(v.begin() + rng_() % v.size());
   }
-  void emit(Insn i) { code_.push_back(i); }
+  void emit(Insn i) { (in_sub_ ? sub_ : code_).push_back(i); }
+  // r6 = ctx; r7 = &obs[0] (a map value: survives helper calls); the
+  // buffer initialised (guest programs are verified without the right to
+  // read uninitialised stack). Main and the subprogram alike.
+  void function_entry() {
+    emit(mov64r(6, 1));
+    emit(ld_map_value(7, kObsHandle, 0));
+    for (int i = 0; i < 8; ++i)
+      emit(st(Size::DW, 10, kBuf + 8 * i, pick<std::int32_t>({0x11223344, -1, 0x5a5a5a5a, 7})));
+  }
+  // lower_tc.cpp's rule: a shrink that can follow a push is refused; in
+  // straight-line code that is a later shrink in the same function, or any
+  // shrink in the other function.
+  struct HeadTail {
+    bool push;  // else a shrink
+    bool in_sub;
+    std::size_t order;
+  };
+  void predict_tc_refusal() {
+    for (const auto& p : heads_)
+      for (const auto& t : heads_)
+        if (p.push && !t.push && (p.in_sub != t.in_sub || t.order > p.order)) refuse("shrink after push");
+  }
   void record(Reg r) { emit(stx(Size::DW, 7, static_cast<std::int16_t>(8 * slot_++), r)); }
   void note(const std::string& s) { ops_.push_back(s); }
   void refuse(const std::string& why) {
     if (refusal_.empty()) refusal_ = why;
+    reasons_.insert(why);
   }
   void call_with(std::int32_t helper, std::int32_t r2) {
     emit(mov64r(1, 6));
@@ -111,24 +181,27 @@ class Generator {
   void op() {
     switch (rng_() % 12) {
       case 0: case 1: {  // adjust_head: pushes around XDP's 216-byte headroom, some pops
-        const std::int32_t d = pick<std::int32_t>({-1, -4, -8, -14, -64, -100, -200, -215, -216, -217,
-                                                   -256, -4000, 0, -8, 1, 8, 14, 60, 3000});
+        std::int32_t d = pick<std::int32_t>({-1, -4, -8, -14, -64, -100, -200, -215, -216, -217,
+                                             -256, -4000, 0, -8, 1, 8, 14, 60, 3000});
+        if (d > 0 && !tc_refusable_) d = -d;
         note("adjust_head(" + std::to_string(d) + ")");
         if (d > 0) refuse("head pop");
-        if (d <= 0) pushed_ = true;
+        if (d <= 0) heads_.push_back({true, in_sub_, heads_.size()});
         call_with(44, d);
         break;
       }
       case 2: case 3: {  // adjust_tail: shrinks to XDP's 14-byte floor, grows to its frame end
-        const std::int32_t d = pick<std::int32_t>({-1, -8, -20, -46, -50, -100, -986, -3000, -5000, 0,
-                                                   1, 8, 100, 1000, 2000, 3000, 3400, 3506, 3600});
+        std::int32_t d = pick<std::int32_t>({-1, -8, -20, -46, -50, -100, -986, -3000, -5000, 0,
+                                             1, 8, 100, 1000, 2000, 3000, 3400, 3506, 3600});
+        const bool any_push = std::any_of(heads_.begin(), heads_.end(), [](const HeadTail& h) { return h.push; });
+        if (d < 0 && !tc_refusable_ && (any_push || in_sub_ || rng_() % 2)) d = -d;  // grows then
         note("adjust_tail(" + std::to_string(d) + ")");
-        if (d < 0 && pushed_) refuse("shrink after push");
+        if (d < 0) heads_.push_back({false, in_sub_, heads_.size()});
         call_with(65, d);
         break;
       }
       case 4: {
-        if (rng_() % 3) return op();  // rarer: tc refuses every program with it
+        if (!tc_refusable_ || rng_() % 2) return op();  // tc refuses every program with it
         const std::int32_t d = pick<std::int32_t>({-4, -8, -32, 4, 8, -300});
         note("adjust_meta(" + std::to_string(d) + ")");
         refuse("adjust_meta");
@@ -238,11 +311,15 @@ class Generator {
   }
 
   std::mt19937_64 rng_;
-  std::vector<Insn> code_;
+  std::vector<Insn> code_, sub_;  // main, and the subprogram appended after it
+  std::vector<std::size_t> sub_calls_;
+  bool in_sub_ = false;
+  bool tc_refusable_ = false;
   std::vector<std::string> ops_;
   int slot_ = 0;
-  bool pushed_ = false;
+  std::vector<HeadTail> heads_;  // pushes and shrinks, in program order
   std::string refusal_;
+  std::set<std::string> reasons_;  // every refusal the ops call for
 };
 
 // Frames of every length class: Ethernet header only, runts, common sizes,
@@ -277,7 +354,7 @@ std::string describe(const Generated& g, std::uint64_t seed, std::size_t index) 
 
 void run_flavor(Flavor flavor, Tally& t) {
   const std::uint64_t seed = env_or("XO_DIFF_SEED", 20261203);
-  const std::size_t count = env_or("XO_DIFF_PROGRAMS", 300);
+  const std::size_t count = env_or("XO_DIFF_PROGRAMS", 500);
   Generator gen(seed);
   std::mt19937_64 frame_rng(seed ^ 0x9e3779b97f4a7c15ULL);
   TestPolicy policy;
@@ -327,6 +404,7 @@ void run_flavor(Flavor flavor, Tally& t) {
       EXPECT_EQ(host.error().code, EPERM) << host.error().message;
       EXPECT_TRUE(host.error().pc.has_value()) << host.error().message;
       EXPECT_NE(host.error().message.find(": insn "), std::string::npos) << host.error().message;
+      EXPECT_TRUE(names_a_reason(host.error().message, g.tc_reasons)) << host.error().message;
       ++t.refused;
       ++t.refusals[g.tc_reason];
       continue;
