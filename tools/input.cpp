@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "guest/builder/elf_builder.hpp"
+#include "host/core/stats_map.hpp"
 #include "translator/isa/raw.hpp"
 
 namespace xo::cli {
@@ -116,6 +117,11 @@ Result<host::Prepared> translate_offline(const Submission& sub, Flavor flavor, s
   o.flavor = flavor;
   o.tap_ifindex = tap_ifindex;
   o.stats = stats;
+  if (stats) {  // as the host's stats map would have: one row per possible CPU
+    auto rows = host::stats_rows_here();
+    if (!rows) return rows.error();
+    o.stats_cpus = *rows;
+  }
   return host::prepare(sub, policy, o);
 }
 

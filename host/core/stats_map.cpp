@@ -17,11 +17,17 @@ Error failure(const std::string& what, int code) {
 
 }  // namespace
 
-Result<UniqueFd> create_stats_map(const std::string& kernel_name) {
+Result<std::uint32_t> stats_rows_here() {
   const int cpus = libbpf_num_possible_cpus();
   if (cpus <= 0) return failure("cannot count possible CPUs", EIO);
-  UniqueFd fd(bpf_map_create(BPF_MAP_TYPE_ARRAY, kernel_name.c_str(), 4,
-                             static_cast<std::uint32_t>(cpus) * translator::kStatsRowBytes, 1, nullptr));
+  return static_cast<std::uint32_t>(cpus);
+}
+
+Result<UniqueFd> create_stats_map(const std::string& kernel_name) {
+  auto rows = stats_rows_here();
+  if (!rows) return rows.error();
+  UniqueFd fd(bpf_map_create(BPF_MAP_TYPE_ARRAY, kernel_name.c_str(), 4, *rows * translator::kStatsRowBytes, 1,
+                             nullptr));
   if (!fd) return failure("create failed (" + errno_name(errno) + ")", errno);
   return fd;
 }

@@ -13,7 +13,11 @@
 
 namespace xo::host {
 
-// An ARRAY with one value of one row per possible CPU. `kernel_name`: names.hpp.
+// The rows a stats map has on this host: its possible CPUs. What offline
+// translations (xoffload translate/dump/verify) pass as stats_cpus.
+Result<std::uint32_t> stats_rows_here();
+
+// An ARRAY with one value of stats_rows_here() rows. `kernel_name`: names.hpp.
 Result<UniqueFd> create_stats_map(const std::string& kernel_name);
 
 // Its rows, from the map itself: what PipelineOptions::stats_cpus must say.
