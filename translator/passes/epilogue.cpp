@@ -66,7 +66,7 @@ std::vector<isa::Emit> Snippet::build() const {
 // "combined stack size of 2 calls is 528"). The value is addressed directly
 // instead (BPF_PSEUDO_MAP_VALUE on a one-value ARRAY):
 //   w6 = w0
-//   call bpf_get_smp_processor_id        ; inlined by the JIT on x86-64
+//   call bpf_get_smp_processor_id        ; inlined by the verifier on x86-64 (6.10+)
 //   if r0 >= cpus goto counted           ; never, with a map of this host's size
 //   r0 *= 64 ; r1 = map_value(stats) ll ; r1 += r0
 //   if w6 == 0 goto bump ; r1 += 8 ; ... if w6 == 4 goto bump ; r1 += 8
