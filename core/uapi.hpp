@@ -15,6 +15,7 @@ namespace xo::uapi {
 
 // Helper ids (enum bpf_func_id) the translator emits or rewrites.
 inline constexpr std::int32_t kMapLookupElem = BPF_FUNC_map_lookup_elem;
+inline constexpr std::int32_t kGetSmpProcessorId = BPF_FUNC_get_smp_processor_id;
 inline constexpr std::int32_t kSkbStoreBytes = BPF_FUNC_skb_store_bytes;
 inline constexpr std::int32_t kRedirect = BPF_FUNC_redirect;
 inline constexpr std::int32_t kSkbLoadBytes = BPF_FUNC_skb_load_bytes;
@@ -63,5 +64,7 @@ inline constexpr std::int16_t kSkbQueueMapping = offsetof(__sk_buff, queue_mappi
 inline constexpr std::int16_t kSkbData = offsetof(__sk_buff, data);
 inline constexpr std::int16_t kSkbDataEnd = offsetof(__sk_buff, data_end);
 inline constexpr std::int16_t kSkbDataMeta = offsetof(__sk_buff, data_meta);
+// cb[0]: tc scratch the tc lowering keeps XDP's head position in (lower_tc.cpp).
+inline constexpr std::int16_t kSkbCb0 = offsetof(__sk_buff, cb);
 
 }  // namespace xo::uapi

@@ -7,6 +7,7 @@
 
 #include "guest/builder/elf_builder.hpp"
 #include "host/core/kfunc_ids.hpp"
+#include "host/core/stats_map.hpp"
 #include "translator/isa/raw.hpp"
 
 namespace xo::cli {
@@ -118,6 +119,11 @@ Result<host::Prepared> translate_offline(const Submission& sub, Flavor flavor, s
   o.tap_ifindex = tap_ifindex;
   o.stats = stats;
   o.kfunc_id = host::vmlinux_kfunc_id;  // kfuncs as this host would resolve them
+  if (stats) {  // as the host's stats map would have: one row per possible CPU
+    auto rows = host::stats_rows_here();
+    if (!rows) return rows.error();
+    o.stats_cpus = *rows;
+  }
   return host::prepare(sub, policy, o);
 }
 

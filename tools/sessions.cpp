@@ -16,6 +16,7 @@
 
 #include "host/core/attach_tc.hpp"
 #include "host/core/pins.hpp"
+#include "host/core/stats_map.hpp"
 #include "translator/passes/passes.hpp"
 
 namespace xo::cli {
@@ -95,15 +96,9 @@ std::uint32_t prog_array_slot0(int map_fd) {
 }
 
 Result<std::vector<std::uint64_t>> read_action_stats(int stats_fd) {
-  int cpus = libbpf_num_possible_cpus();
-  if (cpus <= 0) return err("cannot count possible CPUs");
-  std::vector<std::uint64_t> out(translator::kStatsSlots), per_cpu(static_cast<std::size_t>(cpus));
-  for (std::uint32_t slot = 0; slot < translator::kStatsSlots; ++slot) {
-    if (bpf_map_lookup_elem(stats_fd, &slot, per_cpu.data()) != 0)
-      return err("stats map lookup: " + std::string(std::strerror(errno)));
-    for (auto v : per_cpu) out[slot] += v;
-  }
-  return out;
+  auto totals = host::read_stats_map(stats_fd);
+  if (!totals) return totals.error();
+  return std::vector<std::uint64_t>(totals->begin(), totals->end());
 }
 
 namespace {

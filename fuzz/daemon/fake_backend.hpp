@@ -117,6 +117,7 @@ class Backend final : public SessionBackend {
     o.flavor = in.flavor;
     o.tap_ifindex = 1;
     o.stats = true;
+    o.stats_cpus = 2;
     o.max_insns = in.max_insns;
     auto prepared = host::prepare(*in.submission, *in.policy, o);
     if (!prepared) return failure_of(prepared.error());

@@ -72,7 +72,7 @@ void check_translation(const xo::translator::Translated& out, std::span<const xo
     require(!std::holds_alternative<LoadMapIdx>(insn));
     require(!std::holds_alternative<LoadMapIdxValue>(insn));
     if (!fd) continue;
-    if (c.stats_map && *fd == kStatsFd && !value_off) continue;
+    if (c.stats_map && *fd == kStatsFd && value_off == 0u) continue;  // the stats row base
     const int index = *fd - kFirstHostFd;
     require(index >= 0 && std::size_t(index) < c.sub.maps.size());
     if (value_off) require(*value_off < c.sub.maps[std::size_t(index)].value_size);
@@ -123,6 +123,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   options.flavor = c.flavor;
   options.tap_ifindex = kTapIfindex;
   options.stats = c.stats_map;
+  options.stats_cpus = 2;
   options.guest_ifindex = sub.guest_ifindex;
   auto translated = xo::translator::translate(sub, policy, options);
   if (!translated.ok()) {

@@ -19,6 +19,7 @@
 #include "host/core/kernel_log.hpp"
 #include "host/core/names.hpp"
 #include "host/core/pipeline.hpp"
+#include "host/core/stats_map.hpp"
 
 namespace xo::host {
 
@@ -34,13 +35,6 @@ namespace {
 
 void note(LoadReport* r, std::string line) {
   if (r) r->notes.push_back(std::move(line));
-}
-
-Result<UniqueFd> create_stats_map(const std::string& session) {
-  std::string name = kernel_object_name(session, "stats");
-  int fd = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, name.c_str(), 4, 8, translator::kStatsSlots, nullptr);
-  if (fd < 0) return Error{"stats map: create failed (" + errno_name(errno) + ")", std::nullopt, errno, Stage::HostObjects};
-  return UniqueFd(fd);
 }
 
 std::uint32_t map_id_of(int fd) {
@@ -97,6 +91,11 @@ Result<Offload::Loaded> Offload::build(const OffloadOptions& o, int tap_ifindex,
   popts.flavor = o.flavor;
   popts.tap_ifindex = static_cast<std::uint32_t>(tap_ifindex);
   popts.stats = stats_fd >= 0;
+  if (popts.stats) {
+    auto cpus = stats_map_cpus(stats_fd);
+    if (!cpus) return cpus.error().prefixed(label);
+    popts.stats_cpus = *cpus;
+  }
   popts.max_insns = o.max_insns;
   LoadTarget target;
   target.kernel_name = kernel_object_name(o.session, s.name);
@@ -148,7 +147,7 @@ Result<Offload> Offload::load(const OffloadOptions& options, const Submission& s
   off.tap_ifindex_ = ifindex;
 
   if (options.stats) {
-    auto st = create_stats_map(options.session);
+    auto st = create_stats_map(kernel_object_name(options.session, "stats"));
     if (!st) return st.error();
     off.stats_map_ = std::move(*st);
     off.stats_map_id_ = map_id_of(off.stats_map_.get());
@@ -219,15 +218,10 @@ Status Offload::persist() {
 
 Result<ActionStats> Offload::stats() const {
   if (!stats_map_) return err("session '" + options_.session + "': statistics are off");
-  int cpus = libbpf_num_possible_cpus();
-  if (cpus <= 0) return err("cannot count possible CPUs");
+  auto totals = read_stats_map(stats_map_.get());
+  if (!totals) return totals.error();
   ActionStats out;
-  std::vector<std::uint64_t> per_cpu(static_cast<std::size_t>(cpus));
-  for (std::uint32_t slot = 0; slot < translator::kStatsSlots && slot < out.count.size(); ++slot) {
-    if (bpf_map_lookup_elem(stats_map_.get(), &slot, per_cpu.data()) != 0)
-      return err("stats map lookup: " + errno_name(errno));
-    for (auto v : per_cpu) out.count[slot] += v;
-  }
+  for (std::size_t slot = 0; slot < totals->size() && slot < out.count.size(); ++slot) out.count[slot] = (*totals)[slot];
   return out;
 }
 

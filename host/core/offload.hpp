@@ -5,7 +5,7 @@
 //                (<name> through names.hpp pin_leaf: ".rodata" pins as map__rodata)
 //   LoadedBtf    the guest's BTF (kernel-validated)
 //   HostMaps     the guest's maps, by handle; fds never leave the host
-//   stats map    PERCPU_ARRAY of per-action counters (translator/passes.hpp)
+//   stats map    per-CPU rows of per-action counters (stats_map.hpp, translator/passes.hpp)
 //   program      preverified, translated for the flavor, kernel-verified
 //   attachment   tc: clsact egress filter on the tap | chain: prog array slot 0
 //

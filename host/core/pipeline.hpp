@@ -32,6 +32,7 @@ struct PipelineOptions {
   Flavor flavor = Flavor::Tc;
   std::uint32_t tap_ifindex = 0;    // redirect target (TX in tc, PASS in chain)
   bool stats = false;               // count actions in the host stats map
+  std::uint32_t stats_cpus = 0;     // its rows (StatsMap::cpus, stats_map.hpp); >= 1 with stats
   std::size_t max_insns = 1'000'000;  // guest slots, checked before decoding
   // Host kfunc ids by name; load_program() fills an empty one with the host's
   // vmlinux BTF (kfunc_ids.hpp). Empty in prepare(): kfunc calls refused.

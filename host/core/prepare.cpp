@@ -32,6 +32,7 @@ Result<Prepared> prepare(const Submission& s, const Policy& policy, const Pipeli
   topts.flavor = o.flavor;
   topts.tap_ifindex = o.tap_ifindex;
   topts.stats = o.stats;
+  topts.stats_cpus = o.stats_cpus;
   topts.guest_ifindex = s.guest_ifindex;
   topts.kfunc_id = o.kfunc_id;
   // preverify already decoded and analyzed the program: the host decodes a

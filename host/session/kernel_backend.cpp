@@ -23,6 +23,7 @@
 #include "host/core/names.hpp"
 #include "host/core/pipeline.hpp"
 #include "host/core/pins.hpp"
+#include "host/core/stats_map.hpp"
 #include "host/session/log.hpp"
 
 namespace xo::session {
@@ -126,17 +127,12 @@ class KernelProgObject final : public BackendProg {
   }
 
   Outcome<std::vector<ts::ActionCounter>> stats() override {
-    int cpus = libbpf_num_possible_cpus();
-    if (cpus <= 0) return Failure{ts::status::kEIO, "cannot count possible CPUs"};
-    std::vector<std::uint64_t> per_cpu(static_cast<std::size_t>(cpus));
+    auto totals = host::read_stats_map(stats_.get());
+    if (!totals) return Failure{-totals.error().code, totals.error().message};
     std::vector<ts::ActionCounter> out;
     for (std::uint32_t slot = 0; slot < translator::kStatsSlots; ++slot) {
-      if (bpf_map_lookup_elem(stats_.get(), &slot, per_cpu.data()) != 0)
-        return Failure{neg_errno(), "stats map lookup failed"};
-      std::uint64_t sum = 0;
-      for (auto v : per_cpu) sum += v;
       std::uint32_t action = slot == translator::kStatsSlotUnknown ? ts::kActionPolicyDrop : slot;
-      out.push_back(ts::ActionCounter{action, sum, 0});
+      out.push_back(ts::ActionCounter{action, (*totals)[slot], 0});
     }
     return out;
   }
@@ -270,15 +266,19 @@ Outcome<std::unique_ptr<BackendProg>> KernelBackend::load_prog(const ProgLoadInp
   const int ifindex = static_cast<int>(if_nametoindex(tap_.c_str()));
   if (ifindex == 0) return Failure{-ENODEV, "prog '" + s.name + "': tap '" + tap_ + "' does not exist"};
 
-  std::string stats_name = host::kernel_object_name(session_, "stats");
-  UniqueFd stats(bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, stats_name.c_str(), 4, 8, translator::kStatsSlots, nullptr));
-  if (!stats)
-    return Failure{neg_errno(), "prog '" + s.name + "': cannot create the stats map (" + host::errno_name(errno) + ")"};
+  auto created = host::create_stats_map(host::kernel_object_name(session_, "stats"));
+  if (!created)
+    return Failure{-created.error().code, "prog '" + s.name + "': cannot create the stats map (" +
+                                             host::errno_name(created.error().code) + ")"};
+  UniqueFd stats = std::move(*created);
+  auto stats_cpus = host::stats_map_cpus(stats.get());
+  if (!stats_cpus) return Failure{-stats_cpus.error().code, "prog '" + s.name + "': " + stats_cpus.error().message};
 
   host::PipelineOptions popts;
   popts.flavor = in.flavor;
   popts.tap_ifindex = static_cast<std::uint32_t>(ifindex);
   popts.stats = true;
+  popts.stats_cpus = *stats_cpus;
   popts.max_insns = in.max_insns;
   host::LoadTarget target;
   target.kernel_name = host::kernel_object_name(session_, s.name);

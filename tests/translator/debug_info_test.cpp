@@ -37,7 +37,7 @@ Submission with_subprogram() {
   s.btf = btf_with_strings(kStrings);
   s.insns = raw({
       mov64(2, -4),    // 0  line 10
-      call(65),        // 1  line 11: becomes 4 insns in tc
+      call(65),        // 1  line 11: becomes 11 insns in tc (XDP's checks)
       call_local(2),   // 2
       mov64(0, 2),     // 3  line 13
       exit_(),         // 4  becomes the 10-insn epilogue
@@ -58,14 +58,14 @@ Result<translator::Translated> translate_tc(const Submission& s) {
 TEST(RemapDebugInfo, FuncAndLineInfoFollowTheirInstructions) {
   auto r = translate_tc(with_subprogram());
   ASSERT_TRUE(r.ok()) << r.error().message;
-  EXPECT_EQ(r->func_info, (std::vector<FuncInfo>{{0, 1}, {17, 2}}));
+  EXPECT_EQ(r->func_info, (std::vector<FuncInfo>{{0, 1}, {24, 2}}));
   EXPECT_EQ(r->line_info,
-            (std::vector<LineInfo>{line(0, 10), line(1, 11), line(6, 13), line(17, 20)}));
+            (std::vector<LineInfo>{line(0, 10), line(1, 11), line(13, 13), line(24, 20)}));
   // The kernel finds subprogram 1 where func_info says it is.
   auto st = isa::analyze(r->insns);
   ASSERT_TRUE(st.ok());
   ASSERT_EQ(st->subprograms.size(), 2u);
-  EXPECT_EQ(st->layout[st->subprograms[1].first], 17u);
+  EXPECT_EQ(st->layout[st->subprograms[1].first], 24u);
 }
 
 TEST(RemapDebugInfo, IndexMapSendsHostSlotsBackToGuestSlots) {
@@ -73,10 +73,10 @@ TEST(RemapDebugInfo, IndexMapSendsHostSlotsBackToGuestSlots) {
   ASSERT_TRUE(r.ok()) << r.error().message;
   const auto& m = r->index_map;
   EXPECT_EQ(m.old_to_new.at(1), 1u);
-  EXPECT_EQ(m.old_to_new.at(4), 7u);
-  EXPECT_EQ(m.old_to_new.at(5), 17u);
+  EXPECT_EQ(m.old_to_new.at(4), 14u);
+  EXPECT_EQ(m.old_to_new.at(5), 24u);
   EXPECT_EQ(m.new_to_old.at(4), std::optional<std::size_t>(1));   // inside the change_tail lowering
-  EXPECT_EQ(m.new_to_old.at(12), std::optional<std::size_t>(4));  // inside the epilogue: the exit
+  EXPECT_EQ(m.new_to_old.at(19), std::optional<std::size_t>(4));  // inside the epilogue: the exit
 }
 
 TEST(RemapDebugInfo, LineInfoInsideLdImm64Refused) {

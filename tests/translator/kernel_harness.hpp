@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "translator/isa/codec.hpp"
+#include "core/policy.hpp"
 #include "core/submission.hpp"
 #include "core/unique_fd.hpp"
 
@@ -181,6 +182,27 @@ inline RunResult test_run(int prog_fd, const std::vector<std::uint8_t>& packet) 
   out.resize(o.data_size_out);
   r.packet = std::move(out);
   return r;
+}
+
+// What the translated program returns for the guest's XDP action, written
+// from ARCHITECTURE.md, not from the translator:
+//   tc:    PASS -> TC_ACT_OK; TX -> TC_ACT_REDIRECT (bpf_redirect to the tap's
+//          ingress); ABORTED, DROP, REDIRECT, unknown -> TC_ACT_SHOT
+//   chain: ABORTED, DROP, TX native; PASS -> XDP_REDIRECT (bpf_redirect into
+//          the tap); REDIRECT, unknown -> XDP_DROP
+inline std::uint32_t expected_host_verdict(Flavor f, std::uint32_t xdp_action) {
+  if (f == Flavor::Tc) {
+    switch (xdp_action) {
+      case 2: return 0;
+      case 3: return 7;
+      default: return 2;
+    }
+  }
+  switch (xdp_action) {
+    case 0: case 1: case 3: return xdp_action;
+    case 2: return 4;
+    default: return 1;
+  }
 }
 
 }  // namespace xo::test

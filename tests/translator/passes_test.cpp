@@ -38,12 +38,45 @@ const std::vector<Insn> kChainEpilogue = {
     mov64(0, 1), exit_(),
     mov64(1, kTap), mov64(2, 0), call(23), exit_(),
 };
+// stats_cpus 4: this CPU's row of one ARRAY value, addressed directly (no stack).
 const std::vector<Insn> kCountAction55 = {
-    mov32r(6, 0), mov32r(7, 0), jmp32(Cond::Lt, 7, 5, 1), mov32(7, 5),
-    stx(Size::W, 10, -4, 7), ld_map(1, 55), mov64r(2, 10), alu64(AluOp::Add, 2, -4),
-    call(1), jmp(Cond::Eq, 0, 0, 3), ldx(Size::DW, 1, 0, 0), alu64(AluOp::Add, 1, 1),
-    stx(Size::DW, 0, 0, 1),  // per-CPU slot: a plain add is exact (epilogue.cpp)
+    mov32r(6, 0), call(8), jmp(Cond::Ge, 0, 4, 17),  // bpf_get_smp_processor_id; a row of the map?
+    alu64(AluOp::Mul, 0, 64), ld_map_value(1, 55, 0), alu64r(AluOp::Add, 1, 0),
+    jmp32(Cond::Eq, 6, 0, 9), alu64(AluOp::Add, 1, 8), jmp32(Cond::Eq, 6, 1, 7), alu64(AluOp::Add, 1, 8),
+    jmp32(Cond::Eq, 6, 2, 5), alu64(AluOp::Add, 1, 8), jmp32(Cond::Eq, 6, 3, 3), alu64(AluOp::Add, 1, 8),
+    jmp32(Cond::Eq, 6, 4, 1), alu64(AluOp::Add, 1, 8),  // slot 5: anything else
+    ldx(Size::DW, 2, 1, 0), alu64(AluOp::Add, 2, 1),
+    stx(Size::DW, 1, 0, 2),  // this CPU's row: a plain add is exact (epilogue.cpp)
     mov32r(0, 6),
+};
+// The XDP argument checks around skb_load_bytes / skb_store_bytes (lower_tc.cpp).
+const std::vector<Insn> kCheckedLoadBytes = {
+    mov32r(0, 2), jmp(Cond::Gt, 0, 0xffff, 7), mov32r(5, 4), jmp(Cond::Gt, 5, 0xffff, 5),
+    alu64r(AluOp::Add, 0, 5), ldx(Size::W, 5, 1, 0), jmpr(Cond::Gt, 0, 5, 4),
+    call(26), ja(3), mov64(0, -14), ja(1), mov64(0, -22),
+};
+const std::vector<Insn> kCheckedStoreBytes = {
+    mov32r(0, 2), jmp(Cond::Gt, 0, 0xffff, 8), mov32r(5, 4), jmp(Cond::Gt, 5, 0xffff, 6),
+    alu64r(AluOp::Add, 0, 5), ldx(Size::W, 5, 1, 0), jmpr(Cond::Gt, 0, 5, 5),
+    mov64(5, 0), call(9), ja(3), mov64(0, -14), ja(1), mov64(0, -22),
+};
+// adjust_tail: XDP's 14-byte floor and the end of its frame (3520 bytes with
+// nothing pushed; + cb[0], the bytes pushed, in programs that push).
+const std::vector<Insn> kCheckedTail = {
+    alu64(AluOp::Lsh, 2, 32), alu64(AluOp::Arsh, 2, 32), ldx(Size::W, 3, 1, 0), alu64r(AluOp::Add, 3, 2),
+    jmp(Cond::SLt, 3, 14, 5), jmp(Cond::SGt, 3, 3520, 4),
+    mov64r(2, 3), mov64(3, 0), call(38), ja(1), mov64(0, -22),
+};
+const std::vector<Insn> kCheckedTailAfterPushes = {
+    alu64(AluOp::Lsh, 2, 32), alu64(AluOp::Arsh, 2, 32), ldx(Size::W, 3, 1, 0), alu64r(AluOp::Add, 3, 2),
+    jmp(Cond::SLt, 3, 14, 7), ldx(Size::W, 0, 1, 48), alu64(AluOp::Add, 0, 3520), jmpr(Cond::SGt, 3, 0, 4),
+    mov64r(2, 3), mov64(3, 0), call(38), ja(1), mov64(0, -22),
+};
+// cb[0] = 0 at entry, and a push of 14 within XDP's 216 bytes of headroom.
+const std::vector<Insn> kHeadPrologue = {mov64(0, 0), stx(Size::W, 1, 48, 0)};
+const std::vector<Insn> kCheckedPush14 = {
+    ldx(Size::W, 0, 1, 48), alu32(AluOp::Add, 0, 14), jmp32(Cond::Gt, 0, 216, 5), stx(Size::W, 1, 48, 0),
+    mov64(2, 14), mov64(3, 0), call(43), ja(1), mov64(0, -22),
 };
 
 std::vector<Insn> cat(std::vector<Insn> a, const std::vector<Insn>& b) {
@@ -96,6 +129,7 @@ translator::TranslateOptions options_of(const Case& c) {
   o.guest_ifindex = kGuestIfindex;
   o.stats = c.stats_map_fd >= 0;
   if (c.resolve_kfuncs) o.kfunc_id = host_kfunc_id;
+  o.stats_cpus = 4;
   return o;
 }
 
@@ -326,7 +360,7 @@ const Case kCases[] = {
     // inserted mov r5 (xdp_store_bytes -> skb_store_bytes).
     {"tc_may_goto_keeps_its_target", Tc,
      {may_goto(2), call(190), mov64(0, 1), mov64(0, 2), exit_()},
-     cat({may_goto(3), mov64(5, 0), call(9), mov64(0, 1), mov64(0, 2)}, kTcEpilogue)},
+     cat(cat({may_goto(14)}, kCheckedStoreBytes), cat({mov64(0, 1), mov64(0, 2)}, kTcEpilogue))},
     {"chain_may_goto_over_an_exit", Chain,
      {may_goto(2), mov64(0, 1), exit_(), mov64(0, 2), exit_()},
      cat({may_goto(2), mov64(0, 1), ja(1), mov64(0, 2)}, kChainEpilogue)},
@@ -334,30 +368,42 @@ const Case kCases[] = {
      cat(cat({mov64(0, 2)}, kCountAction55), kTcEpilogue), "", 55},
 
     // ---- lower_tc: helpers ----------------------------------------------
-    {"tc_xdp_load_bytes_is_skb_load_bytes", Tc, {call(189), mov64(0, 2), exit_()},
-     cat({call(26), mov64(0, 2)}, kTcEpilogue)},
-    {"tc_xdp_store_bytes_gets_flags", Tc, {call(190), mov64(0, 2), exit_()},
-     cat({mov64(5, 0), call(9), mov64(0, 2)}, kTcEpilogue)},
+    {"tc_xdp_load_bytes_is_checked_skb_load_bytes", Tc, {call(189), mov64(0, 2), exit_()},
+     cat(cat(kCheckedLoadBytes, {mov64(0, 2)}), kTcEpilogue)},
+    {"tc_xdp_store_bytes_is_checked_skb_store_bytes", Tc, {call(190), mov64(0, 2), exit_()},
+     cat(cat(kCheckedStoreBytes, {mov64(0, 2)}), kTcEpilogue)},
     {"tc_xdp_get_buff_len_reads_skb_len", Tc, {call(188), exit_()},
      cat({ldx(Size::W, 0, 1, 0)}, kTcEpilogue)},
-    {"tc_xdp_adjust_tail_is_change_tail", Tc, {mov64(2, -4), call(65), mov64(0, 2), exit_()},
-     cat({mov64(2, -4), ldx(Size::W, 3, 1, 0), alu32r(AluOp::Add, 2, 3), mov64(3, 0), call(38),
-          mov64(0, 2)},
-         kTcEpilogue)},
-    {"tc_xdp_adjust_head_push_is_change_head", Tc,
+    {"tc_xdp_adjust_tail_is_checked_change_tail", Tc, {mov64(2, -4), call(65), mov64(0, 2), exit_()},
+     cat(cat({mov64(2, -4)}, kCheckedTail), cat({mov64(0, 2)}, kTcEpilogue))},
+    {"tc_xdp_adjust_head_push_is_checked_change_head", Tc,
      {mov32(2, -14), call(44), mov64(0, 2), exit_()},
-     cat({mov32(2, -14), mov64(2, 14), mov64(3, 0), call(43), mov64(0, 2)}, kTcEpilogue)},
+     cat(cat(cat(kHeadPrologue, {mov32(2, -14)}), kCheckedPush14), cat({mov64(0, 2)}, kTcEpilogue))},
+    {"tc_shrink_before_push_tracks_the_head", Tc,
+     {mov64(2, -4), call(65), mov64(2, -14), call(44), mov64(0, 2), exit_()},
+     cat(cat(cat(kHeadPrologue, {mov64(2, -4)}), cat(kCheckedTailAfterPushes, {mov64(2, -14)})),
+         cat(cat(kCheckedPush14, {mov64(0, 2)}), kTcEpilogue))},
+    {"tc_shrink_after_push_refused", Tc,
+     {mov64(2, -8), call(44), mov64(2, -4), call(65), mov64(0, 2), exit_()}, {},
+     "insn 3: bpf_xdp_adjust_tail may shrink the frame after the head push at insn 1: in tc, "
+     "skb_change_head leaves the network header in place"},
+    {"tc_grow_after_push_lowered", Tc,
+     {mov64(2, -14), call(44), mov64(2, 4), call(65), mov64(0, 2), exit_()},
+     cat(cat(cat(kHeadPrologue, {mov64(2, -14)}), cat(kCheckedPush14, {mov64(2, 4)})),
+         cat(cat(kCheckedTailAfterPushes, {mov64(0, 2)}), kTcEpilogue))},
+    {"tc_jump_to_first_insn_with_pushes_refused", Tc,
+     {mov64(2, -8), call(44), jmp(Cond::Eq, 0, 0, -3), mov64(0, 2), exit_()}, {},
+     "insn 2: a jump back to the program's first instruction"},
     {"tc_xdp_adjust_head_pop_refused", Tc, {mov64(2, 14), call(44), mov64(0, 2), exit_()}, {},
-     "insn 1: bpf_xdp_adjust_head with a positive delta (a head pop) cannot be lowered to tc; "
-     "load with --flavor chain"},
+     "insn 1: bpf_xdp_adjust_head(14) pops the head: no tc helper removes bytes from the front"},
     {"tc_xdp_adjust_head_unknown_delta_refused", Tc,
      {ldx(Size::W, 2, 10, -8), call(44), mov64(0, 2), exit_()}, {},
-     "bpf_xdp_adjust_head with a non-constant delta"},
+     "bpf_xdp_adjust_head with a delta that is not a constant"},
     {"tc_xdp_adjust_head_delta_from_another_block_refused", Tc,
      {mov64(2, -4), jmp(Cond::Eq, 3, 0, 0), call(44), mov64(0, 2), exit_()}, {},
-     "non-constant delta"},
+     "not a constant in its basic block"},
     {"tc_xdp_adjust_meta_refused", Tc, {mov64(2, -4), call(54), mov64(0, 2), exit_()}, {},
-     "bpf_xdp_adjust_meta (54) cannot be lowered to tc; load with --flavor chain"},
+     "bpf_xdp_adjust_meta (54) cannot be lowered to tc"},
 
     // ---- lower_chain ------------------------------------------------------
     {"chain_ctx_constants", Chain,

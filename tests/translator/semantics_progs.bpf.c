@@ -372,4 +372,127 @@ int sem_may_goto(struct xdp_md *ctx)
 	return (i & 1) ? XDP_TX : XDP_PASS;
 }
 
+// bpf_xdp_load_bytes / store_bytes past the frame and past the helpers'
+// 0xffff limit: XDP returns -EINVAL / -EFAULT and leaves the buffer and the
+// frame alone (skb_load_bytes would zero the buffer, both skb helpers
+// return -EFAULT). The results and the buffer go into the frame.
+SEC("xdp")
+int sem_bytes_oob(struct xdp_md *ctx)
+{
+	__u8 buf[16];
+	__builtin_memset(buf, 0xab, sizeof(buf));
+	__u32 len = bpf_xdp_get_buff_len(ctx);
+	int r1 = bpf_xdp_load_bytes(ctx, len - 8, buf, 16);
+	int r2 = bpf_xdp_load_bytes(ctx, 0x10000, buf, 4);
+	int r3 = bpf_xdp_store_bytes(ctx, len - 4, buf, 8);
+	int r4 = bpf_xdp_load_bytes(ctx, len - 16, buf, 16);  /* in bounds: the frame's tail */
+	int r5 = bpf_xdp_store_bytes(ctx, 0x10000, buf, 4);
+	__u8 *p = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
+	if (p + 14 + 20 + 16 > end)
+		return XDP_PASS;
+	__builtin_memcpy(p + 14, &r1, 4);
+	__builtin_memcpy(p + 18, &r2, 4);
+	__builtin_memcpy(p + 22, &r3, 4);
+	__builtin_memcpy(p + 26, &r4, 4);
+	__builtin_memcpy(p + 30, &r5, 4);
+	__builtin_memcpy(p + 34, buf, 16);
+	return XDP_TX;
+}
+
+// XDP's headroom: 256 - sizeof(struct xdp_frame) = 216 bytes may be pushed
+// in all; then a constant grow that fits short frames only.
+SEC("xdp")
+int sem_push_limits(struct xdp_md *ctx)
+{
+	int a = bpf_xdp_adjust_head(ctx, -217);  /* -EINVAL */
+	int b = bpf_xdp_adjust_head(ctx, -200);
+	int c = bpf_xdp_adjust_head(ctx, -17);   /* -EINVAL: 217 in all */
+	int d = bpf_xdp_adjust_head(ctx, -16);   /* 216 in all */
+	int e = bpf_xdp_adjust_tail(ctx, 3000);  /* the frame ends 3520 + 216 bytes after data */
+	__u8 *p = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
+	if (p + 20 > end)
+		return XDP_ABORTED;
+	__builtin_memcpy(p + 0, &a, 4);
+	__builtin_memcpy(p + 4, &b, 4);
+	__builtin_memcpy(p + 8, &c, 4);
+	__builtin_memcpy(p + 12, &d, 4);
+	__builtin_memcpy(p + 16, &e, 4);
+	return XDP_PASS;
+}
+
+// XDP's frame end and its 14-byte floor, to the byte.
+SEC("xdp")
+int sem_tail_limits(struct xdp_md *ctx)
+{
+	int len = bpf_xdp_get_buff_len(ctx);
+	int a = bpf_xdp_adjust_tail(ctx, 3520 - len + 1);  /* -EINVAL: one past the frame */
+	int b = bpf_xdp_adjust_tail(ctx, 3520 - len);      /* to the frame's end */
+	int c = bpf_xdp_adjust_tail(ctx, -(3520 - 13));    /* -EINVAL: below 14 */
+	int d = bpf_xdp_adjust_tail(ctx, -(3520 - 64));    /* 64 bytes left */
+	__u8 *p = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
+	if (p + 30 > end)
+		return XDP_ABORTED;
+	__builtin_memcpy(p + 14, &a, 4);
+	__builtin_memcpy(p + 18, &b, 4);
+	__builtin_memcpy(p + 22, &c, 4);
+	__builtin_memcpy(p + 26, &d, 4);
+	return XDP_TX;
+}
+
+// A subprogram with (almost) all 512 bytes of stack under a main program
+// with none: the per-action counter must not give main a frame (the JIT
+// rounds frames to 16: 16 + 512 > 512).
+static NOINLINE __u64 deep(__u64 seed)
+{
+	volatile __u64 big[63];
+	for (int i = 0; i < 63; i++)
+		big[i] = seed * (i + 1);
+	__u64 s = 0;
+	for (int i = 0; i < 63; i += 7)
+		s += big[i];
+	return s;
+}
+
+SEC("xdp")
+int sem_deep_stack(struct xdp_md *ctx)
+{
+	__u8 *p = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
+	if (p + 24 > end)
+		return XDP_PASS;
+	__u64 s = deep(p[14]);
+	p = (void *)(long)ctx->data;
+	end = (void *)(long)ctx->data_end;
+	if (p + 24 > end)
+		return XDP_ABORTED;
+	store64(p + 16, s);
+	return (s & 1) ? XDP_TX : XDP_PASS;
+}
+
+// chain only: what tc refuses, naming the instruction.
+SEC("xdp")
+int sem_head_pop(struct xdp_md *ctx)
+{
+	if (bpf_xdp_adjust_head(ctx, 14))
+		return XDP_DROP;
+	__u8 *p = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
+	if (p + 8 > end)
+		return XDP_ABORTED;
+	p[0] ^= 0xff;
+	return XDP_PASS;
+}
+
+SEC("xdp")
+int sem_push_shrink(struct xdp_md *ctx)
+{
+	if (bpf_xdp_adjust_head(ctx, -8))
+		return XDP_DROP;
+	if (bpf_xdp_adjust_tail(ctx, -40))
+		return XDP_ABORTED;
+	__u8 *p = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
+	if (p + 8 > end)
+		return XDP_ABORTED;
+	p[0] = 0x42;
+	return XDP_PASS;
+}
+
 char _license[] SEC("license") = "GPL";

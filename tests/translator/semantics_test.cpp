@@ -15,6 +15,7 @@
 #include "host/core/host_maps.hpp"
 #include "host/core/kfunc_ids.hpp"
 #include "host/core/pipeline.hpp"
+#include "host/core/stats_map.hpp"
 #include "verifier-front/preverify.hpp"
 #include "tests/translator/kernel_harness.hpp"
 #include "tests/translator/test_support.hpp"
@@ -78,24 +79,6 @@ std::vector<std::vector<std::uint8_t>> frames() {
     ++seed;
   }
   return v;
-}
-
-// ---------------------------------------------------------------------------
-// Verdict mapping, written from ARCHITECTURE.md, not from the translator.
-
-std::uint32_t expected_host_verdict(Flavor f, std::uint32_t xdp_action) {
-  if (f == Flavor::Tc) {
-    switch (xdp_action) {
-      case 2: return 0;  // PASS -> TC_ACT_OK
-      case 3: return 7;  // TX -> TC_ACT_REDIRECT (bpf_redirect to the tap's ingress)
-      default: return 2;  // ABORTED, DROP, REDIRECT, unknown -> TC_ACT_SHOT
-    }
-  }
-  switch (xdp_action) {
-    case 0: case 1: case 3: return xdp_action;  // native
-    case 2: return 4;                           // PASS -> XDP_REDIRECT into the tap
-    default: return 1;                          // REDIRECT, unknown -> XDP_DROP
-  }
 }
 
 // ---------------------------------------------------------------------------
@@ -209,7 +192,8 @@ std::vector<Program> programs() {
   std::vector<Program> v;
   for (const char* p : {"sem_return_codes", "sem_alu", "sem_branches", "sem_stack", "sem_atomics",
                         "sem_maps", "sem_calls", "sem_bytes", "sem_tail", "sem_head", "sem_ctx",
-                        "sem_globals", "sem_loop", "sem_may_goto"})
+                        "sem_globals", "sem_loop", "sem_may_goto", "sem_bytes_oob", "sem_push_limits",
+                        "sem_tail_limits", "sem_deep_stack", "sem_head_pop", "sem_push_shrink"})
     v.push_back({p, [p] { return from_object(XO_SEMANTICS_OBJ, p); }});
   // Issue 11: helpers and kfuncs that read no host state; ctx spilled and filled.
   for (const char* p : {"sem_more_helpers", "sem_check_mtu", "sem_dynptr", "sem_ctx_spill"})
@@ -261,10 +245,14 @@ TEST_P(Semantics, SameVerdictFrameAndMaps) {
   ASSERT_TRUE(original.prog.valid()) << "original: " << original.log;
 
   UniqueFd stats;
+  std::uint32_t stats_cpus = 0;
   if (p.stats) {
-    stats = UniqueFd(bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "xo_stats", 4, 8, translator::kStatsSlots,
-                              nullptr));
-    ASSERT_TRUE(stats.valid()) << errno_text(errno);
+    auto created = host::create_stats_map("xo_stats");
+    ASSERT_TRUE(created.ok()) << created.error().message;
+    stats = std::move(*created);
+    auto cpus = host::stats_map_cpus(stats.get());
+    ASSERT_TRUE(cpus.ok()) << cpus.error().message;
+    stats_cpus = *cpus;
   }
   DefaultPolicy policy;  // what the host enforces
   translator::TranslateOptions opts;
@@ -273,6 +261,7 @@ TEST_P(Semantics, SameVerdictFrameAndMaps) {
   opts.guest_ifindex = sub->guest_ifindex;
   opts.stats = p.stats;
   opts.kfunc_id = host::vmlinux_kfunc_id;
+  opts.stats_cpus = stats_cpus;
   auto tr = translator::translate(*sub, policy, opts);
   ASSERT_TRUE(tr.ok()) << tr.error().message;
   auto bytes = tr->encode(*sub, [&](std::uint32_t h) -> std::optional<int> {
@@ -299,23 +288,25 @@ TEST_P(Semantics, SameVerdictFrameAndMaps) {
   EXPECT_EQ(host_side.dump(), guest_side.dump());
 
   if (p.stats) {
-    const int ncpu = libbpf_num_possible_cpus();
-    for (std::uint32_t slot = 0; slot < translator::kStatsSlots; ++slot) {
-      std::vector<std::uint64_t> v(ncpu);
-      ASSERT_EQ(bpf_map_lookup_elem(stats.get(), &slot, v.data()), 0);
-      std::uint64_t sum = 0;
-      for (auto x : v) sum += x;
-      EXPECT_EQ(sum, per_action[slot]) << "stats slot " << slot;
-    }
+    auto totals = host::read_stats_map(stats.get());
+    ASSERT_TRUE(totals.ok()) << totals.error().message;
+    for (std::uint32_t slot = 0; slot < translator::kStatsSlots; ++slot)
+      EXPECT_EQ((*totals)[slot], per_action[slot]) << "stats slot " << slot;
   }
 }
+
+// What tc refuses (lower_tc.cpp): these run in chain only, and the
+// TcRefuses test holds tc to its one-line reason.
+bool chain_only(const std::string& name) { return name == "sem_head_pop" || name == "sem_push_shrink"; }
 
 std::vector<Param> params() {
   std::vector<Param> v;
   for (const auto& prog : programs())
-    for (Flavor f : {Flavor::Tc, Flavor::Chain}) v.push_back({prog, f, false});
+    for (Flavor f : {Flavor::Tc, Flavor::Chain})
+      if (f == Flavor::Chain || !chain_only(prog.name)) v.push_back({prog, f, false});
   for (const auto& prog : programs())
-    if (prog.name == "sem_return_codes" || prog.name == "raw_many_exits" || prog.name == "xdp1")
+    if (prog.name == "sem_return_codes" || prog.name == "raw_many_exits" || prog.name == "xdp1" ||
+        prog.name == "sem_deep_stack")
       for (Flavor f : {Flavor::Tc, Flavor::Chain}) v.push_back({prog, f, true});
   return v;
 }
@@ -324,6 +315,36 @@ INSTANTIATE_TEST_SUITE_P(Kernel, Semantics, ::testing::ValuesIn(params()), [](co
   return info.param.program.name + "_" + std::string(flavor_name(info.param.flavor)) +
          (info.param.stats ? "_stats" : "");
 });
+
+// Refused in tc, precisely: the instruction, its source line, the reason,
+// and the flavor that runs it (the Semantics suite runs both in chain).
+TEST(TcRefuses, HeadPopAndShrinkAfterPushNameTheInstruction) {
+  const struct {
+    const char* prog;
+    const char* reason;
+  } cases[] = {
+      {"sem_head_pop", "bpf_xdp_adjust_head(14) pops the head"},
+      {"sem_push_shrink", "bpf_xdp_adjust_tail may shrink the frame after the head push at insn"},
+  };
+  TestPolicy policy;
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.prog);
+    auto sub = from_object(XO_SEMANTICS_OBJ, c.prog);
+    ASSERT_TRUE(sub.ok()) << sub.error().message;
+    translator::TranslateOptions opts;
+    opts.flavor = Flavor::Tc;
+    opts.tap_ifindex = kLoopback;
+    opts.guest_ifindex = sub->guest_ifindex;
+    auto tr = translator::translate(*sub, policy, opts);
+    ASSERT_FALSE(tr.ok());
+    EXPECT_EQ(tr.error().code, EPERM);
+    ASSERT_TRUE(tr.error().pc.has_value());
+    const std::string m = tr.error().message;
+    EXPECT_NE(m.find("insn " + std::to_string(*tr.error().pc) + " (semantics_progs.bpf.c:"), std::string::npos) << m;
+    EXPECT_NE(m.find(c.reason), std::string::npos) << m;
+    EXPECT_NE(m.find("--flavor chain"), std::string::npos) << m;
+  }
+}
 
 // may_goto end to end: preverify accepts it (as the kernel does), translate()
 // takes preverify's decoded program and CFG as they are, keeps every may_goto

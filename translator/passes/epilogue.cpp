@@ -49,7 +49,7 @@ std::vector<isa::Emit> Snippet::build() const {
   return out;
 }
 
-// The counter is this CPU's own slot of a PERCPU_ARRAY, so a plain
+// The counter is this CPU's own row of the stats map, so a plain
 // load/add/store is exact: BPF programs run with migration disabled, and
 // the two hooks that run our programs do not nest on a CPU (XDP runs in
 // NAPI softirq, tc egress under rcu_read_lock_bh; neither is entered from
@@ -59,23 +59,40 @@ std::vector<isa::Emit> Snippet::build() const {
 // place two runs can interleave on a CPU is BPF_PROG_TEST_RUN on a
 // preemptible kernel (test runs only disable migration): at worst a test
 // run's count is one short, never a live frame's.
-Snippet count_action() {
+//
+// No stack: a map lookup needs its key in memory, and a key slot would give
+// the main program a frame it may not have had, which the kernel adds to
+// every call chain's 512 bytes (a subprogram using all 512 was refused,
+// "combined stack size of 2 calls is 528"). The value is addressed directly
+// instead (BPF_PSEUDO_MAP_VALUE on a one-value ARRAY):
+//   w6 = w0
+//   call bpf_get_smp_processor_id        ; inlined by the verifier on x86-64 (6.10+)
+//   if r0 >= cpus goto counted           ; never, with a map of this host's size
+//   r0 *= 64 ; r1 = map_value(stats) ll ; r1 += r0
+//   if w6 == 0 goto bump ; r1 += 8 ; ... if w6 == 4 goto bump ; r1 += 8
+//   bump: r2 = *(u64 *)(r1 + 0) ; r2 += 1 ; *(u64 *)(r1 + 0) = r2
+//   counted: w0 = w6
+// The slot is added as immediates, one compare at a time, not as a
+// register: guest programs are verified without pointer-leak rights, and
+// the kernel then refuses a pointer plus a register whose bounds differ
+// between the paths that reach it ("different maps, paths or scalars"), as
+// the action's do (a constant on one path, a range on another). The CPU
+// offset has the same bounds on every path.
+Snippet count_action(std::uint32_t cpus) {
   using namespace isa;
   Snippet s;
-  s.emit(Bin{AluOp::Mov, false, 6, Reg{0}})                          // w6 = w0: the action
-      .emit(Bin{AluOp::Mov, false, 7, Reg{0}})                       // w7 = slot
-      .jump(Jmp{Cond::Lt, true, 7, Imm{kStatsSlotUnknown}, 0}, "known")
-      .emit(Bin{AluOp::Mov, false, 7, Imm{kStatsSlotUnknown}})
-      .label("known")
-      .emit(Store{Size::W, kFramePointer, -4, Reg{7}})
-      .emit(LoadMapFd{1, static_cast<std::int32_t>(kStatsMapHandle)})
-      .emit(Bin{AluOp::Mov, true, 2, Reg{kFramePointer}})
-      .emit(Bin{AluOp::Add, true, 2, Imm{-4}})
-      .emit(Call{uapi::kMapLookupElem})
-      .jump(Jmp{Cond::Eq, false, 0, Imm{0}, 0}, "counted")
-      .emit(Load{Size::DW, false, 1, 0, 0})                         // r1 = *(u64 *)(r0 + 0)
-      .emit(Bin{AluOp::Add, true, 1, Imm{1}})                        // r1 += 1
-      .emit(Store{Size::DW, 0, 0, Reg{1}})                           // *(u64 *)(r0 + 0) = r1
+  s.emit(Bin{AluOp::Mov, false, 6, Reg{0}})  // w6 = w0: the action
+      .emit(Call{uapi::kGetSmpProcessorId})
+      .jump(Jmp{Cond::Ge, false, 0, Imm{static_cast<std::int32_t>(cpus)}, 0}, "counted")
+      .emit(Bin{AluOp::Mul, true, 0, Imm{kStatsRowBytes}})
+      .emit(LoadMapValue{1, static_cast<std::int32_t>(kStatsMapHandle), 0})
+      .emit(Bin{AluOp::Add, true, 1, Reg{0}});
+  for (std::int32_t slot = 0; slot < std::int32_t(kStatsSlotUnknown); ++slot)
+    s.jump(Jmp{Cond::Eq, true, 6, Imm{slot}, 0}, "bump").emit(Bin{AluOp::Add, true, 1, Imm{8}});
+  s.label("bump")
+      .emit(Load{Size::DW, false, 2, 1, 0})  // r2 = *(u64 *)(r1 + 0)
+      .emit(Bin{AluOp::Add, true, 2, Imm{1}})  // r2 += 1
+      .emit(Store{Size::DW, 1, 0, Reg{2}})  // *(u64 *)(r1 + 0) = r2
       .label("counted")
       .emit(Bin{AluOp::Mov, false, 0, Reg{6}});
   return s;

@@ -36,11 +36,11 @@ class Snippet {
   std::vector<std::pair<std::string, std::size_t>> labels_;  // name -> item index
 };
 
-// r0 holds the XDP action. Counts it in the per-CPU stats map:
-// stats[min(action, 5)] += 1, a plain (non-atomic) add on this CPU's slot
-// (epilogue.cpp says why that is exact). Uses r1-r2, r6-r7 and fp-4 (all
-// dead at exit); leaves the action in w0.
-Snippet count_action();  // map kStatsMapHandle, bound at encoding
+// r0 holds the XDP action. Counts it in this CPU's row of the stats map
+// (passes.hpp): row[min(action, 5)] += 1, a plain (non-atomic) add
+// (epilogue.cpp says why that is exact). Uses r0-r6 (all dead at
+// the main program's exit) and no stack; leaves the action in w0.
+Snippet count_action(std::uint32_t cpus);  // map kStatsMapHandle, bound at encoding
 
 // return bpf_redirect(ifindex, flags): the one way both flavors hand a frame
 // to the tap (tc TX with BPF_F_INGRESS, chain PASS with 0). Uses r1-r2.

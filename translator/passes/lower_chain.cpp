@@ -49,7 +49,7 @@ Status lower_ctx_loads(Rewriter& rw, const std::vector<Insn>& insns, const Struc
 
 Snippet chain_return_epilogue(const TranslateOptions& o) {
   Snippet s;
-  if (o.stats) s.append(count_action());
+  if (o.stats) s.append(count_action(o.stats_cpus));
   s.jump(Jmp{Cond::Eq, true, 0, Imm{uapi::kPass}, 0}, "pass")
       .jump(Jmp{Cond::Gt, true, 0, Imm{uapi::kTx}, 0}, "drop")
       .emit(Exit{})  // ABORTED, DROP, TX

@@ -59,16 +59,23 @@ using KfuncIdOf = std::function<std::optional<std::int32_t>(const std::string& n
 struct TranslateOptions {
   Flavor flavor = Flavor::Tc;
   std::uint32_t tap_ifindex = 0;    // redirect target (TX in tc, PASS in chain)
-  bool stats = false;               // count actions in map kStatsMapHandle (PERCPU_ARRAY,
-                                    // key u32 action slot, value u64)
+  bool stats = false;               // count actions in map kStatsMapHandle (layout below)
   std::uint32_t guest_ifindex = 0;  // what ctx->ingress_ifindex reads as
   KfuncIdOf kfunc_id;               // empty: kfunc calls are refused (no host BTF to resolve them)
+  std::uint32_t stats_cpus = 0;     // rows of the stats map: the host's possible CPUs (>= 1 with stats)
 };
 
-// Per-action counter slots in the stats map.
+// The per-action stats map: an ARRAY with one value (key 0) of
+// stats_cpus rows of kStatsRowBytes, one row per possible CPU, slot s of
+// CPU c a u64 at c * kStatsRowBytes + 8 * s. The program addresses it
+// directly (BPF_PSEUDO_MAP_VALUE) from bpf_get_smp_processor_id(): no
+// lookup and no key on the stack, so counting gives the main program no
+// stack frame (epilogue.cpp). A row is a cache line: CPUs never share one.
 inline constexpr std::uint32_t kStatsSlotUnknown = 5;  // 0..4 = XDP_ABORTED..XDP_REDIRECT
 inline constexpr std::uint32_t kStatsSlots = 6;
+inline constexpr std::uint32_t kStatsRowBytes = 64;
 static_assert(kStatsSlotUnknown == std::uint32_t(uapi::kRedirectAct) + 1, "one stats slot per XDP action, then unknown");
+static_assert(kStatsSlots * 8 <= kStatsRowBytes, "a CPU's slots fit in its row");
 
 struct Translated {
   // Map references by guest handle (the stats map: kStatsMapHandle).

@@ -71,6 +71,8 @@ Result<Translated> run_passes(const Submission& submission, isa::Decoded decoded
                       std::to_string(submission.insns.size()) +
                       " slots): pass the Report of preverify() for this submission");
 
+  if (options.stats && options.stats_cpus == 0)  // the host's mistake, not the guest's
+    return diag.whole("statistics need the stats map's row count (TranslateOptions::stats_cpus)");
   if (auto s = check_map_refs(insns, structure, ctx); !s) return s.error();
   if (auto s = check_helper_allowlist(insns, structure, ctx); !s) return s.error();
   auto lowered = lower_for_flavor(insns, structure, ctx);
