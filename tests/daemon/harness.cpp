@@ -251,4 +251,32 @@ std::vector<isa::RawInsn> trivial_program(std::size_t n) {
   return out;
 }
 
+std::vector<isa::RawInsn> heavy_program() {
+  using isa::RawInsn;
+  constexpr int kStages = 24;
+  std::vector<RawInsn> p{RawInsn::make(0x85, 0, 0, 0, 7),  // call bpf_get_prandom_u32
+                         RawInsn::make(0xbf, 7, 0, 0, 0),  // r7 = r0 (unknown)
+                         RawInsn::make(0xb7, 6, 0, 0, 0)}; // r6 = 0
+  for (int i = 0; i < kStages; ++i) {
+    p.push_back(RawInsn::make(0x67, 6, 0, 0, 1));        // r6 <<= 1
+    p.push_back(RawInsn::make(0xbf, 8, 7, 0, 0));        // r8 = r7
+    p.push_back(RawInsn::make(0x57, 8, 0, 0, 1 << i));   // r8 &= bit i
+    p.push_back(RawInsn::make(0x15, 8, 0, 1, 0));        // if r8 == 0 goto +1
+    p.push_back(RawInsn::make(0x47, 6, 0, 0, 1));        // r6 |= 1
+  }
+  p.push_back(RawInsn::make(0x15, 6, 0, 1, 0x12345));    // if r6 == 0x12345 goto +1 (r6 precise)
+  p.push_back(RawInsn::make(0xb7, 0, 0, 0, 1));          // r0 = XDP_DROP
+  p.push_back(RawInsn::make(0xb7, 0, 0, 0, 2));          // r0 = XDP_PASS
+  p.push_back(RawInsn::make(0x95, 0, 0, 0, 0));          // exit
+  return p;
+}
+
+transport::ProgLoadRequest prog_load_request(std::vector<isa::RawInsn> insns, const std::string& name) {
+  transport::ProgLoadRequest r;
+  r.name = name;
+  r.license = "GPL";
+  r.insns = std::move(insns);
+  return r;
+}
+
 }  // namespace xo::dtest
