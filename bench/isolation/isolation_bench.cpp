@@ -6,10 +6,10 @@
 // victim's guest times MAP_LOOKUP round trips on its own map. The quiet
 // case is the same lookup with no flood. Per-iteration times are taken by
 // hand; p50/p99/max are counters; `heavy_loads` counts the flooder's
-// verifications that ended during the run and `daemon_cpu_s` the CPU the
-// daemon (serving thread and load worker) used meanwhile: the flood's
-// verifier CPU shows there (the worker runs at nice +10, so on a busy host
-// one heavy load can take longer than the run).
+// verifications that ended during the run; `serving_cpu_s` and
+// `verifier_cpu_s` the CPU the daemon's serving thread and its load
+// worker used meanwhile (the worker runs at nice +10, so on a busy host one
+// heavy load can take longer than the run).
 //
 //   scripts/bench isolation [google-benchmark options]
 #include <benchmark/benchmark.h>
@@ -102,10 +102,11 @@ class Flood {
   std::thread thread_;
 };
 
-// CPU seconds the daemon (every thread) has used: utime + stime.
-double daemon_cpu_s() {
-  std::ifstream in("/proc/" + std::to_string(env().daemon->pid()) + "/stat");
+// CPU seconds (utime + stime) from a /proc .../stat file.
+double cpu_s(const std::string& path) {
+  std::ifstream in(path);
   std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (stat.rfind(')') == std::string::npos) return 0;
   std::istringstream fields(stat.substr(stat.rfind(')') + 2));
   std::string f;
   double ticks = 0;
@@ -114,9 +115,22 @@ double daemon_cpu_s() {
   return ticks / double(::sysconf(_SC_CLK_TCK));
 }
 
+// The daemon's CPU: all threads, and its load workers (every thread but
+// the main one, which serves the sessions).
+struct DaemonCpu {
+  double all = 0, workers = 0;
+};
+DaemonCpu daemon_cpu() {
+  const std::string pid = std::to_string(env().daemon->pid());
+  DaemonCpu c;
+  c.all = cpu_s("/proc/" + pid + "/stat");
+  c.workers = c.all - cpu_s("/proc/" + pid + "/task/" + pid + "/stat");
+  return c;
+}
+
 void lookups(benchmark::State& state) {
   Env& e = env();
-  const double cpu0 = daemon_cpu_s();
+  const DaemonCpu cpu0 = daemon_cpu();
   std::vector<std::uint8_t> key{3, 0, 0, 0};
   std::vector<double> ns;
   ns.reserve(1 << 20);
@@ -128,7 +142,9 @@ void lookups(benchmark::State& state) {
     ns.push_back(d);
     state.SetIterationTime(d / 1e9);
   }
-  state.counters["daemon_cpu_s"] = daemon_cpu_s() - cpu0;
+  const DaemonCpu cpu1 = daemon_cpu();
+  state.counters["serving_cpu_s"] = (cpu1.all - cpu1.workers) - (cpu0.all - cpu0.workers);
+  state.counters["verifier_cpu_s"] = cpu1.workers - cpu0.workers;
   if (ns.empty()) return;
   std::sort(ns.begin(), ns.end());
   auto pct = [&](double p) { return ns[std::min(ns.size() - 1, std::size_t(p * double(ns.size())))]; };

@@ -23,7 +23,8 @@ Result<std::unique_ptr<Server>> Server::create(DaemonConfig config, BackendFacto
   std::unique_ptr<Server> server(new Server(std::move(config), std::move(factory)));
   server->stop_fd_ = UniqueFd(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
   if (!server->stop_fd_) return err(std::string("eventfd: ") + std::strerror(errno));
-  server->pool_ = std::make_shared<session::LoadPool>(server->config_.load_threads);
+  server->pool_ = std::make_shared<session::LoadPool>(server->config_.load_threads,
+                                                       int(server->config_.load_nice));
   if (server->pool_->completion_fd() < 0) return err(std::string("eventfd: ") + std::strerror(errno));
   for (const auto& c : server->config_.sessions) {
     auto l = ts::UnixListener::listen(c.socket);
@@ -86,6 +87,9 @@ bool Server::serve(Slot& s, short revents) {
   // result). Answering it would cost every other VM the verifications the
   // guest queued before leaving.
   bool gone = revents & (POLLHUP | POLLERR);
+  // What the peer wrote before leaving is read (bounded) only to say in the
+  // log whether it left mid-frame; its frames are dropped with the rest.
+  if (gone) (void)c.read_some(kReadBudget);
   if (!gone && (revents & POLLIN)) {
     const bool room = c.pending().size() < kMaxPendingFrames && c.queued_bytes() < kMaxQueuedReplyBytes;
     if (room) gone = !c.read_some(kReadBudget);

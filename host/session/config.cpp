@@ -129,7 +129,10 @@ Result<DaemonConfig> parse_config(std::string_view text, std::string_view origin
     if (section == Section::Daemon) {
       if (key == "pin_root") config.pin_root = value;
       else if (key == "log_level") config.log_level = value;
-      else if (key == "load_threads") {
+      else if (key == "load_nice") {
+        if (!parse_uint(value, config.load_nice) || config.load_nice > 19)
+          return fail("load_nice: '" + std::string(value) + "' is not a number in 0..19");
+      } else if (key == "load_threads") {
         if (!parse_uint(value, config.load_threads) || config.load_threads == 0 || config.load_threads > 64)
           return fail("load_threads: '" + std::string(value) + "' is not a number in 1..64");
       }

@@ -7,6 +7,7 @@
 //   log_level = info                   # error | warn | info | debug
 //   load_threads = 1                   # workers that run PROG_LOAD's verification
 //                                      # (load_pool.hpp), off the serving thread
+//   load_nice    = 10                  # their nice (0..19): the serving thread wins the CPU
 //
 //   [session vm1]                      # one section per VM NIC
 //   tap              = tap0            # host tap feeding the VM's NIC
@@ -82,6 +83,7 @@ struct DaemonConfig {
   std::string pin_root = std::string(kDefaultPinRoot);
   std::string log_level = "info";
   std::uint32_t load_threads = 1;
+  std::uint32_t load_nice = 10;  // the load workers' nice, above the serving thread's
   std::vector<SessionConfig> sessions;
 };
 

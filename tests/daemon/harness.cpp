@@ -35,12 +35,13 @@ std::string unique_name(const char* prefix) {
   return std::string(prefix) + std::to_string(getpid() % 100000) + "x" + std::to_string(counter++);
 }
 
-Daemon::Daemon(std::vector<SessionSpec> sessions, const std::string& log_level) : sessions_(std::move(sessions)) {
+Daemon::Daemon(std::vector<SessionSpec> sessions, const std::string& log_level, const std::string& daemon_extra)
+    : sessions_(std::move(sessions)) {
   std::string base = "/tmp/" + unique_name("xodt");
   config_path_ = base + ".conf";
   log_path_ = base + ".log";
   std::ofstream conf(config_path_);
-  conf << "[daemon]\nlog_level = " << log_level << "\n";
+  conf << "[daemon]\nlog_level = " << log_level << "\n" << daemon_extra << "\n";
   for (auto& s : sessions_) {
     if (s.socket.empty()) s.socket = "/tmp/xod-" + s.name + ".sock";
     conf << "\n[session " << s.name << "]\ntap = " << s.tap << "\nsocket = " << s.socket << "\n"

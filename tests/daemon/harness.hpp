@@ -37,7 +37,9 @@ struct SessionSpec {
 // destructor. Its stderr (the admin log) is kept in a file.
 class Daemon {
  public:
-  explicit Daemon(std::vector<SessionSpec> sessions, const std::string& log_level = "info");
+  // `daemon_extra`: more `key = value` lines for the [daemon] section.
+  explicit Daemon(std::vector<SessionSpec> sessions, const std::string& log_level = "info",
+                  const std::string& daemon_extra = "");
   ~Daemon();
   Daemon(const Daemon&) = delete;
   Daemon& operator=(const Daemon&) = delete;
