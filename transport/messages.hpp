@@ -102,13 +102,14 @@ inline constexpr std::int32_t kE2BIG = -7;    // a length or count over its boun
 inline constexpr std::int32_t kEBADF = -9;    // handle unknown to this session (or another session's)
 inline constexpr std::int32_t kEAGAIN = -11;  // request rate exceeded; retry later
 inline constexpr std::int32_t kEACCES = -13;  // host kernel refused (e.g. its verifier)
-inline constexpr std::int32_t kEBUSY = -16;   // object still referenced (MAP_FREE, BTF_FREE)
+inline constexpr std::int32_t kEBUSY = -16;   // object still referenced (MAP_FREE, BTF_FREE); verifier CPU budget spent (PROG_LOAD)
 inline constexpr std::int32_t kEEXIST = -17;  // map update with BPF_NOEXIST
 inline constexpr std::int32_t kEINVAL = -22;  // malformed request
 inline constexpr std::int32_t kENOSPC = -28;  // map full
 inline constexpr std::int32_t kENOSYS = -38;  // unknown command
 inline constexpr std::int32_t kEPROTO = -71;  // unsupported protocol version / bad frame
 inline constexpr std::int32_t kEDQUOT = -122; // session quota exceeded
+inline constexpr std::int32_t kECANCELED = -125;  // PROG_LOAD: the session was reset while it was verified
 }  // namespace status
 // "EINVAL", ...; "errno -N" for others.
 std::string status_name(std::int32_t code);

@@ -77,7 +77,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       while (!conn.pending().empty()) {
         auto frame = std::move(conn.pending().front());
         conn.pending().pop_front();
-        check_reply(frame, session.handle_frame(frame, now));
+        check_reply(frame, session.handle_frame(frame).value());
         const auto& q = session.config().quotas;
         if (live.maps > int(q.max_maps) || live.progs > int(q.max_progs)) __builtin_trap();
         if (std::size_t(live.btfs + live.maps + live.progs) != session.object_count()) __builtin_trap();
@@ -91,7 +91,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     // EOF: frames cut before it are still answered (as the server does).
     while (!conn.pending().empty()) {
-      check_reply(conn.pending().front(), session.handle_frame(conn.pending().front(), now));
+      check_reply(conn.pending().front(), session.handle_frame(conn.pending().front()).value());
       conn.pending().pop_front();
     }
     // A framing error is answered (one ERROR reply queued) before closing.

@@ -111,23 +111,36 @@ class Backend final : public SessionBackend {
     return std::unique_ptr<BackendMap>(std::make_unique<Map>(l_, def));
   }
   // The real pipeline up to the kernel (host::prepare), then a pretend
-  // kernel that refuses programs whose last insn is not exit.
-  Outcome<std::unique_ptr<BackendProg>> load_prog(const ProgLoadInput& in) override {
+  // kernel that refuses programs whose last insn is not exit. It all runs
+  // in begin_load (map_of is valid there only); run() has nothing to do.
+  struct Load final : BackendLoad {
+    std::optional<Outcome<std::unique_ptr<BackendProg>>> result;
+    void run() override {}
+  };
+  Outcome<std::unique_ptr<BackendLoad>> begin_load(ProgLoadInput in) override {
+    auto load = std::make_unique<Load>();
+    load->result.emplace(load_now(in));
+    return std::unique_ptr<BackendLoad>(std::move(load));
+  }
+  Outcome<std::unique_ptr<BackendProg>> finish_load(BackendLoad& load) override {
+    return std::move(*static_cast<Load&>(load).result);
+  }
+  Outcome<std::unique_ptr<BackendProg>> load_now(const ProgLoadInput& in) {
     host::PipelineOptions o;
     o.flavor = in.flavor;
     o.tap_ifindex = 1;
     o.stats = true;
     o.stats_cpus = 2;
     o.max_insns = in.max_insns;
-    auto prepared = host::prepare(*in.submission, *in.policy, o);
+    auto prepared = host::prepare(in.submission, *in.policy, o);
     if (!prepared) return failure_of(prepared.error());
     // Every map the pipeline accepted must be one the session owns.
-    auto encoded = prepared->translated.encode(*in.submission, [&in](std::uint32_t h) -> std::optional<int> {
+    auto encoded = prepared->translated.encode(in.submission, [&in](std::uint32_t h) -> std::optional<int> {
       if (h == translator::kStatsMapHandle) return 3;
       return in.map_of(h) ? std::optional<int>(int(h)) : std::nullopt;
     });
     if (!encoded) __builtin_trap();
-    const auto& insns = in.submission->insns;
+    const auto& insns = in.submission.insns;
     auto last = isa::decode_one(insns, insns.size() - 1);
     if (!last || !std::holds_alternative<isa::Exit>(*last))
       return Failure{-13, "last insn is not exit", "0: (b7) r0 = 2\n"};

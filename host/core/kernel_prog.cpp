@@ -2,7 +2,9 @@
 
 #include <bpf/bpf.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <memory>
 #include <cstring>
 #include <optional>
 
@@ -40,48 +42,52 @@ int load(const KernelProgSpec& spec, char* log, std::uint32_t log_size) {
 
 }  // namespace
 
+namespace {
+thread_local unsigned verifications = 0;
+}  // namespace
+
+unsigned last_kernel_verifications() { return verifications; }
+
 std::variant<KernelProg, KernelRefusal> load_kernel_prog(const KernelProgSpec& spec) {
   static_assert(sizeof(FuncInfo) == sizeof(bpf_func_info));
   static_assert(sizeof(LineInfo) == sizeof(bpf_line_info));
+  verifications = 0;
+  // The kernel wants at least 128 bytes and at most UINT_MAX >> 2.
+  const std::size_t log_bytes = std::clamp<std::size_t>(spec.log_bytes, 128, 1u << 30);
+  std::unique_ptr<char[]> log(new char[log_bytes]);
+  log[0] = '\0';
   // Guest code is verified without pointer-leak rights (load_caps.hpp); the
   // guard ends before anything else runs.
   int fd = -1, error = 0;
   {
     auto caps = GuestLoadCaps::enter();
     if (!caps) return KernelRefusal{caps.error().code, caps.error().message};
-    fd = load(spec, nullptr, 0);
+    fd = load(spec, log.get(), static_cast<std::uint32_t>(log_bytes));
     error = errno;
+    ++verifications;
   }
   // With the rights only what the pre-verifier proved leak-free: the kernel
   // then skips its Spectre v1 sanitation, which refuses variable packet
-  // offsets outright.
+  // offsets outright. Only after an EACCES, the verifier's "this program is
+  // unsafe" (what the sanitation answers): a refusal for size or complexity
+  // (E2BIG, ENOSPC when the log outgrew its bound, the jump-sequence limit's
+  // errors) is not retried, since the rights do not make a program shorter
+  // and a second verification is what a hostile guest wants.
   bool privileged = false;
-  if (fd < 0 && spec.privileged_fallback) {
-    fd = load(spec, nullptr, 0);
+  if (fd < 0 && spec.privileged_fallback && error == EACCES) {
+    log[0] = '\0';
+    fd = load(spec, log.get(), static_cast<std::uint32_t>(log_bytes));
+    ++verifications;
     if (fd >= 0) privileged = true;
     else error = errno;
   }
   if (fd < 0) {
     KernelRefusal r;
     r.error = error;
-    r.log.assign(spec.log_bytes, '\0');
-    // The log of the last refusal: the privileged one when there was one
-    // (its reason is the program's real fault, not the sanitation's).
-    {
-      std::optional<GuestLoadCaps> caps;
-      if (!spec.privileged_fallback) {
-        auto c = GuestLoadCaps::enter();
-        if (!c) return KernelRefusal{c.error().code, c.error().message};
-        caps.emplace(std::move(*c));
-      }
-      fd = load(spec, r.log.data(), static_cast<std::uint32_t>(r.log.size()));
-    }
-    if (fd < 0) {
-      r.log.resize(std::strlen(r.log.c_str()));
-      return r;
-    }
-    // Accepted the second time (a transient failure such as EAGAIN): keep it.
-    privileged = spec.privileged_fallback;
+    r.log_overflowed = error == ENOSPC;
+    log[log_bytes - 1] = '\0';
+    r.log.assign(log.get());
+    return r;
   }
   KernelProg p;
   p.fd.reset(fd);

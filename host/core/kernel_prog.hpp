@@ -25,7 +25,11 @@ struct KernelProgSpec {
   int btf_fd = -1;  // func_info/line_info are passed only with BTF
   std::span<const FuncInfo> func_info;
   std::span<const LineInfo> line_info;
-  std::size_t log_bytes = 4u << 20;  // verifier log buffer on refusal
+  // The verifier log buffer, given to the one verification from the start
+  // (log_level 1; the kernel keeps the tail when it overflows). A program
+  // whose log outgrows it is refused (KernelRefusal::log_overflowed): the
+  // kernel then reports ENOSPC instead of its verdict.
+  std::size_t log_bytes = 16u << 20;
   // Load again with the host's pointer-leak rights when the unprivileged
   // verifier refuses: only for code proven not to leak an address
   // (Prepared::pointer_safe).
@@ -42,14 +46,21 @@ struct KernelProg {
 struct KernelRefusal {
   int error = 0;    // errno
   std::string log;  // verifier log (tail when it overflowed)
+  bool log_overflowed = false;  // ENOSPC: the log outgrew log_bytes, verdict unknown
 };
 
-// Loads once without a log, with the thread's CAP_SYS_ADMIN and CAP_PERFMON
-// lowered (load_caps.hpp): the program gets no pointer-leak rights and the
-// kernel's Spectre v1 hardening, whoever loads it. When that is refused and
-// spec.privileged_fallback is set, loads once more with the rights. On
-// refusal, loads again with log_level 1 (in the mode that refused last) to
-// capture the verifier's reasons.
+// How many times the kernel verified the program (bpf(BPF_PROG_LOAD) calls)
+// in the last load_kernel_prog() on this thread: 1, or 2 when the
+// privileged fallback ran. For logs and tests.
+unsigned last_kernel_verifications();
+
+// Verifies once, with the bounded log from the start, and the thread's
+// CAP_SYS_ADMIN and CAP_PERFMON lowered (load_caps.hpp): the program gets no
+// pointer-leak rights and the kernel's Spectre v1 hardening, whoever loads
+// it. The verifier is never re-run just to get a log (a hostile program can
+// make one verification cost seconds). Only when that is refused EACCES and
+// spec.privileged_fallback is set does it load once more, with the rights;
+// the refusal's log is then the privileged one's.
 std::variant<KernelProg, KernelRefusal> load_kernel_prog(const KernelProgSpec& spec);
 
 }  // namespace xo::host

@@ -38,6 +38,7 @@ Result<HostProgram> load_program(const Submission& s, const Policy& policy, cons
   }
   spec.privileged_fallback = prepared->pointer_safe;
   auto loaded = load_kernel_prog(spec);
+  if (report) report->kernel_verifications = last_kernel_verifications();
   if (auto* refusal = std::get_if<KernelRefusal>(&loaded)) {
     GuestLocator where(&tr.index_map, s);
     MappedLog mapped = map_verifier_log(refusal->log, where);
@@ -49,6 +50,13 @@ Result<HostProgram> load_program(const Submission& s, const Policy& policy, cons
         report->verifier_log += "host: verified without pointer-leak rights only, because " +
                                 prepared->pointer_note + "\n";
     }
+    if (refusal->log_overflowed)
+      // The kernel reports ENOSPC instead of its verdict; verifying again
+      // without a log to learn it would double what the guest costs.
+      return Error{Diagnoser(s).label() + ": too complex to verify on this host: the verifier's log outgrew its " +
+                       std::to_string(spec.log_bytes >> 20) + " MiB bound (the log's tail follows): " +
+                       mapped.summary,
+                   mapped.guest_pc, E2BIG, Stage::KernelVerify};
     const int code = refusal->error > 0 ? refusal->error : EINVAL;
     return Error{Diagnoser(s).label() + ": host kernel verifier refused it (" + errno_name(refusal->error) +
                      "): " + mapped.summary,

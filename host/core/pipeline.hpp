@@ -64,6 +64,7 @@ struct LoadTarget {
 struct PipelineReport {
   std::vector<std::string> notes;
   std::string verifier_log;  // the kernel's log, every line annotated with the guest insn
+  unsigned kernel_verifications = 0;  // bpf(BPF_PROG_LOAD) calls: 1, 2 with the privileged fallback
 };
 
 struct HostProgram {

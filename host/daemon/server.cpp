@@ -23,6 +23,9 @@ Result<std::unique_ptr<Server>> Server::create(DaemonConfig config, BackendFacto
   std::unique_ptr<Server> server(new Server(std::move(config), std::move(factory)));
   server->stop_fd_ = UniqueFd(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
   if (!server->stop_fd_) return err(std::string("eventfd: ") + std::strerror(errno));
+  server->pool_ = std::make_shared<session::LoadPool>(server->config_.load_threads,
+                                                       int(server->config_.load_nice));
+  if (server->pool_->completion_fd() < 0) return err(std::string("eventfd: ") + std::strerror(errno));
   for (const auto& c : server->config_.sessions) {
     auto l = ts::UnixListener::listen(c.socket);
     if (!l) return err("session '" + c.name + "': " + l.error().message);
@@ -63,7 +66,7 @@ void Server::accept(Slot& s) {
     return;
   }
   s.conn = std::make_unique<Connection>(UniqueFd(fd));
-  s.session = std::make_unique<Session>(s.config, factory_(s.config), Clock::now());
+  s.session = std::make_unique<Session>(s.config, factory_(s.config), Clock::now(), pool_);
   log_line(LogLevel::Info, s.session->label(), "guest connected on " + s.config.socket);
 }
 
@@ -78,36 +81,45 @@ void Server::drop(Slot& s, const std::string& why) {
 
 bool Server::serve(Slot& s, short revents) {
   Connection& c = *s.conn;
-  if (revents & (POLLIN | POLLHUP | POLLERR)) {
+  Session& session = *s.session;
+  // A guest that hung up reads no replies: what it left is dropped
+  // unanswered, and a load in flight is cancelled (its worker frees the
+  // result). Answering it would cost every other VM the verifications the
+  // guest queued before leaving.
+  bool gone = revents & (POLLHUP | POLLERR);
+  // What the peer wrote before leaving is read (bounded) only to say in the
+  // log whether it left mid-frame; its frames are dropped with the rest.
+  if (gone) (void)c.read_some(kReadBudget);
+  if (!gone && (revents & POLLIN)) {
     const bool room = c.pending().size() < kMaxPendingFrames && c.queued_bytes() < kMaxQueuedReplyBytes;
-    if (room || (revents & (POLLHUP | POLLERR))) {
-      if (!c.read_some(room ? kReadBudget : 0) || ((revents & (POLLHUP | POLLERR)) && !(revents & POLLIN))) {
-        // Answer what arrived before the hang-up, then clean up.
-        const auto now = Clock::now();
-        while (!c.pending().empty()) {
-          c.queue(s.session->handle_frame(c.pending().front(), now));
-          c.pending().pop_front();
-        }
-        drop(s, c.mid_frame() ? "connection closed mid-frame (truncated frame)" : "connection closed");
-        return false;
-      }
-    }
+    if (room) gone = !c.read_some(kReadBudget);
   }
-  const auto now = Clock::now();
-  for (std::size_t i = 0; i < kFramesPerTurn && !c.pending().empty(); ++i) {
+  if (gone) {
+    const std::size_t dropped = c.pending().size();
+    c.pending().clear();
+    std::string why = c.mid_frame() ? "connection closed mid-frame (truncated frame)" : "connection closed";
+    if (dropped) why += ", " + std::to_string(dropped) + " queued request(s) dropped";
+    if (session.busy()) why += ", its load in flight cancelled";
+    drop(s, why);
+    return false;
+  }
+  if (session.busy())
+    if (auto reply = session.poll_load()) c.queue(std::move(*reply));
+  for (std::size_t i = 0; i < kFramesPerTurn && !c.pending().empty() && !session.busy(); ++i) {
     if (c.queued_bytes() >= kMaxQueuedReplyBytes) break;  // peer is not reading its replies
-    c.queue(s.session->handle_frame(c.pending().front(), now));
+    auto reply = session.handle_frame(c.pending().front());
     c.pending().pop_front();
+    if (reply) c.queue(std::move(*reply));
   }
   if (!c.flush()) {
     drop(s, "write error");
     return false;
   }
-  if (c.closing() && !c.wants_write()) {
+  if (c.closing() && !c.wants_write() && !session.busy()) {
     drop(s, c.close_reason());
     return false;
   }
-  return !c.pending().empty() && c.queued_bytes() < kMaxQueuedReplyBytes;
+  return !c.pending().empty() && !session.busy() && c.queued_bytes() < kMaxQueuedReplyBytes;
 }
 
 void Server::check_tap(Slot& s) {
@@ -134,6 +146,7 @@ void Server::run() {
   for (;;) {
     std::vector<pollfd> fds;
     fds.push_back({stop_fd_.get(), POLLIN, 0});
+    fds.push_back({pool_->completion_fd(), POLLIN, 0});
     for (auto& s : slots_) {
       fds.push_back({s->listener.fd(), POLLIN, 0});
       short ev = 0;
@@ -155,11 +168,12 @@ void Server::run() {
       log_line(LogLevel::Info, "", "stopping: freeing every session");
       break;
     }
+    if (fds[1].revents & POLLIN) pool_->acknowledge();  // serve() takes each finished load's reply
     busy = false;
     for (std::size_t i = 0; i < slots_.size(); ++i) {
       Slot& s = *slots_[i];
-      const pollfd& lfd = fds[1 + 2 * i];
-      const pollfd& cfd = fds[2 + 2 * i];
+      const pollfd& lfd = fds[2 + 2 * i];
+      const pollfd& cfd = fds[3 + 2 * i];
       if (s.conn && cfd.fd == s.conn->fd()) busy |= serve(s, cfd.revents);
       if (lfd.revents & POLLIN) accept(s);
     }

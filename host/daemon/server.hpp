@@ -8,6 +8,13 @@
 // the others at most one bounded turn per iteration, and its own excess
 // requests are answered EAGAIN by the token bucket without kernel work.
 //
+// Verification: a PROG_LOAD's pre-verify, translation and kernel verifier
+// run on the load pool's workers (host/session/load_pool.hpp; [daemon]
+// load_threads), never on this thread. The session that asked waits (its
+// later frames stay queued, bounded by kMaxPendingFrames) while the others
+// are served; the pool's eventfd wakes the loop when a load ends. A guest
+// that hangs up has its unanswered frames dropped and its load cancelled.
+//
 // Lifetime: a session's objects live exactly as long as its connection.
 // EOF, a framing error, RESET or the tap disappearing free them all (the
 // last also sends EVENT "offload lost"). SIGTERM (stop()) frees everything
@@ -25,6 +32,7 @@
 #include "host/session/backend.hpp"
 #include "host/session/config.hpp"
 #include "host/session/connection.hpp"
+#include "host/session/load_pool.hpp"
 #include "host/session/session.hpp"
 #include "transport/channel.hpp"
 
@@ -75,6 +83,9 @@ class Server {
 
   DaemonConfig config_;
   BackendFactory factory_;
+  // Before the slots: sessions (which cancel their loads) go first, then
+  // the pool's destructor waits for a verification still running.
+  std::shared_ptr<session::LoadPool> pool_;
   std::vector<std::unique_ptr<Slot>> slots_;
   xo::UniqueFd stop_fd_;  // eventfd
 };

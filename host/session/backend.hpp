@@ -87,15 +87,33 @@ class BackendProg {
 
 // What PROG_LOAD hands the backend: the submission assembled from the
 // request and the session's tables (maps = every map of the session, by
-// handle; btf = the blob of the BTF handle, if any).
+// handle; btf = the blob of the BTF handle, if any). map_of and btf are
+// valid only during begin_load().
 struct ProgLoadInput {
   std::uint32_t handle = 0;  // the program's handle (pins, names)
-  const Submission* submission = nullptr;
+  Submission submission;
   const BackendBtf* btf = nullptr;
   std::function<BackendMap*(std::uint32_t map_handle)> map_of;
+  std::vector<std::uint32_t> map_handles;  // every map of the session
   Flavor flavor = Flavor::Tc;
-  const Policy* policy = nullptr;
+  std::shared_ptr<const Policy> policy;
   std::size_t max_insns = 1'000'000;  // the session's quota
+};
+
+// PROG_LOAD in three steps, so that the costly one (pre-verify, translate,
+// the kernel verifier: seconds for a hostile program) runs on a load worker
+// (load_pool.hpp) while the thread that serves sessions goes on:
+//   begin_load()   serving thread: gathers everything into a self-contained
+//                  BackendLoad (its own copies and fds: the session may be
+//                  freed while it runs)
+//   run()          a worker thread: touches nothing of the session or backend
+//   finish_load()  serving thread: the program as the session keeps it
+class BackendLoad {
+ public:
+  virtual ~BackendLoad() = default;
+  virtual void run() = 0;
+  // bpf(BPF_PROG_LOAD) calls run() made (for the log and tests).
+  virtual unsigned kernel_verifications() const { return 0; }
 };
 
 // One per connected session.
@@ -106,7 +124,9 @@ class SessionBackend {
   virtual Outcome<std::unique_ptr<BackendBtf>> load_btf(std::span<const std::uint8_t> blob) = 0;
   // def.handle is the session handle the map gets.
   virtual Outcome<std::unique_ptr<BackendMap>> create_map(const MapDef& def, const BackendBtf* btf) = 0;
-  virtual Outcome<std::unique_ptr<BackendProg>> load_prog(const ProgLoadInput& input) = 0;
+  virtual Outcome<std::unique_ptr<BackendLoad>> begin_load(ProgLoadInput input) = 0;
+  // `load` has run.
+  virtual Outcome<std::unique_ptr<BackendProg>> finish_load(BackendLoad& load) = 0;
   // Attaches `prog` (loaded for `flavor`) to the session's tap, atomically
   // replacing whatever program is attached there.
   virtual Done attach(BackendProg& prog, Flavor flavor) = 0;

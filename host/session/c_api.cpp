@@ -14,6 +14,7 @@
 #include "host/session/config.hpp"
 #include "host/session/connection.hpp"
 #include "host/session/kernel_backend.hpp"
+#include "host/session/load_pool.hpp"
 #include "host/session/session.hpp"
 #include "transport/codec.hpp"
 
@@ -21,6 +22,9 @@
 
 struct xo_session {
   xo::session::Connection conn;  // framing and the output queue, no fd
+  // Declared before the session: a load still running when the session is
+  // freed is cancelled, and the pool's destructor waits for it.
+  std::shared_ptr<xo::session::LoadPool> pool;  // set by xo_session_completion_fd
   std::unique_ptr<xo::session::Session> session;
 };
 
@@ -50,12 +54,20 @@ xo::Result<SessionConfig> config_of(const xo_session_opts& o, std::string& pin_r
   return c;
 }
 
-// Every complete request is answered now; the VMM drives the pace.
+// Every complete request is answered in order; with a pool, a PROG_LOAD's
+// reply (and the frames after it) wait for its verification to end
+// (xo_session_process()), otherwise it is verified here and now.
 void serve_pending(xo_session& s) {
-  const auto now = Clock::now();
-  while (!s.conn.pending().empty()) {
-    s.conn.queue(s.session->handle_frame(s.conn.pending().front(), now));
+  for (;;) {
+    if (s.session->busy()) {
+      auto reply = s.pool ? s.session->poll_load() : std::optional(s.session->wait_load());
+      if (!reply) return;
+      s.conn.queue(std::move(*reply));
+    }
+    if (s.conn.pending().empty()) return;
+    auto reply = s.session->handle_frame(s.conn.pending().front());
     s.conn.pending().pop_front();
+    if (reply) s.conn.queue(std::move(*reply));
   }
 }
 
@@ -89,6 +101,23 @@ int xo_session_feed(struct xo_session* s, const void* data, size_t len) {
   return s->conn.closing() ? -EPROTO : 0;
 }
 
+int xo_session_completion_fd(struct xo_session* s) {
+  if (!s) return -EINVAL;
+  if (!s->pool) {
+    if (s->session->busy()) return -EBUSY;
+    s->pool = std::make_shared<LoadPool>(1);
+    s->session->set_pool(s->pool);
+  }
+  return s->pool->completion_fd();
+}
+
+int xo_session_process(struct xo_session* s) {
+  if (!s) return -EINVAL;
+  if (s->pool) s->pool->acknowledge();
+  serve_pending(*s);
+  return s->session->busy() ? 1 : 0;
+}
+
 size_t xo_session_output_size(const struct xo_session* s) { return s ? s->conn.queued_bytes() : 0; }
 
 size_t xo_session_read_output(struct xo_session* s, void* buf, size_t cap) {
@@ -116,6 +145,7 @@ int xo_session_get_info(const struct xo_session* s, struct xo_session_info* info
   full.programs = static_cast<std::uint32_t>(s->session->program_count());
   full.maps = static_cast<std::uint32_t>(s->session->map_count());
   full.btfs = static_cast<std::uint32_t>(s->session->btf_count());
+  full.verifier_cpu_ns = s->session->verifier_cpu_ns();
   // An older caller's smaller struct gets the fields it knows.
   const std::size_t n = info->sz < sizeof full ? info->sz : sizeof full;
   std::memcpy(info, &full, n);

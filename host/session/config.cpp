@@ -72,6 +72,8 @@ Status set_session_key(SessionConfig& c, std::string_view key, std::string_view 
   else if (key == "request_burst") return number(q.request_burst);
   else if (key == "max_loop_iterations") return number(q.max_loop_iterations);
   else if (key == "max_ns_per_packet") return number(q.max_ns_per_packet);
+  else if (key == "verify_cpu_ms_per_sec") return number(q.verify_cpu_ms_per_sec);
+  else if (key == "verify_cpu_burst_ms") return number(q.verify_cpu_burst_ms);
   else if (key == "deny_helpers") {
     std::string_view rest = value;
     while (!rest.empty()) {
@@ -127,6 +129,13 @@ Result<DaemonConfig> parse_config(std::string_view text, std::string_view origin
     if (section == Section::Daemon) {
       if (key == "pin_root") config.pin_root = value;
       else if (key == "log_level") config.log_level = value;
+      else if (key == "load_nice") {
+        if (!parse_uint(value, config.load_nice) || config.load_nice > 19)
+          return fail("load_nice: '" + std::string(value) + "' is not a number in 0..19");
+      } else if (key == "load_threads") {
+        if (!parse_uint(value, config.load_threads) || config.load_threads == 0 || config.load_threads > 64)
+          return fail("load_threads: '" + std::string(value) + "' is not a number in 1..64");
+      }
       else return fail("unknown key '" + std::string(key) + "' in [daemon]");
     } else if (auto s = set_session_key(config.sessions.back(), key, value); !s) {
       return fail("[session " + config.sessions.back().name + "] " + s.error().message);

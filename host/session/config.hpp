@@ -5,6 +5,9 @@
 //   [daemon]
 //   pin_root  = /sys/fs/bpf/xoffload   # bpffs directory for session pins
 //   log_level = info                   # error | warn | info | debug
+//   load_threads = 1                   # workers that run PROG_LOAD's verification
+//                                      # (load_pool.hpp), off the serving thread
+//   load_nice    = 10                  # their nice (0..19): the serving thread wins the CPU
 //
 //   [session vm1]                      # one section per VM NIC
 //   tap              = tap0            # host tap feeding the VM's NIC
@@ -22,6 +25,9 @@
 //   deny_helpers     = 5, 7            # helper ids denied on top of the default policy
 //   max_loop_iterations = 65536        # bpf_loop counts per program run, nested ones multiplied
 //   max_ns_per_packet = 100000         # runtime budget; a program over it is detached (0: off)
+//   verify_cpu_ms_per_sec = 100        # verifier CPU budget: a token bucket of CPU time,
+//   verify_cpu_burst_ms   = 2000       # refilled at this rate up to this depth; PROG_LOAD
+//                                      # is refused (EBUSY) while it is empty (0: off)
 //
 // Unknown sections or keys are errors (a typo must not silently drop a
 // quota). The command line form `name:tap:socket` gives a session with the
@@ -52,6 +58,10 @@ struct SessionQuotas {
   // Not on the wire (CAPS v1 has no field for them); see docs/SECURITY.md.
   std::uint32_t max_loop_iterations = kDefaultMaxLoopIterations;
   std::uint32_t max_ns_per_packet = 100'000;
+  // The kernel verifier's CPU time (thread CPU of the load worker), charged
+  // to the session that asked for it. verify_cpu_ms_per_sec 0: no budget.
+  std::uint32_t verify_cpu_ms_per_sec = 100;
+  std::uint32_t verify_cpu_burst_ms = 2000;
 
   transport::Quotas wire() const {
     return {max_maps, max_map_bytes, max_progs, max_insns, max_btf_bytes, requests_per_sec,
@@ -72,6 +82,8 @@ struct SessionConfig {
 struct DaemonConfig {
   std::string pin_root = std::string(kDefaultPinRoot);
   std::string log_level = "info";
+  std::uint32_t load_threads = 1;
+  std::uint32_t load_nice = 10;  // the load workers' nice, above the serving thread's
   std::vector<SessionConfig> sessions;
 };
 

@@ -48,12 +48,12 @@ ts::Message Session::on(const ts::CapsRequest& r) {
                                                 std::to_string(ts::kProtocolVersion));
   reply.version = std::min<std::uint16_t>(r.max_version, ts::kProtocolVersion);
   reply.isa_level = 4;
-  reply.flavors = policy_.flavors();
+  reply.flavors = policy_->flavors();
   for (MapType t : {MapType::Hash, MapType::Array, MapType::PercpuHash, MapType::PercpuArray, MapType::LruHash,
                     MapType::LruPercpuHash})
     reply.map_types.push_back(std::uint32_t(t));
-  for (const auto& h : policy_.helpers())
-    reply.helpers.push_back(ts::HelperCap{h.id, h.nargs, std::uint8_t(h.flavors & policy_.flavors())});
+  for (const auto& h : policy_->helpers())
+    reply.helpers.push_back(ts::HelperCap{h.id, h.nargs, std::uint8_t(h.flavors & policy_->flavors())});
   reply.quotas = config_.quotas.wire();
   log(int(LogLevel::Debug), "CAPS: version " + std::to_string(reply.version));
   return reply;
@@ -245,7 +245,7 @@ ts::Message Session::on(const ts::ProgLoadRequest& r) {
                                     ") has no room for " + std::to_string(r.insns.size()) + " instructions");
   Flavor flavor = config_.flavor;
   if (r.flavor != ts::kFlavorAny) {
-    if (r.flavor > 3 || !(policy_.flavors() & flavor_bit(Flavor(r.flavor))))
+    if (r.flavor > 3 || !(policy_->flavors() & flavor_bit(Flavor(r.flavor))))
       return fail<R>(st::kEPERM, what + ": flavor " + (r.flavor <= 3 ? std::string(flavor_name(Flavor(r.flavor)))
                                                                      : std::to_string(r.flavor)) +
                                      " is not offered to this session");
@@ -269,19 +269,35 @@ ts::Message Session::on(const ts::ProgLoadRequest& r) {
   if (btf) s.btf = btf->blob;
   for (const auto& [h, m] : maps_) s.maps.push_back(m.def);
 
+  // The verifier's CPU is charged after the fact (load_pool.hpp); a session
+  // in debt waits for its budget to refill.
+  if (config_.quotas.verify_cpu_ms_per_sec != 0 && !cpu_bucket_.positive(Clock::now())) {
+    const double debt = -cpu_bucket_.tokens();
+    const double wait_s = (debt + 1) / cpu_bucket_.rate();
+    log(int(LogLevel::Info), what + " refused: verifier CPU budget spent (" +
+                                 std::to_string(verifier_cpu_ns_ / 1'000'000) + " ms used)");
+    return fail<R>(st::kEBUSY, what + ": this session's verifier CPU budget is spent (" +
+                                   std::to_string(verifier_cpu_ns_ / 1'000'000) + " ms used, " +
+                                   std::to_string(config_.quotas.verify_cpu_ms_per_sec) + " ms/s, burst " +
+                                   std::to_string(config_.quotas.verify_cpu_burst_ms) + " ms); retry in " +
+                                   std::to_string(std::uint64_t(wait_s) + 1) + " s");
+  }
+
   ProgLoadInput in;
   in.handle = new_handle();
-  in.submission = &s;
+  in.submission = std::move(s);
   in.btf = btf ? btf->object.get() : nullptr;
   in.map_of = [this](std::uint32_t h) -> BackendMap* {
     MapEntry* m = find_map(h);
     return m ? m->object.get() : nullptr;
   };
+  for (const auto& [h, m] : maps_) in.map_handles.push_back(h);
   in.flavor = flavor;
-  in.policy = &policy_;
+  in.policy = policy_;
   in.max_insns = config_.quotas.max_insns;
-  auto loaded = backend_->load_prog(in);
-  if (auto* f = std::get_if<Failure>(&loaded)) {
+  const std::uint32_t handle = in.handle;
+  auto begun = backend_->begin_load(std::move(in));
+  if (auto* f = std::get_if<Failure>(&begun)) {
     log(int(LogLevel::Info), what + " " + std::to_string(r.insns.size()) + " insns refused (" +
                                  ts::status_name(f->status) + "): " + f->message);
     R reply = fail<R>(*f);
@@ -289,25 +305,55 @@ ts::Message Session::on(const ts::ProgLoadRequest& r) {
     reply.flavor = std::uint8_t(flavor);
     return reply;
   }
+  auto job = std::make_shared<LoadJob>(std::move(std::get<0>(begun)));
+  inflight_ = std::make_unique<InFlight>();
+  inflight_->job = job;
+  inflight_->name = r.name;
+  inflight_->flavor = flavor;
+  inflight_->insns = r.insns.size();
+  inflight_->handle = handle;
+  inflight_->btf = r.btf_handle;
+  log(int(LogLevel::Info), what + " " + std::to_string(r.insns.size()) + " insns: verifying" +
+                               (pool_ ? " on a load worker" : ""));
+  if (pool_) pool_->submit(std::move(job));
+  started_load_ = true;
+  return R{};  // the reply is finish_prog_load's
+}
+
+ts::Message Session::finish_prog_load(InFlight& f) {
+  using R = ts::ProgLoadReply;
+  const std::string what = "PROG_LOAD '" + f.name + "'";
+  const std::string cost = std::to_string(f.job->load->kernel_verifications()) + " kernel verification(s), " +
+                           std::to_string(f.job->cpu_ns / 1'000'000) + " ms of verifier CPU (session total " +
+                           std::to_string(verifier_cpu_ns_ / 1'000'000) + " ms)";
+  auto loaded = backend_->finish_load(*f.job->load);
+  if (auto* fl = std::get_if<Failure>(&loaded)) {
+    log(int(LogLevel::Info), what + " " + std::to_string(f.insns) + " insns refused (" +
+                                 ts::status_name(fl->status) + ") after " + cost + ": " + fl->message);
+    R reply = fail<R>(*fl);
+    reply.log = fl->log;
+    reply.flavor = std::uint8_t(f.flavor);
+    return reply;
+  }
   auto& object = std::get<0>(loaded);
   const std::uint64_t bytes = object->kernel_bytes();
   if (auto over = over_memory_quota(bytes)) {
     log(int(LogLevel::Info), what + " refused after loading: " + *over);
     R reply = fail<R>(st::kEDQUOT, what + ": " + *over);
-    reply.flavor = std::uint8_t(flavor);
+    reply.flavor = std::uint8_t(f.flavor);
     return reply;
   }
-  log(int(LogLevel::Info), what + " " + std::to_string(r.insns.size()) + " insns -> " +
-                               std::string(flavor_name(flavor)) + " prog id " + std::to_string(object->kernel_id()) +
-                               ", handle " + std::to_string(in.handle) + ", " + std::to_string(bytes) +
-                               " bytes of kernel memory");
+  log(int(LogLevel::Info), what + " " + std::to_string(f.insns) + " insns -> " +
+                               std::string(flavor_name(f.flavor)) + " prog id " +
+                               std::to_string(object->kernel_id()) + ", handle " + std::to_string(f.handle) + ", " +
+                               std::to_string(bytes) + " bytes of kernel memory, " + cost);
   std::set<std::uint32_t> uses = object->map_handles;
   kernel_bytes_ += bytes;
-  progs_.emplace(in.handle, ProgEntry{r.name, flavor, r.insns.size(), std::move(uses), r.btf_handle,
-                                      std::move(object), bytes, std::nullopt});
+  progs_.emplace(f.handle, ProgEntry{f.name, f.flavor, f.insns, std::move(uses), f.btf, std::move(object), bytes,
+                                     std::nullopt});
   R reply;
-  reply.prog_handle = in.handle;
-  reply.flavor = std::uint8_t(flavor);
+  reply.prog_handle = f.handle;
+  reply.flavor = std::uint8_t(f.flavor);
   return reply;
 }
 

@@ -8,9 +8,11 @@
 #include <bpf/libbpf.h>
 #include <net/if.h>
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <map>
 #include <optional>
 
 #include "host/core/attach_chain.hpp"
@@ -199,7 +201,8 @@ class KernelBackend final : public SessionBackend {
     return std::unique_ptr<BackendMap>(std::make_unique<KernelMap>(std::move(*maps), *bytes, pins(), who_));
   }
 
-  Outcome<std::unique_ptr<BackendProg>> load_prog(const ProgLoadInput& in) override;
+  Outcome<std::unique_ptr<BackendLoad>> begin_load(ProgLoadInput in) override;
+  Outcome<std::unique_ptr<BackendProg>> finish_load(BackendLoad& load) override;
 
   Done attach(BackendProg& prog, Flavor flavor) override {
     const int fd = static_cast<KernelProgObject&>(prog).fd();
@@ -261,44 +264,86 @@ class KernelBackend final : public SessionBackend {
   int attached_ifindex_ = 0;
 };
 
-Outcome<std::unique_ptr<BackendProg>> KernelBackend::load_prog(const ProgLoadInput& in) {
-  const Submission& s = *in.submission;
+// Everything one load needs, owned: the submission, the policy, duplicates
+// of the BTF and map fds (the session may free its objects, or go away,
+// while the worker verifies), and the stats map made for the program.
+class KernelLoad final : public BackendLoad {
+ public:
+  Submission submission;
+  std::shared_ptr<const Policy> policy;
+  host::PipelineOptions options;
+  std::string kernel_name;
+  std::uint32_t handle = 0;
+  UniqueFd btf;
+  std::map<std::uint32_t, UniqueFd> maps;  // guest handle -> dup of the map fd
+  UniqueFd stats;
+
+  // Filled by run().
+  std::optional<Result<host::HostProgram>> loaded;
+  host::PipelineReport report;
+
+  void run() override {
+    host::LoadTarget target;
+    target.kernel_name = kernel_name;
+    target.btf_fd = btf ? btf.get() : -1;
+    target.host_fd_of = [this](std::uint32_t h) -> std::optional<int> {
+      if (h == translator::kStatsMapHandle) return stats.get();
+      auto it = maps.find(h);
+      return it == maps.end() ? std::nullopt : std::optional<int>(it->second.get());
+    };
+    loaded.emplace(host::load_program(submission, *policy, options, target, &report));
+  }
+  unsigned kernel_verifications() const override { return report.kernel_verifications; }
+};
+
+Outcome<std::unique_ptr<BackendLoad>> KernelBackend::begin_load(ProgLoadInput in) {
+  const Submission& s = in.submission;
   const int ifindex = static_cast<int>(if_nametoindex(tap_.c_str()));
   if (ifindex == 0) return Failure{-ENODEV, "prog '" + s.name + "': tap '" + tap_ + "' does not exist"};
-
+  auto load = std::make_unique<KernelLoad>();
   auto created = host::create_stats_map(host::kernel_object_name(session_, "stats"));
   if (!created)
     return Failure{-created.error().code, "prog '" + s.name + "': cannot create the stats map (" +
                                              host::errno_name(created.error().code) + ")"};
-  UniqueFd stats = std::move(*created);
-  auto stats_cpus = host::stats_map_cpus(stats.get());
+  load->stats = std::move(*created);
+  auto stats_cpus = host::stats_map_cpus(load->stats.get());
   if (!stats_cpus) return Failure{-stats_cpus.error().code, "prog '" + s.name + "': " + stats_cpus.error().message};
+  if (in.btf) {
+    load->btf.reset(::fcntl(static_cast<const KernelBtf*>(in.btf)->fd(), F_DUPFD_CLOEXEC, 0));
+    if (!load->btf) return Failure{neg_errno(), "prog '" + s.name + "': cannot duplicate the BTF fd"};
+  }
+  for (std::uint32_t h : in.map_handles) {
+    BackendMap* m = in.map_of(h);
+    if (!m) continue;
+    UniqueFd dup(::fcntl(static_cast<KernelMap*>(m)->fd(), F_DUPFD_CLOEXEC, 0));
+    if (!dup) return Failure{neg_errno(), "prog '" + s.name + "': cannot duplicate a map fd"};
+    load->maps.emplace(h, std::move(dup));
+  }
+  load->options.flavor = in.flavor;
+  load->options.tap_ifindex = static_cast<std::uint32_t>(ifindex);
+  load->options.stats = true;
+  load->options.stats_cpus = *stats_cpus;
+  load->options.max_insns = in.max_insns;
+  load->kernel_name = host::kernel_object_name(session_, s.name);
+  load->handle = in.handle;
+  load->policy = std::move(in.policy);
+  load->submission = std::move(in.submission);
+  return std::unique_ptr<BackendLoad>(std::move(load));
+}
 
-  host::PipelineOptions popts;
-  popts.flavor = in.flavor;
-  popts.tap_ifindex = static_cast<std::uint32_t>(ifindex);
-  popts.stats = true;
-  popts.stats_cpus = *stats_cpus;
-  popts.max_insns = in.max_insns;
-  host::LoadTarget target;
-  target.kernel_name = host::kernel_object_name(session_, s.name);
-  target.btf_fd = in.btf ? static_cast<const KernelBtf*>(in.btf)->fd() : -1;
-  const int stats_fd = stats.get();
-  target.host_fd_of = [&in, stats_fd](std::uint32_t handle) -> std::optional<int> {
-    if (handle == translator::kStatsMapHandle) return stats_fd;
-    BackendMap* m = in.map_of(handle);
-    return m ? std::optional<int>(static_cast<KernelMap*>(m)->fd()) : std::nullopt;
-  };
-  host::PipelineReport report;
-  auto loaded = host::load_program(s, *in.policy, popts, target, &report);
-  for (const auto& n : report.notes) log_line(LogLevel::Debug, who_, n);
-  if (!loaded) return failure_of(loaded.error(), std::move(report.verifier_log));
+Outcome<std::unique_ptr<BackendProg>> KernelBackend::finish_load(BackendLoad& base) {
+  auto& load = static_cast<KernelLoad&>(base);
+  const Submission& s = load.submission;
+  for (const auto& n : load.report.notes) log_line(LogLevel::Debug, who_, n);
+  if (!load.loaded) return Failure{ts::status::kEIO, "prog '" + s.name + "': the load did not run"};
+  auto& loaded = *load.loaded;
+  if (!loaded) return failure_of(loaded.error(), std::move(load.report.verifier_log));
   const auto prog_bytes = host::prog_kernel_bytes(loaded->prog.fd.get());
-  const auto stats_bytes = host::fd_memlock(stats.get());
+  const auto stats_bytes = host::fd_memlock(load.stats.get());
   if (!prog_bytes || !stats_bytes)
     return Failure{ts::status::kEIO, "prog '" + s.name + "': the kernel does not say what the program costs"};
-  auto prog = std::make_unique<KernelProgObject>(std::move(loaded->prog), std::move(stats), *prog_bytes + *stats_bytes,
-                                                 pins(), in.handle, s.name, who_);
+  auto prog = std::make_unique<KernelProgObject>(std::move(loaded->prog), std::move(load.stats),
+                                                 *prog_bytes + *stats_bytes, pins(), load.handle, s.name, who_);
   prog->map_handles = loaded->prepared.translated.map_handles();
   return std::unique_ptr<BackendProg>(std::move(prog));
 }

@@ -30,19 +30,35 @@ std::uint64_t charged_map_bytes(const MapDef& def, unsigned possible_cpus) {
   return bytes > kMax ? kMax : std::uint64_t(bytes);
 }
 
-Session::Session(SessionConfig config, std::unique_ptr<SessionBackend> backend, Clock::time_point now)
+Session::Session(SessionConfig config, std::unique_ptr<SessionBackend> backend, Clock::time_point now,
+                 std::shared_ptr<LoadPool> pool)
     : config_(std::move(config)),
       label_(config_.name + "/" + config_.tap),
-      policy_(config_.deny_helpers, config_.flavors, config_.quotas.max_loop_iterations),
+      policy_(std::make_shared<const SessionPolicy>(config_.deny_helpers, config_.flavors,
+                                                    config_.quotas.max_loop_iterations)),
       backend_(std::move(backend)),
-      bucket_(config_.quotas.requests_per_sec, config_.quotas.request_burst, now) {
+      pool_(std::move(pool)),
+      bucket_(config_.quotas.requests_per_sec, config_.quotas.request_burst, now),
+      cpu_bucket_(config_.quotas.verify_cpu_ms_per_sec, config_.quotas.verify_cpu_burst_ms, now) {
   identity_.session = config_.name;
   identity_.tap = config_.tap;
   identity_.host_paths = backend_->host_paths();
   identity_.host_paths.push_back(config_.socket);
 }
 
-Session::~Session() { free_everything(); }
+Session::~Session() {
+  cancel_load();
+  free_everything();
+}
+
+void Session::cancel_load() {
+  // The worker drops a job not yet started, and frees a running one's
+  // result when it ends; the guest's PROG_LOAD is answered ECANCELED.
+  if (inflight_ && !inflight_->cancelled) {
+    inflight_->job->cancelled.store(true);
+    inflight_->cancelled = true;
+  }
+}
 
 void Session::log(int level, const std::string& line) const { log_line(LogLevel(level), label_, line); }
 
@@ -96,6 +112,7 @@ std::optional<std::string> Session::over_memory_quota(std::uint64_t bytes) const
 }
 
 void Session::reset(const std::string& why) {
+  cancel_load();
   if (object_count() > 0)
     log(int(LogLevel::Info), why + ": freeing " + std::to_string(progs_.size()) + " programs, " +
                                  std::to_string(maps_.size()) + " maps, " + std::to_string(btfs_.size()) +
@@ -161,10 +178,10 @@ ts::Message Session::dispatch(const ts::Message& m) {
       m);
 }
 
-std::vector<std::uint8_t> Session::handle_frame(const ts::Frame& frame, Clock::time_point now) {
+std::optional<std::vector<std::uint8_t>> Session::handle_frame(const ts::Frame& frame) {
   const auto& h = frame.header;
   ts::Message reply;
-  if (!bucket_.take(now)) {
+  if (!bucket_.take(Clock::now())) {
     reply = ts::failure_reply(h.type, {ts::status::kEAGAIN,
                                        "request rate over " + std::to_string(config_.quotas.requests_per_sec) +
                                            "/s (burst " + std::to_string(config_.quotas.request_burst) +
@@ -176,8 +193,51 @@ std::vector<std::uint8_t> Session::handle_frame(const ts::Frame& frame, Clock::t
                                  "): " + ts::status_name(ts::decode_failure_status(h)) + ": " +
                                  decoded.error().message);
   } else {
+    started_load_ = false;
     reply = dispatch(*decoded);
+    if (started_load_) {
+      started_load_ = false;
+      inflight_->header = h;
+      if (pool_) return std::nullopt;
+      run_load_job(*inflight_->job);  // no pool: here and now
+      return poll_load();
+    }
   }
+  return encode_reply(h, std::move(reply));
+}
+
+std::optional<std::vector<std::uint8_t>> Session::poll_load() {
+  if (!inflight_) return std::nullopt;
+  InFlight& f = *inflight_;
+  const bool ended = f.job->done.load(std::memory_order_acquire);
+  if (!ended && !f.cancelled) return std::nullopt;
+  ts::Message reply;
+  if (ended) {
+    // Charged whatever became of the result: the CPU was spent.
+    verifier_cpu_ns_ += f.job->cpu_ns;
+    kernel_verifications_ += f.job->load->kernel_verifications();
+    cpu_bucket_.spend(double(f.job->cpu_ns) / 1e6, Clock::now());
+  }
+  if (f.cancelled) {
+    reply = ts::failure_reply(f.header.type, {ts::status::kECANCELED,
+                                              "PROG_LOAD '" + f.name +
+                                                  "': the session was reset while it was being verified"});
+  } else {
+    reply = finish_prog_load(f);
+  }
+  const ts::FrameHeader h = f.header;
+  inflight_.reset();  // a cancelled job still running is freed by its worker
+  return encode_reply(h, std::move(reply));
+}
+
+std::vector<std::uint8_t> Session::wait_load() {
+  if (!inflight_) return {};
+  if (!inflight_->cancelled && pool_) pool_->wait(*inflight_->job);
+  auto r = poll_load();
+  return r ? std::move(*r) : std::vector<std::uint8_t>{};
+}
+
+std::vector<std::uint8_t> Session::encode_reply(const ts::FrameHeader& h, ts::Message reply) {
   // The one place replies leave the session: nothing host-side gets out.
   scrub_for_guest(reply, identity_);
   auto bytes = ts::encode(h.request_id, reply);

@@ -11,6 +11,15 @@
 //   handler per request type (dispatch.cpp) -> encoded reply
 // and never fails: every frame gets exactly one reply, whatever its bytes.
 //
+// PROG_LOAD is the exception to "now": with a LoadPool, its verification
+// runs on a load worker (load_pool.hpp) and handle_frame() returns no reply;
+// the session is then busy() and the caller hands it no further frame until
+// poll_load() (or wait_load()) has produced that reply, so replies leave in
+// request order. Without a pool, loads run on the calling thread. The
+// verifier's thread CPU time is charged to the session: a token bucket of
+// CPU milliseconds (verify_cpu_*); a PROG_LOAD that finds it empty is
+// refused with EBUSY before anything runs.
+//
 // Teardown (RESET, disconnect, tap gone, destruction) detaches first, then
 // frees programs, maps, BTF, in that order.
 //
@@ -30,6 +39,7 @@
 
 #include "host/session/backend.hpp"
 #include "host/session/config.hpp"
+#include "host/session/load_pool.hpp"
 #include "host/session/scrub.hpp"
 #include "host/session/session_policy.hpp"
 #include "host/session/token_bucket.hpp"
@@ -40,13 +50,30 @@ namespace xo::session {
 
 class Session {
  public:
-  Session(SessionConfig config, std::unique_ptr<SessionBackend> backend, Clock::time_point now);
+  // `pool` null: PROG_LOAD verifies on the calling thread.
+  Session(SessionConfig config, std::unique_ptr<SessionBackend> backend, Clock::time_point now,
+          std::shared_ptr<LoadPool> pool = nullptr);
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
 
-  // The encoded reply frame for one received frame.
-  std::vector<std::uint8_t> handle_frame(const transport::Frame& frame, Clock::time_point now);
+  // The encoded reply frame for one received frame, or nullopt when the
+  // frame started a load on the pool (its reply: poll_load()). Must not be
+  // called while busy(). Reads the clock itself, for every frame.
+  std::optional<std::vector<std::uint8_t>> handle_frame(const transport::Frame& frame);
+  // Loads from now on verify on `pool` (not while busy()).
+  void set_pool(std::shared_ptr<LoadPool> pool) { pool_ = std::move(pool); }
+  // A PROG_LOAD's verification is in flight: hand in no further frame.
+  bool busy() const { return inflight_ != nullptr; }
+  // The in-flight load's reply once it has ended (or the session was reset
+  // under it: ECANCELED); nullopt while it runs. Never blocks.
+  std::optional<std::vector<std::uint8_t>> poll_load();
+  // Blocks until the in-flight load has ended; its reply (busy() only).
+  std::vector<std::uint8_t> wait_load();
+  // Verifier CPU charged to this session so far, and PROG_LOADs that
+  // reached the kernel verifier (BPF_PROG_LOAD calls).
+  std::uint64_t verifier_cpu_ns() const { return verifier_cpu_ns_; }
+  std::uint64_t kernel_verifications() const { return kernel_verifications_; }
 
   // Frees every object (RESET, disconnect). `why` goes to the log.
   void reset(const std::string& why);
@@ -72,7 +99,7 @@ class Session {
   std::size_t btf_count() const { return btfs_.size(); }
   // Host kernel id of the program attached to the tap; 0 = none.
   std::uint32_t attached_kernel_id() const;
-  const Policy& policy() const { return policy_; }
+  const Policy& policy() const { return *policy_; }
 
   // One handler per request (dispatch.cpp).
   transport::Message on(const transport::CapsRequest& r);
@@ -114,7 +141,23 @@ class Session {
     std::optional<RunStats> watched;  // run statistics at attach / the last verdict
   };
 
+  // A PROG_LOAD between begin_load and finish_load.
+  struct InFlight {
+    std::shared_ptr<LoadJob> job;
+    transport::FrameHeader header;  // of the request: its reply's id and type
+    std::string name;
+    Flavor flavor = Flavor::Tc;
+    std::size_t insns = 0;
+    std::uint32_t handle = 0;
+    std::uint32_t btf = 0;
+    bool cancelled = false;  // reset under it
+  };
+
   transport::Message dispatch(const transport::Message& m);
+  std::vector<std::uint8_t> encode_reply(const transport::FrameHeader& h, transport::Message reply);
+  // begin_load's other half (dispatch.cpp): the PROG_LOAD reply.
+  transport::Message finish_prog_load(InFlight& f);
+  void cancel_load();
   std::uint32_t new_handle();
   void log(int level, const std::string& line) const;
   MapEntry* find_map(std::uint32_t handle);
@@ -126,9 +169,15 @@ class Session {
 
   SessionConfig config_;
   std::string label_;
-  SessionPolicy policy_;
+  std::shared_ptr<const SessionPolicy> policy_;  // shared with loads in flight
   std::unique_ptr<SessionBackend> backend_;
+  std::shared_ptr<LoadPool> pool_;
   TokenBucket bucket_;
+  TokenBucket cpu_bucket_;  // verifier CPU, in milliseconds
+  std::unique_ptr<InFlight> inflight_;
+  bool started_load_ = false;  // set by on(ProgLoadRequest) when it submitted a job
+  std::uint64_t verifier_cpu_ns_ = 0;
+  std::uint64_t kernel_verifications_ = 0;
   std::uint32_t next_handle_ = 1;
   HostIdentity identity_;
   std::uint64_t kernel_bytes_ = 0;  // maps + programs + BTF, as the kernel counts them

@@ -12,13 +12,17 @@
  *   on guest bytes:     xo_session_feed(s, buf, n);
  *   then, to the guest: n = xo_session_read_output(s, out, sizeof(out));
  *   periodically:       xo_session_check_tap(s);   (queues "offload lost")
+ *   optionally, to keep verification off the VMM's thread:
+ *                       fd = xo_session_completion_fd(s);  poll it; when readable:
+ *                       xo_session_process(s);  then read the output
  *   guest/device reset: xo_session_reset(s);
  *   VM exit:            xo_session_free(s);        (frees every kernel object)
  *
  * Errors are negative errno values, as in libbpf. Nothing here aborts on
  * guest bytes. The guest only ever sees handles, never host fds. The
  * caller needs CAP_BPF, CAP_NET_ADMIN and a mounted bpffs.
- * Not thread-safe: one thread per session at a time. */
+ * Not thread-safe: one thread per session at a time (the worker thread of
+ * xo_session_completion_fd never touches the session). */
 #ifndef XOFFLOAD_SESSION_H
 #define XOFFLOAD_SESSION_H
 
@@ -46,6 +50,7 @@ struct xo_session_info {
   uint32_t programs;         /* objects the guest holds, by kind */
   uint32_t maps;
   uint32_t btfs;
+  uint64_t verifier_cpu_ns;  /* kernel verifier CPU time charged to the session */
 };
 
 /* 0 and *out set, or -EINVAL (bad options), -ENODEV (no such tap), -ENOMEM. */
@@ -54,9 +59,19 @@ int xo_session_new(const struct xo_session_opts *opts, struct xo_session **out);
 void xo_session_free(struct xo_session *s);
 
 /* Guest bytes in (any split: frames may span calls). Every complete request
- * is answered before this returns. 0, or -EPROTO once the framing broke: the
+ * is answered before this returns, unless xo_session_completion_fd() was
+ * called: a PROG_LOAD is then verified on a worker thread, and its reply and
+ * the requests after it wait for xo_session_process(). 0, or -EPROTO once the framing broke: the
  * error reply is queued; drain the output, then close the guest's channel. */
 int xo_session_feed(struct xo_session *s, const void *data, size_t len);
+/* Switches the session to verifying programs on a worker thread (a hostile
+ * program can keep the kernel verifier busy for seconds) and returns an fd
+ * that becomes readable when a verification ends: then call
+ * xo_session_process(). -EBUSY while a load is being verified. */
+int xo_session_completion_fd(struct xo_session *s);
+/* Takes a finished verification's reply and answers the requests that
+ * waited behind it. 1: a verification is still running; 0: none. */
+int xo_session_process(struct xo_session *s);
 /* Bytes waiting for the guest (replies, EVENTs). */
 size_t xo_session_output_size(const struct xo_session *s);
 /* Copies up to `cap` waiting bytes to `buf`; returns how many. */

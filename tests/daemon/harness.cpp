@@ -35,12 +35,13 @@ std::string unique_name(const char* prefix) {
   return std::string(prefix) + std::to_string(getpid() % 100000) + "x" + std::to_string(counter++);
 }
 
-Daemon::Daemon(std::vector<SessionSpec> sessions, const std::string& log_level) : sessions_(std::move(sessions)) {
+Daemon::Daemon(std::vector<SessionSpec> sessions, const std::string& log_level, const std::string& daemon_extra)
+    : sessions_(std::move(sessions)) {
   std::string base = "/tmp/" + unique_name("xodt");
   config_path_ = base + ".conf";
   log_path_ = base + ".log";
   std::ofstream conf(config_path_);
-  conf << "[daemon]\nlog_level = " << log_level << "\n";
+  conf << "[daemon]\nlog_level = " << log_level << "\n" << daemon_extra << "\n";
   for (auto& s : sessions_) {
     if (s.socket.empty()) s.socket = "/tmp/xod-" + s.name + ".sock";
     conf << "\n[session " << s.name << "]\ntap = " << s.tap << "\nsocket = " << s.socket << "\n"
@@ -249,6 +250,34 @@ std::vector<isa::RawInsn> trivial_program(std::size_t n) {
   std::vector<isa::RawInsn> out(n ? n - 1 : 0, isa::RawInsn::make(0xb7, 0, 0, 0, 2));  // r0 = XDP_PASS
   out.push_back(isa::RawInsn::make(0x95, 0, 0, 0, 0));                                 // exit
   return out;
+}
+
+std::vector<isa::RawInsn> heavy_program() {
+  using isa::RawInsn;
+  constexpr int kStages = 24;
+  std::vector<RawInsn> p{RawInsn::make(0x85, 0, 0, 0, 7),  // call bpf_get_prandom_u32
+                         RawInsn::make(0xbf, 7, 0, 0, 0),  // r7 = r0 (unknown)
+                         RawInsn::make(0xb7, 6, 0, 0, 0)}; // r6 = 0
+  for (int i = 0; i < kStages; ++i) {
+    p.push_back(RawInsn::make(0x67, 6, 0, 0, 1));        // r6 <<= 1
+    p.push_back(RawInsn::make(0xbf, 8, 7, 0, 0));        // r8 = r7
+    p.push_back(RawInsn::make(0x57, 8, 0, 0, 1 << i));   // r8 &= bit i
+    p.push_back(RawInsn::make(0x15, 8, 0, 1, 0));        // if r8 == 0 goto +1
+    p.push_back(RawInsn::make(0x47, 6, 0, 0, 1));        // r6 |= 1
+  }
+  p.push_back(RawInsn::make(0x15, 6, 0, 1, 0x12345));    // if r6 == 0x12345 goto +1 (r6 precise)
+  p.push_back(RawInsn::make(0xb7, 0, 0, 0, 1));          // r0 = XDP_DROP
+  p.push_back(RawInsn::make(0xb7, 0, 0, 0, 2));          // r0 = XDP_PASS
+  p.push_back(RawInsn::make(0x95, 0, 0, 0, 0));          // exit
+  return p;
+}
+
+transport::ProgLoadRequest prog_load_request(std::vector<isa::RawInsn> insns, const std::string& name) {
+  transport::ProgLoadRequest r;
+  r.name = name;
+  r.license = "GPL";
+  r.insns = std::move(insns);
+  return r;
 }
 
 }  // namespace xo::dtest

@@ -37,7 +37,9 @@ struct SessionSpec {
 // destructor. Its stderr (the admin log) is kept in a file.
 class Daemon {
  public:
-  explicit Daemon(std::vector<SessionSpec> sessions, const std::string& log_level = "info");
+  // `daemon_extra`: more `key = value` lines for the [daemon] section.
+  explicit Daemon(std::vector<SessionSpec> sessions, const std::string& log_level = "info",
+                  const std::string& daemon_extra = "");
   ~Daemon();
   Daemon(const Daemon&) = delete;
   Daemon& operator=(const Daemon&) = delete;
@@ -96,5 +98,16 @@ std::vector<std::uint8_t> frame_bytes(std::uint16_t type, std::uint32_t request_
 
 // A guest that ends in a single instruction sequence: r0 = 0 (n-1 times), exit.
 std::vector<isa::RawInsn> trivial_program(std::size_t n);
+
+// Issue 10 break 3's attack: ~125 instructions that keep the kernel
+// verifier busy until its 1M-insn limit, with or without pointer-leak
+// rights. 24 branches on a random number each set one bit of r6, and r6 is
+// compared with a constant at the end, which makes it precise: the 2^24
+// paths never share a state, so nothing is pruned. Refused E2BIG, after
+// seconds of CPU. (A counted loop is not enough: without the rights the
+// kernel's Spectre sanitation gives up after 8193 jumps.)
+std::vector<isa::RawInsn> heavy_program();
+// PROG_LOAD of raw instructions (license GPL, no BTF, any flavor).
+transport::ProgLoadRequest prog_load_request(std::vector<isa::RawInsn> insns, const std::string& name);
 
 }  // namespace xo::dtest

@@ -93,7 +93,7 @@ void SessionHost::serve_connection_once() {
   const bool alive = conn_->read_some(1u << 20);
   for (const auto& f : conn_->pending()) types_.push_back(f.header.type);
   while (!conn_->pending().empty()) {
-    conn_->queue(session_->handle_frame(conn_->pending().front(), session::Clock::now()));
+    conn_->queue(session_->handle_frame(conn_->pending().front()).value());
     conn_->pending().pop_front();
   }
   (void)conn_->flush();
