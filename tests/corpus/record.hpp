@@ -4,7 +4,6 @@
 // Records cross from the per-program child process to the parent as JSON.
 #pragma once
 
-#include <optional>
 #include <string>
 #include <vector>
 

@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cstdio>
 #include <regex>
-#include <set>
 #include <sstream>
 
 #include "tools/json.hpp"
