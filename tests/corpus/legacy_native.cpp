@@ -148,6 +148,7 @@ NativeResult legacy_load_native(const std::string& path, const std::string& prog
     std::uint32_t entries = def[3];
     if (entries == 0) {
       entries = kDefaultMapEntries;
+      r.sized_maps.push_back(s.name);
       r.notes.push_back("native: map " + s.name + " has max_entries 0; sized " + std::to_string(entries) +
                         " before load, as its tool would");
     }

@@ -88,7 +88,7 @@ bool sized_by_kernel(bpf_map_type t) {
 // Sizes a map its tool would size before load: a 0-entry PERF_EVENT_ARRAY
 // to the CPU count (what libbpf does itself), any other 0-entry map to
 // kDefaultMapEntries.
-void size_unsized(bpf_map* m, std::vector<std::string>& notes) {
+void size_unsized(bpf_map* m, NativeResult& r) {
   if (bpf_map__max_entries(m) != 0 || sized_by_kernel(bpf_map__type(m))) return;
   if (bpf_map__type(m) == BPF_MAP_TYPE_PERF_EVENT_ARRAY) {
     int cpus = libbpf_num_possible_cpus();
@@ -96,7 +96,8 @@ void size_unsized(bpf_map* m, std::vector<std::string>& notes) {
     return;
   }
   bpf_map__set_max_entries(m, kDefaultMapEntries);
-  notes.push_back(std::string("native: map ") + bpf_map__name(m) + " has max_entries 0; sized " +
+  r.sized_maps.push_back(bpf_map__name(m));
+  r.notes.push_back(std::string("native: map ") + bpf_map__name(m) + " has max_entries 0; sized " +
                   std::to_string(kDefaultMapEntries) + " before load, as its tool would");
 }
 
@@ -184,7 +185,7 @@ NativeResult load_native(const std::string& path, const std::string& program) {
   bpf_object__for_each_map(m, obj.get()) {
     if (!bpf_map__autocreate(m)) continue;
     // Not inner maps: libbpf 1.1 crashes setting an inner map's size.
-    size_unsized(m, r.notes);
+    size_unsized(m, r);
   }
   int e = bpf_object__load(obj.get());
   if (e != 0) {

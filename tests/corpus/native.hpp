@@ -37,6 +37,9 @@ struct NativeResult {
   std::vector<std::string> guest_side;  // classify.hpp, on the loaded code
   std::vector<std::string> used_maps;   // names of the maps the loaded code references
   std::vector<std::string> notes;
+  // Maps sized to kDefaultMapEntries before load: xoffload gets the same
+  // sizes (--map-size NAME=64), as the tool would give them.
+  std::vector<std::string> sized_maps;
 };
 
 NativeResult load_native(const std::string& path, const std::string& program);

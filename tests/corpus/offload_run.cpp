@@ -2,6 +2,7 @@
 
 #include "guest/builder/elf_builder.hpp"
 #include "host/core/offload.hpp"
+#include "tests/corpus/native.hpp"
 
 namespace xo::corpus {
 
@@ -12,11 +13,17 @@ constexpr std::uint32_t kGuestIfindex = 2;
 
 }  // namespace
 
-Result<Submission> build(const std::string& object_path, const std::string& program) {
-  auto sub = guest::build_submission_from_file(object_path, program);
-  if (!sub) return sub.error().at_stage(Stage::Input);
-  sub->guest_ifindex = kGuestIfindex;
-  return sub;
+Result<Submission> build(const std::string& object_path, const std::string& program,
+                         const std::vector<std::string>& sized_maps, std::vector<std::string>* notes) {
+  guest::BuildOptions options;
+  options.program = program;
+  for (const auto& name : sized_maps) options.map_sizes[name] = kDefaultMapEntries;
+  auto built = guest::build_program_from_file(object_path, options);
+  if (!built) return built.error().at_stage(Stage::Input);
+  for (const auto& name : sized_maps)
+    notes->push_back("xoffload: --map-size " + name + "=" + std::to_string(kDefaultMapEntries) + ", as natively");
+  built->submission.guest_ifindex = kGuestIfindex;
+  return std::move(built->submission);
 }
 
 Outcome offload(const Submission& sub, Flavor flavor, const OffloadTarget& target, std::vector<std::string>* notes) {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "core/policy.hpp"
 #include "core/submission.hpp"
@@ -22,8 +23,10 @@ struct OffloadTarget {
 };
 
 // The builder's Submission for `program`, or its refusal (stage "input"
-// when the builder did not say otherwise).
-Result<Submission> build(const std::string& object_path, const std::string& program);
+// when the builder did not say otherwise). `sized_maps` get
+// kDefaultMapEntries entries (--map-size), as the native load gave them.
+Result<Submission> build(const std::string& object_path, const std::string& program,
+                         const std::vector<std::string>& sized_maps, std::vector<std::string>* notes);
 
 // Offload::load for one flavor. Notes from every stage go to `notes`,
 // prefixed with the flavor.

@@ -35,7 +35,7 @@ void say(int fd, const std::string& line) {
   r.used_maps = n.used_maps;
   r.notes = n.notes;
   say(fd, "step guest builder");
-  auto sub = build(path, r.program);
+  auto sub = build(path, r.program, n.sized_maps, &r.notes);
   if (!sub) {
     r.tc = r.chain = refused(sub.error());
   } else {
