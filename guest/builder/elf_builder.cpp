@@ -240,6 +240,26 @@ Status keep_used_maps(Submission& sub, const std::vector<MapUse>& uses, std::vec
   return Ok{};
 }
 
+// `.values = { [i] = &map_or_prog }` in a prog array or map of maps is a
+// relocation into `.maps`, which libbpf applies after load. The builder
+// has no handle to write there (a program slot names another program the
+// guest loads separately), so the slots stay empty: say so for the maps
+// this program uses.
+void note_initial_slots(const ElfImage& image, const Submission& sub, std::vector<std::string>& notes) {
+  const ElfSection* maps = image.section_named(".maps");
+  if (!maps) return;
+  std::map<std::string, int> slots;
+  for (const ElfReloc& rel : image.relocs_for(maps->index))
+    for (const ElfSymbol& s : image.symbols())
+      if (s.shndx == maps->index && s.type == STT_OBJECT && rel.offset >= s.value && rel.offset - s.value < s.size)
+        ++slots[s.name];
+  for (const MapDef& d : sub.maps)
+    if (auto it = slots.find(d.name); it != slots.end())
+      notes.push_back("map '" + d.name + "': " + std::to_string(it->second) +
+                      " slot(s) initialized in the object (.values = {...}) are left empty on the host; "
+                      "fill them with MAP_UPDATE (map or program handles)");
+}
+
 // NUL-terminated string in the BTF string section of a raw BTF blob.
 const char* btf_string(std::span<const std::uint8_t> btf, std::uint32_t off) {
   btf_header h;
@@ -405,6 +425,7 @@ Result<BuiltProgram> build_program(std::span<const std::uint8_t> elf_bytes, cons
   sub.btf = object->view.btf;
   if (Status st = collect_debug_info(image, *code, prog.name, sub.btf, sub); !st) return st.error();
   if (Status st = keep_used_maps(sub, code->map_uses, out.notes); !st) return st.error();
+  note_initial_slots(image, sub, out.notes);
   return out;
 }
 
