@@ -180,8 +180,11 @@ std::string reason_cause(const std::string& kind) {
   static const std::vector<std::pair<std::regex, std::string>> causes = {
       {std::regex("legacy map definitions"), "legacy `maps` section (struct bpf_map_def) (issue 11 item 1)"},
       {std::regex("has no BPF programs|no function symbol"), "program or section not found by the builder (items 1, 8)"},
-      {std::regex(R"(map type .*NOT used by the program)"), "unsupported map type the program does not use (item 2)"},
-      {std::regex(R"(map type .*not supported)"), "unsupported map type the program uses (item 3)"},
+      // The builder says "has type T (N), which offload does not support" (or, for
+      // maps naming guest objects, "... the host cannot reach"); the host "map type T is not allowed".
+      {std::regex(R"((map type|has type) .*NOT used by the program)"), "unsupported map type the program does not use (item 2)"},
+      {std::regex(R"((map type|has type) .*(not supported|does not support|not allowed|cannot reach))"),
+       "unsupported map type the program uses (item 3)"},
       {std::regex(R"(max_entries 0)"), "map sized by user space before load, max_entries 0 (item 6)"},
       {std::regex(R"(\(kfunc\)|kfunc)"), "kfunc call (item 4: dynptr kfuncs)"},
       {std::regex(R"(helper .* is not allowed)"), "helper refused by the policy (item 4)"},
