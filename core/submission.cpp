@@ -11,6 +11,12 @@ std::string map_type_name(MapType t) {
     case MapType::PercpuArray: return "percpu_array";
     case MapType::LruHash: return "lru_hash";
     case MapType::LruPercpuHash: return "lru_percpu_hash";
+    case MapType::LpmTrie: return "lpm_trie";
+    case MapType::ArrayOfMaps: return "array_of_maps";
+    case MapType::HashOfMaps: return "hash_of_maps";
+    case MapType::Queue: return "queue";
+    case MapType::Stack: return "stack";
+    case MapType::BloomFilter: return "bloom_filter";
   }
   return "type " + std::to_string(static_cast<std::uint32_t>(t));
 }
@@ -18,6 +24,20 @@ std::string map_type_name(MapType t) {
 bool map_type_is_percpu(MapType t) {
   return t == MapType::PercpuArray || t == MapType::PercpuHash || t == MapType::LruPercpuHash;
 }
+
+bool offload_map_type(std::uint32_t type) {
+  for (MapType t : kOffloadMapTypes)
+    if (static_cast<std::uint32_t>(t) == type) return true;
+  return false;
+}
+
+bool map_type_is_keyless(MapType t) {
+  return t == MapType::Queue || t == MapType::Stack || t == MapType::BloomFilter;
+}
+
+bool map_type_holds_maps(MapType t) { return t == MapType::ArrayOfMaps || t == MapType::HashOfMaps; }
+
+bool map_type_holds_objects(MapType t) { return map_type_holds_maps(t) || t == MapType::ProgArray; }
 
 std::vector<std::size_t> declared_entries(const Submission& sub) {
   std::vector<std::size_t> out;

@@ -22,13 +22,36 @@ enum class MapType : std::uint32_t {
   PercpuArray = BPF_MAP_TYPE_PERCPU_ARRAY,
   LruHash = BPF_MAP_TYPE_LRU_HASH,
   LruPercpuHash = BPF_MAP_TYPE_LRU_PERCPU_HASH,
+  LpmTrie = BPF_MAP_TYPE_LPM_TRIE,
+  ArrayOfMaps = BPF_MAP_TYPE_ARRAY_OF_MAPS,
+  HashOfMaps = BPF_MAP_TYPE_HASH_OF_MAPS,
+  Queue = BPF_MAP_TYPE_QUEUE,
+  Stack = BPF_MAP_TYPE_STACK,
+  BloomFilter = BPF_MAP_TYPE_BLOOM_FILTER,
 };
+
+// The map types a guest may create, in CAPS order. The builder, the host's
+// map checks and CAPS all read this one list.
+inline constexpr MapType kOffloadMapTypes[] = {
+    MapType::Hash,    MapType::Array,       MapType::ProgArray,  MapType::PercpuHash, MapType::PercpuArray,
+    MapType::LruHash, MapType::LruPercpuHash, MapType::LpmTrie, MapType::ArrayOfMaps, MapType::HashOfMaps,
+    MapType::Queue,   MapType::Stack,       MapType::BloomFilter,
+};
+bool offload_map_type(std::uint32_t type);
 
 // bpftool's spelling ("array", "percpu_hash"); "type N" for a kernel map
 // type xoffload does not model, so kernel-reported types print too.
 std::string map_type_name(MapType t);
 // Per-CPU maps read and write one value slot per possible CPU from user space.
 bool map_type_is_percpu(MapType t);
+// QUEUE, STACK and BLOOM_FILTER have no keys (key_size 0): user space pushes
+// with update(NULL key), pops with lookup_and_delete, peeks with lookup.
+bool map_type_is_keyless(MapType t);
+// ARRAY_OF_MAPS / HASH_OF_MAPS: values are maps (a guest sends a map handle,
+// the host stores its own fd; the kernel answers lookups with a map id).
+bool map_type_holds_maps(MapType t);
+// Values that name kernel objects (maps or programs), never plain bytes.
+bool map_type_holds_objects(MapType t);
 
 struct MapDef {
   std::uint32_t handle;  // guest handle: what LoadMapFd/LoadMapValue carry in `fd`
@@ -42,6 +65,11 @@ struct MapDef {
   std::uint32_t btf_value_type_id = 0;
   std::vector<std::uint8_t> initial_value;  // global data (.data/.rodata): key 0 contents
   bool frozen = false;                      // .rodata
+  // BLOOM_FILTER: the number of hash functions (low 4 bits; 0 = kernel's 5).
+  std::uint64_t map_extra = 0;
+  // ARRAY_OF_MAPS / HASH_OF_MAPS: the handle of the map whose shape (type,
+  // key/value size, flags) every inner map must have; it precedes this map.
+  std::uint32_t inner_map = 0;
   bool operator==(const MapDef&) const = default;
 };
 

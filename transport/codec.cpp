@@ -43,6 +43,9 @@ class Encoder {
   void reserved(std::size_t n, const char*) {
     for (std::size_t i = 0; i < n; ++i) w_.u8(0);
   }
+  // An optional tail of the payload: written only when it carries something.
+  bool tail(bool present, const char*) { return present; }
+  void tail_end(bool, const char*) {}
 
   // Identifiers (names, license): too long or an embedded NUL is an error,
   // because silently changing them would change what the kernel sees.
@@ -124,6 +127,12 @@ class Decoder {
   void enum32(E& v, const char* f) {
     std::uint32_t x = 0;
     if (r_.u32(x, f)) v = E(x);
+  }
+  // An optional tail: present when bytes remain. It must then say
+  // something (tail_end), so every message has one encoding.
+  bool tail(bool, const char*) { return !r_.failed() && r_.remaining() > 0; }
+  void tail_end(bool present, const char* f) {
+    if (!r_.failed() && !present) r_.fail(std::string("optional tail '") + f + "' present but all zero: omit it");
   }
   void reserved(std::size_t n, const char* f) {
     std::span<const std::uint8_t> b;
@@ -223,6 +232,14 @@ void fields(Io& io, MapCreateRequest& m) {
   io.reserved(3, "pad");
   io.name(m.name, kMaxNameLen, "name");
   io.blob(m.initial_value, kMaxValueSize, "initial_value");
+  // Bloom filters and maps of maps only; absent otherwise, so the layout
+  // of every other MAP_CREATE is version 1's.
+  if (io.tail(m.map_extra != 0 || m.inner_map != 0, "map_extra/inner_map")) {
+    io.u64(m.map_extra, "map_extra");
+    io.u32(m.inner_map, "inner_map");
+    io.reserved(4, "pad");
+    io.tail_end(m.map_extra != 0 || m.inner_map != 0, "map_extra/inner_map");
+  }
 }
 template <class Io>
 void fields(Io& io, MapLookupRequest& m) {

@@ -174,6 +174,8 @@ struct MapCreateRequest {
   std::uint32_t btf_value_type_id = 0;
   bool frozen = false;                 // freeze after initial_value (.rodata)
   std::vector<std::uint8_t> initial_value;  // key 0 contents (global data); may be empty
+  std::uint64_t map_extra = 0;         // BLOOM_FILTER: hash count (optional tail)
+  std::uint32_t inner_map = 0;         // maps of maps: template map handle (optional tail)
   bool operator==(const MapCreateRequest&) const = default;
 };
 

@@ -106,8 +106,9 @@ class Backend final : public SessionBackend {
     if (blob.size() < 24) return Failure{-22, "BTF too short", "kernel log line"};
     return std::unique_ptr<BackendBtf>(std::make_unique<Btf>(l_, blob.size()));
   }
-  Outcome<std::unique_ptr<BackendMap>> create_map(const MapDef& def, const BackendBtf*) override {
-    if (def.key_size == 0 || def.value_size == 0 || def.max_entries == 0) return Failure{-22, "bad map"};
+  Outcome<std::unique_ptr<BackendMap>> create_map(const MapDef& def, const BackendBtf*, const BackendMap*) override {
+    if ((def.key_size == 0 && !map_type_is_keyless(def.type)) || def.value_size == 0 || def.max_entries == 0)
+      return Failure{-22, "bad map"};
     return std::unique_ptr<BackendMap>(std::make_unique<Map>(l_, def));
   }
   // The real pipeline up to the kernel (host::prepare), then a pretend

@@ -7,7 +7,8 @@
 //   5. collect_maps         MapDefs + how relocations name them (handles 1..N), sizes set
 //   6. link_program         append subprograms, patch map refs and calls
 //   7. collect_debug_info   .BTF.ext func/line info -> slots of the linked program
-//   8. keep_used_maps       the maps the linked code names; the others left out, with a note
+//   8. keep_used_maps       the maps the linked code names (and the inner map templates of
+//                           the map-in-maps among them); the others left out, with a note
 #include "guest/builder/elf_builder.hpp"
 
 #include <bpf/btf.h>
@@ -106,6 +107,7 @@ Result<CollectedMaps> collect_maps(const ElfImage& image, const LegacyMaps& lega
     MapDef def = map_def(handle, m.type, m.key_size, m.value_size, m.max_entries, m.flags, m.name);
     def.btf_key_type_id = m.btf_key_type_id;
     def.btf_value_type_id = m.btf_value_type_id;
+    def.map_extra = m.map_extra;
     if (!m.internal) {
       out.symbols.by_map_name[m.name] = handle;
       out.defs.push_back(std::move(def));
@@ -134,6 +136,22 @@ Result<CollectedMaps> collect_maps(const ElfImage& image, const LegacyMaps& lega
     out.global_data.insert(handle);
     out.defs.push_back(std::move(def));
   }
+  // Inner map templates of map-in-maps get the handles after every map of
+  // the object, so those keep libbpf 0.x's numbering.
+  const std::size_t object_maps = out.defs.size();
+  for (std::size_t i = 0, v = 0; i < object_maps; ++i) {
+    if (out.defs[i].handle <= legacy.maps.size()) continue;  // legacy maps have no inner template
+    const LibbpfMap& m = view.maps[v++];
+    if (m.inner.empty()) continue;
+    const LibbpfMap& in = m.inner.front();
+    const auto handle = static_cast<std::uint32_t>(out.defs.size() + 1);
+    MapDef t = map_def(handle, in.type, in.key_size, in.value_size, in.max_entries, in.flags, in.name);
+    t.btf_key_type_id = in.btf_key_type_id;
+    t.btf_value_type_id = in.btf_value_type_id;
+    t.map_extra = in.map_extra;
+    out.defs[i].inner_map = handle;
+    out.defs.push_back(std::move(t));
+  }
   return out;
 }
 
@@ -154,46 +172,93 @@ Status apply_map_sizes(CollectedMaps& maps, const std::map<std::string, std::uin
   return Ok{};
 }
 
-bool supported_map_type(std::uint32_t t) {
-  switch (static_cast<MapType>(t)) {
-    case MapType::Hash: case MapType::Array: case MapType::ProgArray: case MapType::PercpuHash:
-    case MapType::PercpuArray: case MapType::LruHash: case MapType::LruPercpuHash:
-      return true;
+// Maps whose entries name objects only the guest has: redirect targets,
+// AF_XDP sockets, perf event rings. The host cannot fill them; the guest
+// finishes such programs (ARCHITECTURE.md, "What the guest finishes").
+const char* guest_side_objects(std::uint32_t t) {
+  switch (t) {
+    case BPF_MAP_TYPE_DEVMAP:
+    case BPF_MAP_TYPE_DEVMAP_HASH: return "the guest's network devices (redirect targets)";
+    case BPF_MAP_TYPE_CPUMAP: return "the guest's CPUs (redirect targets)";
+    case BPF_MAP_TYPE_XSKMAP: return "the guest's AF_XDP sockets";
+    case BPF_MAP_TYPE_PERF_EVENT_ARRAY: return "the guest's perf event buffers";
+    default: return nullptr;
   }
-  return false;
+}
+
+std::string unsupported_map(const MapDef& d, const char* role) {
+  const auto type = static_cast<std::uint32_t>(d.type);
+  if (const char* objects = guest_side_objects(type))
+    return std::string(role) + "map '" + d.name + "' has type " + map_type_label(type) + ": its entries name " +
+           objects + ", which the host cannot reach; offload does not run it";
+  return std::string(role) + "map '" + d.name + "' has type " + map_type_label(type) +
+         ", which offload does not support";
 }
 
 // Only the maps the linked code names go to the host: an unused map of a
 // type offload does not run (a DEVMAP of another program in the object) or
 // that no one sized must not refuse this program. A used one is refused at
-// its first use, with the instruction and source line.
+// its first use, with the instruction and source line. A used map-in-map
+// brings its inner map template along (the host creates the outer map
+// from it), ordered before it.
 Status keep_used_maps(Submission& sub, const std::vector<MapUse>& uses, std::vector<std::string>& notes) {
   std::map<std::uint32_t, std::size_t> first_use;  // handle -> pc
   for (const MapUse& u : uses) first_use.emplace(u.handle, u.pc);
+  std::map<std::uint32_t, std::size_t> templates;  // inner template handle -> pc of its outer's first use
+  for (const MapDef& d : sub.maps)
+    if (auto use = first_use.find(d.handle); use != first_use.end() && d.inner_map) templates.emplace(d.inner_map, use->second);
   const Diagnoser diag(sub);
   for (const MapDef& d : sub.maps) {
     auto use = first_use.find(d.handle);
-    if (use == first_use.end()) continue;
+    auto tmpl = templates.find(d.handle);
+    if (use == first_use.end() && tmpl == templates.end()) continue;
+    const std::size_t pc = use != first_use.end() ? use->second : tmpl->second;
     const auto type = static_cast<std::uint32_t>(d.type);
-    if (!supported_map_type(type))
-      return diag.at(use->second, "map '" + d.name + "' has type " + map_type_label(type) +
-                                      ", which offload does not support", EOPNOTSUPP);
+    if (!offload_map_type(type)) return diag.at(pc, unsupported_map(d, use != first_use.end() ? "" : "inner "), EOPNOTSUPP);
+    if (map_type_holds_maps(d.type) && !d.inner_map)
+      return diag.at(pc, "map '" + d.name + "' holds maps but declares no inner map (__array(values, ...))");
     if (d.max_entries == 0)
-      return diag.at(use->second, "map '" + d.name + "' has max_entries 0: the object leaves it to user space to size "
+      return diag.at(pc, "map '" + d.name + "' has max_entries 0: the object leaves it to user space to size "
                                   "it before load; set a size with --map-size " + d.name + "=N");
   }
+  std::set<std::uint32_t> any_template;  // an unused outer's template goes silently with it
+  for (const MapDef& d : sub.maps)
+    if (d.inner_map) any_template.insert(d.inner_map);
   std::string unused;
   std::vector<MapDef> kept;
+  for (MapDef& d : sub.maps)
+    if (templates.count(d.handle)) kept.push_back(d);
   for (MapDef& d : sub.maps) {
+    if (templates.count(d.handle)) continue;
     if (first_use.count(d.handle)) {
       kept.push_back(std::move(d));
-    } else {
+    } else if (!any_template.count(d.handle)) {
       unused += (unused.empty() ? "'" : ", '") + d.name + "' (" + map_type_label(static_cast<std::uint32_t>(d.type)) + ")";
     }
   }
   if (!unused.empty()) notes.push_back(diag.label() + " does not use map(s) " + unused + ": not offloaded");
   sub.maps = std::move(kept);
   return Ok{};
+}
+
+// `.values = { [i] = &map_or_prog }` in a prog array or map of maps is a
+// relocation into `.maps`, which libbpf applies after load. The builder
+// has no handle to write there (a program slot names another program the
+// guest loads separately), so the slots stay empty: say so for the maps
+// this program uses.
+void note_initial_slots(const ElfImage& image, const Submission& sub, std::vector<std::string>& notes) {
+  const ElfSection* maps = image.section_named(".maps");
+  if (!maps) return;
+  std::map<std::string, int> slots;
+  for (const ElfReloc& rel : image.relocs_for(maps->index))
+    for (const ElfSymbol& s : image.symbols())
+      if (s.shndx == maps->index && s.type == STT_OBJECT && rel.offset >= s.value && rel.offset - s.value < s.size)
+        ++slots[s.name];
+  for (const MapDef& d : sub.maps)
+    if (auto it = slots.find(d.name); it != slots.end())
+      notes.push_back("map '" + d.name + "': " + std::to_string(it->second) +
+                      " slot(s) initialized in the object (.values = {...}) are left empty on the host; "
+                      "fill them with MAP_UPDATE (map or program handles)");
 }
 
 // NUL-terminated string in the BTF string section of a raw BTF blob.
@@ -379,6 +444,7 @@ Result<BuiltProgram> build_program(std::span<const std::uint8_t> elf_bytes, cons
   if (Status st = collect_debug_info(image, *code, prog.name, sub.btf, sub); !st) return st.error();
   if (Status st = resolve_kfuncs(sub, code->kfunc_uses); !st) return st.error();
   if (Status st = keep_used_maps(sub, code->map_uses, out.notes); !st) return st.error();
+  note_initial_slots(image, sub, out.notes);
   return out;
 }
 

@@ -64,13 +64,15 @@ Result<LibbpfView> open_with_libbpf(std::span<const std::uint8_t> elf) {
   }
 
   LibbpfView view;
+  auto copy = [](bpf_map* m) {
+    return LibbpfMap{bpf_map__name(m), bpf_map__is_internal(m), static_cast<std::uint32_t>(bpf_map__type(m)),
+                     bpf_map__key_size(m), bpf_map__value_size(m), bpf_map__max_entries(m), bpf_map__map_flags(m),
+                     bpf_map__btf_key_type_id(m), bpf_map__btf_value_type_id(m), bpf_map__map_extra(m), {}};
+  };
   bpf_map* map;
   bpf_object__for_each_map(map, obj.get()) {
-    view.maps.push_back(LibbpfMap{bpf_map__name(map), bpf_map__is_internal(map),
-                                  static_cast<std::uint32_t>(bpf_map__type(map)), bpf_map__key_size(map),
-                                  bpf_map__value_size(map), bpf_map__max_entries(map),
-                                  bpf_map__map_flags(map), bpf_map__btf_key_type_id(map),
-                                  bpf_map__btf_value_type_id(map)});
+    view.maps.push_back(copy(map));
+    if (bpf_map* inner = bpf_map__inner_map(map)) view.maps.back().inner.push_back(copy(inner));
   }
   bpf_program* prog;
   bpf_object__for_each_program(prog, obj.get()) {

@@ -20,6 +20,10 @@ struct LibbpfMap {
   bool internal = false;
   std::uint32_t type = 0, key_size = 0, value_size = 0, max_entries = 0, flags = 0;
   std::uint32_t btf_key_type_id = 0, btf_value_type_id = 0;
+  std::uint64_t map_extra = 0;  // BLOOM_FILTER: hash count
+  // ARRAY_OF_MAPS / HASH_OF_MAPS: the inner map template libbpf derives
+  // from `__array(values, struct {...})` ("<outer>.inner"); no inner of its own.
+  std::vector<LibbpfMap> inner;
 };
 
 struct LibbpfProgram {

@@ -167,7 +167,8 @@ void GuestClient::pace() {
 
 // ---- offload ------------------------------------------------------------------
 
-transport::MapCreateRequest map_create_request(const MapDef& def, std::uint32_t btf_handle) {
+Result<transport::MapCreateRequest> map_create_request(
+    const MapDef& def, std::uint32_t btf_handle, const std::vector<std::pair<std::uint32_t, std::uint32_t>>& host_handles) {
   transport::MapCreateRequest req;
   req.type = def.type;
   req.key_size = def.key_size;
@@ -182,15 +183,28 @@ transport::MapCreateRequest map_create_request(const MapDef& def, std::uint32_t 
   }
   req.frozen = def.frozen;
   req.initial_value = def.initial_value;
+  req.map_extra = def.map_extra;
+  if (def.inner_map) {
+    auto it = std::find_if(host_handles.begin(), host_handles.end(),
+                           [&](const auto& p) { return p.first == def.inner_map; });
+    if (it == host_handles.end())
+      return err("map '" + def.name + "': its inner map template (handle " + std::to_string(def.inner_map) +
+                 ") was not created before it");
+    req.inner_map = it->second;
+  }
   return req;
 }
 
 Result<std::uint32_t> GuestClient::create_maps(const Submission& s, std::uint32_t btf,
                                                OffloadedProgram& out) {
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> host_handles;
   for (const MapDef& def : s.maps) {
+    auto req = map_create_request(def, btf, host_handles);
+    if (!req) return req.error();
     pace();
-    auto handle = client_.map_create(map_create_request(def, btf));
+    auto handle = client_.map_create(*req);
     if (!handle) return prefixed("map '" + def.name + "'", handle.error());
+    host_handles.emplace_back(def.handle, *handle);
     out.maps.push_back(OffloadedMap{def.name, *handle, def.type, def.key_size, def.value_size,
                                     def.max_entries});
   }

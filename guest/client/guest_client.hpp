@@ -158,7 +158,12 @@ Result<std::uint32_t> guest_ifindex(const std::string& ifname);
 
 // The MAP_CREATE request for one of a submission's maps. The map is typed by
 // BTF only when `btf_handle` is non-zero and the def names key/value types.
-transport::MapCreateRequest map_create_request(const MapDef& def, std::uint32_t btf_handle);
+// A map of maps names its inner map template by the host's handle: the one
+// `host_handles` gives for def.inner_map (builder handle -> host handle;
+// the template comes first in Submission::maps, so it exists already).
+Result<transport::MapCreateRequest> map_create_request(
+    const MapDef& def, std::uint32_t btf_handle,
+    const std::vector<std::pair<std::uint32_t, std::uint32_t>>& host_handles = {});
 
 // Rewrites map references (ld_imm64 with BPF_PSEUDO_MAP_FD/_VALUE) from the
 // builder's handles to the host's: `host_handles[builder_handle]`. An insn

@@ -15,25 +15,17 @@ namespace xo::host {
 
 namespace {
 
-// Flags a guest may set; everything else (NUMA placement, inner maps, ...)
-// either names host resources or changes semantics we do not model.
-constexpr std::uint32_t kAllowedFlags =
-    BPF_F_NO_PREALLOC | BPF_F_NO_COMMON_LRU | BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG | BPF_F_MMAPABLE;
+// Flags a guest may set; everything else (NUMA placement, ...) either names
+// host resources or changes semantics we do not model. BPF_F_INNER_MAP only
+// relaxes the max_entries match of an inner map template.
+constexpr std::uint32_t kAllowedFlags = BPF_F_NO_PREALLOC | BPF_F_NO_COMMON_LRU | BPF_F_RDONLY_PROG |
+                                        BPF_F_WRONLY_PROG | BPF_F_MMAPABLE | BPF_F_INNER_MAP;
 
-bool allowed_type(MapType t) {
-  switch (t) {
-    case MapType::Hash:
-    case MapType::Array:
-    case MapType::PercpuHash:
-    case MapType::PercpuArray:
-    case MapType::LruHash:
-    case MapType::LruPercpuHash:
-      return true;
-    case MapType::ProgArray:
-      return false;
-  }
-  return false;
-}
+// LPM_TRIE keys: struct { u32 prefixlen; u8 data[N]; }, 1 <= N <= 256
+// (the kernel's LPM_DATA_SIZE_MIN/MAX).
+constexpr std::uint32_t kLpmPrefixLen = 4, kLpmDataMax = 256;
+// BLOOM_FILTER's map_extra: the number of hash functions in the low 4 bits.
+constexpr std::uint64_t kBloomHashMask = 0xf;
 
 std::size_t possible_cpus() {
   int n = libbpf_num_possible_cpus();
@@ -44,11 +36,40 @@ std::string map_label(const MapDef& d) {
   return "map '" + d.name + "' (handle " + std::to_string(d.handle) + ")";
 }
 
+// What a type needs beyond the common size checks; the kernel would refuse
+// each of these too, but with EINVAL and no word about which field.
+Status validate_type_shape(const MapDef& d) {
+  const bool keyless = map_type_is_keyless(d.type);
+  if (keyless && d.key_size != 0)
+    return err(map_label(d) + ": " + map_type_name(d.type) + " maps have no keys (key_size 0), not key_size " +
+               std::to_string(d.key_size));
+  if (d.map_extra != 0 && d.type != MapType::BloomFilter)
+    return err(map_label(d) + ": map_extra is only meaningful for bloom_filter maps");
+  if (d.type == MapType::BloomFilter && (d.map_extra & ~kBloomHashMask))
+    return err(map_label(d) + ": bloom_filter map_extra " + std::to_string(d.map_extra) +
+               " is not a hash count (0..15)");
+  if (map_type_holds_maps(d.type) != (d.inner_map != 0))
+    return err(map_label(d) + (d.inner_map ? ": only array_of_maps/hash_of_maps maps take an inner map template"
+                                           : ": a map of maps needs an inner map template"));
+  if (map_type_holds_objects(d.type) && d.value_size != 4)
+    return err(map_label(d) + ": " + map_type_name(d.type) + " values are 4-byte handles, not " +
+               std::to_string(d.value_size) + " bytes");
+  if (d.type == MapType::LpmTrie) {
+    if (!(d.flags & BPF_F_NO_PREALLOC))
+      return err(map_label(d) + ": lpm_trie maps need BPF_F_NO_PREALLOC (the kernel allocates their nodes)");
+    if (d.key_size <= kLpmPrefixLen || d.key_size > kLpmPrefixLen + kLpmDataMax)
+      return err(map_label(d) + ": lpm_trie keys are a 4-byte prefix length and 1.." + std::to_string(kLpmDataMax) +
+                 " data bytes, not key_size " + std::to_string(d.key_size));
+  }
+  return Ok{};
+}
+
 Status validate(const MapDef& d, const MapQuota& q) {
-  if (!allowed_type(d.type))
+  if (!offload_map_type(static_cast<std::uint32_t>(d.type)))
     return err(map_label(d) + ": map type " + map_type_name(d.type) +
                " is not allowed for offloaded programs");
-  if (d.key_size == 0 || d.key_size > q.max_key_size)
+  if (auto s = validate_type_shape(d); !s) return s;
+  if ((d.key_size == 0 && !map_type_is_keyless(d.type)) || d.key_size > q.max_key_size)
     return err(map_label(d) + ": key_size " + std::to_string(d.key_size) + " outside 1.." +
                std::to_string(q.max_key_size));
   if (d.value_size == 0 || d.value_size > q.max_value_size)
@@ -75,20 +96,23 @@ Status validate(const MapDef& d, const MapQuota& q) {
   }
   if (d.frozen && d.type != MapType::Array)
     return err(map_label(d) + ": only ARRAY maps (.rodata) can be frozen");
-  if (d.key_size != 4 && (d.type == MapType::Array || d.type == MapType::PercpuArray))
+  if (d.key_size != 4 && (d.type == MapType::Array || d.type == MapType::PercpuArray ||
+                          d.type == MapType::ProgArray || d.type == MapType::ArrayOfMaps))
     return err(map_label(d) + ": array maps need key_size 4, not " + std::to_string(d.key_size));
   return Ok{};
 }
 
 std::size_t footprint(const MapDef& d) {
-  bool percpu = d.type == MapType::PercpuArray || d.type == MapType::PercpuHash ||
-                d.type == MapType::LruPercpuHash;
-  std::size_t v = percpu ? ((d.value_size + 7u) & ~7u) * possible_cpus() : d.value_size;
-  return std::size_t(d.max_entries) * (d.key_size + v);
+  std::size_t v = map_type_is_percpu(d.type) ? ((d.value_size + 7u) & ~7u) * possible_cpus() : d.value_size;
+  // An LPM trie holds up to one intermediate node per element as well.
+  const std::size_t nodes = d.type == MapType::LpmTrie ? 2 : 1;
+  return std::size_t(d.max_entries) * nodes * (d.key_size + v);
 }
 
-int create_one(const MapDef& d, const std::string& name, int btf_fd, bool with_btf) {
+int create_one(const MapDef& d, const std::string& name, int btf_fd, bool with_btf, int inner_fd) {
   LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = d.flags);
+  opts.map_extra = d.map_extra;
+  if (inner_fd >= 0) opts.inner_map_fd = static_cast<std::uint32_t>(inner_fd);
   if (with_btf) {
     opts.btf_fd = static_cast<std::uint32_t>(btf_fd);
     opts.btf_key_type_id = d.btf_key_type_id;
@@ -116,6 +140,17 @@ Status check_map_defs(std::span<const MapDef> defs, const MapQuota& quota) {
   std::size_t total = 0;
   for (const auto& d : defs) {
     if (auto s = validate(d, quota); !s) return s.error();
+    if (d.inner_map) {
+      // The template is created first: an earlier def, or (no such def
+      // here) a map the caller's resolver knows.
+      auto t = std::find_if(defs.begin(), defs.end(), [&](const MapDef& x) { return x.handle == d.inner_map; });
+      if (t != defs.end() && !handles.count(d.inner_map))
+        return err(map_label(d) + ": its inner map template (handle " + std::to_string(d.inner_map) +
+                   ") must come before it");
+      if (t != defs.end() && map_type_holds_objects(t->type))
+        return err(map_label(d) + ": inner map template " + map_label(*t) + " is a " + map_type_name(t->type) +
+                   "; maps of maps hold plain maps only");
+    }
     if (!handles.insert(d.handle).second) return err(map_label(d) + ": duplicate handle");
     total += footprint(d);
     if (total > quota.max_total_bytes)
@@ -126,7 +161,7 @@ Status check_map_defs(std::span<const MapDef> defs, const MapQuota& quota) {
 }
 
 Result<HostMaps> create_host_maps(std::string_view session, std::span<const MapDef> defs, int btf_fd,
-                                  const MapQuota& quota) {
+                                  const MapQuota& quota, const MapFdOf& existing) {
   // Check everything before the first kernel object exists.
   if (auto s = check_map_defs(defs, quota); !s) return s.error();
 
@@ -135,19 +170,32 @@ Result<HostMaps> create_host_maps(std::string_view session, std::span<const MapD
     HostMap m;
     m.def = d;
     m.kernel_name = kernel_object_name(session, d.name);
+    int inner_fd = -1;
+    if (d.inner_map) {
+      if (const HostMap* t = out.find(d.inner_map)) {
+        inner_fd = t->fd.get();
+      } else if (auto fd = existing ? existing(d.inner_map) : std::nullopt) {
+        inner_fd = *fd;
+      } else {
+        return err(EBADF, map_label(d) + ": inner map template handle " + std::to_string(d.inner_map) +
+                              " is not a map of this session");
+      }
+    }
     bool want_btf = btf_fd >= 0 && (d.btf_key_type_id != 0 || d.btf_value_type_id != 0);
-    int fd = create_one(d, m.kernel_name, btf_fd, want_btf);
+    int fd = create_one(d, m.kernel_name, btf_fd, want_btf, inner_fd);
     if (fd < 0 && want_btf) {
       int e = errno;
-      fd = create_one(d, m.kernel_name, btf_fd, false);
+      fd = create_one(d, m.kernel_name, btf_fd, false, inner_fd);
       if (fd >= 0)
         out.notes_.push_back(map_label(d) + ": kernel refused its BTF key/value types (" +
                              errno_name(e) + "); created untyped, bpftool map dump shows hex");
     } else {
       m.btf_typed = want_btf;
     }
-    if (fd < 0)
-      return err(map_label(d) + ": map create failed (" + errno_name(errno) + ")");
+    if (fd < 0) {
+      const int e = errno;
+      return err(e, map_label(d) + ": map create failed (" + errno_name(e) + ")");
+    }
     m.fd.reset(fd);
     bpf_map_info info{};
     std::uint32_t len = sizeof(info);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -60,7 +61,7 @@ class HostMaps {
 
  private:
   friend Result<HostMaps> create_host_maps(std::string_view, std::span<const MapDef>, int,
-                                           const MapQuota&);
+                                           const MapQuota&, const std::function<std::optional<int>(std::uint32_t)>&);
   std::vector<HostMap> maps_;
   std::vector<std::string> notes_;
 };
@@ -69,11 +70,16 @@ class HostMaps {
 // every MapDef (types, flags, sizes, quota, unique handles). No kernel.
 Status check_map_defs(std::span<const MapDef> defs, const MapQuota& quota = {});
 
+// The host fd of a map the caller already holds, by guest handle.
+using MapFdOf = std::function<std::optional<int>(std::uint32_t handle)>;
+
 // check_map_defs before creating anything; then creates the maps, names them
 // kernel_object_name(session, def.name), typed by BTF when `btf_fd` >= 0 and
-// the def carries type ids, fills global data and freezes .rodata. On any
-// error nothing created so far survives.
+// the def carries type ids, fills global data and freezes .rodata. A map of
+// maps is created from its inner map template (def.inner_map): a def
+// earlier in `defs`, else one `existing` resolves. On any error nothing
+// created so far survives.
 Result<HostMaps> create_host_maps(std::string_view session, std::span<const MapDef> defs, int btf_fd,
-                                  const MapQuota& quota = {});
+                                  const MapQuota& quota = {}, const MapFdOf& existing = {});
 
 }  // namespace xo::host

@@ -50,6 +50,8 @@ class BackendBtf {
   virtual std::uint64_t kernel_bytes() const = 0;
 };
 
+class BackendProg;
+
 class BackendMap {
  public:
   virtual ~BackendMap() = default;
@@ -64,6 +66,15 @@ class BackendMap {
   virtual std::int32_t remove(std::span<const std::uint8_t> key) = 0;
   // Empty key: the first key. ENOENT at the end.
   virtual std::int32_t next_key(std::span<const std::uint8_t> key, std::vector<std::uint8_t>& next) = 0;
+  // Keyless maps (map_type_is_keyless): lookup peeks (a bloom filter tests
+  // the value the caller puts in `value`), update pushes, remove pops.
+  // Maps holding objects (map_type_holds_objects): stores the host object
+  // behind one of the session's own maps or programs (exactly one given).
+  virtual std::int32_t update_object(std::span<const std::uint8_t> key, const BackendMap* map,
+                                     const BackendProg* prog, std::uint64_t flags) {
+    (void)key, (void)map, (void)prog, (void)flags;
+    return transport::status::kEINVAL;
+  }
 };
 
 // The kernel's own per-program run statistics (bpf_prog_info), cumulative.
@@ -122,8 +133,10 @@ class SessionBackend {
   virtual ~SessionBackend() = default;
   virtual unsigned possible_cpus() const = 0;
   virtual Outcome<std::unique_ptr<BackendBtf>> load_btf(std::span<const std::uint8_t> blob) = 0;
-  // def.handle is the session handle the map gets.
-  virtual Outcome<std::unique_ptr<BackendMap>> create_map(const MapDef& def, const BackendBtf* btf) = 0;
+  // def.handle is the session handle the map gets; `inner` is the session
+  // map def.inner_map names (maps of maps), else null.
+  virtual Outcome<std::unique_ptr<BackendMap>> create_map(const MapDef& def, const BackendBtf* btf,
+                                                          const BackendMap* inner) = 0;
   virtual Outcome<std::unique_ptr<BackendLoad>> begin_load(ProgLoadInput input) = 0;
   // `load` has run.
   virtual Outcome<std::unique_ptr<BackendProg>> finish_load(BackendLoad& load) = 0;

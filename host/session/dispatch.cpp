@@ -49,9 +49,7 @@ ts::Message Session::on(const ts::CapsRequest& r) {
   reply.version = std::min<std::uint16_t>(r.max_version, ts::kProtocolVersion);
   reply.isa_level = 4;
   reply.flavors = policy_->flavors();
-  for (MapType t : {MapType::Hash, MapType::Array, MapType::PercpuHash, MapType::PercpuArray, MapType::LruHash,
-                    MapType::LruPercpuHash})
-    reply.map_types.push_back(std::uint32_t(t));
+  for (MapType t : kOffloadMapTypes) reply.map_types.push_back(std::uint32_t(t));
   for (const auto& h : policy_->helpers())
     reply.helpers.push_back(ts::HelperCap{h.id, h.nargs, std::uint8_t(h.flavors & policy_->flavors())});
   reply.quotas = config_.quotas.wire();
@@ -96,7 +94,18 @@ ts::Message Session::on(const ts::MapCreateRequest& r) {
     return fail<R>(st::kEDQUOT, what + ": session already has " + std::to_string(maps_.size()) +
                                     " maps, quota " + std::to_string(config_.quotas.max_maps));
   MapDef def{0, r.type, r.key_size, r.value_size, r.max_entries, r.map_flags, r.name,
-             r.btf_key_type_id, r.btf_value_type_id, r.initial_value, r.frozen};
+             r.btf_key_type_id, r.btf_value_type_id, r.initial_value, r.frozen, r.map_extra, r.inner_map};
+  // A map of maps is shaped by one of the session's own maps (handles,
+  // never host fds), which must be a plain one.
+  const BackendMap* inner = nullptr;
+  if (r.inner_map) {
+    MapEntry* t = find_map(r.inner_map);
+    if (!t) return fail<R>(st::kEBADF, what + ": inner map template: " + no_such("map", r.inner_map));
+    if (map_type_holds_objects(t->def.type))
+      return fail<R>(st::kEINVAL, what + ": inner map template " + std::to_string(r.inner_map) + " '" + t->def.name +
+                                      "' is a " + map_type_name(t->def.type) + "; maps of maps hold plain maps only");
+    inner = t->object.get();
+  }
   // Cheap refusal first: the kernel would charge at least this much.
   const std::uint64_t floor = charged_map_bytes(def, backend_->possible_cpus());
   if (floor > config_.quotas.max_map_bytes || kernel_bytes_ + floor > config_.quotas.max_map_bytes)
@@ -114,7 +123,7 @@ ts::Message Session::on(const ts::MapCreateRequest& r) {
     return fail<R>(st::kEINVAL, what + ": BTF type ids without a BTF handle");
   }
   def.handle = new_handle();
-  auto created = backend_->create_map(def, btf);
+  auto created = backend_->create_map(def, btf, inner);
   if (auto* f = std::get_if<Failure>(&created)) {
     log(int(LogLevel::Info), what + " refused: " + f->message);
     return fail<R>(*f);
@@ -140,17 +149,26 @@ ts::Message Session::on(const ts::MapCreateRequest& r) {
 namespace {
 
 // Key must match exactly: the kernel reads key_size bytes from our buffer.
+// Keyless maps (queue, stack, bloom filter) take an empty key, except a
+// bloom filter's MAP_LOOKUP, whose key field carries the value to test.
 template <typename R>
 std::optional<R> bad_key(const MapDef& def, std::span<const std::uint8_t> key, const char* op, std::uint32_t h) {
-  if (key.size() != def.key_size)
+  const bool bloom_test = def.type == MapType::BloomFilter && std::string_view(op) == "MAP_LOOKUP";
+  const std::uint32_t want = bloom_test ? def.value_size : def.key_size;
+  if (key.size() != want)
     return fail<R>(st::kEINVAL, std::string(op) + " map " + std::to_string(h) + " '" + def.name + "': key of " +
-                                    std::to_string(key.size()) + " bytes, map has " + std::to_string(def.key_size));
+                                    std::to_string(key.size()) + " bytes, " +
+                                    (bloom_test ? "a bloom filter tests a value of " : "map has ") +
+                                    std::to_string(want));
   return std::nullopt;
 }
 
 std::size_t user_value_size(const MapDef& d, unsigned cpus) {
-  bool percpu = d.type == MapType::PercpuArray || d.type == MapType::PercpuHash || d.type == MapType::LruPercpuHash;
-  return percpu ? std::size_t((d.value_size + 7u) & ~7u) * (cpus ? cpus : 1) : d.value_size;
+  return map_type_is_percpu(d.type) ? std::size_t((d.value_size + 7u) & ~7u) * (cpus ? cpus : 1) : d.value_size;
+}
+
+std::vector<std::uint8_t> le32(std::uint32_t v) {
+  return {std::uint8_t(v), std::uint8_t(v >> 8), std::uint8_t(v >> 16), std::uint8_t(v >> 24)};
 }
 
 std::string op_status(const char* op, std::uint32_t h, const MapDef& d, std::int32_t code) {
@@ -165,6 +183,12 @@ ts::Message Session::on(const ts::MapLookupRequest& r) {
   if (!m) return fail<R>(st::kEBADF, "MAP_LOOKUP: " + no_such("map", r.map));
   if (auto bad = bad_key<R>(m->def, r.key, "MAP_LOOKUP", r.map)) return *bad;
   R reply;
+  if (map_type_holds_objects(m->def.type)) {  // the guest's handle, never what the kernel stores
+    auto it = m->stored.find(r.key);
+    if (it == m->stored.end()) return fail<R>(st::kENOENT, op_status("MAP_LOOKUP", r.map, m->def, st::kENOENT));
+    reply.value = le32(it->second);
+    return reply;
+  }
   reply.value.resize(user_value_size(m->def, backend_->possible_cpus()));
   if (std::int32_t rc = m->object->lookup(r.key, reply.value); rc != 0)
     return fail<R>(rc, op_status("MAP_LOOKUP", r.map, m->def, rc));
@@ -182,6 +206,7 @@ ts::Message Session::on(const ts::MapUpdateRequest& r) {
                                     std::to_string(r.value.size()) + " bytes, map takes " + std::to_string(vsize));
   if (r.flags > 2)  // BPF_ANY, BPF_NOEXIST, BPF_EXIST; no BPF_F_LOCK (no spin locks offered)
     return fail<R>(st::kEINVAL, "MAP_UPDATE: flags " + std::to_string(r.flags) + " not supported");
+  if (map_type_holds_objects(m->def.type)) return update_object(*m, r);
   if (std::int32_t rc = m->object->update(r.key, r.value, r.flags); rc != 0)
     return fail<R>(rc, op_status("MAP_UPDATE", r.map, m->def, rc));
   return R{};
@@ -194,6 +219,51 @@ ts::Message Session::on(const ts::MapDeleteRequest& r) {
   if (auto bad = bad_key<R>(m->def, r.key, "MAP_DELETE", r.map)) return *bad;
   if (std::int32_t rc = m->object->remove(r.key); rc != 0)
     return fail<R>(rc, op_status("MAP_DELETE", r.map, m->def, rc));
+  m->stored.erase(r.key);
+  return R{};
+}
+
+// A prog array or a map of maps: the value is a le32 handle of the
+// session's own program or map; the backend stores the host object. All
+// programs of one prog array run in one flavor (the kernel ties a prog
+// array to the first program type that uses it).
+ts::Message Session::update_object(MapEntry& m, const ts::MapUpdateRequest& r) {
+  using R = ts::MapUpdateReply;
+  const std::string what = "MAP_UPDATE map " + std::to_string(r.map) + " '" + m.def.name + "'";
+  std::uint32_t h = 0;
+  for (int i = 3; i >= 0; --i) h = h << 8 | r.value[std::size_t(i)];
+  const BackendMap* map = nullptr;
+  const BackendProg* prog = nullptr;
+  if (m.def.type == MapType::ProgArray) {
+    ProgEntry* p = find_prog(h);
+    if (!p) return fail<R>(st::kEBADF, what + ": " + no_such("program", h));
+    auto other = [&](std::uint32_t ph) {
+      const ProgEntry* q = find_prog(ph);
+      return q && q->flavor != p->flavor ? q : nullptr;
+    };
+    for (const auto& [key, stored] : m.stored)
+      if (const ProgEntry* q = other(stored))
+        return fail<R>(st::kEINVAL, what + ": program " + std::to_string(h) + " '" + p->name + "' was loaded for " +
+                                        std::string(flavor_name(p->flavor)) + ", the array holds " +
+                                        std::string(flavor_name(q->flavor)) + " programs; tail calls stay in one flavor");
+    for (const auto& [ph, q] : progs_)
+      if (q.maps.count(r.map) && q.flavor != p->flavor)
+        return fail<R>(st::kEINVAL, what + ": program " + std::to_string(h) + " '" + p->name + "' was loaded for " +
+                                        std::string(flavor_name(p->flavor)) + ", program " + std::to_string(ph) +
+                                        " '" + q.name + "' tail-calls through this array in " +
+                                        std::string(flavor_name(q.flavor)));
+    prog = p->object.get();
+  } else {
+    MapEntry* inner = find_map(h);
+    if (!inner) return fail<R>(st::kEBADF, what + ": " + no_such("map", h));
+    if (map_type_holds_objects(inner->def.type))
+      return fail<R>(st::kEINVAL, what + ": map " + std::to_string(h) + " '" + inner->def.name + "' is a " +
+                                      map_type_name(inner->def.type) + "; maps of maps hold plain maps only");
+    map = inner->object.get();
+  }
+  if (std::int32_t rc = m.object->update_object(r.key, map, prog, r.flags); rc != 0)
+    return fail<R>(rc, op_status("MAP_UPDATE", r.map, m.def, rc));
+  m.stored[r.key] = h;
   return R{};
 }
 
@@ -215,7 +285,11 @@ ts::Message Session::on(const ts::MapFreeRequest& r) {
   MapEntry* m = find_map(r.map);
   if (!m) return fail<R>(st::kEBADF, "MAP_FREE: " + no_such("map", r.map));
   // A loaded program keeps the kernel map alive; freeing the handle would
-  // hide those bytes from the quota.
+  // hide those bytes from the quota. So does a map of maps holding it.
+  std::uint32_t holder = 0;
+  if (const MapEntry* outer = holder_of(r.map, &holder))
+    return fail<R>(st::kEBUSY, "MAP_FREE map " + std::to_string(r.map) + " '" + m->def.name + "': stored in map " +
+                                   std::to_string(holder) + " '" + outer->def.name + "'; delete that entry first");
   for (const auto& [ph, p] : progs_)
     if (p.maps.count(r.map))
       return fail<R>(st::kEBUSY, "MAP_FREE map " + std::to_string(r.map) + " '" + m->def.name +
@@ -388,6 +462,12 @@ ts::Message Session::on(const ts::ProgUnloadRequest& r) {
   using R = ts::ProgUnloadReply;
   ProgEntry* p = find_prog(r.prog);
   if (!p) return fail<R>(st::kEBADF, "PROG_UNLOAD: " + no_such("program", r.prog));
+  // A prog array keeps the kernel program alive and running (tail calls).
+  std::uint32_t holder = 0;
+  if (const MapEntry* array = holder_of(r.prog, &holder))
+    return fail<R>(st::kEBUSY, "PROG_UNLOAD program " + std::to_string(r.prog) + " '" + p->name +
+                                   "': stored in prog array " + std::to_string(holder) + " '" + array->def.name +
+                                   "'; delete that entry first");
   detach_if_attached(r.prog);
   log(int(LogLevel::Info), "PROG_UNLOAD '" + p->name + "' prog id " + std::to_string(p->object->kernel_id()));
   kernel_bytes_ -= p->bytes;

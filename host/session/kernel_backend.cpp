@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <map>
 #include <optional>
@@ -27,6 +28,7 @@
 #include "host/core/pins.hpp"
 #include "host/core/stats_map.hpp"
 #include "host/session/log.hpp"
+#include "host/session/session.hpp"
 
 namespace xo::session {
 
@@ -85,17 +87,29 @@ class KernelMap final : public BackendMap {
   std::uint64_t kernel_bytes() const override { return bytes_; }
   int fd() const { return map().fd.get(); }
 
+  // Keyless maps take a NULL key: the kernel refuses any other pointer
+  // when key_size is 0.
   std::int32_t lookup(std::span<const std::uint8_t> key, std::vector<std::uint8_t>& value) override {
+    if (map().def.type == MapType::BloomFilter) {  // the syscall reads the value to test
+      value.assign(key.begin(), key.end());
+      return bpf_map_lookup_elem(fd(), nullptr, value.data()) == 0 ? 0 : neg_errno();
+    }
     value.resize(map().user_value_size());
-    return bpf_map_lookup_elem(fd(), key.data(), value.data()) == 0 ? 0 : neg_errno();
+    return bpf_map_lookup_elem(fd(), key_ptr(key), value.data()) == 0 ? 0 : neg_errno();
   }
   std::int32_t update(std::span<const std::uint8_t> key, std::span<const std::uint8_t> value,
                       std::uint64_t flags) override {
-    return bpf_map_update_elem(fd(), key.data(), value.data(), flags) == 0 ? 0 : neg_errno();
+    return bpf_map_update_elem(fd(), key_ptr(key), value.data(), flags) == 0 ? 0 : neg_errno();
   }
   std::int32_t remove(std::span<const std::uint8_t> key) override {
-    return bpf_map_delete_elem(fd(), key.data()) == 0 ? 0 : neg_errno();
+    if (map().def.type == MapType::Queue || map().def.type == MapType::Stack) {  // pop
+      std::vector<std::uint8_t> popped(map().def.value_size);
+      return bpf_map_lookup_and_delete_elem(fd(), nullptr, popped.data()) == 0 ? 0 : neg_errno();
+    }
+    return bpf_map_delete_elem(fd(), key_ptr(key)) == 0 ? 0 : neg_errno();
   }
+  std::int32_t update_object(std::span<const std::uint8_t> key, const BackendMap* inner, const BackendProg* prog,
+                             std::uint64_t flags) override;
   std::int32_t next_key(std::span<const std::uint8_t> key, std::vector<std::uint8_t>& next) override {
     next.resize(map().def.key_size);
     return bpf_map_get_next_key(fd(), key.empty() ? nullptr : key.data(), next.data()) == 0 ? 0 : neg_errno();
@@ -103,6 +117,9 @@ class KernelMap final : public BackendMap {
 
  private:
   const host::HostMap& map() const { return maps_.all().front(); }
+  const void* key_ptr(std::span<const std::uint8_t> key) const {
+    return map_type_is_keyless(map().def.type) ? nullptr : key.data();
+  }
   host::HostMaps maps_;
   std::uint64_t bytes_;
   Pin pin_;
@@ -147,6 +164,17 @@ class KernelProgObject final : public BackendProg {
   Pin stats_pin_;
 };
 
+// The host fd of the session's own object goes into the kernel map; the
+// guest only ever named it by handle.
+std::int32_t KernelMap::update_object(std::span<const std::uint8_t> key, const BackendMap* inner,
+                                      const BackendProg* prog, std::uint64_t flags) {
+  const int object_fd = inner ? static_cast<const KernelMap*>(inner)->fd()
+                              : prog ? static_cast<const KernelProgObject*>(prog)->fd() : -1;
+  if (object_fd < 0) return ts::status::kEINVAL;
+  const std::uint32_t value = static_cast<std::uint32_t>(object_fd);
+  return bpf_map_update_elem(fd(), key.data(), &value, flags) == 0 ? 0 : neg_errno();
+}
+
 class KernelBackend final : public SessionBackend {
  public:
   KernelBackend(const SessionConfig& c, const std::string& pin_root)
@@ -183,21 +211,29 @@ class KernelBackend final : public SessionBackend {
     return std::unique_ptr<BackendBtf>(std::make_unique<KernelBtf>(std::move(*btf), host::btf_kernel_bytes(blob)));
   }
 
-  Outcome<std::unique_ptr<BackendMap>> create_map(const MapDef& guest_def, const BackendBtf* btf) override {
+  Outcome<std::unique_ptr<BackendMap>> create_map(const MapDef& guest_def, const BackendBtf* btf,
+                                                  const BackendMap* inner) override {
     host::MapQuota q;  // the session's quotas were checked by the caller
     q.max_maps = 1;
     q.max_total_bytes = ~std::size_t(0);
     // Preallocated: the kernel's memlock figure at creation is then all the
     // map can ever cost (a BPF_F_NO_PREALLOC hash grows with every insert,
-    // past what was charged).
+    // past what was charged). LPM tries cannot be preallocated (the kernel
+    // requires the flag); they are charged their upper bound instead.
     MapDef def = guest_def;
-    def.flags &= ~std::uint32_t(BPF_F_NO_PREALLOC);
+    const bool lpm = def.type == MapType::LpmTrie;
+    if (!lpm) def.flags &= ~std::uint32_t(BPF_F_NO_PREALLOC);
     int btf_fd = btf ? static_cast<const KernelBtf*>(btf)->fd() : -1;
-    auto maps = host::create_host_maps(session_, std::span<const MapDef>(&def, 1), btf_fd, q);
+    host::MapFdOf template_fd = [inner, &def](std::uint32_t h) -> std::optional<int> {
+      if (!inner || h != def.inner_map) return std::nullopt;
+      return static_cast<const KernelMap*>(inner)->fd();
+    };
+    auto maps = host::create_host_maps(session_, std::span<const MapDef>(&def, 1), btf_fd, q, template_fd);
     if (!maps) return failure_of(maps.error().prefixed("MAP_CREATE: "));
     for (const auto& n : maps->notes()) log_line(LogLevel::Debug, who_, n);
     auto bytes = host::fd_memlock(maps->all().front().fd.get());
     if (!bytes) return Failure{ts::status::kEIO, "MAP_CREATE: the kernel does not say what the map costs"};
+    if (lpm) bytes = std::max<std::uint64_t>(*bytes, charged_map_bytes(def, cpus_));
     return std::unique_ptr<BackendMap>(std::make_unique<KernelMap>(std::move(*maps), *bytes, pins(), who_));
   }
 

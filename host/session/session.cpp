@@ -23,6 +23,29 @@ std::uint64_t charged_map_bytes(const MapDef& def, unsigned possible_cpus) {
     case MapType::LruHash: per_entry = kNode + key + value + kPtr; break;
     case MapType::PercpuHash:
     case MapType::LruPercpuHash: per_entry = kNode + key + kPtr + value * cpus + kPtr; break;
+    // Slots hold kernel pointers to the stored object.
+    case MapType::ProgArray:
+    case MapType::ArrayOfMaps: per_entry = kPtr; break;
+    case MapType::HashOfMaps: per_entry = kNode + key + kPtr + kPtr; break;
+    case MapType::Queue:
+    case MapType::Stack: per_entry = def.value_size; break;
+    // At least one bit per element and hash function (the kernel sizes the
+    // bitset at ~1.4 times that, rounded up to a power of two).
+    case MapType::BloomFilter: {
+      const std::uint64_t hashes = (def.map_extra & 0xf) ? (def.map_extra & 0xf) : 5;
+      return std::uint64_t(def.max_entries) * hashes / 8;  // < 2^36: no overflow
+    }
+    // Not a lower bound but what the session charges (the kernel's figure
+    // follows the element count, so it cannot be read at creation): a leaf
+    // and an intermediate node per element, each a node header, the key's
+    // data and the value in an allocation class of the next power of two.
+    case MapType::LpmTrie: {
+      u128 node = kLpmNodeBytes + (def.key_size > 4 ? def.key_size - 4 : 0) + def.value_size;
+      u128 cls = 16;
+      while (cls < node) cls *= 2;
+      per_entry = 2 * cls;
+      break;
+    }
     default: per_entry = u128(def.key_size) + def.value_size; break;  // refused at creation anyway
   }
   const u128 bytes = per_entry * def.max_entries;
@@ -80,6 +103,16 @@ Session::MapEntry* Session::find_map(std::uint32_t handle) {
 Session::ProgEntry* Session::find_prog(std::uint32_t handle) {
   auto it = progs_.find(handle);
   return it == progs_.end() ? nullptr : &it->second;
+}
+
+const Session::MapEntry* Session::holder_of(std::uint32_t handle, std::uint32_t* holder_handle) const {
+  for (const auto& [h, m] : maps_)
+    for (const auto& [key, stored] : m.stored)
+      if (stored == handle) {
+        *holder_handle = h;
+        return &m;
+      }
+  return nullptr;
 }
 
 std::uint32_t Session::attached_kernel_id() const {

@@ -129,6 +129,10 @@ class Session {
     std::uint64_t bytes = 0;  // kernel bytes (memlock) charged against max_map_bytes
     std::uint32_t btf = 0;    // BTF handle it was created with (BTF_FREE: EBUSY)
     std::unique_ptr<BackendMap> object;
+    // Maps holding objects: key -> the guest handle stored there. Exact,
+    // because only MAP_UPDATE/MAP_DELETE change such maps (BPF programs
+    // cannot write prog arrays or maps of maps); lookups answer from it.
+    std::map<std::vector<std::uint8_t>, std::uint32_t> stored;
   };
   struct ProgEntry {
     std::string name;
@@ -162,6 +166,9 @@ class Session {
   void log(int level, const std::string& line) const;
   MapEntry* find_map(std::uint32_t handle);
   ProgEntry* find_prog(std::uint32_t handle);
+  // The map (prog array, map of maps) that holds object `handle`, if any.
+  const MapEntry* holder_of(std::uint32_t handle, std::uint32_t* holder_handle) const;
+  transport::Message update_object(MapEntry& m, const transport::MapUpdateRequest& r);
   void detach_if_attached(std::uint32_t prog_handle);
   void free_everything();
   // The quota check after an object exists: its kernel figure must fit.
@@ -195,6 +202,13 @@ class Session {
 // times the possible CPUs, plus a pointer), hash elements their key rounded
 // up, a 16-byte list node and an 8-byte bucket. Saturates instead of
 // overflowing.
+//
+// LPM tries are the exception: their nodes are allocated on insert and the
+// kernel's figure follows the element count, so this is an upper bound of
+// everything the trie can hold, and what MAP_CREATE charges for it.
 std::uint64_t charged_map_bytes(const MapDef& def, unsigned possible_cpus);
+// struct lpm_trie_node (two child pointers, prefixlen, flags, an rcu_head on
+// older kernels) plus the allocator's per-object header, rounded up.
+inline constexpr std::uint32_t kLpmNodeBytes = 48;
 
 }  // namespace xo::session

@@ -148,9 +148,54 @@ TEST(BuilderMaps, UsedDevmapIsRefusedAtItsInstruction) {
   EXPECT_NE(e.message.find("prog 'xdp_forward': insn 0"), std::string::npos) << e.message;
   EXPECT_NE(e.message.find("unused_devmap.bpf.c:"), std::string::npos) << "source line: " << e.message;
   EXPECT_NE(e.message.find("map 'tx_port' has type devmap (14)"), std::string::npos) << e.message;
+  EXPECT_NE(e.message.find("the guest's network devices"), std::string::npos) << "says why: " << e.message;
   EXPECT_EQ(e.message.find('\n'), std::string::npos);
   EXPECT_EQ(e.pc, std::optional<std::size_t>(0));
   EXPECT_EQ(e.code, EOPNOTSUPP);
+}
+
+// Issue 11's map types: each program brings its map with the fields the
+// host needs (LPM's NO_PREALLOC, the bloom filter's hash count).
+TEST(BuilderMaps, LpmQueueStackBloomKeepTheirShape) {
+  const Submission lpm = build_ok(prog_obj("maptypes"), "lpm_filter");
+  ASSERT_EQ(lpm.maps.size(), 1u);
+  EXPECT_EQ(lpm.maps[0].type, MapType::LpmTrie);
+  EXPECT_EQ(lpm.maps[0].key_size, 8u) << "u32 prefixlen + 4 address bytes";
+  EXPECT_TRUE(lpm.maps[0].flags & BPF_F_NO_PREALLOC);
+  const Submission q = build_ok(prog_obj("maptypes"), "queue_verdicts");
+  ASSERT_EQ(q.maps.size(), 2u);
+  EXPECT_EQ(q.maps[0].type, MapType::Queue);
+  EXPECT_EQ(q.maps[1].type, MapType::Stack);
+  EXPECT_EQ(q.maps[0].key_size, 0u);
+  const Submission b = build_ok(prog_obj("maptypes"), "bloom_filter");
+  ASSERT_EQ(b.maps.size(), 1u);
+  EXPECT_EQ(b.maps[0].type, MapType::BloomFilter);
+  EXPECT_EQ(b.maps[0].map_extra, 3u);
+}
+
+// A used map of maps brings its inner map template, first, and names it;
+// the template's handle comes after every map of the object.
+TEST(BuilderMaps, MapOfMapsBringsItsInnerTemplateFirst) {
+  const Submission s = build_ok(prog_obj("maptypes"), "map_in_map");
+  ASSERT_EQ(s.maps.size(), 2u);
+  const MapDef& tmpl = s.maps[0];
+  const MapDef& outer = s.maps[1];
+  EXPECT_EQ(outer.name, "policies");
+  EXPECT_EQ(outer.type, MapType::ArrayOfMaps);
+  EXPECT_EQ(outer.inner_map, tmpl.handle);
+  EXPECT_EQ(tmpl.type, MapType::Array);
+  EXPECT_EQ(tmpl.key_size, 4u);
+  EXPECT_EQ(tmpl.value_size, 4u);
+  EXPECT_GT(tmpl.handle, outer.handle) << "templates are numbered after the object's maps";
+  // Programs that do not use it leave both out.
+  const Submission lpm = build_ok(prog_obj("maptypes"), "lpm_filter");
+  for (const MapDef& d : lpm.maps) EXPECT_NE(d.handle, tmpl.handle);
+}
+
+TEST(BuilderMaps, ProgArrayIsAnOffloadedMap) {
+  const Submission s = build_ok(prog_obj("maptypes"), "tail_caller");
+  ASSERT_EQ(s.maps.size(), 1u);
+  EXPECT_EQ(s.maps[0].type, MapType::ProgArray);
 }
 
 TEST(BuilderMaps, MaxEntriesZeroNeedsAMapSize) {

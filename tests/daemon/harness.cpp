@@ -129,7 +129,9 @@ Result<ts::ProgLoadReply> prog_load_reply(ts::Client& c, const Submission& s, st
   }
   std::vector<std::pair<std::uint32_t, std::uint32_t>> handle_of;  // builder handle -> daemon handle
   for (const auto& m : s.maps) {
-    auto h = c.map_create(guest::map_create_request(m, out.btf));
+    auto req = guest::map_create_request(m, out.btf, handle_of);
+    if (!req) return req.error();
+    auto h = c.map_create(*req);
     if (!h) return h.error();
     handle_of.emplace_back(m.handle, *h);
     out.maps[m.name] = *h;

@@ -167,7 +167,16 @@ TEST(HostMaps, RejectsBeforeCreatingAnything) {
     MapDef def;
     const char* message;
   } cases[] = {
-      {{2, MapType::ProgArray, 4, 4, 1, 0, "jmp", 0, 0, {}, false}, "prog_array is not allowed"},
+      {{2, MapType(BPF_MAP_TYPE_DEVMAP), 4, 4, 1, 0, "tx", 0, 0, {}, false}, "type 14 is not allowed"},
+      {{2, MapType::LpmTrie, 8, 4, 4, 0, "lpm", 0, 0, {}, false}, "need BPF_F_NO_PREALLOC"},
+      {{2, MapType::LpmTrie, 4, 4, 4, BPF_F_NO_PREALLOC, "lpm4", 0, 0, {}, false}, "not key_size 4"},
+      {{2, MapType::Queue, 4, 4, 4, 0, "qk", 0, 0, {}, false}, "have no keys"},
+      {{2, MapType::Hash, 4, 8, 4, 0, "extra", 0, 0, {}, false, 3}, "map_extra is only"},
+      {{2, MapType::BloomFilter, 0, 4, 4, 0, "bf", 0, 0, {}, false, 16}, "not a hash count"},
+      {{2, MapType::ArrayOfMaps, 4, 4, 4, 0, "aom", 0, 0, {}, false}, "needs an inner map template"},
+      {{2, MapType::Hash, 4, 4, 4, 0, "hin", 0, 0, {}, false, 0, 1}, "only array_of_maps/hash_of_maps"},
+      {{2, MapType::ProgArray, 4, 8, 4, 0, "pa8", 0, 0, {}, false}, "4-byte handles"},
+      {{2, MapType::ArrayOfMaps, 4, 4, 4, 0, "late", 0, 0, {}, false, 0, 3}, "is not a map of this session"},
       {{2, MapType::Hash, 4, 8, 1u << 30, 0, "huge", 0, 0, {}, false}, "max_entries"},
       {{2, MapType::Hash, 0, 8, 4, 0, "k0", 0, 0, {}, false}, "key_size 0"},
       {{2, MapType::Hash, 4, 8, 4, 0x80000, "f", 0, 0, {}, false}, "map flags"},
@@ -186,6 +195,65 @@ TEST(HostMaps, RejectsBeforeCreatingAnything) {
   auto r = create_host_maps(unique_session("q"), std::vector<MapDef>{big}, -1, q);
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().message.find("exceeds the quota"), std::string::npos);
+}
+
+// Issue 11's map types against this kernel: each is created with the
+// fields only it takes, and behaves as its type does.
+TEST(HostMaps, LpmQueueStackBloomAndMapsOfMapsReachTheKernel) {
+  MapDef lpm{1, MapType::LpmTrie, 8, 4, 16, BPF_F_NO_PREALLOC, "lpm", 0, 0, {}, false};
+  MapDef queue{2, MapType::Queue, 0, 4, 4, 0, "q", 0, 0, {}, false};
+  MapDef stack{3, MapType::Stack, 0, 4, 4, 0, "s", 0, 0, {}, false};
+  MapDef bloom{4, MapType::BloomFilter, 0, 4, 64, 0, "bf", 0, 0, {}, false, 3};
+  MapDef tmpl{5, MapType::Array, 4, 4, 1, 0, "inner", 0, 0, {}, false};
+  MapDef outer{6, MapType::ArrayOfMaps, 4, 4, 2, 0, "outer", 0, 0, {}, false, 0, 5};
+  MapDef jump{7, MapType::ProgArray, 4, 4, 2, 0, "jmp", 0, 0, {}, false};
+  auto maps = create_host_maps(unique_session("t"), std::vector<MapDef>{lpm, queue, stack, bloom, tmpl, outer, jump}, -1);
+  ASSERT_TRUE(maps) << maps.error().message;
+  auto info = [&](std::uint32_t h) {
+    bpf_map_info i{};
+    std::uint32_t len = sizeof i;
+    EXPECT_EQ(bpf_obj_get_info_by_fd(maps->find(h)->fd.get(), &i, &len), 0);
+    return i;
+  };
+  EXPECT_EQ(info(1).type, std::uint32_t(BPF_MAP_TYPE_LPM_TRIE));
+  EXPECT_EQ(info(4).map_extra, 3u) << "the bloom filter's hash count reached the kernel";
+  EXPECT_EQ(info(6).type, std::uint32_t(BPF_MAP_TYPE_ARRAY_OF_MAPS));
+  EXPECT_EQ(info(7).type, std::uint32_t(BPF_MAP_TYPE_PROG_ARRAY));
+
+  // LPM: longest prefix wins.
+  struct {
+    std::uint32_t prefixlen;
+    std::uint8_t addr[4];
+  } net{16, {10, 77, 0, 0}}, host{32, {10, 77, 0, 2}};
+  std::uint32_t value = 7, got = 0;
+  ASSERT_EQ(bpf_map_update_elem(maps->find(1)->fd.get(), &net, &value, 0), 0);
+  ASSERT_EQ(bpf_map_lookup_elem(maps->find(1)->fd.get(), &host, &got), 0);
+  EXPECT_EQ(got, 7u);
+  // The template's fd made the outer map: an array of that shape goes in, a hash does not.
+  auto inner = create_host_maps(unique_session("i"), std::vector<MapDef>{MapDef{1, MapType::Array, 4, 4, 1, 0, "in", 0, 0, {}, false},
+                                                                         MapDef{2, MapType::Hash, 4, 4, 1, 0, "h", 0, 0, {}, false}}, -1);
+  ASSERT_TRUE(inner) << inner.error().message;
+  std::uint32_t key = 0;
+  int fd = inner->find(1)->fd.get();
+  EXPECT_EQ(bpf_map_update_elem(maps->find(6)->fd.get(), &key, &fd, 0), 0);
+  fd = inner->find(2)->fd.get();
+  EXPECT_NE(bpf_map_update_elem(maps->find(6)->fd.get(), &key, &fd, 0), 0);
+}
+
+TEST(HostMaps, InnerTemplateFromTheCallersMaps) {
+  auto held = create_host_maps(unique_session("h"), std::vector<MapDef>{MapDef{9, MapType::Array, 4, 8, 1, 0, "t", 0, 0, {}, false}}, -1);
+  ASSERT_TRUE(held) << held.error().message;
+  MapDef outer{10, MapType::HashOfMaps, 4, 4, 4, 0, "hom", 0, 0, {}, false, 0, 9};
+  MapFdOf existing = [&](std::uint32_t h) -> std::optional<int> {
+    if (const HostMap* m = held->find(h)) return m->fd.get();
+    return std::nullopt;
+  };
+  auto maps = create_host_maps(unique_session("o"), std::vector<MapDef>{outer}, -1, {}, existing);
+  ASSERT_TRUE(maps) << maps.error().message;
+  outer.inner_map = 11;
+  auto bad = create_host_maps(unique_session("o"), std::vector<MapDef>{outer}, -1, {}, existing);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code, EBADF);
 }
 
 TEST(Pins, CreatedAndRemovedWithTheirOwner) {

@@ -275,6 +275,29 @@ TEST(TransportCodec, BooleanMustBeZeroOrOne) {
             "MAP_CREATE: at payload offset 33: field 'frozen': boolean value 2 is not 0 or 1");
 }
 
+// MAP_CREATE's optional tail (bloom filters, maps of maps): absent, the
+// layout is version 1's; present, it round-trips; all zero, it is refused.
+TEST(TransportCodec, MapCreateTailOnlyWhenItSaysSomething) {
+  const auto plain = *encode(1, MapCreateRequest{.name = "m"});
+  MapCreateRequest bloom{.name = "m"};
+  bloom.map_extra = 3;
+  const auto tailed = *encode(1, bloom);
+  EXPECT_EQ(tailed.size(), plain.size() + 16);
+  auto back = decode_frame(tailed);
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(std::get<MapCreateRequest>(back->message), bloom);
+  MapCreateRequest outer{.name = "o"};
+  outer.inner_map = 7;
+  back = decode_frame(*encode(1, outer));
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(std::get<MapCreateRequest>(back->message).inner_map, 7u);
+  auto zero = tailed;
+  zero[zero.size() - 16] = 0;  // map_extra 3 -> 0, inner_map already 0
+  EXPECT_NE(decode_error(zero).find("optional tail 'map_extra/inner_map' present but all zero: omit it"),
+            std::string::npos)
+      << decode_error(zero);
+}
+
 // ---- encoder bounds -----------------------------------------------------
 
 TEST(TransportCodec, EncoderRefusesOverlongName) {
