@@ -25,6 +25,7 @@
 // clobbered; a subprogram starts with r1-r5 possibly initialised (its
 // callers' arguments), r10 set, and r0, r6-r9 uninitialised. The main
 // program starts with r1 (ctx) and r10.
+#include <algorithm>
 #include <array>
 #include <optional>
 #include <variant>
@@ -235,10 +236,10 @@ class Dataflow {
   // Every path agrees on a Const / Func value (or sets one of several
 // constants: AtMost), or the record says unknown.
   void record_loop_calls() {
-    for (std::size_t b = 0; b < starts_.size(); ++b) {
+    for (std::size_t b = 0; b < blocks().size(); ++b) {
       if (!has_in_[b]) continue;
       State s = in_[b];
-      for (std::size_t i = starts_[b];; ++i) {
+      for (std::size_t i = blocks()[b].first; i <= blocks()[b].last; ++i) {
         if (auto* c = std::get_if<isa::Call>(&cx_.insns[i])) {
           const HelperProto* proto = cx_.policy.helper(c->helper);
           if (proto && proto->loop_count_arg >= 1 && proto->loop_count_arg <= 5) {
@@ -259,7 +260,6 @@ class Dataflow {
           }
         }
         transfer(i, s);
-        if (ends_block(i)) break;
       }
     }
     std::sort(cx_.loop_calls.begin(), cx_.loop_calls.end(),
