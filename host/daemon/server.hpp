@@ -8,6 +8,16 @@
 // the others at most one bounded turn per iteration, and its own excess
 // requests are answered EAGAIN by the token bucket without kernel work.
 //
+// Crash safety (reconcile.hpp): the objects of every session that has any
+// are pinned, the tc flavor's tcx link too, and a snapshot of its tables is
+// kept in the state dir; a daemon restarted after a crash starts with the
+// sessions it could adopt (create()'s `adopted`), which wait for their guest
+// to reconnect while their programs keep filtering.
+//
+// SIGHUP (request_reload()) re-reads the configuration: sessions no longer
+// in it are torn down and their sockets removed, new ones start listening,
+// and changed quotas apply from a session's next connection.
+//
 // Lifetime: a session's objects live exactly as long as its connection.
 // EOF, a framing error, RESET or the tap disappearing free them all (the
 // last also sends EVENT "offload lost"). SIGTERM (stop()) frees everything
@@ -17,6 +27,8 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -48,13 +60,24 @@ inline constexpr std::chrono::milliseconds kWatchdogInterval{250};
 class Server {
  public:
   // Binds every session's socket (a stale socket file is replaced).
-  static Result<std::unique_ptr<Server>> create(DaemonConfig config, BackendFactory factory);
+  // `adopted`: sessions reconcile() rebuilt, by name, served as they are
+  // when their guest connects.
+  static Result<std::unique_ptr<Server>> create(DaemonConfig config, BackendFactory factory,
+                                                std::map<std::string, std::unique_ptr<Session>> adopted = {});
   ~Server();
 
   // Serves until stop(); then frees every session's objects.
   void run();
   // Async-signal-safe; callable from any thread or a signal handler.
   void stop();
+  // SIGHUP: async-signal-safe; the loop then calls `reload` for the new
+  // configuration and `adopt` builds backends for reconcile().
+  void request_reload();
+  using ConfigSource = std::function<Result<DaemonConfig>()>;
+  void on_reload(ConfigSource reload, BackendFactory adopt) {
+    reload_ = std::move(reload);
+    adopt_ = std::move(adopt);
+  }
 
  private:
   struct Slot {
@@ -72,11 +95,17 @@ class Server {
   bool serve(Slot& s, short revents);
   void check_tap(Slot& s);
   void check_runtime(Slot& s);
+  void reload();
+  Status add_slot(const SessionConfig& c, std::unique_ptr<Session> adopted);
+  void queue_events(Slot& s, std::vector<transport::Event> events);
 
   DaemonConfig config_;
   BackendFactory factory_;
   std::vector<std::unique_ptr<Slot>> slots_;
-  xo::UniqueFd stop_fd_;  // eventfd
+  xo::UniqueFd stop_fd_;    // eventfd
+  xo::UniqueFd reload_fd_;  // eventfd
+  ConfigSource reload_;
+  BackendFactory adopt_;
 };
 
 }  // namespace xo::daemon

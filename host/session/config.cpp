@@ -127,6 +127,7 @@ Result<DaemonConfig> parse_config(std::string_view text, std::string_view origin
     if (section == Section::Daemon) {
       if (key == "pin_root") config.pin_root = value;
       else if (key == "log_level") config.log_level = value;
+      else if (key == "state_dir") config.state_dir = value;
       else return fail("unknown key '" + std::string(key) + "' in [daemon]");
     } else if (auto s = set_session_key(config.sessions.back(), key, value); !s) {
       return fail("[session " + config.sessions.back().name + "] " + s.error().message);

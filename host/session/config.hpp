@@ -5,6 +5,8 @@
 //   [daemon]
 //   pin_root  = /sys/fs/bpf/xoffload   # bpffs directory for session pins
 //   log_level = info                   # error | warn | info | debug
+//   state_dir = /run/xoffload/state    # session snapshots (snapshot.hpp): what a
+//                                      # restart after a crash adopts
 //
 //   [session vm1]                      # one section per VM NIC
 //   tap              = tap0            # host tap feeding the VM's NIC
@@ -40,6 +42,7 @@
 namespace xo::session {
 
 inline constexpr std::string_view kDefaultPinRoot = "/sys/fs/bpf/xoffload";
+inline constexpr std::string_view kDefaultStateDir = "/run/xoffload/state";
 
 struct SessionQuotas {
   std::uint32_t max_maps = 16;
@@ -72,6 +75,7 @@ struct SessionConfig {
 struct DaemonConfig {
   std::string pin_root = std::string(kDefaultPinRoot);
   std::string log_level = "info";
+  std::string state_dir = std::string(kDefaultStateDir);
   std::vector<SessionConfig> sessions;
 };
 

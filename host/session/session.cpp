@@ -42,7 +42,10 @@ Session::Session(SessionConfig config, std::unique_ptr<SessionBackend> backend, 
   identity_.host_paths.push_back(config_.socket);
 }
 
-Session::~Session() { free_everything(); }
+Session::~Session() {
+  free_everything();
+  if (!state_file_.empty()) remove_snapshot(state_file_);
+}
 
 void Session::log(int level, const std::string& line) const { log_line(LogLevel(level), label_, line); }
 
@@ -101,6 +104,7 @@ void Session::reset(const std::string& why) {
                                  std::to_string(maps_.size()) + " maps, " + std::to_string(btfs_.size()) +
                                  " BTF objects");
   free_everything();
+  save_state();
 }
 
 std::vector<ts::Event> Session::tap_lost() {
@@ -134,6 +138,7 @@ std::vector<ts::Event> Session::check_runtime() {
   if (per_packet <= budget) return {};
   const std::uint32_t handle = attached_;
   detach_if_attached(handle);
+  save_state();
   log(int(LogLevel::Warn), "runtime watchdog: program " + std::to_string(handle) + " '" + p->name + "' took " +
                                std::to_string(per_packet) + " ns per packet over " + std::to_string(runs) +
                                " runs, budget " + std::to_string(budget) + " ns: detached from " +
@@ -178,6 +183,7 @@ std::vector<std::uint8_t> Session::handle_frame(const ts::Frame& frame, Clock::t
   } else {
     reply = dispatch(*decoded);
   }
+  save_state();
   // The one place replies leave the session: nothing host-side gets out.
   scrub_for_guest(reply, identity_);
   auto bytes = ts::encode(h.request_id, reply);
