@@ -34,6 +34,50 @@ inline constexpr std::uint32_t kProgTypeSchedCls = BPF_PROG_TYPE_SCHED_CLS;
 inline constexpr std::uint32_t kProgTypeXdp = BPF_PROG_TYPE_XDP;
 inline constexpr std::uint32_t kAttachTypeXdp = BPF_XDP;
 
+// tcx (kernel 6.6+): bookworm's <linux/bpf.h> (6.1) predates it, so the
+// numbers are written here, checked against torvalds/linux
+// include/uapi/linux/bpf.h (enum bpf_attach_type: ..., BPF_STRUCT_OPS,
+// BPF_NETFILTER, BPF_TCX_INGRESS, BPF_TCX_EGRESS, ...; enum bpf_link_type:
+// BPF_LINK_TYPE_NETFILTER = 10, BPF_LINK_TYPE_TCX = 11). The static_asserts
+// pin the neighbours the older header does have, so a shifted enum fails to
+// build instead of attaching to the wrong hook.
+static_assert(BPF_XDP == 37 && BPF_PERF_EVENT == 41, "enum bpf_attach_type moved");
+static_assert(BPF_LINK_TYPE_XDP == 6, "enum bpf_link_type moved");
+inline constexpr std::uint32_t kAttachTypeTcxIngress = 46;
+inline constexpr std::uint32_t kAttachTypeTcxEgress = 47;
+inline constexpr std::uint32_t kLinkTypeTcx = 11;
+inline constexpr std::uint32_t kLinkTypeXdp = BPF_LINK_TYPE_XDP;
+
+// struct bpf_link_info as the kernel fills it for a tcx link: the common
+// head, then (8-byte aligned) the union member `tcx { ifindex, attach_type }`.
+// bookworm's struct has no tcx member, so BPF_OBJ_GET_INFO_BY_FD gets this.
+struct TcxLinkInfo {
+  std::uint32_t type;
+  std::uint32_t id;
+  std::uint32_t prog_id;
+  std::uint32_t pad;
+  std::uint32_t ifindex;      // 0 once the device is gone (link defunct)
+  std::uint32_t attach_type;  // kAttachTypeTcxIngress / kAttachTypeTcxEgress
+  std::uint64_t rest[6];      // the rest of the union, unused
+};
+// BPF_PROG_QUERY's attr as 6.6+ kernels read it: bookworm's stops at
+// prog_attach_flags; tcx adds link_ids (and reports the list's revision).
+struct TcxQueryAttr {
+  std::uint32_t target_ifindex;
+  std::uint32_t attach_type;
+  std::uint32_t query_flags;
+  std::uint32_t attach_flags;
+  std::uint64_t prog_ids;
+  std::uint32_t count;
+  std::uint32_t pad;
+  std::uint64_t prog_attach_flags;
+  std::uint64_t link_ids;
+  std::uint64_t link_attach_flags;
+  std::uint64_t revision;
+};
+static_assert(offsetof(bpf_attr, query.prog_cnt) == offsetof(TcxQueryAttr, count), "bpf_attr.query layout");
+static_assert(offsetof(bpf_link_info, xdp.ifindex) == offsetof(TcxLinkInfo, ifindex), "bpf_link_info layout");
+
 // XDP program return codes (enum xdp_action).
 enum XdpAction : std::int32_t {
   kAborted = XDP_ABORTED,

@@ -18,6 +18,12 @@ namespace xo::cli {
 namespace {
 
 std::string attach_text(const PinnedSession& s) {
+  if (s.flavor == "tc" && s.link_id) {
+    const std::string link = "tcx link " + std::to_string(s.link_id) + " (prog id " + std::to_string(s.link_prog_id) + ")";
+    if (s.attached) return link + " egress on " + s.tap;
+    return s.link_ifindex ? link + " on ifindex " + std::to_string(s.link_ifindex) + ", not in this netns"
+                          : link + ", defunct: its tap is gone";
+  }
   if (s.flavor == "tc")
     return s.attached ? "tc clsact egress on " + s.tap : "not attached (no tc filter runs it in this netns)";
   if (s.flavor == "chain" && s.chain) {
@@ -43,6 +49,14 @@ void session_json(JsonWriter& j, const PinnedSession& s, bool entries) {
   j.field("tap_ifindex", s.tap_ifindex);
   j.field("attached", s.attached);
   j.field("attach", attach_text(s));
+  if (s.link_id) {
+    j.key("link");
+    j.begin_object();
+    j.field("id", s.link_id);
+    j.field("prog_id", s.link_prog_id);
+    j.field("ifindex", s.link_ifindex);
+    j.end_object();
+  }
   j.key("prog");
   j.begin_object();
   j.field("id", s.prog_id);

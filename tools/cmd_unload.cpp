@@ -1,5 +1,6 @@
 // xoffload unload: undo `xoffload load`, from the pins alone. Detaches first
-// (tc: removes the xoffload egress filter that runs the session's program;
+// (tc: detaches the pinned tcx link, or removes the xoffload egress filter
+// that runs the session's program on kernels without tcx;
 // chain: empties slot 0 of the session's prog array), then removes the pin
 // directory, which drops the last references to program, maps and BTF.
 // A clsact qdisc stays: it may carry other users' filters, and an empty one
@@ -41,7 +42,14 @@ Result<std::vector<PinnedSession>> select_sessions(const Args& args, const std::
 }
 
 Status detach(const PinnedSession& s, std::vector<std::string>& done) {
-  if (s.flavor == "tc" && s.attached) {
+  if (s.link) {
+    // Detached even if someone else holds the link open; the pin goes with
+    // the directory.
+    if (bpf_link_detach(s.link.get()) != 0 && errno != ENOLINK)
+      return err("session '" + s.name + "': tcx link " + std::to_string(s.link_id) + " detach: " + std::strerror(errno));
+    const std::string link = "detached tcx link " + std::to_string(s.link_id) + " (prog id " + std::to_string(s.link_prog_id);
+    done.push_back(s.tap.empty() ? link + "; its tap is gone)" : link + ") from " + s.tap + " egress");
+  } else if (s.flavor == "tc" && s.attached) {
     LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = s.tap_ifindex, .attach_point = BPF_TC_EGRESS);
     LIBBPF_OPTS(bpf_tc_opts, opts, .handle = host::kTcHandle, .priority = host::kTcPriority);
     int rc = bpf_tc_detach(&hook, &opts);

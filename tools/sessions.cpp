@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "host/core/attach_tc.hpp"
+#include "host/core/attach_tcx.hpp"
 #include "host/core/pins.hpp"
 #include "host/core/stats_map.hpp"
 #include "translator/passes/passes.hpp"
@@ -144,7 +145,16 @@ Result<PinnedSession> open_session(const std::string& root, const std::string& n
   std::vector<std::pair<std::string, PinnedMap>> stats;  // handle -> map
   for (const std::string& leaf : s.leaves) {
     std::string rest;
-    if (leaf.rfind("chain_", 0) == 0) {
+    if (leaf == host::kTcxEgressLeaf) {
+      std::string path = s.dir + "/" + leaf;
+      s.link.reset(bpf_obj_get(path.c_str()));
+      if (!s.link) return err(path + ": " + std::strerror(errno));
+      auto st = host::tcx_link_state(s.link.get());
+      if (!st) return err(path + ": not a tcx link");
+      s.link_id = st->link_id;
+      s.link_prog_id = st->prog_id;
+      s.link_ifindex = st->ifindex;
+    } else if (leaf.rfind("chain_", 0) == 0) {
       auto m = open_map(s.dir, leaf, leaf);
       if (!m) return m.error();
       s.chain = std::move(*m);
@@ -173,6 +183,11 @@ Result<PinnedSession> open_session(const std::string& root, const std::string& n
   ProgCandidate* chosen = progs.empty() ? nullptr : &progs.front();
   for (auto& c : progs) {
     if (c.info.type == kProgTypeSchedCls) {
+      if (s.link_id && s.link_prog_id == c.info.id) {
+        chosen = &c;
+        if (s.link_ifindex) tc_ifindex = s.link_ifindex;
+        break;
+      }
       if (auto ifindex = find_tc_filter(c.info.id)) {
         chosen = &c;
         tc_ifindex = ifindex;

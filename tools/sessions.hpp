@@ -6,7 +6,9 @@
 // `xoffload load` leaves a session pinned and attached; `status` and
 // `unload` find it again here, from the pins and the kernel alone:
 //  - flavor: the pinned program's type (SCHED_CLS = tc, XDP = chain);
-//  - tc attachment: the tap whose clsact egress filter (handle 0x58, prio
+//  - tc attachment: the pinned tcx link link_egress (host/core/attach_tcx.hpp:
+//    link id, program id, ifindex as the kernel reports them), or, for the
+//    cls_bpf fallback, the tap whose clsact egress filter (handle 0x58, prio
 //    0x4f, host/core/attach_tc.hpp) runs this program id (bpf_tc_query over
 //    the interfaces of the current network namespace);
 //  - chain attachment: slot 0 of the pinned prog array chain_<tap>.
@@ -46,6 +48,10 @@ struct PinnedSession {
   int tap_ifindex = 0;
   bool attached = false;
   std::uint32_t chain_slot_prog_id = 0;  // chain: what slot 0 holds (0 = empty)
+  // tc through a tcx link: the pinned link_egress as the kernel reports it.
+  UniqueFd link;
+  std::uint32_t link_id = 0, link_prog_id = 0;
+  int link_ifindex = 0;  // 0: the tap is gone and the link defunct
 
   std::string problem;  // list_sessions: why this directory could not be read
 };

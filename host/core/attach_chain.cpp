@@ -26,6 +26,24 @@ Result<ChainSlot> ChainSlot::create(std::string_view session, std::string_view t
   return c;
 }
 
+Result<ChainSlot> ChainSlot::adopt(std::string_view tap_name, SessionPins& pins, std::uint32_t prog_id) {
+  ChainSlot c;
+  c.leaf_ = leaf_for(tap_name);
+  const std::string path = pins.path(c.leaf_);
+  int fd = bpf_obj_get(path.c_str());
+  if (fd < 0) return err(errno, "chain: cannot open " + path + ": " + errno_name(errno));
+  c.map_.reset(fd);
+  bpf_map_info info{};
+  std::uint32_t len = sizeof(info);
+  if (bpf_obj_get_info_by_fd(fd, &info, &len) != 0 || info.type != BPF_MAP_TYPE_PROG_ARRAY)
+    return err(EINVAL, "chain: " + path + " is not a prog array");
+  c.map_id_ = info.id;
+  // A prog array lookup from user space gives the program's id.
+  std::uint32_t key = 0, id = 0;
+  c.occupied_ = bpf_map_lookup_elem(fd, &key, &id) == 0 && id == prog_id && prog_id != 0;
+  return c;
+}
+
 ChainSlot& ChainSlot::operator=(ChainSlot&& o) noexcept {
   if (this != &o) {
     (void)clear();

@@ -22,6 +22,11 @@ class ChainSlot {
   static Result<ChainSlot> create(std::string_view session, std::string_view tap_name,
                                   SessionPins& pins);
 
+  // Takes over the pinned prog array chain_<tap_name> (already a leaf of
+  // `pins`, adopted after a daemon restart); occupied when slot 0 runs
+  // `prog_id`. ENOENT when there is no such pin.
+  static Result<ChainSlot> adopt(std::string_view tap_name, SessionPins& pins, std::uint32_t prog_id);
+
   ChainSlot(ChainSlot&&) noexcept = default;
   ChainSlot& operator=(ChainSlot&&) noexcept;
   ChainSlot(const ChainSlot&) = delete;

@@ -52,6 +52,15 @@ Result<TcAttachment> TcAttachment::attach(int ifindex, int prog_fd) {
   return TcAttachment(ifindex, created);
 }
 
+Result<TcAttachment> TcAttachment::adopt(int ifindex, std::uint32_t prog_id) {
+  TcAttachment a(ifindex, false);
+  if (ifindex <= 0 || prog_id == 0 || a.attached_prog_id() != prog_id) {
+    a.release();
+    return err(ENOENT, "tc: no xoffload filter running prog " + std::to_string(prog_id) + " on " + dev(ifindex));
+  }
+  return a;
+}
+
 TcAttachment::TcAttachment(TcAttachment&& o) noexcept
     : ifindex_(std::exchange(o.ifindex_, 0)), created_clsact_(std::exchange(o.created_clsact_, false)) {}
 

@@ -19,6 +19,9 @@ class TcAttachment {
  public:
   // Errors: no such ifindex, netlink refusal (with errno name).
   static Result<TcAttachment> attach(int ifindex, int prog_fd);
+  // Takes over our filter (kTcHandle/kTcPriority) that a crashed owner left,
+  // when it runs `prog_id`. ENOENT: no such filter, or another program.
+  static Result<TcAttachment> adopt(int ifindex, std::uint32_t prog_id);
 
   TcAttachment(TcAttachment&& o) noexcept;
   TcAttachment& operator=(TcAttachment&& o) noexcept;

@@ -279,4 +279,26 @@ Result<std::optional<std::vector<std::uint8_t>>> HostMaps::next_key(
   return std::optional<std::vector<std::uint8_t>>(std::move(next));
 }
 
+Result<HostMaps> adopt_host_map(const MapDef& def, UniqueFd fd) {
+  bpf_map_info info{};
+  std::uint32_t len = sizeof info;
+  if (!fd || bpf_obj_get_info_by_fd(fd.get(), &info, &len) != 0)
+    return err(errno ? errno : EBADF, "map '" + def.name + "': cannot read the pinned map's info");
+  // The kernel may round nothing we chose; a mismatch is not our map.
+  if (info.key_size != def.key_size || info.value_size != def.value_size || info.max_entries != def.max_entries)
+    return err(EINVAL, "map '" + def.name + "': the pinned map is " + std::to_string(info.key_size) + "/" +
+                           std::to_string(info.value_size) + "/" + std::to_string(info.max_entries) +
+                           ", its definition " + std::to_string(def.key_size) + "/" + std::to_string(def.value_size) +
+                           "/" + std::to_string(def.max_entries));
+  HostMaps out;
+  HostMap m;
+  m.def = def;
+  m.fd = std::move(fd);
+  m.kernel_name = info.name;
+  m.id = info.id;
+  m.btf_typed = info.btf_value_type_id != 0;
+  out.maps_.push_back(std::move(m));
+  return out;
+}
+
 }  // namespace xo::host

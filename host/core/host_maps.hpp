@@ -62,6 +62,7 @@ class HostMaps {
  private:
   friend Result<HostMaps> create_host_maps(std::string_view, std::span<const MapDef>, int,
                                            const MapQuota&, const std::function<std::optional<int>(std::uint32_t)>&);
+  friend Result<HostMaps> adopt_host_map(const MapDef&, UniqueFd);
   std::vector<HostMap> maps_;
   std::vector<std::string> notes_;
 };
@@ -81,5 +82,10 @@ using MapFdOf = std::function<std::optional<int>(std::uint32_t handle)>;
 // created so far survives.
 Result<HostMaps> create_host_maps(std::string_view session, std::span<const MapDef> defs, int btf_fd,
                                   const MapQuota& quota = {}, const MapFdOf& existing = {});
+
+// Takes over a map a previous owner created from `def` (a restarted daemon
+// opening its pin): the kernel's type and sizes must match the definition
+// (EINVAL otherwise, e.g. a pin replaced by someone else's map).
+Result<HostMaps> adopt_host_map(const MapDef& def, UniqueFd fd);
 
 }  // namespace xo::host

@@ -166,9 +166,11 @@ Result<Offload> Offload::load(const OffloadOptions& options, const Submission& s
     if (options.attach)
       if (auto s = off.chain_->set(off.prog_.get()); !s) return s.error();
   } else if (options.attach) {
-    auto tc = TcAttachment::attach(ifindex, off.prog_.get());
+    std::string fallback;
+    auto tc = TapEgress::attach(ifindex, off.prog_.get(), off.pins_.path(kTcxEgressLeaf), &fallback);
     if (!tc) return tc.error();
     off.tc_.emplace(std::move(*tc));
+    if (!fallback.empty()) note(report, fallback);
   }
   return off;
 }
@@ -196,6 +198,7 @@ Status Offload::persist() {
   for (const auto& m : maps_.all()) needed.push_back(map_pin_leaf(m.def));
   if (stats_map_) needed.emplace_back("stats");
   if (chain_) needed.push_back(chain_->pin_leaf());
+  // A tcx link is pinned by TcxLink itself (a failed pin fails the attach).
   const auto& pinned = pins_.leaves();
   for (const auto& leaf : needed)
     if (std::find(pinned.begin(), pinned.end(), leaf) == pinned.end())

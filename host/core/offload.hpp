@@ -7,7 +7,8 @@
 //   HostMaps     the guest's maps, by handle; fds never leave the host
 //   stats map    per-CPU rows of per-action counters (stats_map.hpp, translator/passes.hpp)
 //   program      preverified, translated for the flavor, kernel-verified
-//   attachment   tc: clsact egress filter on the tap | chain: prog array slot 0
+//   attachment   tc: tcx link on the tap's egress, pinned as link_egress
+//                (cls_bpf filter only on kernels without tcx) | chain: prog array slot 0
 //
 // Destruction tears down in reverse: detach, close program and maps, remove
 // pins. A failed load leaves nothing behind. persist() is the deliberate
@@ -25,7 +26,7 @@
 #include <vector>
 
 #include "host/core/attach_chain.hpp"
-#include "host/core/attach_tc.hpp"
+#include "host/core/attach_egress.hpp"
 #include "host/core/btf_loader.hpp"
 #include "host/core/host_maps.hpp"
 #include "host/core/kernel_census.hpp"
@@ -86,7 +87,7 @@ std::string map_pin_leaf(const MapDef& d);
 struct OffloadStatus {
   std::string session, tap, flavor, prog_name, prog_kernel_name, pin_dir, attach;
   int tap_ifindex = 0;
-  std::uint32_t prog_id = 0, btf_id = 0, stats_map_id = 0, chain_map_id = 0;
+  std::uint32_t prog_id = 0, btf_id = 0, stats_map_id = 0, chain_map_id = 0, tcx_link_id = 0;
   std::vector<MapStatus> maps;
   std::optional<ActionStats> stats;
   std::vector<std::string> pins;
@@ -161,7 +162,7 @@ class Offload {
   std::uint32_t prog_id_ = 0;
   std::string prog_name_, prog_kernel_name_;
   std::optional<ChainSlot> chain_;
-  std::optional<TcAttachment> tc_;
+  std::optional<TapEgress> tc_;  // tcx link (pinned as link_egress) or cls_bpf fallback
 };
 
 }  // namespace xo::host

@@ -45,8 +45,10 @@ OffloadStatus Offload::status() const {
   s.stats_map_id = stats_map_id_;
   s.pin_dir = pins_.dir();
   s.pins = pins_.leaves();
-  if (tc_ && tc_->attached())
-    s.attach = "tc clsact egress on " + options_.tap + " handle 0x58 prio " + std::to_string(kTcPriority);
+  if (tc_) s.tcx_link_id = tc_->link_id();
+  if (tc_)
+    s.attach = tc_->is_link() ? "tcx link " + std::to_string(tc_->link_id()) + " egress on " + options_.tap
+                              : "tc clsact egress on " + options_.tap + " handle 0x58 prio " + std::to_string(kTcPriority);
   else if (chain_) {
     s.chain_map_id = chain_->map_id();
     s.attach = chain_->occupied() ? "chain slot 0 of " + pins_.path(chain_->pin_leaf())
@@ -86,6 +88,7 @@ std::string OffloadStatus::to_json() const {
   }
   field("maps", maps_j + "]");
   if (chain_map_id) field("chain_map_id", std::to_string(chain_map_id));
+  if (tcx_link_id) field("tcx_link_id", std::to_string(tcx_link_id));
   if (stats) {
     std::string st = "{";
     for (std::size_t i = 0; i < stats->count.size(); ++i) {

@@ -46,6 +46,25 @@ Result<SessionPins> SessionPins::create(std::string_view session, std::string_vi
   return p;
 }
 
+Result<SessionPins> SessionPins::adopt(std::string_view session, std::string_view root) {
+  if (auto s = validate_session_name(session); !s) return s.error();
+  SessionPins p;
+  p.root_ = std::string(root);
+  std::string dir = p.root_ + "/" + std::string(session);
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return err(errno, "pins: cannot open " + dir + ": " + std::strerror(errno));
+  while (dirent* e = ::readdir(d)) {
+    std::string_view n = e->d_name;
+    if (n != "." && n != "..") p.leaves_.emplace_back(n);
+  }
+  ::closedir(d);
+  // Links last in the list: release_all() unlinks in reverse, links first.
+  std::stable_partition(p.leaves_.begin(), p.leaves_.end(),
+                        [](const std::string& l) { return l.rfind("link", 0) != 0; });
+  p.dir_ = std::move(dir);
+  return p;
+}
+
 SessionPins::SessionPins(SessionPins&& o) noexcept
     : root_(std::move(o.root_)), dir_(std::exchange(o.dir_, {})), leaves_(std::move(o.leaves_)) {
   o.leaves_.clear();
@@ -94,12 +113,25 @@ Status remove_stale_session(std::string_view session, std::string_view root) {
   std::string dir = std::string(root) + "/" + std::string(session);
   DIR* d = ::opendir(dir.c_str());
   if (!d) return errno == ENOENT ? Status(Ok{}) : Status(err("pins: cannot open " + dir + ": " + std::strerror(errno)));
+  std::vector<std::string> leaves;
   while (dirent* e = ::readdir(d)) {
     std::string_view n = e->d_name;
-    if (n == "." || n == "..") continue;
-    ::unlink((dir + "/" + std::string(n)).c_str());
+    if (n != "." && n != "..") leaves.emplace_back(n);
   }
   ::closedir(d);
+  std::stable_partition(leaves.begin(), leaves.end(), [](const std::string& l) { return l.rfind("link", 0) == 0; });
+  for (const auto& l : leaves) {
+    const std::string p = dir + "/" + l;
+    // Dropping a link's last reference frees it later (deferred work);
+    // BPF_LINK_DETACH takes the program off the hook now, whoever else
+    // still holds the link.
+    if (l.rfind("link", 0) == 0)
+      if (int fd = bpf_obj_get(p.c_str()); fd >= 0) {
+        (void)bpf_link_detach(fd);
+        ::close(fd);
+      }
+    ::unlink(p.c_str());
+  }
   if (::rmdir(dir.c_str()) != 0) return err("pins: cannot remove " + dir + ": " + std::strerror(errno));
   return Ok{};
 }

@@ -21,6 +21,10 @@ class SessionPins {
   static Result<SessionPins> create(std::string_view session,
                                     std::string_view root = kDefaultPinRoot);
 
+  // Takes over <root>/<session>/ as a crashed owner left it (daemon
+  // restart): every entry becomes one of our leaves. ENOENT: no such dir.
+  static Result<SessionPins> adopt(std::string_view session, std::string_view root = kDefaultPinRoot);
+
   SessionPins(SessionPins&& o) noexcept;
   SessionPins& operator=(SessionPins&& o) noexcept;
   SessionPins(const SessionPins&) = delete;
@@ -31,6 +35,11 @@ class SessionPins {
   Status pin(int fd, std::string_view leaf);
   // Removes one pin now (e.g. before re-pinning a reloaded program).
   void unpin(std::string_view leaf);
+  // Stops tracking a leaf without removing it: another owner (a TcxLink
+  // adopted from its pin) removes it.
+  void forget(std::string_view leaf) {
+    std::erase(leaves_, std::string(leaf));
+  }
   // Leaves the directory and every pin in bpffs and forgets them, so they
   // outlive this object (Offload::persist, for `xoffload load`);
   // remove_stale_session() removes them later.
@@ -53,7 +62,9 @@ class SessionPins {
 };
 
 // Removes a session directory left behind by a crashed owner: unlinks its
-// pins (dropping the references they held) and the directory itself.
+// pins (dropping the references they held) and the directory itself. Link
+// pins ("link*") go first, so the program is off the tap before its maps and
+// the program itself lose their pins.
 Status remove_stale_session(std::string_view session, std::string_view root = kDefaultPinRoot);
 
 }  // namespace xo::host

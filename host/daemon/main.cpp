@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -19,6 +20,7 @@
 #include "host/session/kernel_backend.hpp"
 #include "host/session/log.hpp"
 #include "host/core/load_caps.hpp"
+#include "host/session/reconcile.hpp"
 #include "host/daemon/server.hpp"
 
 namespace {
@@ -29,16 +31,24 @@ void on_signal(int) {
   if (g_server) g_server->stop();
 }
 
+void on_hangup(int) {
+  if (g_server) g_server->request_reload();
+}
+
 const xo::args::Spec kSpec{
     "(--config FILE | --session NAME:TAP:SOCKET...) [options]",
     "The xoffload host daemon: runs guests' XDP programs on their taps.",
     "One session per VM NIC: QEMU connects to the session's unix socket and\n"
     "the guest's offload requests arrive over it. Sessions, quotas and policy\n"
     "come from --config (format: man xoffloadd, or host/session/config.hpp)\n"
-    "or from --session with the default quotas.",
+    "or from --session with the default quotas.\n"
+    "At start, what a crashed daemon left under the pin root is adopted (configured\n"
+    "sessions whose tap is still there: their programs never stop filtering) or\n"
+    "removed. SIGHUP re-reads the configuration: sessions are added or removed.",
     {{"--config", "FILE", "sessions, quotas and policy"},
      {"--session", "N:T:S", "one session with default quotas (repeatable)"},
      {"--pin-root", "DIR", "bpffs directory for pins (default /sys/fs/bpf/xoffload)"},
+     {"--state-dir", "DIR", "session snapshots for a restart after a crash (default /run/xoffload/state)"},
      {"--log-level", "LEVEL", "error | warn | info | debug (default info)"},
      {"--foreground", "", "stay in the foreground (the default; systemd Type=simple)"},
      {"--check", "", "parse the configuration and exit"}}};
@@ -72,25 +82,31 @@ int main(int argc, char** argv) {
   const std::vector<std::string> specs = args->all("--session");
   const bool check_only = args->flag("--check");
 
-  DaemonConfig config;
-  if (!config_path.empty()) {
-    auto c = load_config_file(config_path);
-    if (!c) {
-      std::fprintf(stderr, "xoffloadd: %s\n", c.error().message.c_str());
-      return 1;
+  const std::string state_dir = args->get("--state-dir").value_or("");
+  // The configuration as files and flags say now: at start, and on SIGHUP.
+  auto read_config = [&]() -> xo::Result<DaemonConfig> {
+    DaemonConfig config;
+    if (!config_path.empty()) {
+      auto c = load_config_file(config_path);
+      if (!c) return c.error();
+      config = std::move(*c);
     }
-    config = std::move(*c);
-  }
-  for (const auto& spec : specs) {
-    auto s = parse_session_spec(spec);
-    if (!s) {
-      std::fprintf(stderr, "xoffloadd: %s\n", s.error().message.c_str());
-      return 2;
+    for (const auto& spec : specs) {
+      auto s = parse_session_spec(spec);
+      if (!s) return xo::Error{s.error().message, std::nullopt, EINVAL, xo::Stage::Unspecified};
+      config.sessions.push_back(std::move(*s));
     }
-    config.sessions.push_back(std::move(*s));
+    if (!log_level.empty()) config.log_level = log_level;
+    if (!pin_root.empty()) config.pin_root = pin_root;
+    if (!state_dir.empty()) config.state_dir = state_dir;
+    return config;
+  };
+  auto read = read_config();
+  if (!read) {
+    std::fprintf(stderr, "xoffloadd: %s\n", read.error().message.c_str());
+    return read.error().code == EINVAL ? 2 : 1;
   }
-  if (!log_level.empty()) config.log_level = log_level;
-  if (!pin_root.empty()) config.pin_root = pin_root;
+  DaemonConfig config = std::move(*read);
   auto level = parse_log_level(config.log_level);
   if (!level) {
     std::fprintf(stderr, "xoffloadd: unknown log level '%s'\n", config.log_level.c_str());
@@ -112,17 +128,25 @@ int main(int argc, char** argv) {
     return 1;
   }
   const std::string root = config.pin_root;
-  auto server = Server::create(config, [root](const SessionConfig& c) { return make_kernel_backend(c, root); });
+  BackendFactory adopting = [root](const SessionConfig& c) { return make_kernel_backend(c, root, true); };
+  auto reconciled = reconcile(config, adopting, Clock::now());
+  auto server = Server::create(config, [root](const SessionConfig& c) { return make_kernel_backend(c, root); },
+                               std::move(reconciled.adopted));
   if (!server) {
     log_line(LogLevel::Error, "", server.error().message);
     return 1;
   }
   g_server = server->get();
+  (*server)->on_reload(read_config, adopting);
   struct sigaction sa {};
   sa.sa_handler = on_signal;
   sigemptyset(&sa.sa_mask);
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGINT, &sa, nullptr);
+  struct sigaction hup {};
+  hup.sa_handler = on_hangup;
+  sigemptyset(&hup.sa_mask);
+  sigaction(SIGHUP, &hup, nullptr);
   signal(SIGPIPE, SIG_IGN);
   log_line(LogLevel::Info, "", "started with " + std::to_string(config.sessions.size()) + " sessions");
   (*server)->run();

@@ -11,6 +11,8 @@
 #include <cstring>
 
 #include "host/session/log.hpp"
+#include "host/session/reconcile.hpp"
+#include "host/session/snapshot.hpp"
 
 namespace xo::daemon {
 
@@ -18,29 +20,93 @@ using namespace xo::session;
 
 namespace ts = xo::transport;
 
-Result<std::unique_ptr<Server>> Server::create(DaemonConfig config, BackendFactory factory) {
+Result<std::unique_ptr<Server>> Server::create(DaemonConfig config, BackendFactory factory,
+                                               std::map<std::string, std::unique_ptr<Session>> adopted) {
   if (auto v = validate_config(config); !v) return v.error();
   std::unique_ptr<Server> server(new Server(std::move(config), std::move(factory)));
   server->stop_fd_ = UniqueFd(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
-  if (!server->stop_fd_) return err(std::string("eventfd: ") + std::strerror(errno));
+  server->reload_fd_ = UniqueFd(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+  if (!server->stop_fd_ || !server->reload_fd_) return err(std::string("eventfd: ") + std::strerror(errno));
   server->pool_ = std::make_shared<session::LoadPool>(server->config_.load_threads,
                                                        int(server->config_.load_nice));
   if (server->pool_->completion_fd() < 0) return err(std::string("eventfd: ") + std::strerror(errno));
   for (const auto& c : server->config_.sessions) {
-    auto l = ts::UnixListener::listen(c.socket);
-    if (!l) return err("session '" + c.name + "': " + l.error().message);
-    // QEMU (often another user) must be able to connect; the socket's
-    // directory is what restricts access.
-    ::chmod(c.socket.c_str(), 0660);
-    server->slots_.push_back(std::make_unique<Slot>(Slot{c, std::move(*l), nullptr, nullptr, {}}));
-    log_line(LogLevel::Info, c.name + "/" + c.tap,
-             "listening on " + c.socket + " (flavor " + std::string(flavor_name(c.flavor)) + ", max " +
-                 std::to_string(c.quotas.max_maps) + " maps / " + std::to_string(c.quotas.max_map_bytes) +
-                 " map bytes / " + std::to_string(c.quotas.max_progs) + " progs / " +
-                 std::to_string(c.quotas.max_insns) + " insns, " + std::to_string(c.quotas.requests_per_sec) +
-                 " req/s)");
+    auto it = adopted.find(c.name);
+    if (auto st = server->add_slot(c, it == adopted.end() ? nullptr : std::move(it->second)); !st) return st.error();
   }
   return server;
+}
+
+Status Server::add_slot(const SessionConfig& c, std::unique_ptr<Session> adopted) {
+  auto l = ts::UnixListener::listen(c.socket);
+  if (!l) return err("session '" + c.name + "': " + l.error().message);
+  // QEMU (often another user) must be able to connect; the socket's
+  // directory is what restricts access.
+  ::chmod(c.socket.c_str(), 0660);
+  if (adopted) adopted->set_pool(pool_);  // restored before the pool existed
+  slots_.push_back(std::make_unique<Slot>(Slot{c, std::move(*l), nullptr, std::move(adopted), {}}));
+  log_line(LogLevel::Info, c.name + "/" + c.tap,
+           "listening on " + c.socket + " (flavor " + std::string(flavor_name(c.flavor)) + ", max " +
+               std::to_string(c.quotas.max_maps) + " maps / " + std::to_string(c.quotas.max_map_bytes) +
+               " map bytes / " + std::to_string(c.quotas.max_progs) + " progs / " +
+               std::to_string(c.quotas.max_insns) + " insns, " + std::to_string(c.quotas.requests_per_sec) +
+               " req/s)" + (slots_.back()->session ? "; adopted from before a restart" : ""));
+  return Ok{};
+}
+
+void Server::request_reload() {
+  std::uint64_t one = 1;
+  ssize_t n = ::write(reload_fd_.get(), &one, sizeof one);
+  (void)n;
+}
+
+void Server::reload() {
+  std::uint64_t v = 0;
+  ssize_t n = ::read(reload_fd_.get(), &v, sizeof v);
+  (void)n;
+  if (!reload_) return;
+  auto next = reload_();
+  if (!next) {
+    log_line(LogLevel::Error, "", "SIGHUP: configuration not reloaded: " + next.error().message);
+    return;
+  }
+  if (auto val = validate_config(*next); !val) {
+    log_line(LogLevel::Error, "", "SIGHUP: configuration not reloaded: " + val.error().message);
+    return;
+  }
+  // The pin root and state dir hold what the running sessions own: they
+  // change with a restart, not a reload.
+  next->pin_root = config_.pin_root;
+  next->state_dir = config_.state_dir;
+  auto find = [](const std::vector<SessionConfig>& v, const std::string& name) {
+    return std::find_if(v.begin(), v.end(), [&](const SessionConfig& c) { return c.name == name; });
+  };
+  // Removed (or moved to another tap or socket): torn down, socket removed.
+  for (auto it = slots_.begin(); it != slots_.end();) {
+    auto c = find(next->sessions, (*it)->config.name);
+    if (c != next->sessions.end() && c->tap == (*it)->config.tap && c->socket == (*it)->config.socket) {
+      (*it)->config = *c;  // quotas and policy: from the next connection on
+      ++it;
+      continue;
+    }
+    drop(**it, "removed from the configuration (SIGHUP)");
+    log_line(LogLevel::Info, (*it)->config.name + "/" + (*it)->config.tap, "SIGHUP: session removed");
+    it = slots_.erase(it);  // the listener goes with its socket file
+  }
+  std::vector<std::string> added;
+  for (const auto& c : next->sessions)
+    if (std::none_of(slots_.begin(), slots_.end(), [&](const auto& s) { return s->config.name == c.name; }))
+      added.push_back(c.name);
+  Reconciled r;
+  if (adopt_ && !added.empty()) r = reconcile(*next, adopt_, Clock::now(), added);
+  for (const auto& name : added) {
+    auto it = r.adopted.find(name);
+    if (auto st = add_slot(*find(next->sessions, name), it == r.adopted.end() ? nullptr : std::move(it->second)); !st)
+      log_line(LogLevel::Error, name, "SIGHUP: session not added: " + st.error().message);
+    else
+      log_line(LogLevel::Info, name, "SIGHUP: session added");
+  }
+  config_ = std::move(*next);
 }
 
 Server::~Server() {
@@ -66,7 +132,16 @@ void Server::accept(Slot& s) {
     return;
   }
   s.conn = std::make_unique<Connection>(UniqueFd(fd));
+  if (s.session) {
+    // Adopted at start: the guest reconnecting after the crash finds its
+    // handles (and its attached program) as it left them.
+    log_line(LogLevel::Info, s.session->label(),
+             "guest reconnected on " + s.config.socket + ": resuming " + std::to_string(s.session->object_count()) +
+                 " objects adopted at start");
+    return;
+  }
   s.session = std::make_unique<Session>(s.config, factory_(s.config), Clock::now(), pool_);
+  s.session->set_state_file(snapshot_path(config_.state_dir, s.config.name));
   log_line(LogLevel::Info, s.session->label(), "guest connected on " + s.config.socket);
 }
 
@@ -122,21 +197,23 @@ bool Server::serve(Slot& s, short revents) {
   return !c.pending().empty() && !session.busy() && c.queued_bytes() < kMaxQueuedReplyBytes;
 }
 
-void Server::check_tap(Slot& s) {
-  if (!s.session || s.session->object_count() == 0 || s.session->tap_alive()) return;
-  log_line(LogLevel::Warn, s.session->label(), "tap '" + s.config.tap + "' disappeared: offload lost");
-  for (auto& e : s.session->tap_lost())
+void Server::queue_events(Slot& s, std::vector<ts::Event> events) {
+  if (events.empty() || !s.conn) return;  // an adopted session with no guest yet: nobody to tell
+  for (auto& e : events)
     if (auto bytes = ts::encode(0, e)) s.conn->queue(std::move(*bytes));
   if (!s.conn->flush()) drop(s, "write error");
 }
 
+void Server::check_tap(Slot& s) {
+  if (!s.session || s.session->object_count() == 0 || s.session->tap_alive()) return;
+  log_line(LogLevel::Warn, s.session->label(), "tap '" + s.config.tap + "' disappeared: offload lost");
+  queue_events(s, s.session->tap_lost());
+  if (!s.conn) s.session.reset();  // adopted and never reconnected: nothing left to resume
+}
+
 void Server::check_runtime(Slot& s) {
-  if (!s.session || !s.conn) return;
-  auto events = s.session->check_runtime();
-  if (events.empty()) return;
-  for (auto& e : events)
-    if (auto bytes = ts::encode(0, e)) s.conn->queue(std::move(*bytes));
-  if (!s.conn->flush()) drop(s, "write error");
+  if (!s.session) return;
+  queue_events(s, s.session->check_runtime());
 }
 
 void Server::run() {
@@ -147,6 +224,7 @@ void Server::run() {
     std::vector<pollfd> fds;
     fds.push_back({stop_fd_.get(), POLLIN, 0});
     fds.push_back({pool_->completion_fd(), POLLIN, 0});
+    fds.push_back({reload_fd_.get(), POLLIN, 0});
     for (auto& s : slots_) {
       fds.push_back({s->listener.fd(), POLLIN, 0});
       short ev = 0;
@@ -169,11 +247,15 @@ void Server::run() {
       break;
     }
     if (fds[1].revents & POLLIN) pool_->acknowledge();  // serve() takes each finished load's reply
+    if (fds[2].revents & POLLIN) {
+      reload();
+      continue;  // slots changed: the pollfd table is stale
+    }
     busy = false;
     for (std::size_t i = 0; i < slots_.size(); ++i) {
       Slot& s = *slots_[i];
-      const pollfd& lfd = fds[2 + 2 * i];
-      const pollfd& cfd = fds[3 + 2 * i];
+      const pollfd& lfd = fds[3 + 2 * i];
+      const pollfd& cfd = fds[4 + 2 * i];
       if (s.conn && cfd.fd == s.conn->fd()) busy |= serve(s, cfd.revents);
       if (lfd.revents & POLLIN) accept(s);
     }

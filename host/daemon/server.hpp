@@ -15,6 +15,16 @@
 // are served; the pool's eventfd wakes the loop when a load ends. A guest
 // that hangs up has its unanswered frames dropped and its load cancelled.
 //
+// Crash safety (reconcile.hpp): the objects of every session that has any
+// are pinned, the tc flavor's tcx link too, and a snapshot of its tables is
+// kept in the state dir; a daemon restarted after a crash starts with the
+// sessions it could adopt (create()'s `adopted`), which wait for their guest
+// to reconnect while their programs keep filtering.
+//
+// SIGHUP (request_reload()) re-reads the configuration: sessions no longer
+// in it are torn down and their sockets removed, new ones start listening,
+// and changed quotas apply from a session's next connection.
+//
 // Lifetime: a session's objects live exactly as long as its connection.
 // EOF, a framing error, RESET or the tap disappearing free them all (the
 // last also sends EVENT "offload lost"). SIGTERM (stop()) frees everything
@@ -24,6 +34,8 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -56,13 +68,24 @@ inline constexpr std::chrono::milliseconds kWatchdogInterval{250};
 class Server {
  public:
   // Binds every session's socket (a stale socket file is replaced).
-  static Result<std::unique_ptr<Server>> create(DaemonConfig config, BackendFactory factory);
+  // `adopted`: sessions reconcile() rebuilt, by name, served as they are
+  // when their guest connects.
+  static Result<std::unique_ptr<Server>> create(DaemonConfig config, BackendFactory factory,
+                                                std::map<std::string, std::unique_ptr<Session>> adopted = {});
   ~Server();
 
   // Serves until stop(); then frees every session's objects.
   void run();
   // Async-signal-safe; callable from any thread or a signal handler.
   void stop();
+  // SIGHUP: async-signal-safe; the loop then calls `reload` for the new
+  // configuration and `adopt` builds backends for reconcile().
+  void request_reload();
+  using ConfigSource = std::function<Result<DaemonConfig>()>;
+  void on_reload(ConfigSource reload, BackendFactory adopt) {
+    reload_ = std::move(reload);
+    adopt_ = std::move(adopt);
+  }
 
  private:
   struct Slot {
@@ -80,6 +103,9 @@ class Server {
   bool serve(Slot& s, short revents);
   void check_tap(Slot& s);
   void check_runtime(Slot& s);
+  void reload();
+  Status add_slot(const SessionConfig& c, std::unique_ptr<Session> adopted);
+  void queue_events(Slot& s, std::vector<transport::Event> events);
 
   DaemonConfig config_;
   BackendFactory factory_;
@@ -87,7 +113,10 @@ class Server {
   // the pool's destructor waits for a verification still running.
   std::shared_ptr<session::LoadPool> pool_;
   std::vector<std::unique_ptr<Slot>> slots_;
-  xo::UniqueFd stop_fd_;  // eventfd
+  xo::UniqueFd stop_fd_;    // eventfd
+  xo::UniqueFd reload_fd_;  // eventfd
+  ConfigSource reload_;
+  BackendFactory adopt_;
 };
 
 }  // namespace xo::daemon

@@ -8,6 +8,7 @@
 // tables; destroying it frees the kernel object (and its pin).
 #pragma once
 
+#include <cerrno>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -152,6 +153,32 @@ class SessionBackend {
   // Host paths this backend works under (its pin root): scrubbed from every
   // text the guest receives (scrub.hpp).
   virtual std::vector<std::string> host_paths() const = 0;
+
+  // Adoption (a daemon restarted after a crash, reconcile.hpp): each call
+  // takes over one object the previous daemon left pinned, as the session
+  // snapshot (snapshot.hpp) describes it. A backend that cannot adopt says
+  // ENOSYS, and the session starts empty. After the last call,
+  // finish_adoption() removes every pin nothing claimed (links first).
+  virtual Outcome<std::unique_ptr<BackendBtf>> adopt_btf(std::uint32_t kernel_id, std::span<const std::uint8_t> blob) {
+    (void)kernel_id, (void)blob;
+    return Failure{-ENOSYS, "this backend cannot adopt objects"};
+  }
+  virtual Outcome<std::unique_ptr<BackendMap>> adopt_map(const MapDef& def) {
+    (void)def;
+    return Failure{-ENOSYS, "this backend cannot adopt objects"};
+  }
+  virtual Outcome<std::unique_ptr<BackendProg>> adopt_prog(std::uint32_t handle, const std::string& name,
+                                                           std::uint32_t kernel_id) {
+    (void)handle, (void)name, (void)kernel_id;
+    return Failure{-ENOSYS, "this backend cannot adopt objects"};
+  }
+  // Takes over the attachment that runs `prog` (the pinned tcx link, the
+  // chain slot): the program keeps filtering, with no gap.
+  virtual Done adopt_attachment(BackendProg& prog, Flavor flavor) {
+    (void)prog, (void)flavor;
+    return Failure{-ENOSYS, "this backend cannot adopt objects"};
+  }
+  virtual void finish_adoption() {}
 };
 
 // Builds the backend for a session when a guest connects.

@@ -135,6 +135,8 @@ Result<DaemonConfig> parse_config(std::string_view text, std::string_view origin
       } else if (key == "load_threads") {
         if (!parse_uint(value, config.load_threads) || config.load_threads == 0 || config.load_threads > 64)
           return fail("load_threads: '" + std::string(value) + "' is not a number in 1..64");
+      } else if (key == "state_dir") {
+        config.state_dir = value;
       }
       else return fail("unknown key '" + std::string(key) + "' in [daemon]");
     } else if (auto s = set_session_key(config.sessions.back(), key, value); !s) {

@@ -8,6 +8,8 @@
 //   load_threads = 1                   # workers that run PROG_LOAD's verification
 //                                      # (load_pool.hpp), off the serving thread
 //   load_nice    = 10                  # their nice (0..19): the serving thread wins the CPU
+//   state_dir = /run/xoffload/state    # session snapshots (snapshot.hpp): what a
+//                                      # restart after a crash adopts
 //
 //   [session vm1]                      # one section per VM NIC
 //   tap              = tap0            # host tap feeding the VM's NIC
@@ -46,6 +48,7 @@
 namespace xo::session {
 
 inline constexpr std::string_view kDefaultPinRoot = "/sys/fs/bpf/xoffload";
+inline constexpr std::string_view kDefaultStateDir = "/run/xoffload/state";
 
 struct SessionQuotas {
   std::uint32_t max_maps = 16;
@@ -84,6 +87,7 @@ struct DaemonConfig {
   std::string log_level = "info";
   std::uint32_t load_threads = 1;
   std::uint32_t load_nice = 10;  // the load workers' nice, above the serving thread's
+  std::string state_dir = std::string(kDefaultStateDir);
   std::vector<SessionConfig> sessions;
 };
 

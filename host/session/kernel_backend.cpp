@@ -14,10 +14,12 @@
 #include <algorithm>
 #include <cerrno>
 #include <map>
+#include <algorithm>
 #include <optional>
+#include <set>
 
 #include "host/core/attach_chain.hpp"
-#include "host/core/attach_tc.hpp"
+#include "host/core/attach_egress.hpp"
 #include "host/core/btf_loader.hpp"
 #include "host/core/host_maps.hpp"
 #include "host/core/kernel_log.hpp"
@@ -54,6 +56,10 @@ class Pin {
     else
       leaf_ = std::move(leaf_name);
   }
+  // Claims a pin a previous daemon left (adoption): it is removed with the
+  // object, like one we made.
+  struct Adopted {};
+  Pin(host::SessionPins* pins, std::string leaf_name, Adopted) : pins_(pins), leaf_(std::move(leaf_name)) {}
   ~Pin() {
     if (pins_ && !leaf_.empty()) pins_->unpin(leaf_);
   }
@@ -83,6 +89,8 @@ class KernelMap final : public BackendMap {
       : maps_(std::move(maps)),
         bytes_(bytes),
         pin_(pins, map().fd.get(), leaf("map", map().def.handle, map().def.name), who) {}
+  KernelMap(host::HostMaps maps, std::uint64_t bytes, host::SessionPins* pins, Pin::Adopted a)
+      : maps_(std::move(maps)), bytes_(bytes), pin_(pins, leaf("map", map().def.handle, map().def.name), a) {}
   std::uint32_t kernel_id() const override { return map().id; }
   std::uint64_t kernel_bytes() const override { return bytes_; }
   int fd() const { return map().fd.get(); }
@@ -134,6 +142,13 @@ class KernelProgObject final : public BackendProg {
         bytes_(bytes),
         prog_pin_(pins, prog_.fd.get(), leaf("prog", handle, name), who),
         stats_pin_(pins, stats_.get(), leaf("stats", handle, ""), who) {}
+  KernelProgObject(host::KernelProg prog, UniqueFd stats, std::uint64_t bytes, host::SessionPins* pins,
+                   std::uint32_t handle, const std::string& name, Pin::Adopted a)
+      : prog_(std::move(prog)),
+        stats_(std::move(stats)),
+        bytes_(bytes),
+        prog_pin_(pins, leaf("prog", handle, name), a),
+        stats_pin_(pins, leaf("stats", handle, ""), a) {}
   std::uint32_t kernel_id() const override { return prog_.id; }
   std::uint64_t kernel_bytes() const override { return bytes_; }
   int fd() const { return prog_.fd.get(); }
@@ -177,7 +192,7 @@ std::int32_t KernelMap::update_object(std::span<const std::uint8_t> key, const B
 
 class KernelBackend final : public SessionBackend {
  public:
-  KernelBackend(const SessionConfig& c, const std::string& pin_root)
+  KernelBackend(const SessionConfig& c, const std::string& pin_root, bool adopt)
       : session_(c.name), tap_(c.tap), who_(c.name + "/" + c.tap), pin_root_(pin_root) {
     // The runtime watchdog reads the kernel's per-program run statistics,
     // which the kernel keeps only while someone holds a BPF_ENABLE_STATS
@@ -188,11 +203,19 @@ class KernelBackend final : public SessionBackend {
         log_line(LogLevel::Warn, who_, "runtime watchdog off: cannot enable BPF run statistics (" +
                                            host::errno_name(errno) + ")");
     }
-    remove_stale_pins(session_, pin_root);
-    if (auto p = host::SessionPins::create(session_, pin_root))
-      pins_.emplace(std::move(*p));
-    else
-      log_line(LogLevel::Warn, who_, "objects will not be pinned: " + p.error().message);
+    if (adopt) {
+      if (auto p = host::SessionPins::adopt(session_, pin_root)) {
+        pins_.emplace(std::move(*p));
+        adopting_ = true;
+      }
+    }
+    if (!pins_) {
+      remove_stale_pins(session_, pin_root);
+      if (auto p = host::SessionPins::create(session_, pin_root))
+        pins_.emplace(std::move(*p));
+      else
+        log_line(LogLevel::Warn, who_, "objects will not be pinned: " + p.error().message);
+    }
     int n = libbpf_num_possible_cpus();
     cpus_ = n > 0 ? unsigned(n) : 1;
   }
@@ -261,8 +284,10 @@ class KernelBackend final : public SessionBackend {
       return std::nullopt;
     }
     tc_.reset();
-    auto tc = host::TcAttachment::attach(ifindex, fd);
+    std::string fallback;
+    auto tc = host::TapEgress::attach(ifindex, fd, link_pin(), &fallback);
     if (!tc) return failure_of(tc.error());
+    if (!fallback.empty()) log_line(LogLevel::Warn, who_, fallback);
     tc_.emplace(std::move(*tc));
     attached_ifindex_ = ifindex;
     return std::nullopt;
@@ -283,21 +308,107 @@ class KernelBackend final : public SessionBackend {
   std::string attach_point(Flavor flavor) const override {
     if (flavor == Flavor::Chain)
       return "chain slot " + (pins_ ? pins_->path(host::ChainSlot::leaf_for(tap_)) : "chain_" + tap_);
-    return "tc egress filter on " + tap_;
+    return (tc_ && !tc_->is_link() ? "tc egress filter on " : "tcx egress link on ") + tap_;
   }
 
   std::vector<std::string> host_paths() const override { return {pin_root_}; }
 
+  Outcome<std::unique_ptr<BackendBtf>> adopt_btf(std::uint32_t kernel_id, std::span<const std::uint8_t> blob) override {
+    // BTF cannot be pinned: it is found by id, alive because an adopted map
+    // or program holds it (the session adopts only such BTF).
+    UniqueFd fd(bpf_btf_get_fd_by_id(kernel_id));
+    if (!fd) return Failure{neg_errno(), "BTF " + std::to_string(kernel_id) + " is gone"};
+    return std::unique_ptr<BackendBtf>(
+        std::make_unique<KernelBtf>(host::LoadedBtf{std::move(fd), kernel_id}, host::btf_kernel_bytes(blob)));
+  }
+
+  Outcome<std::unique_ptr<BackendMap>> adopt_map(const MapDef& def) override {
+    if (!adopting_) return Failure{-ENOENT, "nothing to adopt"};
+    const std::string l = leaf("map", def.handle, def.name);
+    UniqueFd fd(bpf_obj_get(pins_->path(l).c_str()));
+    if (!fd) return Failure{neg_errno(), "map pin " + l + " is gone"};
+    auto maps = host::adopt_host_map(def, std::move(fd));
+    if (!maps) return failure_of(maps.error());
+    auto bytes = host::fd_memlock(maps->all().front().fd.get());
+    claimed_.insert(l);
+    return std::unique_ptr<BackendMap>(
+        std::make_unique<KernelMap>(std::move(*maps), bytes.value_or(0), pins(), Pin::Adopted{}));
+  }
+
+  Outcome<std::unique_ptr<BackendProg>> adopt_prog(std::uint32_t handle, const std::string& name,
+                                                   std::uint32_t kernel_id) override {
+    if (!adopting_) return Failure{-ENOENT, "nothing to adopt"};
+    const std::string pl = leaf("prog", handle, name), sl = leaf("stats", handle, "");
+    host::KernelProg prog;
+    prog.fd = UniqueFd(bpf_obj_get(pins_->path(pl).c_str()));
+    if (!prog.fd) return Failure{neg_errno(), "program pin " + pl + " is gone"};
+    bpf_prog_info info{};
+    std::uint32_t len = sizeof info;
+    if (bpf_obj_get_info_by_fd(prog.fd.get(), &info, &len) != 0 || info.id != kernel_id)
+      return Failure{-ESTALE, "program pin " + pl + " holds another program"};
+    prog.id = info.id;
+    prog.kernel_name = info.name;
+    UniqueFd stats(bpf_obj_get(pins_->path(sl).c_str()));
+    if (!stats) return Failure{neg_errno(), "stats pin " + sl + " is gone"};
+    const auto bytes = host::prog_kernel_bytes(prog.fd.get()).value_or(0) + host::fd_memlock(stats.get()).value_or(0);
+    claimed_.insert(pl);
+    claimed_.insert(sl);
+    return std::unique_ptr<BackendProg>(std::make_unique<KernelProgObject>(std::move(prog), std::move(stats), bytes,
+                                                                           pins(), handle, name, Pin::Adopted{}));
+  }
+
+  Done adopt_attachment(BackendProg& prog, Flavor flavor) override {
+    if (!adopting_) return Failure{-ENOENT, "nothing to adopt"};
+    const int ifindex = static_cast<int>(if_nametoindex(tap_.c_str()));
+    if (ifindex == 0) return Failure{-ENODEV, "tap '" + tap_ + "' does not exist"};
+    if (flavor == Flavor::Chain) {
+      auto slot = host::ChainSlot::adopt(tap_, *pins_, prog.kernel_id());
+      if (!slot) return failure_of(slot.error());
+      if (!slot->occupied()) return Failure{-ESTALE, "chain slot does not run the program"};
+      claimed_.insert(slot->pin_leaf());
+      chain_.emplace(std::move(*slot));
+      return std::nullopt;
+    }
+    auto tc = host::TapEgress::adopt(ifindex, prog.kernel_id(), link_pin());
+    if (!tc) return failure_of(tc.error());
+    pins_->forget(host::kTcxEgressLeaf);  // the link removes its own pin
+    tc_.emplace(std::move(*tc));
+    attached_ifindex_ = ifindex;
+    return std::nullopt;
+  }
+
+  void finish_adoption() override {
+    if (!adopting_) return;
+    adopting_ = false;
+    // Whatever no adopted object claimed is removed, links first: the
+    // program leaves the tap before anything it uses loses its pin.
+    std::vector<std::string> unclaimed;
+    for (const auto& l : pins_->leaves())
+      if (!claimed_.count(l) && l != host::kTcxEgressLeaf) unclaimed.push_back(l);
+    if (!tc_ && std::count(pins_->leaves().begin(), pins_->leaves().end(), host::kTcxEgressLeaf))
+      unclaimed.insert(unclaimed.begin(), host::kTcxEgressLeaf);
+    for (const auto& l : unclaimed) {
+      log_line(LogLevel::Info, who_, "restart: removing unclaimed pin " + l);
+      pins_->unpin(l);
+    }
+    claimed_.clear();
+  }
+
  private:
   host::SessionPins* pins() { return pins_ ? &*pins_ : nullptr; }
+  // Where the tcx link is pinned; empty without pins (the link then dies
+  // with the daemon, which is the pre-link behaviour minus the orphan).
+  std::string link_pin() const { return pins_ ? pins_->path(host::kTcxEgressLeaf) : std::string(); }
 
   std::string session_, tap_, who_, pin_root_;
   UniqueFd run_stats_on_;  // BPF_ENABLE_STATS: run_time_ns/run_cnt are kept while open
   unsigned cpus_ = 1;
   std::optional<host::SessionPins> pins_;  // declared first: outlives every pin
   std::optional<host::ChainSlot> chain_;
-  std::optional<host::TcAttachment> tc_;
+  std::optional<host::TapEgress> tc_;  // tcx link (or cls_bpf fallback)
   int attached_ifindex_ = 0;
+  bool adopting_ = false;             // pins_ adopted from a crashed daemon, not yet finished
+  std::set<std::string> claimed_;     // leaves adopted objects took over
 };
 
 // Everything one load needs, owned: the submission, the policy, duplicates
@@ -386,8 +497,9 @@ Outcome<std::unique_ptr<BackendProg>> KernelBackend::finish_load(BackendLoad& ba
 
 }  // namespace
 
-std::unique_ptr<SessionBackend> make_kernel_backend(const SessionConfig& config, const std::string& pin_root) {
-  return std::make_unique<KernelBackend>(config, pin_root);
+std::unique_ptr<SessionBackend> make_kernel_backend(const SessionConfig& config, const std::string& pin_root,
+                                                    bool adopt) {
+  return std::make_unique<KernelBackend>(config, pin_root, adopt);
 }
 
 void remove_stale_pins(const std::string& session, const std::string& pin_root) {

@@ -18,7 +18,11 @@ namespace xo::session {
 
 // Errors only when even the session directory cannot be made (bpffs
 // missing); objects are then still created, just not pinned (logged).
-std::unique_ptr<SessionBackend> make_kernel_backend(const SessionConfig& config, const std::string& pin_root);
+// `adopt`: take over <pin_root>/<session> as a crashed daemon left it (the
+// adopt_* calls claim its pins, finish_adoption() removes the rest) instead
+// of removing it and starting empty.
+std::unique_ptr<SessionBackend> make_kernel_backend(const SessionConfig& config, const std::string& pin_root,
+                                                    bool adopt = false);
 
 // Removes <pin_root>/<session> left behind by a daemon that crashed.
 void remove_stale_pins(const std::string& session, const std::string& pin_root);

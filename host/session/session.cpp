@@ -72,6 +72,7 @@ Session::Session(SessionConfig config, std::unique_ptr<SessionBackend> backend, 
 Session::~Session() {
   cancel_load();
   free_everything();
+  if (!state_file_.empty()) remove_snapshot(state_file_);
 }
 
 void Session::cancel_load() {
@@ -151,6 +152,7 @@ void Session::reset(const std::string& why) {
                                  std::to_string(maps_.size()) + " maps, " + std::to_string(btfs_.size()) +
                                  " BTF objects");
   free_everything();
+  save_state();
 }
 
 std::vector<ts::Event> Session::tap_lost() {
@@ -184,6 +186,7 @@ std::vector<ts::Event> Session::check_runtime() {
   if (per_packet <= budget) return {};
   const std::uint32_t handle = attached_;
   detach_if_attached(handle);
+  save_state();
   log(int(LogLevel::Warn), "runtime watchdog: program " + std::to_string(handle) + " '" + p->name + "' took " +
                                std::to_string(per_packet) + " ns per packet over " + std::to_string(runs) +
                                " runs, budget " + std::to_string(budget) + " ns: detached from " +
@@ -236,6 +239,7 @@ std::optional<std::vector<std::uint8_t>> Session::handle_frame(const ts::Frame& 
       return poll_load();
     }
   }
+  save_state();
   return encode_reply(h, std::move(reply));
 }
 
@@ -260,6 +264,7 @@ std::optional<std::vector<std::uint8_t>> Session::poll_load() {
   }
   const ts::FrameHeader h = f.header;
   inflight_.reset();  // a cancelled job still running is freed by its worker
+  save_state();
   return encode_reply(h, std::move(reply));
 }
 

@@ -35,6 +35,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "host/session/backend.hpp"
@@ -42,6 +43,7 @@
 #include "host/session/load_pool.hpp"
 #include "host/session/scrub.hpp"
 #include "host/session/session_policy.hpp"
+#include "host/session/snapshot.hpp"
 #include "host/session/token_bucket.hpp"
 #include "transport/codec.hpp"
 #include "transport/messages.hpp"
@@ -56,6 +58,20 @@ class Session {
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
+
+  // A session rebuilt after a daemon crash (session_state.cpp): every object
+  // of `snap` the backend can adopt keeps its handle, the attached program
+  // stays attached (no gap), and whatever cannot be adopted is dropped (its
+  // handle then answers EBADF) and its pins removed. `summary` gets one line.
+  static std::unique_ptr<Session> restore(SessionConfig config, std::unique_ptr<SessionBackend> backend,
+                                          const SessionSnapshot& snap, Clock::time_point now,
+                                          std::string* summary = nullptr);
+  // The handle tables as a snapshot (snapshot.hpp).
+  SessionSnapshot snapshot() const;
+  // Keeps `path` up to date with snapshot() after every change of the
+  // tables, and removes it when the session is emptied or destroyed: only a
+  // crash leaves it behind. Empty: no snapshot (embedders, tests).
+  void set_state_file(std::string path);
 
   // The encoded reply frame for one received frame, or nullopt when the
   // frame started a load on the pool (its reply: poll_load()). Must not be
@@ -171,6 +187,8 @@ class Session {
   transport::Message update_object(MapEntry& m, const transport::MapUpdateRequest& r);
   void detach_if_attached(std::uint32_t prog_handle);
   void free_everything();
+  // Writes the snapshot when the tables changed since the last write.
+  void save_state();
   // The quota check after an object exists: its kernel figure must fit.
   std::optional<std::string> over_memory_quota(std::uint64_t bytes) const;
 
@@ -190,6 +208,10 @@ class Session {
   std::uint64_t kernel_bytes_ = 0;  // maps + programs + BTF, as the kernel counts them
   std::uint64_t btf_bytes_ = 0;     // raw BTF blob bytes (max_btf_bytes)
   std::uint32_t attached_ = 0;  // program handle on the tap, 0 = none
+  std::string state_file_;
+  // (next handle, attached, objects) at the last snapshot: every change of
+  // the tables changes one of them.
+  std::tuple<std::uint32_t, std::uint32_t, std::size_t> saved_{0, 0, 0};
   // Declaration order = reverse teardown order (free_everything() is explicit).
   std::map<std::uint32_t, BtfEntry> btfs_;
   std::map<std::uint32_t, MapEntry> maps_;

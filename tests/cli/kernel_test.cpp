@@ -139,8 +139,8 @@ bool bpf_object_exists(const std::string& kind, std::uint32_t id) {
   return run({"bpftool", kind, "show", "id", std::to_string(id)}).exit_code == 0;
 }
 
-// The kernel frees a program released by a tc filter after an RCU grace
-// period: wait a bounded time for it to go.
+// The kernel frees a program released by its link (deferred work) or a tc
+// filter (RCU grace period) a little later: wait a bounded time for it to go.
 bool gone_within(const std::string& kind, std::uint32_t id, std::chrono::seconds limit = std::chrono::seconds(5)) {
   auto until = std::chrono::steady_clock::now() + limit;
   while (bpf_object_exists(kind, id)) {
@@ -189,10 +189,15 @@ TEST(CliLoad, TcLoadStatusUnloadLeavesNothing) {
   // The load command has exited: the offload must still be there.
   EXPECT_TRUE(fs::exists(pin_dir + "/prog"));
   EXPECT_TRUE(fs::exists(pin_dir + "/map_rxcnt"));
+  // Attached through a pinned tcx link (bookworm's bpftool 7.1 names the
+  // link type by number: 11 = tcx) that runs the program.
+  EXPECT_TRUE(fs::exists(pin_dir + "/link_egress"));
+  Ran link = run({"bpftool", "link", "show", "pinned", pin_dir + "/link_egress"});
+  ASSERT_EQ(link.exit_code, 0) << link.err;
+  EXPECT_NE(link.out.find("type 11  prog " + std::to_string(prog_id)), std::string::npos) << link.out;
+  const std::string link_id = link.out.substr(0, link.out.find(':'));
   Ran net = run({"bpftool", "net"}, ns.name());
-  EXPECT_NE(net.out.find(tap), std::string::npos) << net.out;
-  EXPECT_NE(net.out.find("clsact/egress"), std::string::npos) << net.out;
-  EXPECT_NE(net.out.find("id " + std::to_string(prog_id)), std::string::npos) << net.out;
+  EXPECT_EQ(net.out.find("clsact/egress"), std::string::npos) << "no cls_bpf filter beside the link: " << net.out;
   Ran prog = run({"bpftool", "prog", "show", "id", std::to_string(prog_id)});
   EXPECT_EQ(prog.exit_code, 0);
   EXPECT_NE(prog.out.find("sched_cls"), std::string::npos) << prog.out;
@@ -209,6 +214,10 @@ TEST(CliLoad, TcLoadStatusUnloadLeavesNothing) {
   EXPECT_TRUE((*s)["attached"].GetBool());
   EXPECT_EQ((*s)["prog"]["id"].GetUint(), prog_id);
   EXPECT_EQ((*s)["prog"]["tag"].GetStringLength(), 16u);
+  ASSERT_TRUE(s->HasMember("link")) << status.out;
+  EXPECT_EQ(std::to_string((*s)["link"]["id"].GetUint()), link_id);
+  EXPECT_EQ((*s)["link"]["prog_id"].GetUint(), prog_id);
+  EXPECT_NE((*s)["link"]["ifindex"].GetInt(), 0);
   ASSERT_EQ((*s)["maps"].Size(), 1u);
   EXPECT_STREQ((*s)["maps"][0]["name"].GetString(), "rxcnt");
   EXPECT_EQ((*s)["maps"][0]["id"].GetUint(), map_ids[1]);
@@ -231,8 +240,8 @@ TEST(CliLoad, TcLoadStatusUnloadLeavesNothing) {
   Ran unload = xoffload({"unload", "--session", session}, ns.name());
   ASSERT_EQ(unload.exit_code, 0) << unload.err;
   EXPECT_FALSE(fs::exists(pin_dir));
-  Ran net_after = run({"bpftool", "net"}, ns.name());
-  EXPECT_EQ(net_after.out.find("clsact/egress"), std::string::npos) << net_after.out;
+  EXPECT_NE(unload.out.find("detached tcx link " + link_id), std::string::npos) << unload.out;
+  EXPECT_TRUE(gone_within("link", std::uint32_t(std::stoul(link_id)))) << "tcx link " << link_id << " outlived unload";
   EXPECT_TRUE(gone_within("prog", prog_id)) << "prog " << prog_id << " outlived unload";
   for (auto id : map_ids) EXPECT_TRUE(gone_within("map", id)) << "map " << id << " outlived unload";
   EXPECT_TRUE(gone_within("btf", btf_id)) << "btf " << btf_id << " outlived unload";

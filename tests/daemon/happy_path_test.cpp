@@ -45,7 +45,7 @@ TEST(DaemonHappyPath, Xdp1TcOffloadCountsPacketsAndReadsRxcnt) {
   ASSERT_TRUE(off) << off.error().message << "\n" << daemon.log();
   EXPECT_EQ(off->flavor, ts::kFlavorTc);
   ASSERT_TRUE(off->maps.count("rxcnt"));
-  EXPECT_EQ(tc_egress_filters(tap.name()), 1);
+  EXPECT_EQ(egress_links(tap.name()), 1);
   EXPECT_TRUE(path_exists("/sys/fs/bpf/xoffload/" + spec.name)) << "session pin dir";
 
   // ... and did all that with four capabilities: CAP_NET_ADMIN (12),
@@ -100,7 +100,7 @@ TEST(DaemonHappyPath, Xdp1TcOffloadCountsPacketsAndReadsRxcnt) {
 
   // Unload detaches; the guest's handle is gone afterwards.
   ASSERT_TRUE(unload(*client, *off));
-  EXPECT_EQ(tc_egress_filters(tap.name()), 0);
+  EXPECT_EQ(egress_programs(tap.name()), 0);
   auto gone = client->call(ts::MapLookupRequest{off->maps["rxcnt"], key(17)});
   ASSERT_TRUE(gone) << gone.error().message;
   EXPECT_EQ(ts::reply_status(*gone)->code, ts::status::kEBADF) << "a freed handle, not a missing key";
@@ -120,7 +120,7 @@ TEST(DaemonHappyPath, Xdp1ChainFlavorFillsThePinnedSlot) {
   EXPECT_EQ(off->flavor, ts::kFlavorChain);
   const std::string slot = "/sys/fs/bpf/xoffload/" + spec.name + "/chain_" + tap.name();
   EXPECT_TRUE(path_exists(slot)) << "the host's ingress program tail-calls this prog array";
-  EXPECT_EQ(tc_egress_filters(tap.name()), 0) << "chain does not use tc";
+  EXPECT_EQ(egress_programs(tap.name()), 0) << "chain does not attach to the tap";
   EXPECT_NE(daemon.log().find("-> chain slot " + slot), std::string::npos) << daemon.log();
   client->channel() = ts::Channel(UniqueFd(), "closed");
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
@@ -142,7 +142,7 @@ TEST(DaemonHappyPath, ResetFreesEverythingAndSessionStaysUsable) {
   auto held = bpf_objects_held_by(daemon.pid());
   EXPECT_GE(held.size(), 4u) << "BTF, rxcnt, stats map and program";
   ASSERT_TRUE(client->reset());
-  EXPECT_EQ(tc_egress_filters(tap.name()), 0);
+  EXPECT_EQ(egress_programs(tap.name()), 0);
   EXPECT_TRUE(bpf_objects_held_by(daemon.pid()).empty());
   EXPECT_TRUE(host::still_alive(as_refs(held)).empty());
   EXPECT_FALSE(client->prog_attach(off->prog));

@@ -1,4 +1,7 @@
 #include "tests/daemon/harness.hpp"
+#include "host/core/attach_tcx.hpp"
+
+#include <net/if.h>
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -36,23 +39,33 @@ std::string unique_name(const char* prefix) {
 }
 
 Daemon::Daemon(std::vector<SessionSpec> sessions, const std::string& log_level, const std::string& daemon_extra)
-    : sessions_(std::move(sessions)) {
+    : sessions_(std::move(sessions)), log_level_(log_level), daemon_extra_(daemon_extra) {
   std::string base = "/tmp/" + unique_name("xodt");
   config_path_ = base + ".conf";
   log_path_ = base + ".log";
-  std::ofstream conf(config_path_);
-  conf << "[daemon]\nlog_level = " << log_level << "\n" << daemon_extra << "\n";
+  state_dir_ = base + ".state";
+  write_config();
+  spawn(true);
+}
+
+void Daemon::write_config() {
+  std::ofstream conf(config_path_, std::ios::trunc);
+  // A state dir of its own: a daemon removes the pin directories its
+  // snapshots name, and tests run beside each other under one pin root.
+  conf << "[daemon]\nlog_level = " << log_level_ << "\nstate_dir = " << state_dir_ << "\n" << daemon_extra_ << "\n";
   for (auto& s : sessions_) {
     if (s.socket.empty()) s.socket = "/tmp/xod-" + s.name + ".sock";
     conf << "\n[session " << s.name << "]\ntap = " << s.tap << "\nsocket = " << s.socket << "\n"
          << s.extra_lines << "\n";
   }
-  conf.close();
+}
+
+void Daemon::spawn(bool truncate_log) {
   pid_ = fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
   if (pid_ == 0) {
     prctl(PR_SET_PDEATHSIG, SIGTERM);  // never outlive the test (it may be killed)
-    int fd = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int fd = open(log_path_.c_str(), O_WRONLY | O_CREAT | (truncate_log ? O_TRUNC : O_APPEND), 0644);
     if (fd >= 0) dup2(fd, 2);
     // XO_TEST_XOFFLOADD runs the tests against another build of the daemon
     // (e.g. one without a fix, to see the test that covers it fail).
@@ -61,6 +74,10 @@ Daemon::Daemon(std::vector<SessionSpec> sessions, const std::string& log_level, 
     execl(bin, "xoffloadd", "--config", config_path_.c_str(), "--foreground", (char*)nullptr);
     _exit(127);
   }
+  wait_for_sockets();
+}
+
+void Daemon::wait_for_sockets() {
   // Ready when every socket file exists; connect_guest() retries the short
   // window between bind() and listen().
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
@@ -74,10 +91,33 @@ Daemon::Daemon(std::vector<SessionSpec> sessions, const std::string& log_level, 
   }
 }
 
+void Daemon::kill9() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGKILL);
+  int st = 0;
+  waitpid(pid_, &st, 0);
+  pid_ = -1;
+}
+
+void Daemon::restart() {
+  if (pid_ > 0) throw std::runtime_error("restart() of a running daemon");
+  // A killed daemon leaves its socket files; ready means the new ones,
+  // which the daemon binds after reconciling what the old one left.
+  for (const auto& s : sessions_) ::unlink(s.socket.c_str());
+  spawn(false);
+}
+
+void Daemon::reconfigure(std::vector<SessionSpec> sessions) {
+  sessions_ = std::move(sessions);
+  write_config();
+  kill(pid_, SIGHUP);
+}
+
 Daemon::~Daemon() {
   stop();
   ::unlink(config_path_.c_str());
   ::unlink(log_path_.c_str());
+  (void)!system(("rm -rf " + state_dir_).c_str());
 }
 
 bool Daemon::running() const {
@@ -227,6 +267,23 @@ int tc_egress_filters(const std::string& dev) {
     if (std::strstr(buf, "handle")) ++n;
   pclose(p);
   return n;
+}
+
+int egress_links(const std::string& dev) {
+  const int ifindex = static_cast<int>(if_nametoindex(dev.c_str()));
+  if (ifindex == 0) return -1;
+  auto q = host::tcx_query(ifindex, true);
+  if (!q) return -1;
+  int n = 0;
+  for (const auto& e : *q) n += e.link_id != 0;
+  return n;
+}
+
+int egress_programs(const std::string& dev) {
+  const int ifindex = static_cast<int>(if_nametoindex(dev.c_str()));
+  if (ifindex == 0) return -1;
+  auto q = host::tcx_query(ifindex, true);
+  return q ? static_cast<int>(q->size()) + tc_egress_filters(dev) : -1;
 }
 
 bool path_exists(const std::string& path) {

@@ -50,10 +50,24 @@ class Daemon {
   std::string log() const;
   // SIGTERM and wait; the exit status (or -1 when killed by a signal).
   int stop();
+  // A crash: SIGKILL and reap. Nothing of the daemon's runs any more.
+  void kill9();
+  // Starts the daemon again with the same configuration and state dir (after
+  // kill9() or stop()), its log appended; waits for its sockets.
+  void restart();
+  // Rewrites the configuration with `sessions` and sends SIGHUP.
+  void reconfigure(std::vector<SessionSpec> sessions);
+  const std::string& state_dir() const { return state_dir_; }
+  // Waits until every configured session's socket exists.
+  void wait_for_sockets();
 
  private:
+  void write_config();
+  void spawn(bool truncate_log);
   std::vector<SessionSpec> sessions_;
-  std::string config_path_, log_path_;
+  std::string log_level_;
+  std::string daemon_extra_;
+  std::string config_path_, log_path_, state_dir_;
   pid_t pid_ = -1;
 };
 
@@ -87,8 +101,14 @@ Result<Submission> xdp1_submission();
 // Kernel objects whose fds process `pid` holds (/proc/<pid>/fdinfo).
 std::set<std::pair<int, std::uint32_t>> bpf_objects_held_by(pid_t pid);
 std::vector<host::KernelObjectRef> as_refs(const std::set<std::pair<int, std::uint32_t>>& held);
-// BPF filters on the clsact egress hook of `dev` (tc filter show).
+// BPF filters on the clsact egress hook of `dev` (tc filter show): the
+// cls_bpf fallback, which this kernel (tcx) must never need.
 int tc_egress_filters(const std::string& dev);
+// tcx links on the egress hook of `dev` (BPF_PROG_QUERY link ids), -1 when
+// the device is gone: how the tc flavor attaches now.
+int egress_links(const std::string& dev);
+// Every program on `dev`'s egress, by tcx (link or not) and by cls_bpf.
+int egress_programs(const std::string& dev);
 bool path_exists(const std::string& path);
 
 // Frames below the Client: arbitrary bytes out, raw frames in.

@@ -199,7 +199,7 @@ TEST_F(Hostile, RuntimeWatchdogDetachesAProgramOverItsBudget) {
   auto r = load("loop_spin", &o);
   ASSERT_EQ(r.status.code, 0) << r.status.message << "\n" << r.log;
   ASSERT_TRUE(guest_->prog_attach(r.prog_handle));
-  ASSERT_EQ(tc_egress_filters(tap_.name()), 1);
+  ASSERT_EQ(egress_links(tap_.name()), 1);
 
   test::PacketSocket sock(tap_.ifindex());
   const std::uint8_t dst[6] = {2, 0, 0, 0, 0, 1}, src[6] = {2, 0, 0, 0, 0, 2};
@@ -212,7 +212,7 @@ TEST_F(Hostile, RuntimeWatchdogDetachesAProgramOverItsBudget) {
   EXPECT_EQ(ev->prog, r.prog_handle);
   EXPECT_NE(ev->text.find("budget of 20000 ns"), std::string::npos) << ev->text;
   EXPECT_EQ(ev->text.find(tap_.name()), std::string::npos) << ev->text;
-  EXPECT_EQ(tc_egress_filters(tap_.name()), 0) << "detached from the tap";
+  EXPECT_EQ(egress_programs(tap_.name()), 0) << "detached from the tap";
   EXPECT_NE(daemon_->log().find("runtime watchdog"), std::string::npos) << daemon_->log();
   // Loaded still: the guest may look at it, unload it, or attach something cheaper.
   EXPECT_TRUE(guest_->stats(r.prog_handle));
@@ -229,7 +229,7 @@ TEST_F(Hostile, RuntimeWatchdogLeavesACheapProgramAlone) {
   for (int i = 0; i < 64; ++i) ASSERT_TRUE(sock.send_ok(frame));
   auto ev = guest_->wait_event(1500);
   EXPECT_FALSE(ev) << "unexpected EVENT: " << (ev ? ev->text : "");
-  EXPECT_EQ(tc_egress_filters(tap_.name()), 1);
+  EXPECT_EQ(egress_links(tap_.name()), 1);
 }
 
 // ---- break 4 ------------------------------------------------------------------

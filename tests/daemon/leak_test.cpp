@@ -30,7 +30,7 @@ TEST(DaemonLeak, HundredCyclesAndHundredAbruptDisconnectsLeaveNothing) {
   auto sub = xdp1_submission();
   ASSERT_TRUE(sub) << sub.error().message;
   ASSERT_TRUE(bpf_objects_held_by(daemon.pid()).empty());
-  ASSERT_EQ(tc_egress_filters(tap.name()), 0);
+  ASSERT_EQ(egress_programs(tap.name()), 0);
   const std::string pin_dir = "/sys/fs/bpf/xoffload/" + spec.name;
 
   std::set<std::pair<int, std::uint32_t>> seen;
@@ -40,12 +40,12 @@ TEST(DaemonLeak, HundredCyclesAndHundredAbruptDisconnectsLeaveNothing) {
     for (int i = 0; i < 100; ++i) {
       auto off = offload(*client, *sub, ts::kFlavorTc);
       ASSERT_TRUE(off) << "cycle " << i << ": " << off.error().message;
-      ASSERT_EQ(tc_egress_filters(tap.name()), 1);
+      ASSERT_EQ(egress_links(tap.name()), 1);
       auto held = bpf_objects_held_by(daemon.pid());
       ASSERT_GE(held.size(), 4u);
       seen.insert(held.begin(), held.end());
       ASSERT_TRUE(unload(*client, *off)) << "cycle " << i;
-      ASSERT_EQ(tc_egress_filters(tap.name()), 0) << "cycle " << i;
+      ASSERT_EQ(egress_programs(tap.name()), 0) << "cycle " << i;
       // No RESET: unload's BTF_FREE must leave nothing behind, BTF included.
       ASSERT_TRUE(bpf_objects_held_by(daemon.pid()).empty()) << "cycle " << i;
     }
@@ -57,7 +57,7 @@ TEST(DaemonLeak, HundredCyclesAndHundredAbruptDisconnectsLeaveNothing) {
     ASSERT_TRUE(off) << "disconnect " << i << ": " << off.error().message;
     auto held = bpf_objects_held_by(daemon.pid());
     seen.insert(held.begin(), held.end());
-    ASSERT_EQ(tc_egress_filters(tap.name()), 1);
+    ASSERT_EQ(egress_links(tap.name()), 1);
     // Abrupt: the guest vanishes with everything alive (no RESET, no unload).
     client->channel() = ts::Channel(UniqueFd(), "closed");
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
@@ -69,7 +69,7 @@ TEST(DaemonLeak, HundredCyclesAndHundredAbruptDisconnectsLeaveNothing) {
   }
 
   EXPECT_TRUE(bpf_objects_held_by(daemon.pid()).empty());
-  EXPECT_EQ(tc_egress_filters(tap.name()), 0);
+  EXPECT_EQ(egress_programs(tap.name()), 0);
   EXPECT_FALSE(path_exists(pin_dir));
   // 200 offloads x (prog, rxcnt, stats map, BTF) at least.
   EXPECT_GE(seen.size(), 800u);

@@ -8,7 +8,9 @@
 #include <cstring>
 
 #include "host/core/attach_chain.hpp"
+#include "host/core/attach_egress.hpp"
 #include "host/core/attach_tc.hpp"
+#include "host/core/attach_tcx.hpp"
 #include "host/core/kernel_prog.hpp"
 #include "host/core/names.hpp"
 #include "tests/host/ingress.hpp"
@@ -90,6 +92,57 @@ TEST(TcAttach, ErrorsNameTheDevice) {
   auto a = TcAttachment::attach(999999, prog.fd.get());
   ASSERT_FALSE(a);
   EXPECT_NE(a.error().message.find("ifindex 999999"), std::string::npos) << a.error().message;
+}
+
+// The tc flavor's attachment on this kernel: a tcx link, pinned, updated in
+// place, and gone with its pin (what makes a daemon crash recoverable).
+TEST(TcxAttach, PinnedLinkOutlivesItsFdAndDiesWithItsPin) {
+  ASSERT_EQ(system("mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf"), 0);
+  test::Tap tap;
+  auto first = load_raw(BPF_PROG_TYPE_SCHED_CLS, 2 /* TC_ACT_SHOT */, "xo_tcx_first");
+  auto second = load_raw(BPF_PROG_TYPE_SCHED_CLS, 0 /* TC_ACT_OK */, "xo_tcx_second");
+  std::string session = "ttcx" + std::to_string(getpid());
+  auto pins = SessionPins::create(session);
+  ASSERT_TRUE(pins) << pins.error().message;
+  const std::string pin = pins->path(kTcxEgressLeaf);
+  std::uint32_t link_id = 0;
+  {
+    std::string note;
+    auto a = TapEgress::attach(tap.ifindex(), first.fd.get(), pin, &note);
+    ASSERT_TRUE(a) << a.error().message;
+    ASSERT_TRUE(a->is_link()) << "this kernel has tcx; the cls_bpf fallback was used: " << note;
+    EXPECT_EQ(note, "");
+    link_id = a->link_id();
+    EXPECT_NE(link_id, 0u);
+    EXPECT_EQ(test::egress_hook(tap.name()),
+              "tcx link " + std::to_string(link_id) + " id " + std::to_string(first.id) + "\n");
+    EXPECT_EQ(tc_filters(tap), "") << "no cls_bpf filter beside the link";
+
+    // One offload per tap: a second xoffload program is refused, not appended.
+    auto again = TapEgress::attach(tap.ifindex(), second.fd.get(), "");
+    ASSERT_FALSE(again);
+    EXPECT_EQ(again.error().code, EEXIST) << again.error().message;
+
+    ASSERT_TRUE(a->replace(second.fd.get()));
+    EXPECT_EQ(a->attached_prog_id(), second.id);
+    EXPECT_EQ(test::egress_hook(tap.name()),
+              "tcx link " + std::to_string(link_id) + " id " + std::to_string(second.id) + "\n");
+    a->release();  // as a daemon killed with -9 would: the pin keeps it
+  }
+  EXPECT_EQ(test::egress_hook(tap.name()),
+            "tcx link " + std::to_string(link_id) + " id " + std::to_string(second.id) + "\n");
+  {
+    // A restart adopts it through the pin, but only for the program it runs.
+    auto wrong = TapEgress::adopt(tap.ifindex(), first.id, pin);
+    ASSERT_FALSE(wrong);
+    EXPECT_EQ(wrong.error().code, ESTALE);
+    auto a = TapEgress::adopt(tap.ifindex(), second.id, pin);
+    ASSERT_TRUE(a) << a.error().message;
+    EXPECT_EQ(a->link_id(), link_id);
+  }
+  EXPECT_EQ(test::egress_hook(tap.name()), "") << "detach removed the link with its pin";
+  struct stat st {};
+  EXPECT_NE(::stat(pin.c_str(), &st), 0);
 }
 
 TEST(ChainAttach, SlotDecidesWhetherFramesReachTheTap) {

@@ -1,5 +1,7 @@
 #include "tests/host/netdev.hpp"
 
+#include "host/core/attach_tcx.hpp"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <linux/if_ether.h>
@@ -24,6 +26,17 @@ std::string unique_ifname(const char* prefix) {
   char buf[IFNAMSIZ];
   std::snprintf(buf, sizeof buf, "%s%d_%d", prefix, int(getpid() % 100000), counter++);
   return buf;
+}
+
+std::string egress_hook(const std::string& dev) {
+  std::string out;
+  const int ifindex = static_cast<int>(if_nametoindex(dev.c_str()));
+  if (ifindex == 0) return "no device " + dev + "\n";
+  if (auto q = host::tcx_query(ifindex, true))
+    for (const auto& e : *q) out += "tcx link " + std::to_string(e.link_id) + " id " + std::to_string(e.prog_id) + "\n";
+  else
+    out += q.error().message + "\n";
+  return out + run("tc filter show dev " + dev + " egress");
 }
 
 CommandResult run_command(const std::string& cmd) {

@@ -75,6 +75,12 @@ class PacketSocket {
 std::vector<std::uint8_t> ipv4_frame(std::uint8_t proto, const std::uint8_t dst_mac[6],
                                      const std::uint8_t src_mac[6], std::size_t payload = 32);
 
+// What runs on `dev`'s egress, one line each, empty when nothing does:
+// "tcx link <link id> id <prog id>" per tcx program (BPF_PROG_QUERY; link 0
+// = attached without a link), then `tc filter show dev <dev> egress` (the
+// cls_bpf fallback). The tap's real attachment, whichever kind it is.
+std::string egress_hook(const std::string& dev);
+
 // A shell command's exit code (-1 when it did not exit normally) and its
 // stdout with stderr merged. The one runner every test binary uses.
 struct CommandResult {

@@ -104,12 +104,16 @@ TEST_F(OffloadTest, Xdp1TcDropsTrafficTowardTheTapAndCountsPerProtocolExactly) {
     dir = off->pin_dir();
     EXPECT_EQ(objects.size(), 4u);  // prog, rxcnt, stats, btf
 
-    // Visible to the admin: filter, pins, names, source lines, typed map dump.
-    std::string net = test::run("bpftool net show dev " + tap.name());
-    EXPECT_NE(net.find(off->status().prog_kernel_name + ":[" + std::to_string(off->prog_id()) + "]"),
-              std::string::npos)
-        << net;
-    for (const char* leaf : {"prog", "stats", "map_rxcnt"}) EXPECT_TRUE(exists(dir + "/" + leaf)) << leaf;
+    // Visible to the admin: link, pins, names, source lines, typed map dump.
+    // (bookworm's bpftool 7.1 predates tcx: the kernel's BPF_PROG_QUERY and
+    // the pinned link's info say what is attached.)
+    EXPECT_EQ(test::egress_hook(tap.name()), "tcx link " + std::to_string(off->status().tcx_link_id) + " id " +
+                                                 std::to_string(off->prog_id()) + "\n");
+    std::string link = test::run("bpftool link show pinned " + dir + "/link_egress");
+    EXPECT_NE(link.find("prog " + std::to_string(off->prog_id())), std::string::npos) << link;
+    std::string prog = test::run("bpftool prog show id " + std::to_string(off->prog_id()));
+    EXPECT_NE(prog.find(std::to_string(off->prog_id()) + ": sched_cls"), std::string::npos) << prog;
+    for (const char* leaf : {"prog", "stats", "map_rxcnt", "link_egress"}) EXPECT_TRUE(exists(dir + "/" + leaf)) << leaf;
     std::string xlated = test::run("bpftool prog dump xlated pinned " + dir + "/prog linum");
     EXPECT_NE(xlated.find("xdp1_kern.c"), std::string::npos) << xlated.substr(0, 2000);
     EXPECT_NE(xlated.find("h_proto = eth->h_proto"), std::string::npos) << xlated.substr(0, 2000);
@@ -131,7 +135,7 @@ TEST_F(OffloadTest, Xdp1TcDropsTrafficTowardTheTapAndCountsPerProtocolExactly) {
   }
   // Unload: nothing left in the kernel, on the tap or in bpffs.
   EXPECT_TRUE(still_alive(objects).empty());
-  EXPECT_EQ(test::run("tc filter show dev " + tap.name() + " egress"), "");
+  EXPECT_EQ(test::egress_hook(tap.name()), "");
   EXPECT_FALSE(exists(dir));
   // And the guest gets its traffic again.
   test::PacketSocket sender(tap.ifindex());
@@ -173,9 +177,11 @@ TEST_F(OffloadTest, ReloadReplacesTheProgramAtomicallyInPlace) {
   auto st = off->reload(bounce, policy);
   ASSERT_TRUE(st) << st.error().message;
   EXPECT_NE(off->prog_id(), first_id);
-  std::string filters = test::run("tc filter show dev " + tap.name() + " egress");
+  std::string filters = test::egress_hook(tap.name());
   EXPECT_NE(filters.find("id " + std::to_string(off->prog_id())), std::string::npos) << filters;
-  EXPECT_EQ(filters.find("handle 0x58", filters.find("handle 0x58") + 1), std::string::npos) << filters;
+  // One link, updated in place (BPF_LINK_UPDATE), not a second one.
+  EXPECT_EQ(filters, "tcx link " + std::to_string(off->status().tcx_link_id) + " id " +
+                         std::to_string(off->prog_id()) + "\n");
   // The old program and its maps are gone; the stats map carries on.
   std::vector<KernelObjectRef> old;
   for (auto r : first_objects)
@@ -195,7 +201,7 @@ TEST_F(OffloadTest, ReloadReplacesTheProgramAtomicallyInPlace) {
   std::uint32_t running = off->prog_id();
   EXPECT_FALSE(off->reload(*bad, policy));
   EXPECT_EQ(off->prog_id(), running);
-  filters = test::run("tc filter show dev " + tap.name() + " egress");
+  filters = test::egress_hook(tap.name());
   EXPECT_NE(filters.find("id " + std::to_string(running)), std::string::npos) << filters;
 }
 
@@ -318,7 +324,7 @@ TEST_F(OffloadTest, TestRunReportsGuestActionHostVerdictAndPacket) {
     EXPECT_EQ(r->guest_action, c.action);
     EXPECT_EQ(r->host_verdict, c.verdict);
     EXPECT_EQ(rxcnt(*off, handle_of(sub, "rxcnt"), kProtoUdp), 11u);
-    EXPECT_EQ(test::run("tc filter show dev " + tap.name() + " egress"), "");  // attach = false
+    EXPECT_EQ(test::egress_hook(tap.name()), "");  // attach = false
   }
   Submission sub = example("xdp1", "xdp_prog1");
   auto off = Offload::load({.session = unique_session("tr"), .tap = tap.name(), .attach = false}, sub, policy);
@@ -328,7 +334,7 @@ TEST_F(OffloadTest, TestRunReportsGuestActionHostVerdictAndPacket) {
 }
 
 // persist(): the offload outlives its Offload object, held by its pins and
-// the tc filter, and comes down later from the pins alone.
+// the pinned tcx link, and comes down later from the pins alone.
 TEST_F(OffloadTest, PersistLeavesTheProgramAttachedAndPinnedAfterTheObjectIsGone) {
   test::Tap tap;
   Submission sub = example("xdp1", "xdp_prog1");
@@ -357,17 +363,18 @@ TEST_F(OffloadTest, PersistLeavesTheProgramAttachedAndPinnedAfterTheObjectIsGone
   // The Offload is gone; the kernel objects, pins and filter are not.
   ASSERT_EQ(objects.size(), 4u);  // prog, rxcnt, stats, btf
   for (const auto& o : objects) EXPECT_TRUE(kernel_object_exists(o)) << describe(o);
-  for (const char* leaf : {"prog", "stats", "map_rxcnt"}) EXPECT_TRUE(exists(dir + "/" + leaf)) << leaf;
-  EXPECT_NE(test::run("tc filter show dev " + tap.name() + " egress").find("id " + std::to_string(prog_id)),
+  for (const char* leaf : {"prog", "stats", "map_rxcnt", "link_egress"}) EXPECT_TRUE(exists(dir + "/" + leaf)) << leaf;
+  EXPECT_NE(test::egress_hook(tap.name()).find("id " + std::to_string(prog_id)),
             std::string::npos);
   test::PacketSocket sender(tap.ifindex());
   send_mix(sender);
   EXPECT_TRUE(tap.read_frames(300).empty()) << "the persisted xdp1 still drops toward the guest";
 
-  // Down from the pins alone (what `xoffload unload` does): filter, then pins.
-  EXPECT_EQ(system(("tc filter del dev " + tap.name() + " egress").c_str()), 0);
+  // Down from the pins alone (what `xoffload unload` does): the link pin
+  // first, which detaches the program, then the rest.
   ASSERT_TRUE(remove_stale_session(session));
   EXPECT_FALSE(exists(dir));
+  EXPECT_EQ(test::egress_hook(tap.name()), "") << "the link went with its pin";
   EXPECT_TRUE(still_alive(objects).empty());
 }
 
@@ -390,7 +397,7 @@ TEST_F(OffloadTest, LoadRefusesBadSessionsTapsAndDuplicates) {
   auto other = Offload::load({.session = unique_session("dup"), .tap = tap.name()}, sub, policy);
   ASSERT_FALSE(other);
   EXPECT_NE(other.error().message.find("EEXIST"), std::string::npos) << other.error().message;
-  EXPECT_NE(test::run("tc filter show dev " + tap.name() + " egress").find("id " + std::to_string(first->prog_id())),
+  EXPECT_NE(test::egress_hook(tap.name()).find("id " + std::to_string(first->prog_id())),
             std::string::npos);
   auto devmap = Offload::load({.session = unique_session("dm"), .tap = tap.name(), .flavor = Flavor::Devmap},
                               sub, policy);

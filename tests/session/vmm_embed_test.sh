@@ -2,11 +2,13 @@
 # vmm_embed_test.sh VMM_EMBED GUEST_TOOL GUEST_OBJECT: runs the C "VMM"
 # (vmm_embed.c) in a fresh network namespace with its own tap and pin root;
 # the real guest tool offloads GUEST_OBJECT through it. Afterwards nothing
-# of the session may be left: no pins, no tc filter on the tap.
+# of the session may be left: no pins, no program on the tap's egress (tcx,
+# asked of the kernel by tcx_egress_count.py; nor a cls_bpf filter).
 set -eu
 vmm="$1" guest="$2" obj="$3"
+tcx_count="$(dirname "$0")/tcx_egress_count.py"
 exec unshare -n sh -eu -c '
-vmm="$1" guest="$2" obj="$3"
+vmm="$1" guest="$2" obj="$3" tcx_count="$4"
 tap="xocapi$$"
 pins="/sys/fs/bpf/xo_capi_$$"
 sock="/tmp/xo_capi_$$.sock"
@@ -28,5 +30,10 @@ if [ "$filters" -ne 0 ]; then
   tc filter show dev "$tap" egress >&2
   exit 1
 fi
-echo "no pins and no filters left"
-' sh "$vmm" "$guest" "$obj"
+progs=$(python3 "$tcx_count" "$tap")
+if [ "$progs" != 0 ]; then
+  echo "FAIL: $progs programs left on the tcx egress of $tap" >&2
+  exit 1
+fi
+echo "no pins, no tcx programs and no filters left"
+' sh "$vmm" "$guest" "$obj" "$tcx_count"
