@@ -45,7 +45,7 @@ constexpr const char* kSenderMac = "02:00:00:e2:e0:02";  // nobody owns it
 constexpr const char* kGuestScript = R"SH(rx() { cat /sys/class/net/eth0/statistics/rx_packets; }
 r=$(rx); echo XO-CONTROL-READY; sleep 5; echo "XO-CONTROL-END rx=$(( $(rx) - r ))"
 r=$(rx); echo XO-XDP1-BEGIN; xdp1 --offload eth0 --duration 12; rc=$?; echo "XO-XDP1-END rc=$rc rx=$(( $(rx) - r ))"
-r=$(rx); echo XO-XDP2-BEGIN; xdp2 --offload eth0 --duration 12; rc=$?; echo "XO-XDP2-END rc=$rc rx=$(( $(rx) - r ))"
+sleep 3; r=$(rx); echo XO-XDP2-BEGIN; xdp2 --offload eth0 --duration 12; rc=$?; echo "XO-XDP2-END rc=$rc rx=$(( $(rx) - r ))"
 xoffload-guest offload offload_bad.o --iface eth0; echo "XO-BAD-END rc=$?"
 xoffload-guest caps && xoffload-guest offload xdp1_kern.o --iface eth0 && xoffload-guest maps &&
   xoffload-guest dump-map rxcnt > /tmp/dump && echo "XO-DUMP-LINES $(wc -l < /tmp/dump)" &&
@@ -107,8 +107,12 @@ std::vector<Frame> send_mix(PacketSocket& sock, const Counts& per_proto, std::ui
   }
 }
 
-std::string tc_egress(const std::string& netns, const std::string& tap) {
-  return run_in_netns(netns, {"tc", "filter", "show", "dev", tap, "egress"}).output;
+// What runs on the tap's egress: the tcx programs (the daemon attaches
+// through a pinned tcx link; bookworm's tc cannot list tcx, so the kernel
+// is asked with BPF_PROG_QUERY) and, for the cls_bpf fallback, tc filters.
+std::string egress_hook(const std::string& netns, const std::string& tap) {
+  return "tcx programs: " + run_in_netns(netns, {"python3", XO_TCX_EGRESS_COUNT, tap}).output +
+         run_in_netns(netns, {"tc", "filter", "show", "dev", tap, "egress"}).output;
 }
 
 TEST(OffloadXdp, Xdp1CountsAndDropsXdp2BouncesInARealGuest) {
@@ -159,11 +163,11 @@ TEST(OffloadXdp, Xdp1CountsAndDropsXdp2BouncesInARealGuest) {
 
   // ---- xdp1: count and drop on the host ----
   ASSERT_TRUE(wait_console(guest, "xdp1: offloaded", 60s)) << context();
-  const std::string filter_during = tc_egress(netns->name(), tap->name());
+  const std::string filter_during = egress_hook(netns->name(), tap->name());
   const Counts sent1 = {{IPPROTO_UDP, 30}, {IPPROTO_TCP, 20}, {IPPROTO_ICMP, 10}};
   send_mix(*psock, sent1, 100, dropped1);
   ASSERT_TRUE(wait_console(guest, "XO-XDP1-END", 60s)) << context();
-  const std::string filter_after = tc_egress(netns->name(), tap->name());
+  const std::string filter_after = egress_hook(netns->name(), tap->name());
 
   // ---- xdp2: count and bounce back with the MACs swapped ----
   ASSERT_TRUE(wait_console(guest, "xdp2: offloaded", 60s)) << context();
@@ -195,9 +199,11 @@ TEST(OffloadXdp, Xdp1CountsAndDropsXdp2BouncesInARealGuest) {
   EXPECT_NE(s1.find("proto 17:"), std::string::npos) << "no per-second report\n" << s1;
   EXPECT_EQ(marker_value(console, "XO-XDP1-END", "rc"), 0) << context();
   EXPECT_EQ(marker_value(console, "XO-XDP1-END", "rx"), 0) << "dropped frames reached the guest" << context();
-  EXPECT_NE(filter_during.find("bpf"), std::string::npos) << "no tc egress bpf filter while xdp1 ran:\n"
-                                                          << filter_during;
-  EXPECT_EQ(filter_after.find("bpf"), std::string::npos) << "filter left after xdp1 exited:\n" << filter_after;
+  EXPECT_NE(filter_during.find("tcx programs: 1\n"), std::string::npos) << "nothing on the tap's egress while xdp1 ran:\n"
+                                                                   << filter_during;
+  EXPECT_NE(filter_after.find("tcx programs: 0\n"), std::string::npos) << "left on the egress after xdp1 exited:\n"
+                                                                  << filter_after;
+  EXPECT_EQ(filter_after.find("bpf"), std::string::npos) << "a cls_bpf filter left after xdp1 exited:\n" << filter_after;
 
   // xdp2: counted, not delivered, bounced with MACs swapped (payload intact).
   const std::string s2 = between(console, "XO-XDP2-BEGIN", "XO-XDP2-END");
@@ -228,7 +234,9 @@ TEST(OffloadXdp, Xdp1CountsAndDropsXdp2BouncesInARealGuest) {
   EXPECT_NE(console.find("flavors tc"), std::string::npos) << context();
 
   // Everything the session created is gone from the tap and bpffs.
-  EXPECT_EQ(tc_egress(netns->name(), tap->name()).find("bpf"), std::string::npos);
+  const std::string egress_end = egress_hook(netns->name(), tap->name());
+  EXPECT_NE(egress_end.find("tcx programs: 0\n"), std::string::npos) << egress_end;
+  EXPECT_EQ(egress_end.find("bpf"), std::string::npos) << egress_end;
   (*daemon)->stop();
   const std::string daemon_log = (*daemon)->log();
   EXPECT_EQ(daemon_log.find("rate limited"), std::string::npos)

@@ -95,7 +95,7 @@ cc -o "$work/vmm_embed" "$here/../session/vmm_embed.c" $flags >"$work/cc.log" 2>
 ok
 out=$("$here/../session/vmm_embed_test.sh" "$work/vmm_embed" "$prefix/bin/xoffload-guest" \
         "$prefix/libexec/xoffload/xdp1_kern.o" 2>&1) || fail "the C VMM failed: $out"
-case $out in *"xoffload session library $version"*"attached: prog id"*"OK"*"no pins and no filters left"*) ;;
+case $out in *"xoffload session library $version"*"attached: prog id"*"OK"*"no pins, no tcx programs and no filters left"*) ;;
   *) fail "the C VMM printed: $out" ;; esac
 ok
 
