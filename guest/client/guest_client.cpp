@@ -195,6 +195,22 @@ Result<transport::MapCreateRequest> map_create_request(
   return req;
 }
 
+transport::ProgLoadRequest prog_load_request(const Submission& s, std::uint32_t guest_ifindex, std::uint8_t flavor,
+                                             std::uint32_t btf_handle, std::vector<isa::RawInsn> insns) {
+  transport::ProgLoadRequest req;
+  req.name = s.name;
+  req.license = s.license;
+  req.guest_ifindex = guest_ifindex;
+  req.flavor = flavor;
+  req.btf_handle = btf_handle;
+  req.insns = std::move(insns);
+  if (btf_handle != 0) {
+    req.func_info = s.func_info;
+    req.line_info = s.line_info;
+  }
+  return req;
+}
+
 Result<std::uint32_t> GuestClient::create_maps(const Submission& s, std::uint32_t btf,
                                                OffloadedProgram& out) {
   std::vector<std::pair<std::uint32_t, std::uint32_t>> host_handles;
@@ -243,19 +259,8 @@ Result<OffloadedProgram> GuestClient::offload(const Submission& s, const Offload
   auto insns = rewrite_map_handles(s.insns, handles);
   if (!insns) return fail(insns.error());
 
-  transport::ProgLoadRequest req;
-  req.name = s.name;
-  req.license = s.license;
-  req.guest_ifindex = ifindex;
-  req.flavor = o.flavor;
-  req.btf_handle = prog.btf;
-  req.insns = std::move(*insns);
-  if (prog.btf != 0) {
-    req.func_info = s.func_info;
-    req.line_info = s.line_info;
-  }
   pace();
-  auto loaded = client_.prog_load(req);
+  auto loaded = client_.prog_load(prog_load_request(s, ifindex, o.flavor, prog.btf, std::move(*insns)));
   if (!loaded) return fail(loaded.error());
   prog.prog = loaded->prog_handle;
   prog.flavor = loaded->flavor;

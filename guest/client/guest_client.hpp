@@ -165,6 +165,12 @@ Result<transport::MapCreateRequest> map_create_request(
     const MapDef& def, std::uint32_t btf_handle,
     const std::vector<std::pair<std::uint32_t, std::uint32_t>>& host_handles = {});
 
+// The PROG_LOAD request for a submission whose map references `insns`
+// already name host handles (rewrite_map_handles). func_info and line_info
+// travel only with a BTF (`btf_handle` non-zero), which they index.
+transport::ProgLoadRequest prog_load_request(const Submission& s, std::uint32_t guest_ifindex, std::uint8_t flavor,
+                                             std::uint32_t btf_handle, std::vector<isa::RawInsn> insns);
+
 // Rewrites map references (ld_imm64 with BPF_PSEUDO_MAP_FD/_VALUE) from the
 // builder's handles to the host's: `host_handles[builder_handle]`. An insn
 // naming a handle with no entry is an Error with its pc.

@@ -176,20 +176,9 @@ Result<ts::ProgLoadReply> prog_load_reply(ts::Client& c, const Submission& s, st
     handle_of.emplace_back(m.handle, *h);
     out.maps[m.name] = *h;
   }
-  ts::ProgLoadRequest p;
-  p.name = s.name;
-  p.license = s.license;
-  p.guest_ifindex = s.guest_ifindex;
-  p.flavor = flavor;
-  p.btf_handle = out.btf;
   auto insns = xo::guest::rewrite_map_handles(s.insns, handle_of);
   if (!insns) return insns.error();
-  p.insns = std::move(*insns);
-  if (out.btf) {
-    p.func_info = s.func_info;
-    p.line_info = s.line_info;
-  }
-  auto reply = c.call(p);
+  auto reply = c.call(guest::prog_load_request(s, s.guest_ifindex, flavor, out.btf, std::move(*insns)));
   if (!reply) return reply.error();
   auto* r = std::get_if<ts::ProgLoadReply>(&*reply);
   if (!r) return err("PROG_LOAD answered with " + ts::type_name(ts::type_of(*reply)));
