@@ -338,7 +338,11 @@ class PointerFlow {
     const Reg& d = s.r[j.dst];
     if (auto* imm = std::get_if<isa::Imm>(&j.src)) {
       if (!pointer(d.kinds)) return std::nullopt;
-      if (imm->v == 0 && !j.is32 && (j.cond == isa::Cond::Eq || j.cond == isa::Cond::Ne)) return std::nullopt;
+      const bool null_check = imm->v == 0 && (j.cond == isa::Cond::Eq || j.cond == isa::Cond::Ne);
+      if (null_check && !j.is32) return std::nullopt;
+      // w6 == 0 on a packet pointer (clang, for `if (!eth)` after a 32-bit
+      // ctx->data): true when the address is 4 GiB-aligned, one address bit.
+      if (null_check) return at(i, "compares the low 32 bits of a pointer with 0 (whether it is 4 GiB-aligned)");
       return at(i, "compares a pointer with a number");
     }
     const Reg& r = s.r[std::get<isa::Reg>(j.src)];

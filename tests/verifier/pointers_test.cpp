@@ -76,6 +76,9 @@ std::vector<Case> cases() {
        "insn 10: copies part of a pointer"},
       {"ComparesAPointerWithANumber", cat({kLookup, JMP_IMM(BPF_JGT, 0, 4096, 0), kRet2}),
        "insn 10: compares a pointer with a number"},
+      // xdpwall's `if w6 == 0` on ctx->data: one address bit.
+      {"ThirtyTwoBitNullCheckOfAPointer", cat({kLookup, kPacket, JMP32_IMM(BPF_JEQ, 2, 0, 0), kRet2}),
+       "insn 12: compares the low 32 bits of a pointer with 0 (whether it is 4 GiB-aligned)"},
       {"ComparesTwoKindsOfPointer", cat({kLookup, MOV64_REG(2, 10), JMP_REG(BPF_JGT, 0, 2, 0), kRet2}),
        "insn 11: compares a pointer with something other than a packet pointer"},
       {"ReturnsAPointer", cat({kLookup, EXIT()}), "insn 10: may return a pointer"},
