@@ -11,8 +11,9 @@
 // privileges when this pass proves that, whatever the kernel would then
 // allow, no address escapes:
 //   * pointer values stay pointers: no ALU other than pointer +- scalar (and
-//     packet - packet, a length, in 64 or 32 bits), no 32-bit copies, no comparison other than
-//     a NULL check or packet against packet, never returned;
+//     packet - packet, a length, in 64 or 32 bits), no 32-bit copies, no
+//     comparison other than a 64-bit NULL check or packet against packet,
+//     never returned;
 //   * pointers are stored only to the stack (8-byte, aligned spills), never
 //     to a map, the packet or the context, and reach helpers only as the
 //     pointer arguments of their prototypes (policy: HelperPointers);
@@ -39,6 +40,7 @@
 #include <bitset>
 #include <optional>
 #include <variant>
+#include <vector>
 
 #include "verifier-front/checks.hpp"
 
