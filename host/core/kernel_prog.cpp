@@ -40,6 +40,15 @@ int load(const KernelProgSpec& spec, char* log, std::uint32_t log_size) {
                        reinterpret_cast<const bpf_insn*>(spec.insns.data()), spec.insns.size(), &opts);
 }
 
+// The unprivileged verifier's verdicts: EACCES (its Spectre sanitation),
+// EINVAL, E2BIG, ENOSPC (the log outgrew its bound) and EFAULT (the
+// jump-sequence limit: "The sequence of 8193 jumps is too complex", which
+// the speculative branches it pushes make it reach first). Not EPERM or
+// ENOMEM: the rights do not change what the host may create.
+bool retried_verdict(int error) {
+  return error == EACCES || error == EINVAL || error == E2BIG || error == ENOSPC || error == EFAULT;
+}
+
 }  // namespace
 
 namespace {
@@ -68,13 +77,16 @@ std::variant<KernelProg, KernelRefusal> load_kernel_prog(const KernelProgSpec& s
   }
   // With the rights only what the pre-verifier proved leak-free: the kernel
   // then skips its Spectre v1 sanitation, which refuses variable packet
-  // offsets outright. Only after an EACCES, the verifier's "this program is
-  // unsafe" (what the sanitation answers): a refusal for size or complexity
-  // (E2BIG, ENOSPC when the log outgrew its bound, the jump-sequence limit's
-  // errors) is not retried, since the rights do not make a program shorter
-  // and a second verification is what a hostile guest wants.
+  // offsets outright (EACCES), and its exploration of speculative paths,
+  // which turns bounded loops into "infinite loop detected" (EINVAL) or
+  // into a million processed instructions (E2BIG, or ENOSPC when that
+  // outgrows the log) -- loops the kernel loads natively for the guest's
+  // own root. So every verdict is retried, once: the rights cannot make the
+  // program leak (that is the proof), and two verifications were already
+  // the worst case (a program can make its unprivileged run expensive and
+  // end it with an EACCES), both charged to the session.
   bool privileged = false;
-  if (fd < 0 && spec.privileged_fallback && error == EACCES) {
+  if (fd < 0 && spec.privileged_fallback && retried_verdict(error)) {
     log[0] = '\0';
     fd = load(spec, log.get(), static_cast<std::uint32_t>(log_bytes));
     ++verifications;

@@ -58,9 +58,10 @@ unsigned last_kernel_verifications();
 // CAP_SYS_ADMIN and CAP_PERFMON lowered (load_caps.hpp): the program gets no
 // pointer-leak rights and the kernel's Spectre v1 hardening, whoever loads
 // it. The verifier is never re-run just to get a log (a hostile program can
-// make one verification cost seconds). Only when that is refused EACCES and
-// spec.privileged_fallback is set does it load once more, with the rights;
-// the refusal's log is then the privileged one's.
+// make one verification cost seconds). Only when that is refused (EACCES,
+// EINVAL, E2BIG, ENOSPC: a verdict) and spec.privileged_fallback is set does
+// it load once more, with the rights; the refusal's log is then the
+// privileged one's.
 std::variant<KernelProg, KernelRefusal> load_kernel_prog(const KernelProgSpec& spec);
 
 }  // namespace xo::host

@@ -78,8 +78,20 @@ Result<Offload::Loaded> Offload::build(const OffloadOptions& o, int tap_ifindex,
   const std::string label = Diagnoser(s).label() + ": ";
   if (!s.btf.empty()) {
     auto btf = load_btf(s.btf, o.btf_quota);
-    if (!btf) return btf.error().prefixed(label).at_stage(Stage::HostObjects);
-    l.btf = std::move(*btf);
+    if (btf) {
+      l.btf = std::move(*btf);
+    } else if (btf.error().code == EINVAL) {
+      // libbpf's rule (bpf_object__sanitize_and_load_btf: "BTF is optional,
+      // ignoring"): the kernel found the BTF invalid, so the object loads
+      // without it -- maps untyped, program without func/line info -- as the
+      // guest's own libbpf would load it natively. Whatever truly needs BTF
+      // (spin locks, timers, kptrs in a map value) is then refused by the
+      // kernel at the map or program, as it is natively.
+      note(report, "host kernel refused the guest's BTF, so the program loads without it, as libbpf does: " +
+                       btf.error().message);
+    } else {
+      return btf.error().prefixed(label).at_stage(Stage::HostObjects);
+    }
   }
 
   auto maps = create_host_maps(o.session, s.maps, l.btf ? l.btf->fd.get() : -1, o.map_quota);

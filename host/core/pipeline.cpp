@@ -58,8 +58,13 @@ Result<HostProgram> load_program(const Submission& s, const Policy& policy, cons
                        mapped.summary,
                    mapped.guest_pc, E2BIG, Stage::KernelVerify};
     const int code = refusal->error > 0 ? refusal->error : EINVAL;
+    // EACCES is what the pointer-leak rights would change: say why they
+    // were not given, in the one line.
+    const std::string not_retried = refusal->error == EACCES && !prepared->pointer_safe
+                                        ? " (not retried with pointer-leak rights: " + prepared->pointer_note + ")"
+                                        : "";
     return Error{Diagnoser(s).label() + ": host kernel verifier refused it (" + errno_name(refusal->error) +
-                     "): " + mapped.summary,
+                     "): " + mapped.summary + not_retried,
                  mapped.guest_pc, code, Stage::KernelVerify};
   }
   auto& prog = std::get<KernelProg>(loaded);

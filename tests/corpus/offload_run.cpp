@@ -37,6 +37,12 @@ Outcome offload(const Submission& sub, Flavor flavor, const OffloadTarget& targe
   host::LoadReport report;
   auto off = host::Offload::load(o, sub, policy, &report);
   for (const auto& n : report.notes) notes->push_back(std::string(flavor_name(flavor)) + ": " + n);
+  // Why the host did not retry with pointer-leak rights (pipeline.cpp ends
+  // the mapped log with that line): what a user of the corpus table asks.
+  const auto host_line = report.verifier_log.rfind("host: ");
+  if (!off && host_line != std::string::npos)
+    notes->push_back(std::string(flavor_name(flavor)) + ": " +
+                     report.verifier_log.substr(host_line, report.verifier_log.find('\n', host_line) - host_line));
   if (!off) return refused(off.error());
   return Outcome{true, true, "", "", 0};
 }

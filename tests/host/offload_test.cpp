@@ -3,6 +3,7 @@
 // veths, traffic through the kernel, counts read back through the guest's
 // map handles. Each test process runs in its own netns (main.cpp).
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -12,6 +13,7 @@
 #include <map>
 
 #include "guest/builder/elf_builder.hpp"
+#include "host/core/btf_loader.hpp"
 #include "host/core/offload.hpp"
 #include "tests/host/ingress.hpp"
 #include "tests/host/netdev.hpp"
@@ -376,6 +378,42 @@ TEST_F(OffloadTest, PersistLeavesTheProgramAttachedAndPinnedAfterTheObjectIsGone
   EXPECT_FALSE(exists(dir));
   EXPECT_EQ(test::egress_hook(tap.name()), "") << "the link went with its pin";
   EXPECT_TRUE(still_alive(objects).empty());
+}
+
+// A FUNC whose prototype has an unnamed argument (what clang emits for a
+// __naked function): the kernel refuses such BTF ("Invalid arg#1"), and
+// libbpf then loads the object without BTF. So does the host.
+TEST_F(OffloadTest, BtfTheKernelRefusesIsDroppedAsLibbpfDrops) {
+  test::Tap tap;
+  Submission sub = example("xdp1", "xdp_prog1");
+  ASSERT_FALSE(sub.btf.empty());
+  btf* b = btf__new(sub.btf.data(), static_cast<__u32>(sub.btf.size()));
+  ASSERT_NE(b, nullptr);
+  int func = btf__find_by_name_kind(b, "xdp_prog1", BTF_KIND_FUNC);
+  ASSERT_GT(func, 0);
+  auto* proto = const_cast<btf_type*>(btf__type_by_id(b, btf__type_by_id(b, func)->type));
+  ASSERT_GE(btf_vlen(proto), 1);
+  btf_params(proto)[0].name_off = 0;
+  __u32 size = 0;
+  auto* raw = static_cast<const std::uint8_t*>(btf__raw_data(b, &size));
+  sub.btf.assign(raw, raw + size);
+  btf__free(b);
+  ASSERT_FALSE(load_btf(sub.btf)) << "the kernel must refuse the BTF for this test to mean anything";
+
+  LoadReport report;
+  auto off = Offload::load({.session = unique_session("nb"), .tap = tap.name(), .flavor = Flavor::Tc}, sub, policy,
+                           &report);
+  ASSERT_TRUE(off) << off.error().message << "\n" << report.verifier_log;
+  EXPECT_EQ(off->kernel_objects().size(), 3u);  // prog, rxcnt, stats: no btf
+  bool noted = false;
+  for (const auto& n : report.notes) noted |= n.find("refused the guest's BTF") != std::string::npos;
+  EXPECT_TRUE(noted);
+
+  // A BTF over the quota is still refused: only the kernel's EINVAL is optional.
+  auto big = Offload::load({.session = unique_session("nq"), .tap = tap.name(), .flavor = Flavor::Tc,
+                            .btf_quota = BtfQuota{16}},
+                           sub, policy);
+  EXPECT_FALSE(big);
 }
 
 TEST_F(OffloadTest, LoadRefusesBadSessionsTapsAndDuplicates) {

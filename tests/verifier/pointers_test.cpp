@@ -25,6 +25,15 @@ const Slots kRet2 = cat({MOV64_IMM(0, 2), EXIT()});
 const Slots kLookup = cat({MOV64_REG(6, 1), ST_MEM(BPF_W, 10, -4, 0), MOV64_REG(2, 10), ALU64_IMM(BPF_ADD, 2, -4),
                            LD_MAP_FD(1, 1), CALL(BPF_FUNC_map_lookup_elem), JMP_IMM(BPF_JNE, 0, 0, 2), MOV64_IMM(0, 2),
                            EXIT()});  // slots 0..9; r0 non-NULL from slot 10 on
+// r6 = ctx; calls the subprogram after these 15 slots with r1 = fp-8 and
+// r2 = ctx; then map_update(map 1, key fp-8, value fp-8) and returns 2.
+const Slots kCallWithFp8 = cat({MOV64_REG(6, 1), MOV64_REG(1, 10), ALU64_IMM(BPF_ADD, 1, -8), MOV64_REG(2, 6),
+                                CALL_LOCAL(10), LD_MAP_FD(1, 1), MOV64_REG(2, 10), ALU64_IMM(BPF_ADD, 2, -8),
+                                MOV64_REG(3, 10), ALU64_IMM(BPF_ADD, 3, -8), MOV64_IMM(4, 0),
+                                CALL(BPF_FUNC_map_update_elem), kRet2});  // slots 0..14
+// Calls the subprogram after these 5 slots with r1 = fp-8, returns its r0 & 3.
+const Slots kCallWithFp8Only = cat({MOV64_REG(1, 10), ALU64_IMM(BPF_ADD, 1, -8), CALL_LOCAL(2),
+                                    ALU64_IMM(BPF_AND, 0, 3), EXIT()});  // slots 0..4
 // r2 = data, r3 = data_end (from the ctx in r6)
 const Slots kPacket = cat({LDX_MEM(BPF_W, 2, 6, 0), LDX_MEM(BPF_W, 3, 6, 4)});
 
@@ -46,6 +55,9 @@ std::vector<Case> cases() {
       // data_end - data stored in a map: a length, not an address.
       {"PacketLengthIntoAMap",
        cat({kLookup, kPacket, ALU64_REG(BPF_SUB, 3, 2), STX_MEM(BPF_DW, 0, 3, 0), kRet2}), ""},
+      // ... in 32 bits, as clang emits `__u32 len = data_end - data`.
+      {"ThirtyTwoBitPacketLengthIntoAMap",
+       cat({kLookup, kPacket, ALU32_REG(BPF_SUB, 3, 2), STX_MEM(BPF_DW, 0, 3, 0), kRet2}), ""},
       // Spill and fill of the ctx around a lookup whose key is elsewhere.
       {"PointerSpillAndFill",
        cat({STX_MEM(BPF_DW, 10, 1, -16), kLookup, LDX_MEM(BPF_DW, 1, 10, -16), LDX_MEM(BPF_W, 2, 1, 0), kRet2}), ""},
@@ -64,6 +76,9 @@ std::vector<Case> cases() {
        "insn 10: copies part of a pointer"},
       {"ComparesAPointerWithANumber", cat({kLookup, JMP_IMM(BPF_JGT, 0, 4096, 0), kRet2}),
        "insn 10: compares a pointer with a number"},
+      // xdpwall's `if w6 == 0` on ctx->data: one address bit.
+      {"ThirtyTwoBitNullCheckOfAPointer", cat({kLookup, kPacket, JMP32_IMM(BPF_JEQ, 2, 0, 0), kRet2}),
+       "insn 12: compares the low 32 bits of a pointer with 0 (whether it is 4 GiB-aligned)"},
       {"ComparesTwoKindsOfPointer", cat({kLookup, MOV64_REG(2, 10), JMP_REG(BPF_JGT, 0, 2, 0), kRet2}),
        "insn 11: compares a pointer with something other than a packet pointer"},
       {"ReturnsAPointer", cat({kLookup, EXIT()}), "insn 10: may return a pointer"},
@@ -91,8 +106,30 @@ std::vector<Case> cases() {
        cat({kLookup, MOV64_REG(1, 0), MOV64_IMM(2, 8), MOV64_IMM(3, 0), MOV64_IMM(4, 0), MOV64_REG(5, 10),
             CALL(BPF_FUNC_csum_diff), kRet2}),
        "insn 15: passes a pointer to bpf_csum_diff as a number (r5)"},
-      {"Subprograms", cat({CALL_LOCAL(2), kRet2, MOV64_IMM(0, 1), EXIT()}),
-       "it has subprograms or callbacks (not analysed)"},
+      // Calls are followed, each in its caller's context.
+      {"Subprograms", cat({CALL_LOCAL(2), kRet2, MOV64_IMM(0, 1), EXIT()}), ""},
+      // The callee fills the caller's fp-8, which the caller then gives to a
+      // helper: proven only if the callee's writes reach the caller's frame.
+      {"CalleeWritesTheCallersKey", cat({kCallWithFp8, ST_MEM(BPF_DW, 1, 0, 0), MOV64_IMM(0, 0), EXIT()}), ""},
+      // ... and a ctx the callee spills there is a spilled pointer to the helper.
+      {"CalleeSpillsACtxIntoTheCallersFrame",
+       cat({kCallWithFp8, STX_MEM(BPF_DW, 1, 2, 0), MOV64_IMM(0, 0), EXIT()}),
+       "insn 12: bpf_map_update_elem reads stack (r2) that may hold a spilled pointer or unwritten bytes"},
+      // A callee reads fp-8 of its caller, never written: old kernel stack.
+      {"CalleeReadsTheCallersUnwrittenStack",
+       cat({kCallWithFp8Only, LDX_MEM(BPF_DW, 0, 1, 0), EXIT()}),
+       "insn 5: reads part of a spilled pointer or stack never written"},
+      // The caller's kinds reach the callee's arguments: map value in r1, ctx in r2.
+      {"CalleeStoresTheCallersCtxInAMap",
+       cat({kLookup, MOV64_REG(1, 0), MOV64_REG(2, 6), CALL_LOCAL(2), kRet2, STX_MEM(BPF_DW, 1, 2, 0),
+            MOV64_IMM(0, 0), EXIT()}),
+       "insn 15: stores a pointer where it is not an aligned 8-byte stack spill"},
+      // A callee's r0 is its caller's: a pointer returned is a pointer in hand.
+      {"CalleeReturnsAPointer", cat({CALL_LOCAL(2), kRet2, MOV64_REG(0, 1), EXIT()}), "insn 4: may return a pointer"},
+      // r6-r9 survive a call: the caller's ctx in r6 is still a pointer after it.
+      {"CallerKeepsItsPointerAcrossACall",
+       cat({kLookup, MOV64_REG(7, 0), CALL_LOCAL(3), STX_MEM(BPF_DW, 7, 6, 0), kRet2, MOV64_IMM(0, 0), EXIT()}),
+       "insn 12: stores a pointer where it is not an aligned 8-byte stack spill"},
   };
 }
 
