@@ -48,6 +48,8 @@ struct OffloadOptions {
   BtfQuota btf_quota{};
   MapQuota map_quota{};
   std::size_t max_insns = 1'000'000;  // guest slots, checked before parsing
+  translator::ChainTx chain_tx = translator::ChainTx::Any;  // chain: XDP_TX source policy
+  std::array<std::uint8_t, 6> guest_mac{};
 };
 
 // What a load says besides yes/no: warnings from every stage and, when the
