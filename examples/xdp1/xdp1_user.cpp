@@ -190,13 +190,22 @@ class KeptCounters : public CounterSource {
   }
   xo::Result<Counts> read() override {
     auto now = read_source();
+    if (!now && kept_.runs_on() == xo::guest::RunsOn::Host) now = last_;  // host_failed: the next check() falls back
     if (!now) return now;
-    if (kept_.switches() != seen_switches_) {  // a new source: its counts start here
+    if (kept_.switches() != seen_switches_) {
+      // A new source. Its maps are fresh (zero), except a host program
+      // resumed after a gap, which goes on from where it was read last.
       for (std::uint32_t k = 0; k < kProtos; ++k) carried_[k] += last_[k] - base_[k];
-      base_ = *now;
+      const bool resumed = kept_.runs_on() == xo::guest::RunsOn::Host && kept_.offloaded().prog == host_prog_;
+      base_ = resumed ? host_last_ : Counts{};
+      last_ = base_;
       seen_switches_ = kept_.switches();
     }
     last_ = *now;
+    if (kept_.runs_on() == xo::guest::RunsOn::Host) {
+      host_prog_ = kept_.offloaded().prog;
+      host_last_ = *now;
+    }
     Counts out{};
     for (std::uint32_t k = 0; k < kProtos; ++k) out[k] = carried_[k] + (last_[k] - base_[k]);
     return out;
@@ -241,6 +250,8 @@ class KeptCounters : public CounterSource {
   xo::guest::KeptOffload& kept_;
   std::uint64_t seen_switches_ = 0;
   Counts carried_{}, base_{}, last_{};
+  std::uint32_t host_prog_ = 0;  // the host program last read, and what it read
+  Counts host_last_{};
 };
 
 // ---- the report loop (samples/bpf/xdp1_user.c poll_stats) -----------------

@@ -31,6 +31,7 @@
 #include "host/core/host_maps.hpp"
 #include "host/core/kernel_census.hpp"
 #include "host/core/pins.hpp"
+#include "translator/passes/passes.hpp"
 #include "core/unique_fd.hpp"
 #include "core/result.hpp"
 #include "core/submission.hpp"

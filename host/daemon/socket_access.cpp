@@ -50,10 +50,11 @@ Status apply_socket_access(const session::SessionConfig& c) {
     if (!id) return fail(id.error());
     gid = gid_t(*id);
   }
-  if ((uid != uid_t(-1) || gid != gid_t(-1)) && ::chown(c.socket.c_str(), uid, gid) != 0)
-    return fail(err(errno, std::string("chown: ") + std::strerror(errno)));
+  // chmod while the daemon still owns the file (it keeps no CAP_FOWNER).
   if (::chmod(c.socket.c_str(), mode_t(c.socket_mode)) != 0)
     return fail(err(errno, std::string("chmod: ") + std::strerror(errno)));
+  if ((uid != uid_t(-1) || gid != gid_t(-1)) && ::chown(c.socket.c_str(), uid, gid) != 0)
+    return fail(err(errno, std::string("chown: ") + std::strerror(errno)));
   return Ok{};
 }
 

@@ -72,7 +72,9 @@ socket = /tmp/vm2.sock
                           "socket_mode = 01777", "socket_mode = rw"}) {
     auto b = parse_config(std::string("[session a]\ntap = t\n") + bad + "\n", "x.conf");
     EXPECT_FALSE(b) << bad;
-    if (!b) EXPECT_NE(b.error().message.find("x.conf:3:"), std::string::npos) << b.error().message;
+    if (!b) {
+      EXPECT_NE(b.error().message.find("x.conf:3:"), std::string::npos) << b.error().message;
+    }
   }
   EXPECT_TRUE(validate_config(*c));
 }

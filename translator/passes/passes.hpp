@@ -68,13 +68,13 @@ enum class ChainTx : std::uint8_t {
 
 struct TranslateOptions {
   Flavor flavor = Flavor::Tc;
-  ChainTx chain_tx = ChainTx::Any;
-  std::array<std::uint8_t, 6> guest_mac{};  // ChainTx::GuestMac
   std::uint32_t tap_ifindex = 0;    // redirect target (TX in tc, PASS in chain)
   bool stats = false;               // count actions in map kStatsMapHandle (layout below)
   std::uint32_t guest_ifindex = 0;  // what ctx->ingress_ifindex reads as
   KfuncIdOf kfunc_id;               // empty: kfunc calls are refused (no host BTF to resolve them)
   std::uint32_t stats_cpus = 0;     // rows of the stats map: the host's possible CPUs (>= 1 with stats)
+  ChainTx chain_tx = ChainTx::Any;
+  std::array<std::uint8_t, 6> guest_mac{};  // ChainTx::GuestMac
 };
 
 // The per-action stats map: an ARRAY with one value (key 0) of

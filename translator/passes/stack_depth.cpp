@@ -53,8 +53,9 @@ struct Walk {
           if constexpr (std::is_same_v<T, Bin>) {
             const Reg* src = std::get_if<Reg>(&i.src);
             const bool src_fp = src && is_fp(s, *src);
-            if (i.op == AluOp::Mov && i.is64 && src) {
-              s[i.dst] = s[*src];
+            if (i.op == AluOp::Mov && (!src_fp || i.is64)) {
+              if (src) s[i.dst] = s[*src];  // a copy (of a stack pointer or not)
+              else s[i.dst].reset();        // overwritten by a constant
             } else if (i.is64 && (i.op == AluOp::Add || i.op == AluOp::Sub) && !src && is_fp(s, i.dst)) {
               const std::int64_t c = std::get<Imm>(i.src).v;
               std::set<std::int64_t> moved;
