@@ -3,12 +3,14 @@
 // program (id, name, tag, type = flavor), its maps, the per-action stats,
 // and whether it is attached right now (tc: the tap whose egress filter runs
 // it, found by bpf_tc_query in the current netns; chain: prog array slot 0).
+#include <ctime>
 #include <ostream>
 
 #include "host/core/offload.hpp"
 #include "host/core/pins.hpp"
 #include "tools/cli.hpp"
 #include "tools/commands.hpp"
+#include "tools/daemon_view.hpp"
 #include "tools/json.hpp"
 #include "tools/map_dump.hpp"
 #include "tools/sessions.hpp"
@@ -17,10 +19,22 @@ namespace xo::cli {
 
 namespace {
 
+// "2026-12-03T16:40:00Z"
+std::string utc_time(std::int64_t unix_seconds) {
+  const std::time_t t = std::time_t(unix_seconds);
+  std::tm tm{};
+  char buf[32] = "?";
+  if (::gmtime_r(&t, &tm)) std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
 std::string attach_text(const PinnedSession& s) {
   if (s.flavor == "tc" && s.link_id) {
     const std::string link = "tcx link " + std::to_string(s.link_id) + " (prog id " + std::to_string(s.link_prog_id) + ")";
-    if (s.attached) return link + " egress on " + s.tap;
+    if (s.attached)
+      return link + " egress on " + s.tap + (s.tap_elsewhere ? " (ifindex " + std::to_string(s.link_ifindex) +
+                                                                    ", in another network namespace)"
+                                                              : "");
     return s.link_ifindex ? link + " on ifindex " + std::to_string(s.link_ifindex) + ", not in this netns"
                           : link + ", defunct: its tap is gone";
   }
@@ -49,6 +63,15 @@ void session_json(JsonWriter& j, const PinnedSession& s, bool entries) {
   j.field("tap_ifindex", s.tap_ifindex);
   j.field("attached", s.attached);
   j.field("attach", attach_text(s));
+  if (!s.socket.empty()) j.field("socket", s.socket);
+  if (s.peer) {
+    j.key("guest");
+    j.begin_object();
+    j.field("pid", s.peer->pid);
+    j.field("uid", s.peer->uid);
+    j.field("connected", utc_time(s.peer->connected_unix));
+    j.end_object();
+  }
   if (s.link_id) {
     j.key("link");
     j.begin_object();
@@ -115,6 +138,14 @@ void session_text(const PinnedSession& s, bool entries, std::ostream& out) {
     return;
   }
   out << "  " << s.flavor << " flavor, tap " << (s.tap.empty() ? "?" : s.tap) << ": " << attach_text(s) << '\n';
+  if (!s.socket.empty()) {
+    out << "  socket " << s.socket << ": ";
+    if (s.peer)
+      out << "guest pid " << s.peer->pid << " (uid " << s.peer->uid << "), connected " << utc_time(s.peer->connected_unix)
+          << '\n';
+    else
+      out << "no guest connected\n";
+  }
   out << "  prog id " << s.prog_id << " " << s.prog_kernel_name << " tag " << s.prog_tag << " btf id "
       << s.btf_id << '\n';
   for (const PinnedMap& m : s.maps) {
@@ -137,7 +168,15 @@ int run(const Args& args, std::ostream& out, std::ostream& err) {
     err << "status: takes no FILE (see xoffload status --help)\n";
     return kExitUsage;
   }
-  std::string root = args.get("--pin-root").value_or(std::string(host::kDefaultPinRoot));
+  // The daemon's configuration: its pin root, and per session the tap by
+  // name, the socket and who is connected (valid from any netns).
+  const auto config_arg = args.get("--config");
+  auto config = read_daemon_config(config_arg.value_or(kDefaultDaemonConfig), config_arg.has_value());
+  if (!config) {
+    err << "status: " << config.error().message << '\n';
+    return kExitFailure;
+  }
+  std::string root = args.get("--pin-root").value_or(*config ? (*config)->pin_root : std::string(host::kDefaultPinRoot));
   std::vector<PinnedSession> sessions;
   if (auto only = args.get("--session")) {
     auto s = open_session(root, *only);
@@ -149,6 +188,8 @@ int run(const Args& args, std::ostream& out, std::ostream& err) {
   } else {
     sessions = list_sessions(root);
   }
+  if (*config)
+    for (auto& s : sessions) add_daemon_view(s, **config);
   bool entries = args.flag("--entries");
   if (args.flag("--json")) {
     JsonWriter j;
@@ -176,10 +217,13 @@ const Command& status_command() {
       "[--session NAME] [--entries] [--json]",
       "Per session: flavor, tap, whether it is attached now (tc filters are\n"
       "looked up in the current network namespace), the program (id, name,\n"
-      "tag), its maps (id, pin) and the per-action statistics when on.",
+      "tag), its maps (id, pin) and the per-action statistics when on. For\n"
+      "xoffloadd's sessions also the tap by name from any network namespace,\n"
+      "the socket and the connected guest (QEMU's pid and uid, since when).",
       {{"--session", "NAME", "only this session"},
        {"--entries", "", "also print every map's entries (typed by BTF)"},
-       {"--pin-root", "DIR", "bpffs directory for sessions (default /sys/fs/bpf/xoffload)"},
+       {"--pin-root", "DIR", "bpffs directory for sessions (default: the daemon config's pin_root, else /sys/fs/bpf/xoffload)"},
+       {"--config", "FILE", "xoffloadd's configuration (default /etc/xoffloadd.conf, when it exists): pin root, taps, sockets, who is connected"},
        {"--json", "", "machine-readable output"}},
       run};
   return cmd;

@@ -54,6 +54,17 @@ struct PinnedSession {
   int link_ifindex = 0;  // 0: the tap is gone and the link defunct
 
   std::string problem;  // list_sessions: why this directory could not be read
+
+  // From the daemon's configuration and state dir (daemon_view.hpp), when
+  // the session is one of xoffloadd's: valid from any network namespace.
+  std::string socket;          // the session's socket
+  bool tap_elsewhere = false;  // the tap lives in another netns than this tool's
+  struct Peer {
+    std::int32_t pid = 0;
+    std::uint32_t uid = 0;
+    std::int64_t connected_unix = 0;
+  };
+  std::optional<Peer> peer;  // who is connected now (SO_PEERCRED at accept)
 };
 
 Result<PinnedSession> open_session(const std::string& root, const std::string& name);

@@ -1,7 +1,7 @@
 // xdp1 / xdp2 loader: the Linux samples/bpf/xdp1_user.c, plus -O/--offload.
 //
 //   xdp1 [-S|-N|-F] [-O|--offload] [--port PATH] [--flavor F] [--map-size NAME=N]
-//        [-n N|--duration S] IFACE
+//        [-n N|--duration S] [--retry S] IFACE
 //   xdp1 --help | --version
 //
 // Loads <prog>_kern.o (prog = basename of argv[0], "xdp1" or "xdp2", as the
@@ -14,6 +14,10 @@
 //  - with -O: the xoffload guest client offloads it to the host over
 //    /dev/xoffload0 (or --port), where it runs on the tap that feeds IFACE;
 //    counters are the host map's, read with MAP_LOOKUP (per-CPU slots summed).
+//    When the host stops running it (its tap went away, the daemon or the
+//    channel died), the program is attached natively on IFACE at once and the
+//    host is tried again every --retry seconds (guest/client/kept_offload.hpp);
+//    the run never ends because the offload was lost.
 // On exit (SIGINT, SIGTERM, -n/--duration) it prints the totals, one line
 // "total proto N: <packets>" per protocol seen, and detaches.
 // --map-size NAME=N sets a map's max_entries before load in both modes
@@ -43,6 +47,8 @@
 #include "core/args.hpp"
 #include "guest/builder/elf_builder.hpp"
 #include "guest/client/guest_client.hpp"
+#include "guest/client/kept_offload.hpp"
+#include "guest/client/native_xdp.hpp"
 
 #ifndef XO_SAMPLE_NAME
 #define XO_SAMPLE_NAME "xdp1"
@@ -65,6 +71,7 @@ struct Options {
   int interval = 1;
   long count = -1;       // reports, -1: until stopped
   double duration = -1;  // seconds, < 0: until stopped
+  double retry = 5;      // seconds between offload retries while native
   std::map<std::string, std::uint32_t, std::less<>> map_sizes;  // --map-size, before load
 };
 
@@ -86,7 +93,8 @@ const xo::args::Spec kSpec{
      {"--object", "F", "BPF object (default " XO_SAMPLE_NAME "_kern.o next to the binary or in cwd)", "-o"},
      {"--count", "N", "stop after N reports", "-n"},
      {"--duration", "S", "stop after S seconds"},
-     {"--interval", "S", "seconds between reports (default 1)", "-i"}}};
+     {"--interval", "S", "seconds between reports (default 1)", "-i"},
+     {"--retry", "S", "with --offload: when the host stops running it, run it natively and try the host again every S seconds (default 5)"}}};
 
 // Options from the parsed command line; a usage error as an Error.
 xo::Result<Options> options_from(const xo::args::Args& args, Options o) {
@@ -116,6 +124,10 @@ xo::Result<Options> options_from(const xo::args::Args& args, Options o) {
   auto interval = args.unsigned_value("--interval", 1, 1, 3600);
   if (!interval) return interval.error();
   o.interval = int(*interval);
+  auto retry = args.seconds("--retry", 5);
+  if (!retry) return retry.error();
+  if (*retry <= 0) return xo::err("--retry: must be more than 0 seconds");
+  o.retry = *retry;
   return o;
 }
 
@@ -165,47 +177,81 @@ class LocalCounters : public CounterSource {
   int ncpus_;
 };
 
-class HostCounters : public CounterSource {
+// The offloaded program's counters: read from the host's map while the host
+// runs it, from the native program's map while the guest does
+// (KeptOffload). Each switch starts fresh maps, so the totals carry what
+// was counted before the switch.
+class KeptCounters : public CounterSource {
  public:
-  HostCounters(xo::guest::GuestClient& c, xo::guest::OffloadedMap map, std::uint32_t prog)
-      : c_(c), map_(std::move(map)), prog_(prog) {}
-  // Host events arrive between replies: print them; losing our program ends
-  // the run (the host said to run it locally: start without --offload).
+  explicit KeptCounters(xo::guest::KeptOffload& kept) : kept_(kept) {}
   xo::Status check() override {
-    auto events = c_.take_events();
-    if (!events) return events.error();
-    for (const auto& e : *events) {
-      const char* kind = e.kind == xo::transport::EventKind::OffloadLost ? "offload lost"
-                         : e.kind == xo::transport::EventKind::Detached ? "detached"
-                                                                        : "quota";
-      std::printf("host event: %s (prog %u): %s\n", kind, e.prog, e.text.c_str());
-      const bool ours = e.prog == 0 || e.prog == prog_;
-      if (ours && e.kind != xo::transport::EventKind::Quota)
-        return xo::err(std::string("the host no longer runs the program (") + kind +
-                       "); run without --offload to attach it in the guest");
-    }
-    return xo::Ok{};
+    for (const std::string& line : kept_.poll()) std::printf("%s\n", line.c_str());
+    return xo::Ok{};  // never ends the run: the program keeps running somewhere
   }
   xo::Result<Counts> read() override {
+    auto now = read_source();
+    if (!now && kept_.runs_on() == xo::guest::RunsOn::Host) now = last_;  // host_failed: the next check() falls back
+    if (!now) return now;
+    if (kept_.switches() != seen_switches_) {
+      // A new source. Its maps are fresh (zero), except a host program
+      // resumed after a gap, which goes on from where it was read last.
+      for (std::uint32_t k = 0; k < kProtos; ++k) carried_[k] += last_[k] - base_[k];
+      const bool resumed = kept_.runs_on() == xo::guest::RunsOn::Host && kept_.offloaded().prog == host_prog_;
+      base_ = resumed ? host_last_ : Counts{};
+      last_ = base_;
+      seen_switches_ = kept_.switches();
+    }
+    last_ = *now;
+    if (kept_.runs_on() == xo::guest::RunsOn::Host) {
+      host_prog_ = kept_.offloaded().prog;
+      host_last_ = *now;
+    }
     Counts out{};
-    const std::uint32_t n = std::min(map_.max_entries, kProtos);
+    for (std::uint32_t k = 0; k < kProtos; ++k) out[k] = carried_[k] + (last_[k] - base_[k]);
+    return out;
+  }
+
+ private:
+  xo::Result<Counts> read_source() {
+    switch (kept_.runs_on()) {
+      case xo::guest::RunsOn::Guest: {
+        auto fd = kept_.native().map_fd("rxcnt");
+        if (!fd) return fd.error();
+        return LocalCounters(*fd).read();
+      }
+      case xo::guest::RunsOn::Host: {
+        auto counts = read_host();
+        if (!counts) kept_.host_failed(counts.error());
+        return counts;
+      }
+      default:
+        return last_;  // nothing runs it: nothing new is counted
+    }
+  }
+  xo::Result<Counts> read_host() {
+    auto& c = kept_.client();
+    auto map = c.map_named(kept_.offloaded(), "rxcnt");
+    if (!map) return map.error();
+    Counts out{};
+    const std::uint32_t n = std::min((*map)->max_entries, kProtos);
     for (std::uint32_t key = 0; key < n; ++key) {
       const std::uint8_t k[4] = {std::uint8_t(key), std::uint8_t(key >> 8), std::uint8_t(key >> 16),
                                  std::uint8_t(key >> 24)};
-      auto v = c_.map_lookup(map_.handle, k);
+      auto v = c.map_lookup((*map)->handle, k);
       if (!v) return xo::err("rxcnt lookup of key " + std::to_string(key) + ": " + v.error().message);
       if (!*v) continue;
-      auto sum = xo::guest::sum_percpu_u64(**v, map_.value_size);
+      auto sum = xo::guest::sum_percpu_u64(**v, (*map)->value_size);
       if (!sum) return xo::err("rxcnt key " + std::to_string(key) + ": " + sum.error().message);
       out[key] = *sum;
     }
     return out;
   }
 
- private:
-  xo::guest::GuestClient& c_;
-  xo::guest::OffloadedMap map_;
-  std::uint32_t prog_;
+  xo::guest::KeptOffload& kept_;
+  std::uint64_t seen_switches_ = 0;
+  Counts carried_{}, base_{}, last_{};
+  std::uint32_t host_prog_ = 0;  // the host program last read, and what it read
+  Counts host_last_{};
 };
 
 // ---- the report loop (samples/bpf/xdp1_user.c poll_stats) -----------------
@@ -266,93 +312,55 @@ int poll_stats(CounterSource& src, const Options& o) {
 
 int run_native(const Options& o, int ifindex) {
   libbpf_set_strict_mode(LIBBPF_STRICT_ALL);
-  bpf_object* obj = bpf_object__open_file(o.object.c_str(), nullptr);
-  if (!obj || libbpf_get_error(obj)) {
-    std::fprintf(stderr, "%s: cannot open %s\n", o.prog_name.c_str(), o.object.c_str());
+  auto native = xo::guest::NativeXdp::attach(o.object, std::uint32_t(ifindex), {std::nullopt, o.map_sizes, o.xdp_flags});
+  if (!native) {
+    std::fprintf(stderr, "%s: %s\n", o.prog_name.c_str(), native.error().message.c_str());
     return 1;
   }
-  int rc = 1;
-  bpf_program* prog = bpf_object__next_program(obj, nullptr);
-  bpf_map* map = bpf_object__find_map_by_name(obj, "rxcnt");
-  __u32 prog_id = 0;
-  bpf_prog_info info{};
-  __u32 info_len = sizeof info;
-  int prog_fd = -1;
-  if (!prog || !map) {
-    std::fprintf(stderr, "%s: %s has no program or no rxcnt map\n", o.prog_name.c_str(), o.object.c_str());
-    goto out;
-  }
-  for (const auto& [name, entries] : o.map_sizes) {
-    bpf_map* m = bpf_object__find_map_by_name(obj, name.c_str());
-    if (!m || bpf_map__set_max_entries(m, entries) != 0) {
-      std::fprintf(stderr, "%s: --map-size: %s has no map '%s'\n", o.prog_name.c_str(), o.object.c_str(), name.c_str());
-      goto out;
-    }
-  }
-  if (bpf_object__load(obj)) {
-    std::fprintf(stderr, "%s: loading %s failed\n", o.prog_name.c_str(), o.object.c_str());
-    goto out;
-  }
-  prog_fd = bpf_program__fd(prog);
-  if (bpf_xdp_attach(ifindex, prog_fd, o.xdp_flags, nullptr) < 0) {
-    std::fprintf(stderr, "%s: link set xdp fd failed on %s\n", o.prog_name.c_str(), o.iface.c_str());
-    goto out;
-  }
-  if (bpf_obj_get_info_by_fd(prog_fd, &info, &info_len) == 0) prog_id = info.id;
   std::printf("%s: attached %s to %s (native XDP, prog id %u)\n", o.prog_name.c_str(),
-              bpf_program__name(prog), o.iface.c_str(), prog_id);
+              (*native)->prog_name().c_str(), o.iface.c_str(), (*native)->prog_id());
   std::fflush(stdout);
-  {
-    LocalCounters counters(bpf_map__fd(map));
-    rc = poll_stats(counters, o);
+  auto fd = (*native)->map_fd("rxcnt");
+  if (!fd) {
+    std::fprintf(stderr, "%s: %s has no rxcnt map\n", o.prog_name.c_str(), o.object.c_str());
+    return 1;
   }
-  {
-    // Detach only our own program (the sample's int_exit).
-    const std::uint32_t mode = o.xdp_flags & XDP_FLAGS_MODES;
-    __u32 curr = 0;
-    if (bpf_xdp_query_id(ifindex, int(mode), &curr) == 0 && curr == prog_id)
-      bpf_xdp_detach(ifindex, mode, nullptr);
-    else if (curr == 0)
-      std::printf("couldn't find a prog id on a given interface\n");
-    else
-      std::printf("program on interface changed, not removing\n");
-  }
-out:
-  bpf_object__close(obj);
+  LocalCounters counters(*fd);
+  const int rc = poll_stats(counters, o);
+  if (std::string d = (*native)->detach(); !d.empty()) std::printf("%s\n", d.c_str());
   return rc;
 }
 
 // ---- offload: the host runs it ----------------------------------------------
 
 int run_offload(const Options& o) {
-  auto client = xo::guest::GuestClient::connect(o.port);
-  if (!client) {
-    std::fprintf(stderr, "%s: xoffload: %s\n", o.prog_name.c_str(), client.error().message.c_str());
+  libbpf_set_strict_mode(LIBBPF_STRICT_ALL);
+  xo::guest::KeepOptions ko;
+  ko.object = o.object;
+  ko.port = o.port;
+  ko.offload.ifname = o.iface;
+  ko.offload.flavor = o.flavor;
+  ko.offload.map_sizes = o.map_sizes;
+  ko.xdp_flags = o.xdp_flags;
+  ko.retry = std::chrono::milliseconds(long(o.retry * 1000));
+  auto kept = xo::guest::KeptOffload::start(ko);
+  if (!kept) {
+    std::fprintf(stderr, "%s: %s\n", o.prog_name.c_str(), kept.error().message.c_str());
     return 1;
   }
-  xo::guest::OffloadOptions oo;
-  oo.ifname = o.iface;
-  oo.flavor = o.flavor;
-  oo.map_sizes = o.map_sizes;
-  auto prog = client->offload_file(o.object, oo);
-  if (!prog) {
-    std::fprintf(stderr, "%s: %s\n", o.prog_name.c_str(), prog.error().message.c_str());
-    return 1;
-  }
+  const auto& prog = (*kept)->offloaded();
   std::printf("%s: offloaded %s to the host for %s (flavor %s, prog handle %u)\n",
-              o.prog_name.c_str(), prog->name.c_str(), o.iface.c_str(),
-              xo::guest::flavor_name(prog->flavor).c_str(), prog->prog);
-  for (const std::string& n : prog->notes) std::printf("%s: note: %s\n", o.prog_name.c_str(), n.c_str());
-  std::fflush(stdout);
-  int rc = 1;
-  auto map = client->map_named(*prog, "rxcnt");
-  if (!map) {
-    std::fprintf(stderr, "%s: %s\n", o.prog_name.c_str(), map.error().message.c_str());
-  } else {
-    HostCounters counters(*client, **map, prog->prog);
-    rc = poll_stats(counters, o);
+              o.prog_name.c_str(), prog.name.c_str(), o.iface.c_str(),
+              xo::guest::flavor_name(prog.flavor).c_str(), prog.prog);
+  for (const std::string& n : prog.notes) std::printf("%s: note: %s\n", o.prog_name.c_str(), n.c_str());
+  if (!prog.find_map("rxcnt")) {
+    std::fprintf(stderr, "%s: %s has no rxcnt map\n", o.prog_name.c_str(), o.object.c_str());
+    return 1;
   }
-  if (auto st = client->unload(*prog); !st) {
+  std::fflush(stdout);
+  KeptCounters counters(**kept);
+  int rc = poll_stats(counters, o);
+  if (auto st = (*kept)->stop(); !st) {
     std::fprintf(stderr, "%s: unload: %s\n", o.prog_name.c_str(), st.error().message.c_str());
     rc = 1;
   }

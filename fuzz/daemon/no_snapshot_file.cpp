@@ -16,4 +16,12 @@ Result<SessionSnapshot> read_snapshot(const std::string& path) {
   return err(ENOTSUP, "snapshot: the fuzzer keeps no state file (" + path + ")");
 }
 
+Status write_peer(const std::string& path, const PeerRecord&) {
+  return err(ENOTSUP, "peer record: the fuzzer keeps no state file (" + path + ")");
+}
+
+Result<PeerRecord> read_peer(const std::string& path) {
+  return err(ENOTSUP, "peer record: the fuzzer keeps no state file (" + path + ")");
+}
+
 }  // namespace xo::session

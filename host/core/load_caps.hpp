@@ -49,10 +49,12 @@ std::uint64_t thread_effective_caps();
 
 // What xoffloadd keeps: CAP_BPF and CAP_NET_ADMIN to load and attach,
 // CAP_PERFMON and CAP_SYS_ADMIN for the privileged fallback of proven code
-// and BPF_ENABLE_STATS (the watchdog). Every other capability of root
-// (DAC override, setuid, raw sockets, module loading, ...) is gone.
-inline constexpr std::uint64_t kDaemonCaps =
-    (1ull << 39) | (1ull << 12) | (1ull << 38) | (1ull << 21);  // BPF, NET_ADMIN, PERFMON, SYS_ADMIN
+// and BPF_ENABLE_STATS (the watchdog), CAP_CHOWN to hand each session's
+// socket to the VMM's user and group (socket_owner/socket_group, also for
+// sessions a SIGHUP adds). Every other capability of root (DAC override,
+// setuid, raw sockets, module loading, ...) is gone.
+inline constexpr std::uint64_t kDaemonCaps = (1ull << 39) | (1ull << 12) | (1ull << 38) | (1ull << 21) |
+                                             (1ull << 0);  // BPF, NET_ADMIN, PERFMON, SYS_ADMIN, CHOWN
 
 // Lowers the process to `keep`: the bounding set first (needs CAP_SETPCAP,
 // so a daemon started without it skips that step), then permitted,

@@ -1,6 +1,7 @@
 #include "host/core/names.hpp"
 
 #include <algorithm>
+#include <cstdint>
 
 namespace xo::host {
 
@@ -50,14 +51,33 @@ std::string kernel_object_name(std::string_view session, std::string_view name) 
   std::string s = kernel_chars(session);
   std::string n = kernel_chars(name);
   constexpr std::size_t kFixed = 3;  // "xo" + "_"
+  if (s.size() + n.size() <= kKernelNameMax - kFixed && s == session) return "xo" + s + "_" + n;
+  // Shortened, or the session rewritten ("vm-1" and "vm_1" are both valid
+  // session names): two different (session, name) pairs could now read the
+  // same, so 4 hex digits of a hash of the original pair end the name
+  // (FNV-1a: stable across runs and hosts, for the admin's eyes; the pins
+  // stay the objects' identifiers). A shortened name is then exactly 15
+  // characters, which is how the guest-text scrubber recognises the tag.
+  // Guest names are C identifiers in practice; two that differ only in
+  // characters the kernel refuses may still read alike.
+  std::uint32_t h = 2166136261u;
+  auto mix = [&](std::string_view part) {
+    for (unsigned char c : part) h = (h ^ c) * 16777619u;
+    h = (h ^ 0xffu) * 16777619u;  // separator: ("ab","c") != ("a","bc")
+  };
+  mix(session);
+  mix(name);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string tag;
+  for (int shift = 12; shift >= 0; shift -= 4) tag += kHex[((h ^ (h >> 16)) >> shift) & 0xf];
   constexpr std::size_t kMinSession = 3;
-  std::size_t budget = kKernelNameMax - kFixed;
+  const std::size_t budget = kKernelNameMax - kFixed - tag.size();
   if (s.size() + n.size() > budget) {
-    std::size_t keep_session = std::max(kMinSession, budget > n.size() ? budget - n.size() : 0);
+    const std::size_t keep_session = std::max(kMinSession, budget > n.size() ? budget - n.size() : 0);
     s.resize(std::min(s.size(), keep_session));
     n.resize(std::min(n.size(), budget - s.size()));
   }
-  return "xo" + s + "_" + n;
+  return "xo" + s + "_" + n + tag;
 }
 
 }  // namespace xo::host

@@ -31,12 +31,15 @@ Status validate_pin_leaf(std::string_view leaf);
 //   ("prog3_", "xdp.a")  -> "prog3_xdp_a"
 std::string pin_leaf(std::string_view prefix, std::string_view name);
 
-// Kernel object name "xo<session>_<name>", characters outside [A-Za-z0-9_.]
-// turned into '_', truncated to 15 chars keeping at least the first 3 chars
-// of the session and as much of <name> as fits. Examples:
+// Kernel object name "xo<session>_<name>", characters outside
+// [A-Za-z0-9_.] turned into '_'. When that is over 15 chars, or the session
+// had to be rewritten, 4 hex digits of a hash of the original (session,
+// name) end it and the rest is cut to fit, keeping at least the first 3
+// chars of the session and as much of <name> as fits, so that shortened
+// names of different objects differ:
 //   ("vm1", "rxcnt")        -> "xovm1_rxcnt"
 //   ("vm1", "xdp_prog1")    -> "xovm1_xdp_prog1"
-//   ("guest42", "counters") -> "xogues_counters" (session shortened first)
+//   ("guest42", "counters") -> "xogue_counXXXX" (XXXX: the hash)
 std::string kernel_object_name(std::string_view session, std::string_view name);
 
 }  // namespace xo::host

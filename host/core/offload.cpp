@@ -109,6 +109,8 @@ Result<Offload::Loaded> Offload::build(const OffloadOptions& o, int tap_ifindex,
     popts.stats_cpus = *cpus;
   }
   popts.max_insns = o.max_insns;
+  popts.chain_tx = o.chain_tx;
+  popts.guest_mac = o.guest_mac;
   LoadTarget target;
   target.kernel_name = kernel_object_name(o.session, s.name);
   target.btf_fd = l.btf ? l.btf->fd.get() : -1;

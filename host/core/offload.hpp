@@ -31,6 +31,7 @@
 #include "host/core/host_maps.hpp"
 #include "host/core/kernel_census.hpp"
 #include "host/core/pins.hpp"
+#include "translator/passes/passes.hpp"
 #include "core/unique_fd.hpp"
 #include "core/result.hpp"
 #include "core/submission.hpp"
@@ -48,6 +49,8 @@ struct OffloadOptions {
   BtfQuota btf_quota{};
   MapQuota map_quota{};
   std::size_t max_insns = 1'000'000;  // guest slots, checked before parsing
+  translator::ChainTx chain_tx = translator::ChainTx::Any;  // chain: XDP_TX source policy
+  std::array<std::uint8_t, 6> guest_mac{};
 };
 
 // What a load says besides yes/no: warnings from every stage and, when the

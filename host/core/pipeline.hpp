@@ -13,6 +13,7 @@
 // kernel's own errno for a kernel refusal), Error::pc the guest insn.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -34,6 +35,9 @@ struct PipelineOptions {
   bool stats = false;               // count actions in the host stats map
   std::uint32_t stats_cpus = 0;     // its rows (StatsMap::cpus, stats_map.hpp); >= 1 with stats
   std::size_t max_insns = 1'000'000;  // guest slots, checked before decoding
+  // chain: what XDP_TX may send out of the uplink (passes.hpp ChainTx).
+  translator::ChainTx chain_tx = translator::ChainTx::Any;
+  std::array<std::uint8_t, 6> guest_mac{};
   // Host kfunc ids by name; load_program() fills an empty one with the host's
   // vmlinux BTF (kfunc_ids.hpp). Empty in prepare(): kfunc calls refused.
   translator::KfuncIdOf kfunc_id;

@@ -17,7 +17,9 @@ namespace xo::host {
 // translations (xoffload translate/dump/verify) pass as stats_cpus.
 Result<std::uint32_t> stats_rows_here();
 
-// An ARRAY with one value of stats_rows_here() rows. `kernel_name`: names.hpp.
+// An ARRAY with one value of stats_rows_here() rows, typed by BTF (struct
+// xo_action_stats: cpu[N].{aborted,drop,pass,tx,redirect,unknown}) so that
+// bpftool labels each action. `kernel_name`: names.hpp.
 Result<UniqueFd> create_stats_map(const std::string& kernel_name);
 
 // Its rows, from the map itself: what PipelineOptions::stats_cpus must say.

@@ -1,4 +1,5 @@
 #include "host/daemon/server.hpp"
+#include "host/daemon/socket_access.hpp"
 
 #include <poll.h>
 #include <sys/eventfd.h>
@@ -7,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <ctime>
 #include <cerrno>
 #include <cstring>
 
@@ -40,9 +42,9 @@ Result<std::unique_ptr<Server>> Server::create(DaemonConfig config, BackendFacto
 Status Server::add_slot(const SessionConfig& c, std::unique_ptr<Session> adopted) {
   auto l = ts::UnixListener::listen(c.socket);
   if (!l) return err("session '" + c.name + "': " + l.error().message);
-  // QEMU (often another user) must be able to connect; the socket's
-  // directory is what restricts access.
-  ::chmod(c.socket.c_str(), 0660);
+  // QEMU (often another user) must be able to connect, and nobody else.
+  if (auto st = apply_socket_access(c); !st) return st.error();
+  remove_snapshot(peer_path(config_.state_dir, c.name));  // a crashed predecessor's: nobody is connected yet
   if (adopted) adopted->set_pool(pool_);  // restored before the pool existed
   slots_.push_back(std::make_unique<Slot>(Slot{c, std::move(*l), nullptr, std::move(adopted), {}}));
   log_line(LogLevel::Info, c.name + "/" + c.tap,
@@ -132,17 +134,34 @@ void Server::accept(Slot& s) {
     return;
   }
   s.conn = std::make_unique<Connection>(UniqueFd(fd));
+  const std::string who = record_peer(s);
   if (s.session) {
     // Adopted at start: the guest reconnecting after the crash finds its
     // handles (and its attached program) as it left them.
     log_line(LogLevel::Info, s.session->label(),
-             "guest reconnected on " + s.config.socket + ": resuming " + std::to_string(s.session->object_count()) +
-                 " objects adopted at start");
+             "guest reconnected on " + s.config.socket + " (" + who + "): resuming " +
+                 std::to_string(s.session->object_count()) + " objects adopted at start");
     return;
   }
   s.session = std::make_unique<Session>(s.config, factory_(s.config), Clock::now(), pool_);
   s.session->set_state_file(snapshot_path(config_.state_dir, s.config.name));
-  log_line(LogLevel::Info, s.session->label(), "guest connected on " + s.config.socket);
+  log_line(LogLevel::Info, s.session->label(), "guest connected on " + s.config.socket + " (" + who + ")");
+}
+
+std::string Server::record_peer(const Slot& s) {
+  PeerRecord p;
+  p.socket = s.config.socket;
+  p.connected_unix = std::int64_t(::time(nullptr));
+  ucred cred{};
+  socklen_t len = sizeof cred;
+  if (::getsockopt(s.conn->fd(), SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
+    p.pid = cred.pid;
+    p.uid = cred.uid;
+    p.gid = cred.gid;
+  }
+  if (auto st = write_peer(peer_path(config_.state_dir, s.config.name), p); !st)
+    log_line(LogLevel::Warn, s.config.name, "cannot record the peer for xoffload status: " + st.error().message);
+  return "pid " + std::to_string(p.pid) + ", uid " + std::to_string(p.uid);
 }
 
 void Server::drop(Slot& s, const std::string& why) {
@@ -151,6 +170,7 @@ void Server::drop(Slot& s, const std::string& why) {
   if (s.session) s.session->reset(why);
   log_line(LogLevel::Info, s.session ? s.session->label() : s.config.name, "guest disconnected: " + why);
   s.session.reset();  // backend: detach, unpin, remove the session directory
+  if (s.conn) remove_snapshot(peer_path(config_.state_dir, s.config.name));
   s.conn.reset();
 }
 
@@ -186,6 +206,7 @@ bool Server::serve(Slot& s, short revents) {
     c.pending().pop_front();
     if (reply) c.queue(std::move(*reply));
   }
+  if (c.closing() && c.pending().empty() && !session.busy()) c.queue_close_reply();
   if (!c.flush()) {
     drop(s, "write error");
     return false;

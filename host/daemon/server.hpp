@@ -98,6 +98,9 @@ class Server {
 
   Server(DaemonConfig config, BackendFactory factory) : config_(std::move(config)), factory_(std::move(factory)) {}
   void accept(Slot& s);
+  // Writes who connected to s (SO_PEERCRED) for `xoffload status`; returns
+  // it as text for the log.
+  std::string record_peer(const Slot& s);
   void drop(Slot& s, const std::string& why);
   // One bounded turn; true when it left work behind (frames still pending).
   bool serve(Slot& s, short revents);

@@ -64,7 +64,10 @@ void serve_pending(xo_session& s) {
       if (!reply) return;
       s.conn.queue(std::move(*reply));
     }
-    if (s.conn.pending().empty()) return;
+    if (s.conn.pending().empty()) {
+      s.conn.queue_close_reply();  // after a framing error: its reply comes last
+      return;
+    }
     auto reply = s.session->handle_frame(s.conn.pending().front());
     s.conn.pending().pop_front();
     if (reply) s.conn.queue(std::move(*reply));

@@ -55,6 +55,38 @@ Status set_session_key(SessionConfig& c, std::string_view key, std::string_view 
   auto& q = c.quotas;
   if (key == "tap") c.tap = value;
   else if (key == "socket") c.socket = value;
+  else if (key == "guest_mac") {
+    std::array<std::uint8_t, 6> mac{};
+    std::string_view rest = value;
+    for (std::size_t i = 0; i < 6; ++i) {
+      if (rest.size() < 2 || (i < 5 && (rest.size() < 3 || rest[2] != ':')))
+        return err("guest_mac: '" + std::string(value) + "' is not a MAC address (aa:bb:cc:dd:ee:ff)");
+      unsigned byte = 0;
+      auto [p, ec] = std::from_chars(rest.data(), rest.data() + 2, byte, 16);
+      if (ec != std::errc{} || p != rest.data() + 2)
+        return err("guest_mac: '" + std::string(value) + "' is not a MAC address (aa:bb:cc:dd:ee:ff)");
+      mac[i] = std::uint8_t(byte);
+      rest.remove_prefix(i < 5 ? 3 : 2);
+    }
+    if (!rest.empty() || (mac[0] & 1))
+      return err("guest_mac: '" + std::string(value) + "' is not a unicast MAC address");
+    c.guest_mac = mac;
+  } else if (key == "chain_tx") {
+    if (value == "guest-mac") c.chain_tx = translator::ChainTx::GuestMac;
+    else if (value == "any") c.chain_tx = translator::ChainTx::Any;
+    else if (value == "drop") c.chain_tx = translator::ChainTx::Drop;
+    else return err("chain_tx: '" + std::string(value) + "' is not guest-mac, any or drop");
+  }
+  else if (key == "socket_owner") c.socket_owner = value;
+  else if (key == "socket_group") c.socket_group = value;
+  else if (key == "socket_mode") {
+    std::uint32_t mode = 0;
+    const char* end = value.data() + value.size();
+    auto [p, ec] = std::from_chars(value.data(), end, mode, 8);
+    if (value.empty() || ec != std::errc{} || p != end || mode > 0777)
+      return err("socket_mode: '" + std::string(value) + "' is not an octal mode of at most 0777");
+    c.socket_mode = mode;
+  }
   else if (key == "flavor") {
     auto f = parse_flavor(value);
     if (!f) return err("unknown flavor '" + std::string(value) + "'");

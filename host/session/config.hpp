@@ -14,8 +14,14 @@
 //   [session vm1]                      # one section per VM NIC
 //   tap              = tap0            # host tap feeding the VM's NIC
 //   socket           = /run/xoffload/vm1.sock  # QEMU: -chardev socket,path=...
+//   socket_owner     = libvirt-qemu    # user (name or uid) owning the socket (default: the daemon's)
+//   socket_group     = kvm             # its group (name or gid) (default: the daemon's)
+//   socket_mode      = 0660            # octal permission bits (at most 0777)
 //   flavor           = tc              # preferred host flavor: tc | chain
 //   flavors          = tc,chain        # flavors offered to this guest
+//   guest_mac        = 52:54:00:12:34:56  # the VM NIC's MAC (QEMU -device ...,mac=)
+//   chain_tx         = guest-mac       # chain XDP_TX: guest-mac (source must be guest_mac;
+//                                      # without one, every TX is dropped) | any | drop
 //   max_maps         = 16
 //   max_map_bytes    = 16777216        # kernel memory of the session's maps, programs
 //                                      # and BTF, as the kernel counts it (memlock)
@@ -36,7 +42,9 @@
 // defaults below.
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -44,6 +52,7 @@
 #include "core/result.hpp"
 #include "transport/messages.hpp"
 #include "core/policy.hpp"
+#include "translator/passes/passes.hpp"
 
 namespace xo::session {
 
@@ -76,7 +85,13 @@ struct SessionConfig {
   std::string name;    // pin directory and log prefix; names.hpp rules
   std::string tap;
   std::string socket;  // unix socket path xoffloadd listens on
+  std::string socket_owner, socket_group;  // empty: the daemon's own
+  std::uint32_t socket_mode = 0660;
   Flavor flavor = Flavor::Tc;
+  // chain XDP_TX leaves through the host's uplink, past the tap's and the
+  // bridge's anti-spoofing: by default only with the guest's own source MAC.
+  translator::ChainTx chain_tx = translator::ChainTx::GuestMac;
+  std::optional<std::array<std::uint8_t, 6>> guest_mac;
   FlavorSet flavors = flavor_bit(Flavor::Tc) | flavor_bit(Flavor::Chain);
   SessionQuotas quotas;
   std::vector<std::int32_t> deny_helpers;

@@ -55,7 +55,7 @@ void Connection::cut_frames() {
       // Out of sync for good: answer this request, then hang up.
       const std::int32_t code = header.magic != ts::kMagic ? ts::status::kEPROTO : ts::status::kE2BIG;
       auto reply = ts::encode(header.request_id, ts::ErrorReply{ts::ReplyStatus{code, s.error().message}});
-      if (reply) queue(std::move(*reply));
+      if (reply) close_reply_ = std::move(*reply);
       closing_ = true;
       close_reason_ = "framing error: " + s.error().message;
       in_.clear();
@@ -70,6 +70,12 @@ void Connection::cut_frames() {
     pos += total;
   }
   in_.erase(in_.begin(), in_.begin() + long(pos));
+}
+
+void Connection::queue_close_reply() {
+  if (close_reply_.empty()) return;
+  queue(std::move(close_reply_));
+  close_reply_.clear();
 }
 
 void Connection::queue(std::vector<std::uint8_t> bytes) {

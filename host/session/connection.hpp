@@ -6,7 +6,9 @@
 // that a frame whose header breaks the framing rules (bad magic, a length
 // over its bound) can still be answered: the header's request id is known,
 // so the guest gets ERROR/E2BIG (or EPROTO) for that request before the
-// connection is closed (the stream cannot be resynchronised).
+// connection is closed (the stream cannot be resynchronised). That reply
+// comes after the replies to every valid request cut before it
+// (queue_close_reply), so replies stay in request order.
 #pragma once
 
 #include <cstdint>
@@ -29,7 +31,8 @@ class Connection {
 
   // Reads at most `budget` bytes now (non-blocking) and cuts complete frames
   // into pending(). Returns false when the peer is gone (EOF, error).
-  // After a framing error, the error reply is queued and closing() is set.
+  // After a framing error closing() is set and the error reply is held
+  // back until queue_close_reply().
   bool read_some(std::size_t budget);
   std::deque<transport::Frame>& pending() { return pending_; }
   // Bytes that arrived some other way (a VMM's chardev, the C API): cut
@@ -47,8 +50,13 @@ class Connection {
   std::size_t queued_bytes() const { return out_.size() - out_pos_; }
   bool wants_write() const { return queued_bytes() > 0; }
 
-  // Framing broke: finish writing, then drop the connection.
+  // Framing broke: answer what came before, then the bad frame, finish
+  // writing, and drop the connection.
   bool closing() const { return closing_; }
+  // Queues the framing error's reply. The owner calls it once every frame
+  // cut before the bad one has its reply queued (pending() empty, no load in
+  // flight); a no-op without a held reply.
+  void queue_close_reply();
   const std::string& close_reason() const { return close_reason_; }
 
  private:
@@ -61,6 +69,7 @@ class Connection {
   std::size_t out_pos_ = 0;
   bool closing_ = false;
   std::string close_reason_;
+  std::vector<std::uint8_t> close_reply_;
 };
 
 }  // namespace xo::session

@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <map>
+#include <memory>
 #include <algorithm>
 #include <optional>
 #include <set>
@@ -133,18 +134,42 @@ class KernelMap final : public BackendMap {
   Pin pin_;
 };
 
+// The tap ifindexes the session's loaded programs carry as a constant (the
+// redirect into the tap: PASS in chain, TX in tc). A device recreated with
+// the tap's name has a new ifindex, so those programs would redirect into
+// nothing, or into whatever device gets the old number: tap_alive() says
+// the tap is gone while any program carries another ifindex.
+using BakedIfindexes = std::shared_ptr<std::multiset<int>>;
+
+class BakedIfindexRef {
+ public:
+  BakedIfindexRef(BakedIfindexes set, int ifindex) : set_(std::move(set)), ifindex_(ifindex) {
+    set_->insert(ifindex_);
+  }
+  ~BakedIfindexRef() { set_->erase(set_->find(ifindex_)); }
+  BakedIfindexRef(const BakedIfindexRef&) = delete;
+  BakedIfindexRef& operator=(const BakedIfindexRef&) = delete;
+
+ private:
+  BakedIfindexes set_;
+  int ifindex_;
+};
+
 class KernelProgObject final : public BackendProg {
  public:
   KernelProgObject(host::KernelProg prog, UniqueFd stats, std::uint64_t bytes, host::SessionPins* pins,
-                   std::uint32_t handle, const std::string& name, std::string_view who)
-      : prog_(std::move(prog)),
+                   std::uint32_t handle, const std::string& name, std::string_view who, BakedIfindexes baked,
+                   int ifindex)
+      : baked_(std::move(baked), ifindex),
+        prog_(std::move(prog)),
         stats_(std::move(stats)),
         bytes_(bytes),
         prog_pin_(pins, prog_.fd.get(), leaf("prog", handle, name), who),
         stats_pin_(pins, stats_.get(), leaf("stats", handle, ""), who) {}
   KernelProgObject(host::KernelProg prog, UniqueFd stats, std::uint64_t bytes, host::SessionPins* pins,
-                   std::uint32_t handle, const std::string& name, Pin::Adopted a)
-      : prog_(std::move(prog)),
+                   std::uint32_t handle, const std::string& name, Pin::Adopted a, BakedIfindexes baked, int ifindex)
+      : baked_(std::move(baked), ifindex),
+        prog_(std::move(prog)),
         stats_(std::move(stats)),
         bytes_(bytes),
         prog_pin_(pins, leaf("prog", handle, name), a),
@@ -172,6 +197,7 @@ class KernelProgObject final : public BackendProg {
   }
 
  private:
+  BakedIfindexRef baked_;
   host::KernelProg prog_;
   UniqueFd stats_;
   std::uint64_t bytes_;
@@ -194,6 +220,13 @@ class KernelBackend final : public SessionBackend {
  public:
   KernelBackend(const SessionConfig& c, const std::string& pin_root, bool adopt)
       : session_(c.name), tap_(c.tap), who_(c.name + "/" + c.tap), pin_root_(pin_root) {
+    chain_tx_ = c.chain_tx;
+    if (c.guest_mac) guest_mac_ = *c.guest_mac;
+    if (chain_tx_ == translator::ChainTx::GuestMac && !c.guest_mac) {
+      chain_tx_ = translator::ChainTx::Drop;  // no MAC to allow: nothing leaves
+      if (c.flavors & flavor_bit(Flavor::Chain))
+        log_line(LogLevel::Info, who_, "chain XDP_TX frames will be dropped: no guest_mac is configured (chain_tx)");
+    }
     // The runtime watchdog reads the kernel's per-program run statistics,
     // which the kernel keeps only while someone holds a BPF_ENABLE_STATS
     // fd (or kernel.bpf_stats_enabled is set); each backend holds its own.
@@ -301,8 +334,10 @@ class KernelBackend final : public SessionBackend {
   bool tap_alive() override {
     const int now = static_cast<int>(if_nametoindex(tap_.c_str()));
     if (now == 0) return false;
-    // A new device with the old name is not the NIC we attached to.
-    return !tc_ || now == attached_ifindex_;
+    // A new device with the old name is not the NIC we attached to, nor the
+    // one the loaded programs redirect into.
+    if (tc_ && now != attached_ifindex_) return false;
+    return std::all_of(baked_->begin(), baked_->end(), [&](int i) { return i == now; });
   }
 
   std::string attach_point(Flavor flavor) const override {
@@ -353,8 +388,10 @@ class KernelBackend final : public SessionBackend {
     const auto bytes = host::prog_kernel_bytes(prog.fd.get()).value_or(0) + host::fd_memlock(stats.get()).value_or(0);
     claimed_.insert(pl);
     claimed_.insert(sl);
-    return std::unique_ptr<BackendProg>(std::make_unique<KernelProgObject>(std::move(prog), std::move(stats), bytes,
-                                                                           pins(), handle, name, Pin::Adopted{}));
+    // Adoption checked the snapshot's tap ifindex against the tap's (reconcile.cpp).
+    const int ifindex = static_cast<int>(if_nametoindex(tap_.c_str()));
+    return std::unique_ptr<BackendProg>(std::make_unique<KernelProgObject>(
+        std::move(prog), std::move(stats), bytes, pins(), handle, name, Pin::Adopted{}, baked_, ifindex));
   }
 
   Done adopt_attachment(BackendProg& prog, Flavor flavor) override {
@@ -407,6 +444,9 @@ class KernelBackend final : public SessionBackend {
   std::optional<host::ChainSlot> chain_;
   std::optional<host::TapEgress> tc_;  // tcx link (or cls_bpf fallback)
   int attached_ifindex_ = 0;
+  translator::ChainTx chain_tx_ = translator::ChainTx::Drop;
+  std::array<std::uint8_t, 6> guest_mac_{};
+  BakedIfindexes baked_ = std::make_shared<std::multiset<int>>();  // see BakedIfindexRef
   bool adopting_ = false;             // pins_ adopted from a crashed daemon, not yet finished
   std::set<std::string> claimed_;     // leaves adopted objects took over
 };
@@ -471,6 +511,8 @@ Outcome<std::unique_ptr<BackendLoad>> KernelBackend::begin_load(ProgLoadInput in
   load->options.stats = true;
   load->options.stats_cpus = *stats_cpus;
   load->options.max_insns = in.max_insns;
+  load->options.chain_tx = chain_tx_;
+  load->options.guest_mac = guest_mac_;
   load->kernel_name = host::kernel_object_name(session_, s.name);
   load->handle = in.handle;
   load->policy = std::move(in.policy);
@@ -490,7 +532,8 @@ Outcome<std::unique_ptr<BackendProg>> KernelBackend::finish_load(BackendLoad& ba
   if (!prog_bytes || !stats_bytes)
     return Failure{ts::status::kEIO, "prog '" + s.name + "': the kernel does not say what the program costs"};
   auto prog = std::make_unique<KernelProgObject>(std::move(loaded->prog), std::move(load.stats),
-                                                 *prog_bytes + *stats_bytes, pins(), load.handle, s.name, who_);
+                                                 *prog_bytes + *stats_bytes, pins(), load.handle, s.name, who_, baked_,
+                                                 int(load.options.tap_ifindex));
   prog->map_handles = loaded->prepared.translated.map_handles();
   return std::unique_ptr<BackendProg>(std::move(prog));
 }

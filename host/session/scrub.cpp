@@ -68,21 +68,51 @@ std::string scrub_paths(std::string_view text, std::string_view prefix) {
 // "xo" + the session's first k kernel-name characters + "_", for every k
 // kernel_object_name() may keep (names.hpp: at least 3), longest first.
 std::vector<std::string> kernel_name_prefixes(const std::string& session) {
-  std::string full = host::kernel_object_name(session, "");  // "xo<s>_", s as long as it gets
+  std::string s = session.substr(0, host::kKernelNameMax - 3);  // "xo" + s + "_" at most
+  for (char& c : s)
+    if (!kernel_name_char(c)) c = '_';
   std::vector<std::string> out;
-  if (full.size() < 3) return out;
-  std::string s = full.substr(2, full.size() - 3);
   for (std::size_t k = s.size(); k >= std::min<std::size_t>(3, s.size()) && k > 0; --k)
     out.push_back("xo" + s.substr(0, k) + "_");
   return out;
 }
 
+// names.hpp ends a shortened name (exactly kKernelNameMax chars), and every
+// name of a session whose name had to be rewritten, with 4 hex digits of a
+// hash of the host's session name: host-derived, so they go too.
+bool tagged_kernel_names(const std::string& session) {
+  for (char c : session)
+    if (!kernel_name_char(c)) return true;
+  return false;
+}
+
 std::string scrub_kernel_names(std::string_view text, const std::string& session) {
   std::string out(text);
-  for (const auto& p : kernel_name_prefixes(session))
-    out = replace_all(out, p, "", [](std::string_view t, std::size_t at, std::size_t) {
-      return at == 0 || !kernel_name_char(t[at - 1]);
-    });
+  const bool all_tagged = tagged_kernel_names(session);
+  for (const auto& p : kernel_name_prefixes(session)) {
+    std::string next;
+    std::size_t pos = 0;
+    for (std::size_t hit; (hit = out.find(p, pos)) != std::string::npos;) {
+      if (hit > 0 && kernel_name_char(out[hit - 1])) {  // inside a longer word: not ours
+        next.append(out, pos, hit + 1 - pos);
+        pos = hit + 1;
+        continue;
+      }
+      std::size_t end = hit + p.size();
+      while (end < out.size() && kernel_name_char(out[end])) ++end;
+      std::size_t keep_end = end;
+      const bool tagged = all_tagged || end - hit == host::kKernelNameMax;
+      if (tagged && keep_end - (hit + p.size()) >= 4 &&
+          std::all_of(out.begin() + long(keep_end - 4), out.begin() + long(keep_end),
+                      [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) && !std::isupper(static_cast<unsigned char>(c)); }))
+        keep_end -= 4;
+      next.append(out, pos, hit - pos);
+      next.append(out, hit + p.size(), keep_end - (hit + p.size()));
+      pos = end;
+    }
+    next.append(out, pos, std::string::npos);
+    out = std::move(next);
+  }
   return out;
 }
 

@@ -10,6 +10,10 @@ std::string snapshot_path(const std::string& state_dir, const std::string& sessi
   return state_dir + "/" + session + ".json";
 }
 
+std::string peer_path(const std::string& state_dir, const std::string& session) {
+  return state_dir + "/" + session + ".peer.json";
+}
+
 void remove_snapshot(const std::string& path) { ::unlink(path.c_str()); }
 
 }  // namespace xo::session

@@ -53,7 +53,23 @@ struct SessionSnapshot {
   std::vector<SnapshotProg> progs;
 };
 
+// Who is connected to a session now, for `xoffload status` (an admin's
+// question: which QEMU owns this offload?): the peer's SO_PEERCRED at
+// accept, the socket and the time. <state_dir>/<session>.peer.json, written
+// by the daemon at accept (same atomic write), removed at hang-up and at
+// start (no connection survives a restart).
+struct PeerRecord {
+  std::int32_t pid = 0;
+  std::uint32_t uid = 0, gid = 0;
+  std::string socket;
+  std::int64_t connected_unix = 0;  // seconds since the epoch
+};
+
 std::string snapshot_path(const std::string& state_dir, const std::string& session);
+std::string peer_path(const std::string& state_dir, const std::string& session);
+Status write_peer(const std::string& path, const PeerRecord& p);
+// ENOENT when nobody is connected.
+Result<PeerRecord> read_peer(const std::string& path);
 // Atomic: a crash mid-write leaves the previous snapshot. Creates state_dir.
 Status write_snapshot(const std::string& path, const SessionSnapshot& s);
 // ENOENT when there is none; EINVAL when it does not parse or has another version.

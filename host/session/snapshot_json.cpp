@@ -53,7 +53,17 @@ void serialize(Archive& a, SessionSnapshot& s) {
     cereal::make_nvp("btfs", s.btfs), cereal::make_nvp("maps", s.maps), cereal::make_nvp("progs", s.progs));
 }
 
-Status write_snapshot(const std::string& path, const SessionSnapshot& s) {
+template <class Archive>
+void serialize(Archive& a, PeerRecord& p) {
+  a(cereal::make_nvp("pid", p.pid), cereal::make_nvp("uid", p.uid), cereal::make_nvp("gid", p.gid),
+    cereal::make_nvp("socket", p.socket), cereal::make_nvp("connected_unix", p.connected_unix));
+}
+
+namespace {
+
+// Atomic: a crash mid-write leaves the previous file. Creates the directory.
+template <class T>
+Status write_json(const std::string& path, const char* root, const T& value) {
   const auto slash = path.rfind('/');
   if (slash != std::string::npos && slash > 0) {
     const std::string dir = path.substr(0, slash);
@@ -66,7 +76,7 @@ Status write_snapshot(const std::string& path, const SessionSnapshot& s) {
     if (!out) return err(errno ? errno : EIO, "snapshot: cannot write " + tmp);
     {
       cereal::JSONOutputArchive ar(out);
-      ar(cereal::make_nvp("xoffload_session", s));
+      ar(cereal::make_nvp(root, value));
     }
     out.flush();
     if (!out) return err(EIO, "snapshot: write to " + tmp + " failed");
@@ -76,16 +86,34 @@ Status write_snapshot(const std::string& path, const SessionSnapshot& s) {
   return Ok{};
 }
 
-Result<SessionSnapshot> read_snapshot(const std::string& path) {
+template <class T>
+Result<T> read_json(const std::string& path, const char* root) {
   std::ifstream in(path);
   if (!in) return err(ENOENT, "snapshot: no " + path);
-  SessionSnapshot s;
+  T value;
   try {
     cereal::JSONInputArchive ar(in);
-    ar(cereal::make_nvp("xoffload_session", s));
+    ar(cereal::make_nvp(root, value));
   } catch (const std::exception& e) {
     return err(EINVAL, "snapshot: " + path + " does not parse: " + e.what());
   }
+  return value;
+}
+
+}  // namespace
+
+Status write_snapshot(const std::string& path, const SessionSnapshot& s) {
+  return write_json(path, "xoffload_session", s);
+}
+
+Status write_peer(const std::string& path, const PeerRecord& p) { return write_json(path, "xoffload_peer", p); }
+
+Result<PeerRecord> read_peer(const std::string& path) { return read_json<PeerRecord>(path, "xoffload_peer"); }
+
+Result<SessionSnapshot> read_snapshot(const std::string& path) {
+  auto r = read_json<SessionSnapshot>(path, "xoffload_session");
+  if (!r) return r.error();
+  SessionSnapshot& s = *r;
   if (s.version != SessionSnapshot::kVersion)
     return err(EINVAL, "snapshot: " + path + " has version " + std::to_string(s.version));
   return s;

@@ -169,6 +169,29 @@ TEST_F(DaemonBadInput, OversizeLengthsGetE2bigAndTheStreamIsDropped) {
   }
 }
 
+// Valid requests and then a frame that breaks framing, in one write: every
+// valid request is answered, in order, before the framing error's reply.
+TEST_F(DaemonBadInput, AFramingErrorIsAnsweredAfterTheRequestsBeforeIt) {
+  auto a = RawGuest::connect(daemon_->session(0).socket);
+  std::vector<std::uint8_t> bytes;
+  for (std::uint32_t id : {11u, 12u, 13u}) {
+    auto caps = ts::encode(id, ts::CapsRequest{});
+    ASSERT_TRUE(caps);
+    bytes.insert(bytes.end(), caps->begin(), caps->end());
+  }
+  auto bad = frame_bytes(std::uint16_t(ts::MsgType::MapLookup), 14, std::vector<std::uint8_t>(16, 0), 1, 8192);
+  bytes.insert(bytes.end(), bad.begin(), bad.end());
+  a.send(bytes);
+  for (std::uint32_t id : {11u, 12u, 13u, 14u}) {
+    auto r = a.reply();
+    ASSERT_TRUE(r) << "reply to " << id << ": " << r.error().message;
+    EXPECT_EQ(r->request_id, id);
+    EXPECT_EQ(status_of(*r).code, id == 14 ? st::kE2BIG : 0) << status_of(*r).message;
+  }
+  EXPECT_TRUE(a.closed_by_peer());
+  expect_b_served();
+}
+
 TEST_F(DaemonBadInput, UnknownCommandsGetEnosys) {
   auto a = RawGuest::connect(daemon_->session(0).socket);
   for (std::uint16_t type : {std::uint16_t(0x00fe), std::uint16_t(0x2222), std::uint16_t(0x0042)}) {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <array>
 #include <cstdio>
 #include <string>
 
@@ -31,6 +32,11 @@ max_insns = 500
 requests_per_sec = 10
 request_burst = 5
 deny_helpers = 5, 7
+guest_mac = 52:54:00:AB:cd:0f
+chain_tx = guest-mac
+socket_owner = libvirt-qemu
+socket_group = 64055
+socket_mode = 0600
 
 [session vm2]
 tap = tap1
@@ -51,7 +57,25 @@ socket = /tmp/vm2.sock
   EXPECT_EQ(s.quotas.requests_per_sec, 10u);
   EXPECT_EQ(s.quotas.request_burst, 5u);
   EXPECT_EQ(s.deny_helpers, (std::vector<std::int32_t>{5, 7}));
+  ASSERT_TRUE(s.guest_mac);
+  EXPECT_EQ(*s.guest_mac, (std::array<std::uint8_t, 6>{0x52, 0x54, 0x00, 0xab, 0xcd, 0x0f}));
+  EXPECT_EQ(s.chain_tx, translator::ChainTx::GuestMac);
+  EXPECT_EQ(s.socket_owner, "libvirt-qemu");
+  EXPECT_EQ(s.socket_group, "64055");
+  EXPECT_EQ(s.socket_mode, 0600u);
   EXPECT_EQ(c->sessions[1].quotas.max_maps, SessionQuotas{}.max_maps);
+  EXPECT_FALSE(c->sessions[1].guest_mac);
+  EXPECT_EQ(c->sessions[1].chain_tx, translator::ChainTx::GuestMac) << "the default";
+  EXPECT_EQ(c->sessions[1].socket_mode, 0660u);
+  for (const char* bad : {"guest_mac = 52:54:00:ab:cd", "guest_mac = 01:00:5e:00:00:01", "guest_mac = 52-54-00-ab-cd-ef",
+                          "guest_mac = 52:54:00:ab:cd:ef:00", "chain_tx = maybe", "socket_mode = 0800",
+                          "socket_mode = 01777", "socket_mode = rw"}) {
+    auto b = parse_config(std::string("[session a]\ntap = t\n") + bad + "\n", "x.conf");
+    EXPECT_FALSE(b) << bad;
+    if (!b) {
+      EXPECT_NE(b.error().message.find("x.conf:3:"), std::string::npos) << b.error().message;
+    }
+  }
   EXPECT_TRUE(validate_config(*c));
 }
 

@@ -3,7 +3,16 @@
 // back through MAP_LOOKUP; STATS, pins and the admin log agree.
 #include <gtest/gtest.h>
 
+#include <grp.h>
+#include <net/if.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <thread>
 
@@ -48,10 +57,10 @@ TEST(DaemonHappyPath, Xdp1TcOffloadCountsPacketsAndReadsRxcnt) {
   EXPECT_EQ(egress_links(tap.name()), 1);
   EXPECT_TRUE(path_exists("/sys/fs/bpf/xoffload/" + spec.name)) << "session pin dir";
 
-  // ... and did all that with four capabilities: CAP_NET_ADMIN (12),
-  // CAP_SYS_ADMIN (21), CAP_PERFMON (38), CAP_BPF (39); root's others are
-  // gone from every set, the bounding set included.
-  const std::uint64_t kept = (1ull << 12) | (1ull << 21) | (1ull << 38) | (1ull << 39);
+  // ... and did all that with five capabilities: CAP_CHOWN (0, the sockets'
+  // owner), CAP_NET_ADMIN (12), CAP_SYS_ADMIN (21), CAP_PERFMON (38),
+  // CAP_BPF (39); root's others are gone from every set, the bounding set included.
+  const std::uint64_t kept = (1ull << 0) | (1ull << 12) | (1ull << 21) | (1ull << 38) | (1ull << 39);
   const std::string status = test::run("cat /proc/" + std::to_string(daemon.pid()) + "/status");
   for (const char* set : {"CapPrm:", "CapEff:", "CapBnd:"}) {
     const auto at = status.find(set);
@@ -214,6 +223,142 @@ TEST(DaemonHappyPath, TapDisappearingSendsOffloadLostAndFreesEverything) {
   // The session still answers (and refuses loads while the tap is gone).
   auto caps = client->caps();
   EXPECT_TRUE(caps) << caps.error().message;
+}
+
+// A device recreated under the tap's name (a new ifindex) before the daemon
+// looks again is not the NIC a loaded program redirects into: the program,
+// loaded but not attached, carries the old ifindex as a constant. The guest
+// is told the offload is lost, and everything is freed.
+TEST(DaemonHappyPath, ARecreatedTapIsNotTheOneTheProgramsWereLoadedFor) {
+  auto tap = std::make_unique<test::Tap>();
+  const std::string tap_name = tap->name();
+  const int old_ifindex = tap->ifindex();
+  SessionSpec spec{unique_name("tr"), tap_name, "", ""};
+  Daemon daemon({spec});
+  auto client = connect_guest(daemon.session(0).socket);
+  ASSERT_TRUE(client) << client.error().message;
+  auto sub = xdp1_submission();
+  ASSERT_TRUE(sub) << sub.error().message;
+  auto off = offload(*client, *sub, ts::kFlavorTc, /*attach=*/false);
+  ASSERT_TRUE(off) << off.error().message;
+
+  tap.reset();  // deleted and, at once, created again under the same name
+  ASSERT_EQ(test::run_command("ip tuntap add dev " + tap_name + " mode tap").code, 0);
+  struct Deleter {
+    std::string name;
+    ~Deleter() { (void)test::run_command("ip link del " + name); }
+  } recreated{tap_name};
+  const int new_ifindex = int(if_nametoindex(tap_name.c_str()));
+  ASSERT_NE(new_ifindex, 0);
+  ASSERT_NE(new_ifindex, old_ifindex);
+  auto ev = client->wait_event(5000);
+  ASSERT_TRUE(ev) << ev.error().message << "\n" << daemon.log();
+  EXPECT_EQ(ev->kind, ts::EventKind::OffloadLost);
+  EXPECT_EQ(ev->prog, off->prog);
+  EXPECT_TRUE(bpf_objects_held_by(daemon.pid()).empty());
+}
+
+// `xoffload status` run in another network namespace (a fresh one, where
+// neither the daemon's tap nor its ifindex exists) still names the
+// tap, from the daemon's configuration and snapshot, and says which process
+// is connected to the session, and since when.
+TEST(DaemonStatus, FromAnotherNetnsNamesTheTapAndTheConnectedGuest) {
+  test::Tap tap;
+  SessionSpec spec{unique_name("st"), tap.name(), "", ""};
+  Daemon daemon({spec});
+  auto connected = connect_guest(daemon.session(0).socket);
+  ASSERT_TRUE(connected) << connected.error().message;
+  auto client = std::make_unique<transport::Client>(std::move(*connected));
+  auto sub = xdp1_submission();
+  ASSERT_TRUE(sub) << sub.error().message;
+  auto off = offload(*client, *sub, ts::kFlavorTc);
+  ASSERT_TRUE(off) << off.error().message << "\n" << daemon.log();
+  const std::string netns = unique_name("xost");
+  ASSERT_EQ(test::run_command("ip netns add " + netns).code, 0);
+  struct NetnsDeleter {
+    std::string name;
+    ~NetnsDeleter() { (void)test::run_command("ip netns del " + name); }
+  } netns_deleter{netns};
+  // nsenter --net: only the network namespace (ip netns exec would also
+  // mount a new /sys, hiding bpffs).
+  const std::string status = "nsenter --net=/run/netns/" + netns + " " + std::string(XO_CLI_BIN) + " status --config " +
+                             daemon.config_path() + " --session " + spec.name;
+  auto text = test::run_command(status + " 2>&1");
+  ASSERT_EQ(text.code, 0) << text.out;
+  EXPECT_NE(text.out.find("egress on " + tap.name() + " (ifindex " + std::to_string(tap.ifindex()) +
+                          ", in another network namespace)"),
+            std::string::npos)
+      << text.out;
+  EXPECT_NE(text.out.find("socket " + daemon.session(0).socket + ": guest pid " + std::to_string(getpid()) + " (uid 0)"),
+            std::string::npos)
+      << text.out;
+  auto json = test::run_command(status + " --json 2>&1");
+  ASSERT_EQ(json.code, 0) << json.out;
+  EXPECT_NE(json.out.find("\"tap\":\"" + tap.name() + "\""), std::string::npos) << json.out;
+  EXPECT_NE(json.out.find("\"pid\":" + std::to_string(getpid())), std::string::npos) << json.out;
+  const std::string record = daemon.state_dir() + "/" + spec.name + ".peer.json";
+  EXPECT_TRUE(path_exists(record));
+  client.reset();  // the guest leaves: the record goes with it (and the session with its pins)
+  for (int i = 0; i < 100 && path_exists(record); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_FALSE(path_exists(record));
+}
+
+// Whether a process with `uid`/`gid` (and no supplementary groups) can
+// connect to the unix socket at `path`: a forked child drops to them and
+// tries, as a QEMU running as its own user would.
+bool can_connect_as(uid_t uid, gid_t gid, const std::string& path) {
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    if (::setgroups(0, nullptr) != 0 || ::setgid(gid) != 0 || ::setuid(uid) != 0) ::_exit(2);
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    std::strncpy(a.sun_path, path.c_str(), sizeof a.sun_path - 1);
+    ::_exit(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 ? 0 : 1);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+// socket_owner/socket_group/socket_mode: the VMM's user can connect to its
+// VM's socket, another unprivileged user cannot, and a user that does not
+// exist stops the daemon with a line naming it.
+TEST(DaemonSocketAccess, OwnerGroupAndModeDecideWhoConnects) {
+  test::Tap tap;
+  SessionSpec spec{unique_name("sa"), tap.name(), "", "socket_owner = nobody\nsocket_group = 4242\nsocket_mode = 0640\n"};
+  Daemon daemon({spec});
+  // The socket appears at bind(); owner and mode follow a moment later.
+  struct stat st {};
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_EQ(::stat(daemon.session(0).socket.c_str(), &st), 0);
+    if ((st.st_mode & 07777) == 0640) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(st.st_uid, 65534u) << "nobody";
+  EXPECT_EQ(st.st_gid, 4242u);
+  EXPECT_EQ(st.st_mode & 07777, 0640u);
+  EXPECT_TRUE(can_connect_as(65534, 65534, daemon.session(0).socket)) << "the owner (mode 06xx)";
+  EXPECT_FALSE(can_connect_as(4243, 4242, daemon.session(0).socket)) << "the group may only read (mode 0640)";
+  EXPECT_FALSE(can_connect_as(4243, 4243, daemon.session(0).socket)) << "others get nothing";
+  auto client = connect_guest(daemon.session(0).socket);
+  ASSERT_TRUE(client) << client.error().message;  // the daemon's own side still works
+
+  const std::string conf = "/tmp/" + unique_name("sabad") + ".conf";
+  {
+    std::FILE* f = std::fopen(conf.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fprintf(f, "[session sabad]\ntap = %s\nsocket = /tmp/%s.sock\nsocket_owner = no-such-user-xo\n",
+                 tap.name().c_str(), unique_name("sabad").c_str());
+    std::fclose(f);
+  }
+  // (timeout: a daemon that wrongly started would serve forever)
+  auto r = test::run_command("timeout 10 " + std::string(XOFFLOADD_BIN) + " --config " + conf +
+                             " --foreground --state-dir /tmp/" + unique_name("sabadst") + " 2>&1");
+  std::remove(conf.c_str());
+  EXPECT_NE(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("session 'sabad': socket /tmp/"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("no user 'no-such-user-xo'"), std::string::npos) << r.out;
 }
 
 }  // namespace

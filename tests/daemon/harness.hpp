@@ -58,6 +58,7 @@ class Daemon {
   // Rewrites the configuration with `sessions` and sends SIGHUP.
   void reconfigure(std::vector<SessionSpec> sessions);
   const std::string& state_dir() const { return state_dir_; }
+  const std::string& config_path() const { return config_path_; }
   // Waits until every configured session's socket exists.
   void wait_for_sockets();
 

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 
+#include "host/core/names.hpp"
 #include "host/session/scrub.hpp"
 
 namespace xo::session {
@@ -36,9 +37,14 @@ TEST(Scrub, OrdinaryNumbersStay) {
 TEST(Scrub, KernelObjectNamesBecomeTheGuestsNames) {
   EXPECT_EQ(scrub("R1=map_ptr(map=xovm1_rxcnt,ks=4,vs=8)"), "R1=map_ptr(map=rxcnt,ks=4,vs=8)");
   const HostIdentity long_name{"guest42", "vnet7", {}};
-  // names.hpp shortens the session first: "xogues_counters".
-  EXPECT_EQ(scrub("map=xogues_counters", long_name), "map=counters");
+  // names.hpp shortens the session first and tags the name with a hash of
+  // the host's session name: both go.
+  const std::string shortened = host::kernel_object_name("guest42", "counters");
+  ASSERT_EQ(shortened.size(), host::kKernelNameMax);
+  EXPECT_EQ(scrub("map=" + shortened + ",ks=4", long_name), "map=count,ks=4");
   EXPECT_EQ(scrub("map=xoguest42_x", long_name), "map=x");
+  const HostIdentity dashed{"vm-1", "vnet7", {}};
+  EXPECT_EQ(scrub("map=" + host::kernel_object_name("vm-1", "rx") + ")", dashed), "map=rx)");
   // A guest's own name that merely contains the letters stays.
   EXPECT_EQ(scrub("map=myxovm1_a"), "map=myxovm1_a");
 }

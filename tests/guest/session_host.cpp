@@ -96,10 +96,16 @@ void SessionHost::serve_connection_once() {
     conn_->queue(session_->handle_frame(conn_->pending().front()).value());
     conn_->pending().pop_front();
   }
+  conn_->queue_close_reply();
   (void)conn_->flush();
   // The port outlives the guest process: a hang-up ends the connection,
   // not the session.
   if (!alive || conn_->closing()) conn_.reset();
+}
+
+void SessionHost::drop_connection() {
+  std::lock_guard lock(mu_);
+  conn_.reset();
 }
 
 std::vector<std::uint16_t> SessionHost::request_types() const {

@@ -57,6 +57,10 @@ class SessionHost {
   std::uint32_t map_max_entries(const std::string& map_name) const;
   // Sends an EVENT to the connected guest.
   void send_event(const transport::Event& event);
+  // Closes the guest's connection and keeps the session, as when a daemon
+  // restarts and adopts the session: the guest sees its channel fail, and a
+  // new connection finds its old handles.
+  void drop_connection();
 
  private:
   SessionHost(session::SessionQuotas quotas);

@@ -13,6 +13,7 @@
 #include "host/core/kernel_census.hpp"
 #include "host/core/names.hpp"
 #include "host/core/pins.hpp"
+#include "host/core/stats_map.hpp"
 #include "tests/host/netdev.hpp"
 #include "tests/host/raw_progs.hpp"
 
@@ -22,6 +23,32 @@ namespace {
 std::string unique_session(const char* what) {
   static int n = 0;
   return std::string("t") + what + std::to_string(getpid()) + "_" + std::to_string(n++);
+}
+
+// The stats map carries BTF: bpftool labels every counter of every CPU row
+// by action, and the counters it shows are the ones read_stats_map sums.
+TEST(StatsMap, BpftoolLabelsEachActionThroughBtf) {
+  auto fd = host::create_stats_map("xo_t_stats");
+  ASSERT_TRUE(fd) << fd.error().message;
+  auto rows = host::stats_map_cpus(fd->get());
+  ASSERT_TRUE(rows) << rows.error().message;
+  std::vector<std::uint64_t> value(*rows * translator::kStatsRowBytes / 8, 0);
+  value[1] = 7;                                      // CPU 0, XDP_DROP
+  if (*rows > 1) value[translator::kStatsRowBytes / 8 + 2] = 5;  // CPU 1, XDP_PASS
+  std::uint32_t key = 0;
+  ASSERT_EQ(bpf_map_update_elem(fd->get(), &key, value.data(), 0), 0);
+  bpf_map_info info{};
+  std::uint32_t len = sizeof info;
+  ASSERT_EQ(bpf_obj_get_info_by_fd(fd->get(), &info, &len), 0);
+  EXPECT_NE(info.btf_value_type_id, 0u);
+  const auto dump = test::run_command("bpftool map dump id " + std::to_string(info.id) + " 2>&1");
+  ASSERT_EQ(dump.code, 0) << dump.out;
+  for (const char* label : {"\"cpu\"", "\"aborted\"", "\"drop\": 7", "\"tx\"", "\"redirect\"", "\"unknown\""})
+    EXPECT_NE(dump.out.find(label), std::string::npos) << label << "\n" << dump.out;
+  auto totals = host::read_stats_map(fd->get());
+  ASSERT_TRUE(totals) << totals.error().message;
+  EXPECT_EQ((*totals)[1], 7u);
+  if (*rows > 1) EXPECT_EQ((*totals)[2], 5u);
 }
 
 TEST(BtfLoader, LoadsValidBtf) {

@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <regex>
+#include <set>
+
 #include <string>
 #include <vector>
 
@@ -13,11 +16,23 @@ namespace {
 TEST(Names, KernelObjectNamesFitAndKeepSessionAndGuestName) {
   EXPECT_EQ(kernel_object_name("vm1", "rxcnt"), "xovm1_rxcnt");
   EXPECT_EQ(kernel_object_name("vm1", "xdp_prog1"), "xovm1_xdp_prog1");
-  EXPECT_EQ(kernel_object_name("guest42", "counters"), "xogues_counters");
-  // Long guest names: session keeps 3 chars, name is cut to fit.
-  EXPECT_EQ(kernel_object_name("session", "a_very_long_map_name"), "xoses_a_very_lo");
-  // Characters the kernel refuses become '_'.
-  EXPECT_EQ(kernel_object_name("vm-1", "x/y"), "xovm_1_x_y");
+  // Shortened: the session first, then the name, and a hash tag ends it.
+  const std::regex tagged("xo[A-Za-z0-9_.]+_[A-Za-z0-9_.]*[0-9a-f]{4}");
+  const std::string g = kernel_object_name("guest42", "counters");
+  EXPECT_EQ(g.substr(0, 10), "xogue_coun") << g;
+  EXPECT_TRUE(std::regex_match(g, tagged)) << g;
+  EXPECT_EQ(kernel_object_name("session", "a_very_long_map_name").substr(0, 11), "xoses_a_ver");
+  // Characters the kernel refuses become '_'; a rewritten session is tagged.
+  EXPECT_EQ(kernel_object_name("vm1", "x/y"), "xovm1_x_y");
+  EXPECT_EQ(kernel_object_name("vm-1", "x/y").substr(0, 10), "xovm_1_x_y");
+  // Names that read alike once shortened or rewritten stay distinct: two
+  // sessions sharing a long prefix, two maps sharing a long prefix, and
+  // "vm-1" against "vm_1".
+  std::set<std::string> seen;
+  for (const char* session : {"production_vm_01", "production_vm_02", "vm-1", "vm_1"})
+    for (const char* map : {"counters_ipv4_ingress", "counters_ipv4_egress", "rxcnt", "x"})
+      EXPECT_TRUE(seen.insert(kernel_object_name(session, map)).second) << session << " " << map;
+  EXPECT_EQ(kernel_object_name("guest42", "counters"), g) << "stable";
   for (auto [s, n] : {std::pair{"a", ""}, {"abcdefghijklmnopqrst", "b"}, {"x", ".data"}})
     EXPECT_LE(kernel_object_name(s, n).size(), kKernelNameMax) << s << " " << n;
 }

@@ -2,6 +2,8 @@
 // Offload (preverify, translate, kernel load, attach) on real taps and
 // veths, traffic through the kernel, counts read back through the guest's
 // map handles. Each test process runs in its own netns (main.cpp).
+#include <array>
+#include <algorithm>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <gtest/gtest.h>
@@ -289,6 +291,51 @@ TEST_F(OffloadTest, ChainFlavorDropsOrBouncesWhatTheIngressProgramWouldRedirect)
     int at_tap = 0;
     for (auto& f : tap.read_frames(300)) at_tap += f == frame;
     EXPECT_EQ(at_tap, 3);
+  }
+}
+
+// chain XDP_TX leaves through the uplink: under ChainTx::GuestMac only a
+// frame whose source is the guest's MAC goes (xdp2 swaps the MACs, so its
+// bounces carry kGuestMac); with another guest MAC configured, or under
+// ChainTx::Drop, every bounce is dropped and counted as a policy drop.
+TEST_F(OffloadTest, ChainTxLeavesOnlyWithTheGuestsSourceMac) {
+  test::Tap tap;
+  test::Veth veth;
+  test::XdpPass peer_pass(veth.peer_ifindex());
+  const std::array<std::uint8_t, 6> guest = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
+  const std::array<std::uint8_t, 6> other = {0x52, 0x54, 0x00, 0x12, 0x34, 0x57};
+  static_assert(sizeof kGuestMac == 6);
+  ASSERT_TRUE(std::equal(guest.begin(), guest.end(), kGuestMac));
+  struct Case {
+    translator::ChainTx tx;
+    std::array<std::uint8_t, 6> mac;
+    bool leaves;
+  };
+  for (const Case& c : {Case{translator::ChainTx::GuestMac, guest, true}, Case{translator::ChainTx::GuestMac, other, false},
+                        Case{translator::ChainTx::Drop, guest, false}, Case{translator::ChainTx::Any, other, true}}) {
+    SCOPED_TRACE(int(c.tx));
+    SCOPED_TRACE(int(c.mac[5]));
+    Submission sub = example("xdp2", "xdp_prog1");
+    test::IngressProgram ing;
+    test::PacketSocket sender(veth.peer_ifindex());
+    auto frame = test::ipv4_frame(kProtoUdp, kGuestMac, kPeerMac, 50);
+    constexpr int kFrames = 6;
+    OffloadOptions o{.session = unique_session("tx"), .tap = tap.name(), .flavor = Flavor::Chain};
+    o.chain_tx = c.tx;
+    o.guest_mac = c.mac;
+    auto off = Offload::load(o, sub, policy);
+    ASSERT_TRUE(off) << off.error().message;
+    test::load_ingress(ing, off->pin_dir() + "/chain_" + tap.name(), tap.ifindex(), veth.ifindex());
+    if (HasFatalFailure()) return;
+    for (int i = 0; i < kFrames; ++i) ASSERT_EQ(sender.send(frame), 0);
+    int bounced = 0;
+    for (auto& f : sender.receive(400)) bounced += macs_swapped(f, frame);
+    EXPECT_TRUE(tap.read_frames(100).empty()) << "frames reached the guest";
+    auto stats = off->stats();
+    ASSERT_TRUE(stats);
+    EXPECT_EQ(bounced, c.leaves ? kFrames : 0);
+    EXPECT_EQ(stats->count[3], c.leaves ? std::uint64_t(kFrames) : 0u);  // XDP_TX
+    EXPECT_EQ(stats->count[5], c.leaves ? 0u : std::uint64_t(kFrames));  // policy drop
   }
 }
 

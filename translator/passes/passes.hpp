@@ -25,6 +25,7 @@
 //   prog 'xdp_prog1': insn 17 (xdp1_kern.c:42): helper bpf_fib_lookup (69) ...
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -56,6 +57,15 @@ inline constexpr std::uint32_t kStatsMapHandle = 0;
 // nullopt when the host kernel has no such function.
 using KfuncIdOf = std::function<std::optional<std::int32_t>(const std::string& name)>;
 
+// chain: what XDP_TX may send out of the host's uplink. Those frames are
+// the guest's own making and bypass the tap's and the bridge's
+// anti-spoofing, so a host may insist on the guest's MAC as their source.
+enum class ChainTx : std::uint8_t {
+  Any,       // as the program says
+  GuestMac,  // source MAC must be guest_mac, else dropped and counted (policy drop)
+  Drop,      // every XDP_TX is dropped and counted (policy drop)
+};
+
 struct TranslateOptions {
   Flavor flavor = Flavor::Tc;
   std::uint32_t tap_ifindex = 0;    // redirect target (TX in tc, PASS in chain)
@@ -63,6 +73,8 @@ struct TranslateOptions {
   std::uint32_t guest_ifindex = 0;  // what ctx->ingress_ifindex reads as
   KfuncIdOf kfunc_id;               // empty: kfunc calls are refused (no host BTF to resolve them)
   std::uint32_t stats_cpus = 0;     // rows of the stats map: the host's possible CPUs (>= 1 with stats)
+  ChainTx chain_tx = ChainTx::Any;
+  std::array<std::uint8_t, 6> guest_mac{};  // ChainTx::GuestMac
 };
 
 // The per-action stats map: an ARRAY with one value (key 0) of

@@ -1,0 +1,81 @@
+// NativeXdp: libbpf open -> size maps -> load -> bpf_xdp_attach, and the
+// samples' careful detach.
+#include "guest/client/native_xdp.hpp"
+
+#include <linux/if_link.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace xo::guest {
+namespace {
+
+Error libbpf_error(const std::string& what, int rc) {
+  const int code = rc < 0 ? -rc : (errno ? errno : EINVAL);
+  return err(code, what + ": " + std::strerror(code));
+}
+
+}  // namespace
+
+Result<std::unique_ptr<NativeXdp>> NativeXdp::attach(const std::string& object, std::uint32_t ifindex,
+                                                     const NativeOptions& options) {
+  std::unique_ptr<NativeXdp> self(new NativeXdp);
+  self->obj_ = bpf_object__open_file(object.c_str(), nullptr);
+  if (const long e = libbpf_get_error(self->obj_); !self->obj_ || e) {
+    self->obj_ = nullptr;
+    return libbpf_error("cannot open " + object, int(e));
+  }
+  bpf_program* prog = nullptr;
+  for (bpf_program* p = bpf_object__next_program(self->obj_, nullptr); p;
+       p = bpf_object__next_program(self->obj_, p)) {
+    const bool chosen = options.program ? *options.program == bpf_program__name(p) : prog == nullptr;
+    bpf_program__set_autoload(p, chosen);  // load only the one we attach, as libxdp does
+    if (chosen) prog = p;
+  }
+  if (!prog)
+    return err(ENOENT, object + " has no program" + (options.program ? " '" + *options.program + "'" : ""));
+  for (const auto& [name, entries] : options.map_sizes) {
+    bpf_map* m = bpf_object__find_map_by_name(self->obj_, name.c_str());
+    if (!m) return err(ENOENT, object + " has no map '" + name + "'");
+    if (int rc = bpf_map__set_max_entries(m, entries); rc) return libbpf_error("map '" + name + "' size", rc);
+  }
+  if (int rc = bpf_object__load(self->obj_); rc) return libbpf_error("loading " + object, rc);
+  const int fd = bpf_program__fd(prog);
+  self->ifindex_ = ifindex;
+  self->mode_ = options.xdp_flags & XDP_FLAGS_MODES;
+  if (int rc = bpf_xdp_attach(int(ifindex), fd, options.xdp_flags, nullptr); rc < 0)
+    return libbpf_error("attaching XDP on ifindex " + std::to_string(ifindex), rc);
+  self->attached_ = true;
+  self->prog_name_ = bpf_program__name(prog);
+  bpf_prog_info info{};
+  __u32 len = sizeof info;
+  if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0) self->prog_id_ = info.id;
+  return self;
+}
+
+std::string NativeXdp::detach() {
+  if (!attached_) return {};
+  attached_ = false;
+  __u32 current = 0;
+  if (bpf_xdp_query_id(int(ifindex_), int(mode_), &current) != 0) return "cannot query the interface's XDP program";
+  if (current == 0) return "couldn't find a prog id on a given interface";
+  if (current != prog_id_) return "program on interface changed, not removing";
+  bpf_xdp_detach(int(ifindex_), mode_, nullptr);
+  return {};
+}
+
+NativeXdp::~NativeXdp() {
+  detach();
+  if (obj_) bpf_object__close(obj_);
+}
+
+Result<int> NativeXdp::map_fd(const std::string& name) const {
+  const bpf_map* m = bpf_object__find_map_by_name(obj_, name.c_str());
+  if (!m) return err(ENOENT, "no map '" + name + "'");
+  return bpf_map__fd(m);
+}
+
+}  // namespace xo::guest

@@ -1,0 +1,57 @@
+// An XDP object loaded and attached in this (the guest's) kernel by libbpf,
+// as the Linux samples do: the native way to run a program, and what guest
+// tools fall back to when the host stops running an offloaded one.
+//
+// RAII: the destructor detaches the program only if it is still the one on
+// the interface (the samples' int_exit rule: never remove someone else's),
+// then closes the object, which frees its maps.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "core/result.hpp"
+
+struct bpf_object;
+
+namespace xo::guest {
+
+struct NativeOptions {
+  std::optional<std::string> program;  // which program of the object (nullopt: the first)
+  std::map<std::string, std::uint32_t, std::less<>> map_sizes;  // max_entries before load
+  std::uint32_t xdp_flags = 0;  // XDP_FLAGS_* for bpf_xdp_attach (mode, UPDATE_IF_NOEXIST)
+};
+
+class NativeXdp {
+ public:
+  // Opens, sizes, loads and attaches `object` on `ifindex`. Errors carry
+  // libbpf's errno.
+  static Result<std::unique_ptr<NativeXdp>> attach(const std::string& object, std::uint32_t ifindex,
+                                                   const NativeOptions& options);
+  ~NativeXdp();
+  NativeXdp(const NativeXdp&) = delete;
+  NativeXdp& operator=(const NativeXdp&) = delete;
+
+  // fd of the map named `name` in the object; an Error when there is none.
+  Result<int> map_fd(const std::string& name) const;
+  std::uint32_t prog_id() const { return prog_id_; }
+  const std::string& prog_name() const { return prog_name_; }
+  // Detaches now (the destructor then only closes). A no-op the second time.
+  // Returns what was found on the interface: the detach is skipped, with a
+  // message, when another program replaced ours.
+  std::string detach();
+
+ private:
+  NativeXdp() = default;
+  bpf_object* obj_ = nullptr;
+  std::uint32_t ifindex_ = 0;
+  std::uint32_t mode_ = 0;
+  std::uint32_t prog_id_ = 0;
+  std::string prog_name_;
+  bool attached_ = false;
+};
+
+}  // namespace xo::guest
