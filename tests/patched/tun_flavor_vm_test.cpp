@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <string>
@@ -53,6 +54,9 @@ TEST(TunFlavor, StaysXdpWithIfindexConstantAndBpfXdpAttachType) {
 }
 
 std::string kernel_image() {
+  // XO_PATCHED_KERNEL overrides (e.g. a kernel with the hook broken on
+  // purpose, to see this test fail).
+  if (const char* k = std::getenv("XO_PATCHED_KERNEL"); k && *k) return k;
   // A cache hit after the patched_kernel_build fixture: prints the path.
   std::string cmd = std::string(XO_KERNEL_BUILD) + " --print-path";
   FILE* p = ::popen(cmd.c_str(), "r");
