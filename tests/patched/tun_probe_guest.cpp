@@ -262,11 +262,15 @@ int main(int argc, char** argv) {
   const bool looked = looked_before && read_stats(stats, image->stats_cpus, after);
   std::uint64_t d[6];
   for (int i = 0; i < 6; ++i) d[i] = after[i] - before[i];
-  check("stats_counted", looked && d[1] == 3 && d[3] == 3 && d[2] == 5u + std::uint64_t(others) && d[0] == 0 &&
-                             d[4] == 0 && d[5] == 0,
+  // Stack frames passed after the reader's drain but before the stats read
+  // are still in the ring: they may add to the passes, never to the rest.
+  int late = 0;
+  drain_reader(tap, 300, &late);
+  check("stats_counted", looked && d[1] == 3 && d[3] == 3 && d[2] >= 5u + std::uint64_t(others) &&
+                             d[2] <= 5u + std::uint64_t(others + late) && d[0] == 0 && d[4] == 0 && d[5] == 0,
         "aborted=" + std::to_string(d[0]) + " drop=" + std::to_string(d[1]) + " pass=" + std::to_string(d[2]) +
             " tx=" + std::to_string(d[3]) + " redirect=" + std::to_string(d[4]) + " other_frames=" +
-            std::to_string(others));
+            std::to_string(others) + "+" + std::to_string(late));
 
   // Detach (RAII owner): the hook is empty, a 'D' frame reaches the reader.
   attached->detach();
