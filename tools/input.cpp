@@ -34,8 +34,10 @@ Result<std::uint32_t> u32_option(const Args& args, std::string_view name, std::u
 Result<Flavor> flavor_option(const Args& args) {
   std::string f = args.get("--flavor").value_or("tc");
   auto flavor = parse_flavor(f);
-  if (!flavor || (*flavor != Flavor::Tc && *flavor != Flavor::Chain))
-    return err("--flavor: '" + f + "' is not a flavor this host runs (tc or chain)");
+  // tun needs the patched host tun (kernel-patches/); loading it elsewhere
+  // fails at the attach with the kernel's EOPNOTSUPP, naming the patch.
+  if (!flavor || (*flavor != Flavor::Tc && *flavor != Flavor::Chain && *flavor != Flavor::Tun))
+    return err("--flavor: '" + f + "' is not a flavor this host runs (tc, chain or tun)");
   return *flavor;
 }
 

@@ -49,9 +49,9 @@ std::string map_pin_leaf(const MapDef& d) { return pin_leaf("map_", d.name); }
 
 Status Offload::check(const OffloadOptions& options, const Submission& s, const Policy& policy) {
   if (auto st = validate_session_name(options.session); !st) return st.error();
-  if (options.flavor != Flavor::Tc && options.flavor != Flavor::Chain)
+  if (options.flavor != Flavor::Tc && options.flavor != Flavor::Chain && options.flavor != Flavor::Tun)
     return err(EOPNOTSUPP, "flavor " + std::string(flavor_name(options.flavor)) +
-               " is not supported by this host yet (use tc or chain)");
+               " is not supported by this host yet (use tc, chain or tun)");
   if (!(policy.flavors() & flavor_bit(options.flavor)))
     return err(EOPNOTSUPP, "flavor " + std::string(flavor_name(options.flavor)) + " is disabled by the host policy");
   const std::string label = Diagnoser(s).label() + ": ";
@@ -179,6 +179,12 @@ Result<Offload> Offload::load(const OffloadOptions& options, const Submission& s
     off.chain_.emplace(std::move(*slot));
     if (options.attach)
       if (auto s = off.chain_->set(off.prog_.get()); !s) return s.error();
+  } else if (options.flavor == Flavor::Tun) {
+    if (options.attach) {
+      auto tun = TunTxXdp::attach(options.tap, off.prog_.get());
+      if (!tun) return tun.error();
+      off.tun_.emplace(std::move(*tun));
+    }
   } else if (options.attach) {
     std::string fallback;
     auto tc = TapEgress::attach(ifindex, off.prog_.get(), off.pins_.path(kTcxEgressLeaf), &fallback);
@@ -198,6 +204,8 @@ Status Offload::reload(const Submission& submission, const Policy& policy, LoadR
     if (auto s = tc_->replace(loaded->prog.get()); !s) return s.error();
   } else if (chain_ && chain_->occupied()) {
     if (auto s = chain_->set(loaded->prog.get()); !s) return s.error();
+  } else if (tun_) {
+    if (auto s = tun_->replace(loaded->prog.get()); !s) return s.error();
   }
   pins_.unpin("prog");
   for (const auto& m : maps_.all()) pins_.unpin(map_pin_leaf(m.def));
@@ -221,9 +229,11 @@ Status Offload::persist() {
   pins_.release();
   if (tc_) tc_->release();
   if (chain_) chain_->release();
+  if (tun_) tun_->release();
   // Our fds go now; the pins and the attachment hold the objects.
   tc_.reset();
   chain_.reset();
+  tun_.reset();
   prog_.reset();
   prog_id_ = 0;
   maps_ = HostMaps{};

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "host/core/attach_chain.hpp"
+#include "host/core/attach_tun.hpp"
 #include "host/core/attach_egress.hpp"
 #include "host/core/btf_loader.hpp"
 #include "host/core/host_maps.hpp"
@@ -166,6 +167,7 @@ class Offload {
   std::string prog_name_, prog_kernel_name_;
   std::optional<ChainSlot> chain_;
   std::optional<TapEgress> tc_;  // tcx link (pinned as link_egress) or cls_bpf fallback
+  std::optional<TunTxXdp> tun_;  // the patched tun's Tx-path hook (tun flavor)
 };
 
 }  // namespace xo::host

@@ -53,6 +53,8 @@ OffloadStatus Offload::status() const {
     s.chain_map_id = chain_->map_id();
     s.attach = chain_->occupied() ? "chain slot 0 of " + pins_.path(chain_->pin_leaf())
                                   : "chain prog array " + pins_.path(chain_->pin_leaf()) + " (slot empty)";
+  } else if (tun_) {
+    s.attach = "tun Tx-path XDP on " + options_.tap;
   } else {
     s.attach = "not attached";
   }

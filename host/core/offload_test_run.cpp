@@ -48,8 +48,10 @@ std::string action_from_verdict(Flavor f, std::uint32_t v) {
       default: return "UNKNOWN";
     }
   }
-  // chain: PASS was turned into the redirect to the tap.
-  return v == XDP_REDIRECT ? "XDP_PASS" : xdp_name(v);
+  // chain: PASS was turned into the redirect to the tap. tun: every
+  // action is native (the translator turned REDIRECT into DROP).
+  if (f == Flavor::Chain && v == XDP_REDIRECT) return "XDP_PASS";
+  return xdp_name(v);
 }
 
 }  // namespace

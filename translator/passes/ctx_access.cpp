@@ -307,4 +307,28 @@ Result<std::vector<CtxLoad>> find_ctx_loads(const std::vector<isa::Insn>& insns,
   return loads;
 }
 
+// Shared by the XDP -> XDP lowerings (chain, tun): the frame is the same, so
+// data, data_end and data_meta stay; what the host kernel would answer about
+// itself (its ifindex, its queue) becomes what the guest would have read.
+Status lower_xdp_ctx_loads(isa::Rewriter& rw, const std::vector<isa::Insn>& insns,
+                           const isa::Structure& st, PassContext& ctx) {
+  auto loads = find_ctx_loads(insns, st, ctx);
+  if (!loads) return loads.error();
+  for (const CtxLoad& c : *loads) {
+    const auto& l = std::get<isa::Load>(insns[c.index]);
+    auto set_constant = [&](std::uint32_t v) {
+      rw.replace(c.index, {isa::Emit{isa::Bin{isa::AluOp::Mov, false, l.dst, isa::Imm{static_cast<std::int32_t>(v)}}}});
+    };
+    switch (c.field) {
+      case uapi::kXdpIngressIfindex: set_constant(ctx.options.guest_ifindex); break;
+      case uapi::kXdpRxQueueIndex: set_constant(0); break;
+      case uapi::kXdpEgressIfindex:
+        return ctx.diag.at(st.layout[c.index],
+                           "ctx->egress_ifindex is readable only by devmap programs");
+      default: break;  // data, data_end, data_meta: the same frame, the same fields
+    }
+  }
+  return Ok{};
+}
+
 }  // namespace xo::translator

@@ -27,4 +27,10 @@ struct CtxLoad {
 Result<std::vector<CtxLoad>> find_ctx_loads(const std::vector<isa::Insn>& insns,
                                             const isa::Structure& structure, PassContext& ctx);
 
+// XDP -> XDP (chain, tun): ctx->ingress_ifindex reads the guest's ifindex
+// (TranslateOptions::guest_ifindex), ctx->rx_queue_index reads 0 (the guest
+// queue is not chosen yet), ctx->egress_ifindex is refused (devmap only).
+Status lower_xdp_ctx_loads(isa::Rewriter& rw, const std::vector<isa::Insn>& insns,
+                           const isa::Structure& structure, PassContext& ctx);
+
 }  // namespace xo::translator

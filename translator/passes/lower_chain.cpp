@@ -41,27 +41,6 @@ namespace {
 
 using namespace isa;
 
-Status lower_ctx_loads(Rewriter& rw, const std::vector<Insn>& insns, const Structure& st,
-                       PassContext& ctx) {
-  auto loads = find_ctx_loads(insns, st, ctx);
-  if (!loads) return loads.error();
-  for (const CtxLoad& c : *loads) {
-    const auto& l = std::get<Load>(insns[c.index]);
-    auto set_constant = [&](std::uint32_t v) {
-      rw.replace(c.index, {Emit{Bin{AluOp::Mov, false, l.dst, Imm{static_cast<std::int32_t>(v)}}}});
-    };
-    switch (c.field) {
-      case uapi::kXdpIngressIfindex: set_constant(ctx.options.guest_ifindex); break;
-      case uapi::kXdpRxQueueIndex: set_constant(0); break;
-      case uapi::kXdpEgressIfindex:
-        return ctx.diag.at(st.layout[c.index],
-                           "ctx->egress_ifindex is readable only by devmap programs");
-      default: break;  // data, data_end, data_meta: the same frame, the same fields
-    }
-  }
-  return Ok{};
-}
-
 // XDP_TX -> the policy-drop pseudo action (kStatsSlotUnknown): counted there,
 // then dropped by the dispatch below (> XDP_TX).
 constexpr std::int32_t kRefusedTx = std::int32_t(kStatsSlotUnknown);
@@ -113,7 +92,7 @@ Snippet chain_return_epilogue(const TranslateOptions& o, std::optional<std::int1
 Result<Rewritten> lower_chain(const std::vector<Insn>& insns, const Structure& structure,
                               PassContext& ctx) {
   Rewriter rw(insns);
-  if (auto s = lower_ctx_loads(rw, insns, structure, ctx); !s) return s.error();
+  if (auto s = lower_xdp_ctx_loads(rw, insns, structure, ctx); !s) return s.error();
   lower_check_mtu(rw, insns, ctx);
   if (auto s = lower_kfunc_calls(rw, insns, structure, ctx); !s) return s.error();
   // The TX source check needs ctx at the exit: the entry keeps it on the

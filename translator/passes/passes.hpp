@@ -10,8 +10,10 @@
 //   2. helper_allowlist every helper and kfunc call re-checked against the
 //                       Policy for this flavor; ld_imm64 BTF_ID refused
 //   3. lower_tc |       XDP -> SCHED_CLS: ctx offsets, ifindex constant, helper
-//      lower_chain      lowering, one shared return epilogue (tc); or XDP ->
-//                       XDP with PASS redirected to the tap (chain). Both use
+//      lower_chain |    lowering, one shared return epilogue (tc); or XDP ->
+//      lower_tun        XDP with PASS redirected to the tap (chain); or XDP ->
+//                       XDP on a patched tun's Tx-path hook, every action
+//                       native (tun, kernel-patches/). All use
 //                       ctx_access (ctx loads, through spills too), guest_mtu
 //                       (bpf_check_mtu answers for the tap) and kfuncs
 //                       (kfunc names -> host BTF ids, xdp -> skb in tc)
@@ -95,6 +97,7 @@ struct Translated {
   std::uint32_t prog_type = 0;             // enum bpf_prog_type
   std::uint32_t expected_attach_type = 0;  // enum bpf_attach_type: BPF_XDP for chain
                                            // (must match the tail-calling ingress program)
+                                           // and tun (TUNSETTXXDP accepts BPF_XDP only)
   std::vector<FuncInfo> func_info;
   std::vector<LineInfo> line_info;
   isa::IndexMap index_map;  // guest slot <-> host slot
@@ -159,6 +162,10 @@ Status lower_kfunc_calls(isa::Rewriter& rw, const std::vector<isa::Insn>& insns,
 // lower_chain.cpp: XDP -> XDP tail-called from the host's ingress program.
 Result<isa::Rewritten> lower_chain(const std::vector<isa::Insn>& insns,
                                    const isa::Structure& structure, PassContext& ctx);
+
+// lower_tun.cpp: XDP -> XDP on the tap's Tx path (patched host tun).
+Result<isa::Rewritten> lower_tun(const std::vector<isa::Insn>& insns,
+                                 const isa::Structure& structure, PassContext& ctx);
 
 // The last step of every lowering. The rewriter (translator/isa) sits below
 // the Diagnoser and names no program; its errors (an offset that no longer

@@ -14,9 +14,10 @@ Result<isa::Rewritten> lower_for_flavor(const std::vector<isa::Insn>& insns,
   switch (ctx.options.flavor) {
     case Flavor::Tc: return lower_tc(insns, st, ctx);
     case Flavor::Chain: return lower_chain(insns, st, ctx);
+    case Flavor::Tun: return lower_tun(insns, st, ctx);
     default:
       return ctx.diag.whole("flavor " + std::string(flavor_name(ctx.options.flavor)) +
-                            " is not supported by this translator; use tc or chain");
+                            " is not supported by this translator; use tc, chain or tun");
   }
 }
 
@@ -29,8 +30,10 @@ std::uint32_t prog_type_of(Flavor f) {
 // its expected_attach_type matches the array's owner (the caller). libbpf
 // loads every SEC("xdp") program, hence every host ingress program, as
 // BPF_XDP; so the chain program must say BPF_XDP too. tc filters ignore it.
+// A tun program is attached with TUNSETTXXDP, which (like every XDP attach
+// point outside prog arrays) takes BPF_XDP programs only.
 std::uint32_t expected_attach_type_of(Flavor f) {
-  return f == Flavor::Chain ? uapi::kAttachTypeXdp : 0;
+  return f == Flavor::Chain || f == Flavor::Tun ? uapi::kAttachTypeXdp : 0;
 }
 
 }  // namespace
