@@ -21,6 +21,7 @@
 #include <netinet/in.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <map>
 #include <regex>
 #include <string>
@@ -108,7 +109,10 @@ std::string egress_hook(const std::string& netns, const std::string& tap) {
 TEST(PatchedOffload, IpLinkXdpoffloadRunsXdp1OnTheHost) {
   const std::string qemu = run_build_script(XO_QEMU_BUILD);
   ASSERT_FALSE(qemu.empty()) << "qemu-patches/build failed";
-  const std::string kernel = run_build_script(XO_KERNEL_BUILD);
+  // XO_PATCHED_KERNEL names another guest kernel (e.g. one without the
+  // driver patch, to see this test fail).
+  const char* kernel_env = std::getenv("XO_PATCHED_KERNEL");
+  const std::string kernel = kernel_env && *kernel_env ? kernel_env : run_build_script(XO_KERNEL_BUILD);
   ASSERT_FALSE(kernel.empty()) << "kernel-patches/build failed";
   ASSERT_EQ(system("mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf"), 0);
   auto vm_dir = ensure_vm_image();
