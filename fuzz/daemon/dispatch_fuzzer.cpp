@@ -94,7 +94,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       check_reply(conn.pending().front(), session.handle_frame(conn.pending().front()).value());
       conn.pending().pop_front();
     }
-    // A framing error is answered (one ERROR reply queued) before closing.
+    // A framing error is answered (one ERROR reply queued, after the replies
+    // to the frames before it) before closing.
+    conn.queue_close_reply();
     if (conn.closing() && conn.queued_bytes() == 0) __builtin_trap();
     session.reset("fuzz end");
     if (live.btfs || live.maps || live.progs || live.attached) __builtin_trap();

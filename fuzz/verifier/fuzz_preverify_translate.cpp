@@ -128,10 +128,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto translated = xo::translator::translate(sub, policy, options);
   if (!translated.ok()) {
     check_rejection(translated.error(), sub);
-    // Only tc and chain are translated here; other flavors must be refused.
+    // Only tc, chain and tun are translated here; other flavors must be refused.
     return 0;
   }
-  require(c.flavor == xo::Flavor::Tc || c.flavor == xo::Flavor::Chain);
+  require(c.flavor == xo::Flavor::Tc || c.flavor == xo::Flavor::Chain || c.flavor == xo::Flavor::Tun);
   auto bytes = translated->encode(sub, host_fd_of_handle);
   require(bytes.ok());
   check_translation(*translated, *bytes, c, sub.insns.size());
