@@ -24,15 +24,6 @@ Status validate_component(std::string_view what, std::string_view s) {
   return Ok{};
 }
 
-std::string kernel_chars(std::string_view s) {
-  std::string out(s);
-  for (char& c : out)
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-          c == '.'))
-      c = '_';
-  return out;
-}
-
 }  // namespace
 
 Status validate_session_name(std::string_view session) {
@@ -45,6 +36,21 @@ std::string pin_leaf(std::string_view prefix, std::string_view name) {
   std::string out(prefix.substr(0, kPinNameMax));
   for (char c : name.substr(0, kPinNameMax - out.size())) out += safe_path_char(c) ? c : '_';
   return out;
+}
+
+bool kernel_name_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.';
+}
+
+std::string kernel_chars(std::string_view s) {
+  std::string out(s);
+  for (char& c : out)
+    if (!kernel_name_char(c)) c = '_';
+  return out;
+}
+
+bool kernel_name_tagged(std::string_view session, std::size_t name_length) {
+  return name_length == kKernelNameMax || kernel_chars(session) != session;
 }
 
 std::string kernel_object_name(std::string_view session, std::string_view name) {
@@ -69,7 +75,8 @@ std::string kernel_object_name(std::string_view session, std::string_view name) 
   mix(name);
   static constexpr char kHex[] = "0123456789abcdef";
   std::string tag;
-  for (int shift = 12; shift >= 0; shift -= 4) tag += kHex[((h ^ (h >> 16)) >> shift) & 0xf];
+  for (std::size_t i = 0; i < kKernelNameTagLen; ++i)
+    tag += kHex[((h ^ (h >> 16)) >> (4 * (kKernelNameTagLen - 1 - i))) & 0xf];
   constexpr std::size_t kMinSession = 3;
   const std::size_t budget = kKernelNameMax - kFixed - tag.size();
   if (s.size() + n.size() > budget) {

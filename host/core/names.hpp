@@ -31,6 +31,17 @@ Status validate_pin_leaf(std::string_view leaf);
 //   ("prog3_", "xdp.a")  -> "prog3_xdp_a"
 std::string pin_leaf(std::string_view prefix, std::string_view name);
 
+// A character the kernel takes in an object name: [A-Za-z0-9_.].
+bool kernel_name_char(char c);
+// `s` with every other character made '_'.
+std::string kernel_chars(std::string_view s);
+// The hash tag kernel_object_name() may end a name with: this many lower
+// case hex digits. A name of `session` carries one when it is
+// kKernelNameMax chars long (shortened) or when the session had to be
+// rewritten by kernel_chars(); the guest-text scrubber strips it with this.
+inline constexpr std::size_t kKernelNameTagLen = 4;
+bool kernel_name_tagged(std::string_view session, std::size_t name_length);
+
 // Kernel object name "xo<session>_<name>", characters outside
 // [A-Za-z0-9_.] turned into '_'. When that is over 15 chars, or the session
 // had to be rewritten, 4 hex digits of a hash of the original (session,

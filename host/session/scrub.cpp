@@ -20,7 +20,7 @@ constexpr std::string_view kHostValue = "<host>";
 
 bool alnum(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; }
 bool name_char(char c) { return alnum(c) || c == '_' || c == '.' || c == '-'; }
-bool kernel_name_char(char c) { return alnum(c) || c == '_' || c == '.'; }
+using host::kernel_name_char;
 
 // Kernel half of the address space; the top 16 MiB are left alone: they
 // are small negative constants (-1, -4096) far more often than fixmap.
@@ -68,27 +68,15 @@ std::string scrub_paths(std::string_view text, std::string_view prefix) {
 // "xo" + the session's first k kernel-name characters + "_", for every k
 // kernel_object_name() may keep (names.hpp: at least 3), longest first.
 std::vector<std::string> kernel_name_prefixes(const std::string& session) {
-  std::string s = session.substr(0, host::kKernelNameMax - 3);  // "xo" + s + "_" at most
-  for (char& c : s)
-    if (!kernel_name_char(c)) c = '_';
+  std::string s = host::kernel_chars(session.substr(0, host::kKernelNameMax - 3));  // "xo" + s + "_" at most
   std::vector<std::string> out;
   for (std::size_t k = s.size(); k >= std::min<std::size_t>(3, s.size()) && k > 0; --k)
     out.push_back("xo" + s.substr(0, k) + "_");
   return out;
 }
 
-// names.hpp ends a shortened name (exactly kKernelNameMax chars), and every
-// name of a session whose name had to be rewritten, with 4 hex digits of a
-// hash of the host's session name: host-derived, so they go too.
-bool tagged_kernel_names(const std::string& session) {
-  for (char c : session)
-    if (!kernel_name_char(c)) return true;
-  return false;
-}
-
 std::string scrub_kernel_names(std::string_view text, const std::string& session) {
   std::string out(text);
-  const bool all_tagged = tagged_kernel_names(session);
   for (const auto& p : kernel_name_prefixes(session)) {
     std::string next;
     std::size_t pos = 0;
@@ -100,12 +88,14 @@ std::string scrub_kernel_names(std::string_view text, const std::string& session
       }
       std::size_t end = hit + p.size();
       while (end < out.size() && kernel_name_char(out[end])) ++end;
+      // names.hpp's hash tag derives from the host's session name: it goes too.
+      constexpr std::size_t tag = host::kKernelNameTagLen;
       std::size_t keep_end = end;
-      const bool tagged = all_tagged || end - hit == host::kKernelNameMax;
-      if (tagged && keep_end - (hit + p.size()) >= 4 &&
-          std::all_of(out.begin() + long(keep_end - 4), out.begin() + long(keep_end),
-                      [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) && !std::isupper(static_cast<unsigned char>(c)); }))
-        keep_end -= 4;
+      if (host::kernel_name_tagged(session, end - hit) && keep_end - (hit + p.size()) >= tag &&
+          std::all_of(out.begin() + long(keep_end - tag), out.begin() + long(keep_end), [](char c) {
+            return std::isxdigit(static_cast<unsigned char>(c)) && !std::isupper(static_cast<unsigned char>(c));
+          }))
+        keep_end -= tag;
       next.append(out, pos, hit - pos);
       next.append(out, hit + p.size(), keep_end - (hit + p.size()));
       pos = end;
