@@ -18,6 +18,22 @@ Error libbpf_error(const std::string& what, int rc) {
   return err(code, what + ": " + std::strerror(code));
 }
 
+// Hardware offload: the program and its maps are created for the device
+// (prog_ifindex, map_ifindex); the kernel then hands them to its driver.
+Status bind_to_device(bpf_object* obj, bpf_program* prog, std::uint32_t ifindex, bool plain_percpu_maps) {
+  bpf_program__set_ifindex(prog, ifindex);
+  bpf_map* m = nullptr;
+  bpf_object__for_each_map(m, obj) {
+    const std::string name = bpf_map__name(m);
+    const auto type = bpf_map__type(m);
+    if (plain_percpu_maps && (type == BPF_MAP_TYPE_PERCPU_ARRAY || type == BPF_MAP_TYPE_PERCPU_HASH))
+      if (int rc = bpf_map__set_type(m, type == BPF_MAP_TYPE_PERCPU_ARRAY ? BPF_MAP_TYPE_ARRAY : BPF_MAP_TYPE_HASH); rc)
+        return libbpf_error("map '" + name + "' type", rc);
+    bpf_map__set_ifindex(m, ifindex);
+  }
+  return Ok{};
+}
+
 }  // namespace
 
 Result<std::unique_ptr<NativeXdp>> NativeXdp::attach(const std::string& object, std::uint32_t ifindex,
@@ -42,6 +58,8 @@ Result<std::unique_ptr<NativeXdp>> NativeXdp::attach(const std::string& object, 
     if (!m) return err(ENOENT, object + " has no map '" + name + "'");
     if (int rc = bpf_map__set_max_entries(m, entries); rc) return libbpf_error("map '" + name + "' size", rc);
   }
+  if (options.xdp_flags & XDP_FLAGS_HW_MODE)
+    if (auto st = bind_to_device(self->obj_, prog, ifindex, options.plain_percpu_maps); !st) return st.error();
   if (int rc = bpf_object__load(self->obj_); rc) return libbpf_error("loading " + object, rc);
   const int fd = bpf_program__fd(prog);
   self->ifindex_ = ifindex;

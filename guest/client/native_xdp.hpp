@@ -1,6 +1,8 @@
 // An XDP object loaded and attached in this (the guest's) kernel by libbpf,
 // as the Linux samples do: the native way to run a program, and what guest
-// tools fall back to when the host stops running an offloaded one.
+// tools fall back to when the host stops running an offloaded one. With
+// XDP_FLAGS_HW_MODE it is the kernel's hardware offload instead: the NIC's
+// driver (the patched virtio_net, kernel-patches/) carries it to the host.
 //
 // RAII: the destructor detaches the program only if it is still the one on
 // the interface (the samples' int_exit rule: never remove someone else's),
@@ -23,6 +25,13 @@ struct NativeOptions {
   std::optional<std::string> program;  // which program of the object (nullopt: the first)
   std::map<std::string, std::uint32_t, std::less<>> map_sizes;  // max_entries before load
   std::uint32_t xdp_flags = 0;  // XDP_FLAGS_* for bpf_xdp_attach (mode, UPDATE_IF_NOEXIST)
+  // With XDP_FLAGS_HW_MODE the program and every map are created on the
+  // NIC's offload device (the standard hardware-offload API: prog_ifindex
+  // and map_ifindex), which Linux allows for ARRAY and HASH maps only.
+  // plain_percpu_maps loads PERCPU_ARRAY/PERCPU_HASH maps as ARRAY/HASH
+  // there: same keys and values, one slot instead of one per CPU. Only for
+  // readers that sum the per-CPU slots (a single slot sums the same).
+  bool plain_percpu_maps = false;
 };
 
 class NativeXdp {
