@@ -226,8 +226,10 @@ TEST(PatchedOffload, IpLinkXdpoffloadRunsXdp1OnTheHost) {
 
   // Reboot: QEMU resets the machine; the program must go at once, freed by
   // the RESET QEMU's device reset sends (before the rebooted driver's CAPS).
-  ASSERT_TRUE(wait_console(guest, "XO-REBOOTING", 60s)) << context();
+  // (The daemon's log from before the reboot: QEMU's reset can come before
+  // this test reads the console's XO-REBOOTING.)
   const std::size_t log_before_reboot = (*daemon)->log().size();
+  ASSERT_TRUE(wait_console(guest, "XO-REBOOTING", 60s)) << context();
   std::string hook_rebooted;
   for (int i = 0; i < 150; ++i) {
     hook_rebooted = egress_hook(netns->name(), tap->name());
