@@ -40,6 +40,7 @@
 
 #include "tests/e2e/offload_daemon.hpp"
 #include "tests/e2e/offload_traffic.hpp"
+#include "tests/e2e/guest_console.hpp"
 #include "tests/e2e/vm_boot_harness.hpp"
 
 namespace xo::e2e {
@@ -81,11 +82,6 @@ std::string run_build_script(const char* script) {
   return r.output.substr(start == std::string::npos ? 0 : start + 1, end - (start == std::string::npos ? 0 : start + 1) + 1);
 }
 
-long marker_value(const std::string& text, const std::string& marker, const std::string& key) {
-  const std::regex re(marker + R"([^\n]*\b)" + key + R"(=(-?\d+))");
-  std::smatch m;
-  return std::regex_search(text, m, re) ? std::stol(m[1]) : -1;
-}
 
 std::string between(const std::string& text, const std::string& from, const std::string& to) {
   const auto a = text.find(from);
@@ -94,15 +90,6 @@ std::string between(const std::string& text, const std::string& from, const std:
   return text.substr(a, b == std::string::npos ? std::string::npos : b - a);
 }
 
-bool wait_console(GuestVm& vm, const std::string& marker, std::chrono::seconds limit) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (vm.console().find(marker) != std::string::npos) return true;
-    if (vm.wait(0ms)) return vm.console().find(marker) != std::string::npos;
-    std::this_thread::sleep_for(50ms);
-  }
-  return false;
-}
 
 // bpftool's plain dump: "key: 11 00 00 00  value: 1e 00 00 00 00 00 00 00".
 Counts dump_counts(const std::string& dump) {
@@ -271,10 +258,7 @@ TEST(PatchedOffload, IpLinkXdpoffloadRunsXdp1OnTheHost) {
   EXPECT_EQ(dropped_xdp1, 24);
   EXPECT_EQ(marker_value(console, "XO-XDP1-END", "rc"), 0) << xdp1_out;
   EXPECT_EQ(marker_value(console, "XO-XDP1-END", "rx"), 0) << xdp1_out;
-  Counts totals_xdp1;
-  static const std::regex total_re(R"(total proto (\d+): (\d+))");
-  for (std::sregex_iterator it(xdp1_out.begin(), xdp1_out.end(), total_re), end; it != end; ++it)
-    totals_xdp1[std::stoi((*it)[1])] = std::stol((*it)[2]);
+  const Counts totals_xdp1 = proto_totals(xdp1_out);
   EXPECT_EQ(totals_xdp1, sent_xdp1) << xdp1_out;
 
   // Detach, and a device reset (driver unbound), leave nothing on the tap.
