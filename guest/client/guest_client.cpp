@@ -211,18 +211,20 @@ transport::ProgLoadRequest prog_load_request(const Submission& s, std::uint32_t 
   return req;
 }
 
-Result<std::uint32_t> GuestClient::create_maps(const Submission& s, std::uint32_t btf,
+Result<std::uint32_t> GuestClient::create_maps(const Submission& s, std::uint32_t btf, const GuestSide& side,
                                                OffloadedProgram& out) {
   std::vector<std::pair<std::uint32_t, std::uint32_t>> host_handles;
   for (const MapDef& def : s.maps) {
-    auto req = map_create_request(def, btf, host_handles);
+    // A guest-side map: the host records the shape it has here.
+    const PinnedMap* here = side.map(def.handle);
+    auto req = map_create_request(here ? here->def : def, btf, host_handles);
     if (!req) return req.error();
     pace();
     auto handle = client_.map_create(*req);
     if (!handle) return prefixed("map '" + def.name + "'", handle.error());
     host_handles.emplace_back(def.handle, *handle);
     out.maps.push_back(OffloadedMap{def.name, *handle, def.type, def.key_size, def.value_size,
-                                    def.max_entries});
+                                    here ? here->def.max_entries : def.max_entries});
   }
   return std::uint32_t(out.maps.size());
 }
@@ -241,8 +243,9 @@ Result<OffloadedProgram> GuestClient::offload(const Submission& s, const Offload
     if (auto c = caps(); !c) return prefixed(what, c.error());
 
   // Frees what was created so far, BTF included.
+  // Guest-side pins stay: a native fallback or the next try uses them.
   auto fail = [&](Error e) -> Result<OffloadedProgram> {
-    (void)unload(prog);
+    (void)unload(prog, /*unpin=*/false);
     return prefixed(what, e);
   };
 
@@ -252,7 +255,17 @@ Result<OffloadedProgram> GuestClient::offload(const Submission& s, const Offload
     if (!btf) return prefixed(what, btf.error());
     prog.btf = *btf;
   }
-  if (auto maps = create_maps(s, prog.btf, prog); !maps) return fail(maps.error());
+  // Guest-side maps live here, pinned per NIC (guest_maps.hpp).
+  GuestSide side;
+  if (std::any_of(s.maps.begin(), s.maps.end(), [](const MapDef& m) { return is_guest_side(m.type); })) {
+    if (o.ifname.empty())
+      return fail(err(EINVAL, "its guest-side maps are pinned per NIC: name the NIC (ifname), not only its ifindex"));
+    auto prepared = GuestSide::prepare(s, guest_pin_dir(o.pin_root, o.ifname));
+    if (!prepared) return fail(prepared.error());
+    side = std::move(*prepared);
+    prog.guest_pin_dir = side.pin_dir();
+  }
+  if (auto maps = create_maps(s, prog.btf, side, prog); !maps) return fail(maps.error());
 
   std::vector<std::pair<std::uint32_t, std::uint32_t>> handles;
   for (std::size_t i = 0; i < s.maps.size(); ++i) handles.emplace_back(s.maps[i].handle, prog.maps[i].handle);
@@ -265,6 +278,19 @@ Result<OffloadedProgram> GuestClient::offload(const Submission& s, const Offload
   prog.prog = loaded->prog_handle;
   prog.flavor = loaded->flavor;
   prog.log = loaded->log;
+
+  // The trampoline goes on the NIC before the host attaches, so the first
+  // descriptor the host sends finds it.
+  if (prog.cookie != 0) {
+    if (ifindex == 0) return fail(err(EINVAL, "it defers to the guest: name the guest NIC for its trampoline"));
+    if (Status st = side.install(prog.cookie, handles, ifindex, o.xdp_flags); !st)
+      return fail(st.error().prefixed("trampoline: "));
+    const XdpAttachment& a = side.trampoline()->attachment();
+    prog.trampoline_ifindex = a.ifindex();
+    prog.trampoline_id = a.prog_id();
+    prog.trampoline_mode = a.mode();
+  }
+  guest_sides_[prog.prog] = std::move(side);
 
   if (o.attach)
     if (Status st = attach(prog); !st) return fail(st.error());
@@ -375,22 +401,49 @@ Status GuestClient::detach(OffloadedProgram& prog) {
   return Ok{};
 }
 
-Status GuestClient::unload(OffloadedProgram& prog) {
+void GuestClient::remove_trampoline(OffloadedProgram& prog) {
+  // What detach() finds instead of ours (a native fallback replaced it, or
+  // it is gone) means there is nothing of ours left to remove.
+  if (auto it = guest_sides_.find(prog.prog); it != guest_sides_.end()) {
+    (void)it->second.remove();
+    guest_sides_.erase(it);
+  } else if (prog.trampoline_id != 0) {
+    (void)XdpAttachment::detach_if(prog.trampoline_ifindex, prog.trampoline_mode, prog.trampoline_id);
+  }
+  prog.trampoline_id = prog.trampoline_ifindex = prog.trampoline_mode = 0;
+}
+
+void GuestClient::keep_guest_side(const OffloadedProgram& prog) {
+  if (auto it = guest_sides_.find(prog.prog); it != guest_sides_.end()) {
+    it->second.release();
+    guest_sides_.erase(it);
+  }
+}
+
+Status GuestClient::unload(OffloadedProgram& prog, bool unpin) {
   std::optional<Error> first;
   auto keep = [&](Status st) {
     if (!st && !first) first = st.error();
   };
   if (prog.prog != 0) {
     if (prog.attached) keep(detach(prog));
+    // The host sends no more descriptors: the trampoline can go.
+    remove_trampoline(prog);
     pace();
     keep(client_.prog_unload(prog.prog));
     prog.prog = 0;
   }
+  std::vector<std::string> guest_maps;
   for (const auto& m : prog.maps) {
+    if (is_guest_side(m.type)) guest_maps.push_back(m.name);
     pace();
     keep(client_.map_free(m.handle));
   }
   prog.maps.clear();
+  if (unpin && !prog.guest_pin_dir.empty()) {
+    keep(unpin_guest_maps(guest_maps, prog.guest_pin_dir));
+    prog.guest_pin_dir.clear();
+  }
   // Last: the host refuses (EBUSY) while a map or the program still uses it.
   if (prog.btf != 0) {
     pace();
