@@ -2,11 +2,13 @@
 #include "guest/client/guest_client.hpp"
 
 #include <net/if.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <random>
 #include <thread>
 
 #include "guest/builder/elf_builder.hpp"
@@ -196,8 +198,10 @@ Result<transport::MapCreateRequest> map_create_request(
 }
 
 transport::ProgLoadRequest prog_load_request(const Submission& s, std::uint32_t guest_ifindex, std::uint8_t flavor,
-                                             std::uint32_t btf_handle, std::vector<isa::RawInsn> insns) {
+                                             std::uint32_t btf_handle, std::vector<isa::RawInsn> insns,
+                                             std::uint64_t cookie) {
   transport::ProgLoadRequest req;
+  req.cookie = cookie;
   req.name = s.name;
   req.license = s.license;
   req.guest_ifindex = guest_ifindex;
@@ -209,6 +213,13 @@ transport::ProgLoadRequest prog_load_request(const Submission& s, std::uint32_t 
     req.line_info = s.line_info;
   }
   return req;
+}
+
+std::uint64_t random_cookie() {
+  std::uint64_t v = 0;
+  while (v == 0)
+    if (::getrandom(&v, sizeof v, 0) != ssize_t(sizeof v)) v = (std::uint64_t(std::random_device{}()) << 32) | std::random_device{}();
+  return v;
 }
 
 Result<std::uint32_t> GuestClient::create_maps(const Submission& s, std::uint32_t btf,
@@ -239,6 +250,14 @@ Result<OffloadedProgram> GuestClient::offload(const Submission& s, const Offload
   const std::string what = "offload '" + s.name + "'";
   if (!caps_asked_)
     if (auto c = caps(); !c) return prefixed(what, c.error());
+  // A program that may defer (redirects, AF_XDP, perf samples) needs a host
+  // that speaks version 2 and a cookie for its trampoline.
+  const bool defers = may_defer(s) || o.cookie != 0;
+  if (defers && client_.version() < transport::kDeferVersion)
+    return err(what + ": it redirects or emits perf samples to objects of the guest, and the host speaks protocol "
+               "version " + std::to_string(client_.version()) + " only (version " +
+               std::to_string(transport::kDeferVersion) + " defers them to the guest): run it natively");
+  prog.cookie = defers ? (o.cookie ? o.cookie : random_cookie()) : 0;
 
   // Frees what was created so far, BTF included.
   auto fail = [&](Error e) -> Result<OffloadedProgram> {
@@ -260,7 +279,7 @@ Result<OffloadedProgram> GuestClient::offload(const Submission& s, const Offload
   if (!insns) return fail(insns.error());
 
   pace();
-  auto loaded = client_.prog_load(prog_load_request(s, ifindex, o.flavor, prog.btf, std::move(*insns)));
+  auto loaded = client_.prog_load(prog_load_request(s, ifindex, o.flavor, prog.btf, std::move(*insns), prog.cookie));
   if (!loaded) return fail(loaded.error());
   prog.prog = loaded->prog_handle;
   prog.flavor = loaded->flavor;
