@@ -50,6 +50,11 @@ struct HelperProto {
   // the callback runs at most once per element, so the map's max_entries is
   // the count (bounded like loop_count_arg). 0 = not a map walk.
   std::uint8_t loop_map_arg = 0;
+  // The host never calls it: the translator records the call and the
+  // guest's trampoline makes it on the guest's own objects (redirect,
+  // redirect_map, perf_event_output; protocol version 2, PROTOCOL.md 8).
+  // Only a session that speaks version 2 may use it (TranslateOptions::defer).
+  bool deferred = false;
   bool is_loop() const { return loop_count_arg != 0 || loop_map_arg != 0; }
   bool operator==(const HelperProto&) const = default;
 };

@@ -134,7 +134,7 @@ void print_program(const OffloadedProgram& p, bool json) {
   for (const auto& m : p.maps)
     std::printf("  map %u '%s' %s key %u value %u max_entries %u%s\n", m.handle, m.name.c_str(),
                 map_type_name(m.type).c_str(), m.key_size, m.value_size, m.max_entries,
-                is_guest_side(m.type) ? " (guest-side)" : "");
+                guest_side_map_type(m.type) ? " (guest-side)" : "");
   if (!p.guest_pin_dir.empty()) std::printf("  guest-side maps pinned in %s\n", p.guest_pin_dir.c_str());
   if (p.trampoline_id)
     std::printf("  trampoline prog id %u on ifindex %u\n", p.trampoline_id, p.trampoline_ifindex);

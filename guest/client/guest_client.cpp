@@ -2,11 +2,13 @@
 #include "guest/client/guest_client.hpp"
 
 #include <net/if.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <random>
 #include <thread>
 
 #include "guest/builder/elf_builder.hpp"
@@ -196,8 +198,10 @@ Result<transport::MapCreateRequest> map_create_request(
 }
 
 transport::ProgLoadRequest prog_load_request(const Submission& s, std::uint32_t guest_ifindex, std::uint8_t flavor,
-                                             std::uint32_t btf_handle, std::vector<isa::RawInsn> insns) {
+                                             std::uint32_t btf_handle, std::vector<isa::RawInsn> insns,
+                                             std::uint64_t cookie) {
   transport::ProgLoadRequest req;
+  req.cookie = cookie;
   req.name = s.name;
   req.license = s.license;
   req.guest_ifindex = guest_ifindex;
@@ -209,6 +213,13 @@ transport::ProgLoadRequest prog_load_request(const Submission& s, std::uint32_t 
     req.line_info = s.line_info;
   }
   return req;
+}
+
+std::uint64_t random_cookie() {
+  std::uint64_t v = 0;
+  while (v == 0)
+    if (::getrandom(&v, sizeof v, 0) != ssize_t(sizeof v)) v = (std::uint64_t(std::random_device{}()) << 32) | std::random_device{}();
+  return v;
 }
 
 Result<std::uint32_t> GuestClient::create_maps(const Submission& s, std::uint32_t btf, const GuestSide& side,
@@ -241,6 +252,14 @@ Result<OffloadedProgram> GuestClient::offload(const Submission& s, const Offload
   const std::string what = "offload '" + s.name + "'";
   if (!caps_asked_)
     if (auto c = caps(); !c) return prefixed(what, c.error());
+  // A program that may defer (redirects, AF_XDP, perf samples) needs a host
+  // that speaks version 2 and a cookie for its trampoline.
+  const bool defers = may_defer(s) || o.cookie != 0;
+  if (defers && client_.version() < transport::kDeferVersion)
+    return err(what + ": it redirects or emits perf samples to objects of the guest, and the host speaks protocol "
+               "version " + std::to_string(client_.version()) + " only (version " +
+               std::to_string(transport::kDeferVersion) + " defers them to the guest): run it natively");
+  prog.cookie = defers ? (o.cookie ? o.cookie : random_cookie()) : 0;
 
   // Frees what was created so far, BTF included.
   // Guest-side pins stay: a native fallback or the next try uses them.
@@ -257,7 +276,7 @@ Result<OffloadedProgram> GuestClient::offload(const Submission& s, const Offload
   }
   // Guest-side maps live here, pinned per NIC (guest_maps.hpp).
   GuestSide side;
-  if (std::any_of(s.maps.begin(), s.maps.end(), [](const MapDef& m) { return is_guest_side(m.type); })) {
+  if (std::any_of(s.maps.begin(), s.maps.end(), [](const MapDef& m) { return guest_side_map_type(m.type); })) {
     if (o.ifname.empty())
       return fail(err(EINVAL, "its guest-side maps are pinned per NIC: name the NIC (ifname), not only its ifindex"));
     auto prepared = GuestSide::prepare(s, guest_pin_dir(o.pin_root, o.ifname));
@@ -273,7 +292,7 @@ Result<OffloadedProgram> GuestClient::offload(const Submission& s, const Offload
   if (!insns) return fail(insns.error());
 
   pace();
-  auto loaded = client_.prog_load(prog_load_request(s, ifindex, o.flavor, prog.btf, std::move(*insns)));
+  auto loaded = client_.prog_load(prog_load_request(s, ifindex, o.flavor, prog.btf, std::move(*insns), prog.cookie));
   if (!loaded) return fail(loaded.error());
   prog.prog = loaded->prog_handle;
   prog.flavor = loaded->flavor;
@@ -435,7 +454,7 @@ Status GuestClient::unload(OffloadedProgram& prog, bool unpin) {
   }
   std::vector<std::string> guest_maps;
   for (const auto& m : prog.maps) {
-    if (is_guest_side(m.type)) guest_maps.push_back(m.name);
+    if (guest_side_map_type(m.type)) guest_maps.push_back(m.name);
     pace();
     keep(client_.map_free(m.handle));
   }

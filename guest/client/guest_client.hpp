@@ -62,6 +62,9 @@ struct OffloadedProgram {
   std::uint32_t trampoline_id = 0;
   std::uint32_t trampoline_mode = 0;  // XDP_FLAGS_*_MODE it was attached with
   std::string log;  // verifier log of a successful load (may be empty)
+  // The cookie the program was loaded with (0: it defers nothing); the
+  // guest's trampoline must carry the same one.
+  std::uint64_t cookie = 0;
   std::vector<std::string> notes;  // the builder's, from offload_file (maps left out, ...); not saved
   const OffloadedMap* find_map(const std::string& name) const;
   bool operator==(const OffloadedProgram&) const = default;
@@ -83,6 +86,10 @@ struct OffloadOptions {
   // XDP_FLAGS_* for the trampoline's native attach on the NIC (0: the
   // kernel's choice, native on virtio_net).
   std::uint32_t xdp_flags = 0;
+  // PROG_LOAD's cookie (PROTOCOL.md 8.1) for a program that defers work to
+  // the guest's trampoline: 0 lets offload() draw a random one when the
+  // program may defer (may_defer()); OffloadedProgram::cookie says which.
+  std::uint64_t cookie = 0;
 };
 
 // "tc", "chain", "devmap", "tun", "any" <-> protocol flavor numbers.
@@ -193,8 +200,13 @@ Result<transport::MapCreateRequest> map_create_request(
 // The PROG_LOAD request for a submission whose map references `insns`
 // already name host handles (rewrite_map_handles). func_info and line_info
 // travel only with a BTF (`btf_handle` non-zero), which they index.
+// `cookie` travels only in protocol version 2 (0: the program defers nothing).
 transport::ProgLoadRequest prog_load_request(const Submission& s, std::uint32_t guest_ifindex, std::uint8_t flavor,
-                                             std::uint32_t btf_handle, std::vector<isa::RawInsn> insns);
+                                             std::uint32_t btf_handle, std::vector<isa::RawInsn> insns,
+                                             std::uint64_t cookie = 0);
+
+// A random non-zero cookie (getrandom) for a program that defers.
+std::uint64_t random_cookie();
 
 // Rewrites map references (ld_imm64 with BPF_PSEUDO_MAP_FD/_VALUE) from the
 // builder's handles to the host's: `host_handles[builder_handle]`. An insn

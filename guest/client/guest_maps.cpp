@@ -66,21 +66,10 @@ std::string guest_pin_dir(const std::string& root, const std::string& ifname) {
   return (root.empty() ? std::string(kGuestPinRoot) : root) + "/" + ifname;
 }
 
-bool is_guest_side(MapType type) {
-  switch (type) {
-    case MapType::Devmap:
-    case MapType::DevmapHash:
-    case MapType::Cpumap:
-    case MapType::Xskmap:
-    case MapType::PerfEventArray: return true;
-    default: return false;
-  }
-}
-
 Result<std::vector<PinnedMap>> open_guest_maps(const Submission& s, const std::string& dir) {
   std::vector<PinnedMap> out;
   for (const MapDef& def : s.maps) {
-    if (!is_guest_side(def.type)) continue;
+    if (!guest_side_map_type(def.type)) continue;
     if (out.empty())
       if (Status st = make_dirs(dir); !st) return st.error();
     const std::string path = dir + "/" + def.name;

@@ -35,10 +35,7 @@ struct PinnedMap {
   UniqueFd fd;
 };
 
-// True for the types that stay in the guest.
-bool is_guest_side(MapType type);
-
-// Opens or creates (and pins) every guest-side map of `s` under `dir`
+// Opens or creates (and pins) every guest-side map (guest_side_map_type) of `s` under `dir`
 // (created). A PERF_EVENT_ARRAY sized 0 gets one slot per possible CPU, as
 // libbpf does. Errors carry the kernel's errno; maps created before a
 // failing one stay pinned (unpin_guest_maps removes them).

@@ -38,7 +38,7 @@ void KeptOffload::note_guest_maps() {
   pin_dir_ = offloaded_->guest_pin_dir;
   guest_maps_.clear();
   for (const auto& m : offloaded_->maps)
-    if (is_guest_side(m.type)) guest_maps_.push_back(m.name);
+    if (guest_side_map_type(m.type)) guest_maps_.push_back(m.name);
 }
 
 KeptOffload::~KeptOffload() { (void)stop(); }

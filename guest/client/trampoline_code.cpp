@@ -223,14 +223,20 @@ Result<std::vector<Insn>> trampoline_insns(const TrampolineBinding& b) {
   if (Status st = check_binding(b); !st) return st.error();
   Snippet s;
   check_header(s, b.cookie, b.redirect_maps);
-  for (int i = 0; i < int(d::kMaxSamples); ++i) copy_record(s, i, b.perf_maps);
+  // No perf map bound: no record can be valid (and the kernel refuses the
+  // unreachable code the record handling would leave).
+  if (b.perf_maps.empty())
+    s.jump(jmp(Cond::Ne, kSamples, 0), "drop");
+  else
+    for (int i = 0; i < int(d::kMaxSamples); ++i) copy_record(s, i, b.perf_maps);
   s.label("records_done")
       .jump(jmp(Cond::Gt, kOffset, std::int32_t(d::kMaxDescriptorSize)), "drop")
       .emit(mov(1, Reg{kCtx}))
       .emit(mov(2, Reg{kOffset}))
       .emit(Call{uapi::kXdpAdjustHead})
       .jump(jmp(Cond::Ne, 0, 0), "drop");
-  for (int i = 0; i < int(d::kMaxSamples); ++i) emit_record(s, i, b.perf_maps);
+  if (!b.perf_maps.empty())
+    for (int i = 0; i < int(d::kMaxSamples); ++i) emit_record(s, i, b.perf_maps);
   s.label("samples_done");
   verdict(s, b.redirect_maps);
   s.label("pass").emit(mov(0, Imm{uapi::kPass})).emit(Exit{});

@@ -363,6 +363,23 @@ TEST_F(TrampolineTest, RemovedWithItsOwner) {
   EXPECT_TRUE(seen.redirected.empty());
 }
 
+// Every shape of binding loads: the kernel refuses unreachable code, which
+// a binding without perf maps (or redirect maps) must not leave.
+TEST(TrampolineCode, EveryBindingShapeLoads) {
+  auto devmap = bpf_map_create(BPF_MAP_TYPE_DEVMAP, "t_dev", 4, 4, 1, nullptr);
+  auto perf = bpf_map_create(BPF_MAP_TYPE_PERF_EVENT_ARRAY, "t_perf", 4, 4, 1, nullptr);
+  ASSERT_GE(devmap, 0);
+  ASSERT_GE(perf, 0);
+  UniqueFd d(devmap), p(perf);
+  for (const TrampolineBinding& b : {TrampolineBinding{1, {}, {}}, TrampolineBinding{1, {{3, devmap}}, {}},
+                                     TrampolineBinding{1, {}, {{4, perf}}},
+                                     TrampolineBinding{1, {{3, devmap}}, {{4, perf}}}}) {
+    auto t = Trampoline::load(b);
+    EXPECT_TRUE(t) << b.redirect_maps.size() << " redirect, " << b.perf_maps.size()
+                   << " perf maps: " << t.error().message;
+  }
+}
+
 TEST(TrampolineCode, RefusesBadBindings) {
   EXPECT_EQ(trampoline_insns({0, {}, {}}).error().code, EINVAL);
   EXPECT_FALSE(trampoline_insns({1, {{0, 3}}, {}}));
