@@ -76,7 +76,13 @@ Result<std::vector<PinnedMap>> open_guest_maps(const Submission& s, const std::s
     struct stat st {};
     auto fd = ::stat(path.c_str(), &st) == 0 ? open_pinned(def, path) : create_pinned(def, path);
     if (!fd) return fd.error();
-    out.push_back(PinnedMap{def, path, std::move(*fd)});
+    // The shape as created (a PERF_EVENT_ARRAY sized 0 has its CPU count now).
+    MapDef shape = def;
+    bpf_map_info info{};
+    __u32 len = sizeof info;
+    if (int rc = bpf_obj_get_info_by_fd(fd->get(), &info, &len); rc < 0) return sys_error(-rc, path);
+    shape.max_entries = info.max_entries;
+    out.push_back(PinnedMap{std::move(shape), path, std::move(*fd)});
   }
   return out;
 }

@@ -30,7 +30,7 @@ inline constexpr const char* kGuestPinRoot = "/sys/fs/bpf/xoffload-guest";
 std::string guest_pin_dir(const std::string& root, const std::string& ifname);
 
 struct PinnedMap {
-  MapDef def;       // as the submission has it (def.handle: the builder's)
+  MapDef def;        // the submission's (def.handle: the builder's), max_entries as created
   std::string path;  // its pin
   UniqueFd fd;
 };

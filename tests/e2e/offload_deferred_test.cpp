@@ -53,6 +53,8 @@ constexpr int kKept = 10, kOther = 10, kForged = 10;
 // the host's counters, unload. Receivers run in the background and say when
 // their socket or rings are ready.
 constexpr const char* kGuestScript = R"SH(P=/sys/fs/bpf/xoffload-guest/eth0
+# No IPv6 chatter of the guest's own (router solicitations) in eth1's count.
+for i in all default eth0 eth1; do echo 1 > /proc/sys/net/ipv6/conf/$i/disable_ipv6; done
 rx() { cat /sys/class/net/eth0/statistics/rx_packets; }
 tx1() { cat /sys/class/net/eth1/statistics/tx_packets; }
 echo "XO-IFINDEX eth1=$(cat /sys/class/net/eth1/ifindex)"
