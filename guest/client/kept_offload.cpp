@@ -88,13 +88,14 @@ std::vector<std::string> KeptOffload::poll() {
                     "): " + e.text);
     const bool ours = e.prog == 0 || e.prog == offloaded_->prog;
     if (!ours || e.kind == transport::EventKind::Quota) continue;
-    // The host no longer runs it: native first (replacing the trampoline),
-    // then free whatever the host still holds of ours (after OFFLOAD_LOST
-    // the session is already empty; errors say so). The pins stay.
-    const bool lost = e.kind == transport::EventKind::OffloadLost;
-    auto more = fall_back(lost ? "offload lost" : "the host detached it", lost);
+    // The host no longer runs it (it sends no more descriptors): free
+    // whatever it still holds of ours (after OFFLOAD_LOST the session is
+    // already empty; errors say so) and the trampoline, then run natively.
+    // The pins stay, for the native program.
     (void)client_->unload(*offloaded_, /*unpin=*/false);
     offloaded_.reset();
+    const bool lost = e.kind == transport::EventKind::OffloadLost;
+    auto more = fall_back(lost ? "offload lost" : "the host detached it", lost);
     lines.insert(lines.end(), more.begin(), more.end());
     break;
   }

@@ -32,9 +32,12 @@
 // guest-side maps are pinned (guest_maps.hpp) and outlive both ways of
 // running it: the native program is loaded bound to the same maps
 // (NativeOptions::reuse_map_fds), so an AF_XDP socket or a perf reader of
-// guest user space never notices the switch. Each switch replaces the
-// NIC's program in one netlink call (native over trampoline, trampoline
-// over native); the old one's owner then finds it replaced and leaves it.
+// guest user space never notices the switch. After a channel failure the
+// native program replaces the trampoline in one netlink call (the host may
+// still be sending descriptors); after OFFLOAD_LOST/DETACHED the host sends
+// none, and the trampoline goes before the native program comes. A new
+// offload's trampoline replaces the native program in one call; the
+// replaced program's owner then finds it gone and leaves the NIC alone.
 #pragma once
 
 #include <chrono>
