@@ -276,7 +276,8 @@ Result<OffloadedProgram> GuestClient::offload(const Submission& s, const Offload
   }
   // Guest-side maps live here, pinned per NIC (guest_maps.hpp).
   GuestSide side;
-  if (std::any_of(s.maps.begin(), s.maps.end(), [](const MapDef& m) { return guest_side_map_type(m.type); })) {
+  if (o.install_guest_side &&
+      std::any_of(s.maps.begin(), s.maps.end(), [](const MapDef& m) { return guest_side_map_type(m.type); })) {
     if (o.ifname.empty())
       return fail(err(EINVAL, "its guest-side maps are pinned per NIC: name the NIC (ifname), not only its ifindex"));
     auto prepared = GuestSide::prepare(s, guest_pin_dir(o.pin_root, o.ifname));
@@ -300,7 +301,7 @@ Result<OffloadedProgram> GuestClient::offload(const Submission& s, const Offload
 
   // The trampoline goes on the NIC before the host attaches, so the first
   // descriptor the host sends finds it.
-  if (prog.cookie != 0) {
+  if (prog.cookie != 0 && o.install_guest_side) {
     if (ifindex == 0) return fail(err(EINVAL, "it defers to the guest: name the guest NIC for its trampoline"));
     if (Status st = side.install(prog.cookie, handles, ifindex, o.xdp_flags); !st)
       return fail(st.error().prefixed("trampoline: "));

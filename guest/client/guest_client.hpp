@@ -86,6 +86,10 @@ struct OffloadOptions {
   // XDP_FLAGS_* for the trampoline's native attach on the NIC (0: the
   // kernel's choice, native on virtio_net).
   std::uint32_t xdp_flags = 0;
+  // false: create no guest-side maps and install no trampoline here; the
+  // caller carries out the descriptors itself (host-side tests that read
+  // them off the tap). The cookie is still drawn and sent.
+  bool install_guest_side = true;
   // PROG_LOAD's cookie (PROTOCOL.md 8.1) for a program that defers work to
   // the guest's trampoline: 0 lets offload() draw a random one when the
   // program may defer (may_defer()); OffloadedProgram::cookie says which.
