@@ -170,6 +170,18 @@ std::vector<Plan> make_plans(Testbed& tb) {
                      },
                      [attachment] { attachment->reset(); }});
   }
+  // Deferred actions (issue 13), 13..16: xdp_half without offload (every
+  // frame reaches the guest, which would drop half) and offloaded (its own
+  // counter: frames it ran on); xdp_redirect_all and xdp_pass_all offloaded
+  // (frames the guest reads: every one, with or without a descriptor).
+  plans.push_back({"case1 half no offload", plain, c1a, nullptr, tb.rx1.get(), Mode::Drop, -1,
+                   Figure::GuestReceived, {}, {}});
+  plans.push_back({"case1 half offload", tb.ingress_deferred[0]->prog_fd("xo_chain_ingress"), c1a, nullptr,
+                   tb.rx1.get(), Mode::Drop, tb.deferred_rxcnt_fd(), Figure::GuestProgram, {}, {}});
+  plans.push_back({"case1 redirect-all offload", tb.ingress_deferred[1]->prog_fd("xo_chain_ingress"), c1a,
+                   nullptr, tb.rx1.get(), Mode::Drop, -1, Figure::GuestReceived, {}, {}});
+  plans.push_back({"case1 pass-all offload", tb.ingress_deferred[2]->prog_fd("xo_chain_ingress"), c1a, nullptr,
+                   tb.rx1.get(), Mode::Drop, -1, Figure::GuestReceived, {}, {}});
   return plans;
 }
 
@@ -210,6 +222,10 @@ Result<RateResults> run_rate_cases(Testbed& tb, const RateOptions& o) {
       cell.no_offload_mpps = cell.no_offload.value_mpps;
       cell.offload_mpps = cell.offload.value_mpps;
     }
+  out.deferred.half_no_offload = median(samples[13]);
+  out.deferred.half_offload = median(samples[14]);
+  out.deferred.redirect_all = median(samples[15]);
+  out.deferred.pass_all = median(samples[16]);
   return out;
 }
 
