@@ -59,6 +59,11 @@ struct Cell {
 //                    of their per-frame times is the descriptor's cost
 struct DeferredRates {
   Sample half_no_offload, half_offload, redirect_all, pass_all;
+  // The translated programs' own run time per frame over the whole run
+  // (kernel run-time statistics): the descriptor's cost on the host is
+  // their difference.
+  double redirect_all_prog_ns = 0, pass_all_prog_ns = 0;
+  double descriptor_prog_ns() const { return redirect_all_prog_ns - pass_all_prog_ns; }
   double ratio() const {
     return half_no_offload.value_mpps > 0 ? half_offload.value_mpps / half_no_offload.value_mpps : 0;
   }
