@@ -113,7 +113,7 @@ std::vector<HelperProto> default_helpers() {
       // read and travels to the guest: a sink for the pointer-flow proof.
       {XO_HELPER(redirect), 2, kDeferring, 0, 0, {}, 0, true},
       {XO_HELPER(redirect_map), 3, kDeferring, 0, 0, {r1, 0, 0, 0, false}, 0, true},
-      {XO_HELPER(perf_event_output), 5, kDeferring, 0, 0, {r1 | r2 | r4, r4, 0, 0, false}, 0, true},
+      {XO_HELPER(perf_event_output), 5, kDeferring, 0, 0, {r1 | r2 | r4, r4, 0, 0, false, 5}, 0, true},
   };
 }
 #undef XO_HELPER

@@ -31,6 +31,9 @@ struct HelperPointers {
   std::uint8_t key_arg = 0;    // r<key_arg> points to the key of the map in r1: key_size bytes
   std::uint8_t value_arg = 0;  // r<value_arg> points to a value of the map in r1: value_size bytes
   bool returns_pointer = false;  // r0 is a map value pointer (or NULL)
+  // r<size_arg> is the byte count of the memory the helper reads (its one
+  // read argument), when the program sets it to a constant.
+  std::uint8_t size_arg = 0;
   bool operator==(const HelperPointers&) const = default;
 };
 

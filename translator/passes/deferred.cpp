@@ -2,9 +2,9 @@
 // records, the entry and the descriptor epilogue.
 //
 //   before (guest XDP)                  after (host, main program)
-//   r1 = map[devmap] ll                 r1 = 0                ; no host object
+//   r1 = map[devmap] ll                 r1 = <handle>         ; no host object
 //   r2 = 3 ; r3 = 0                     r2 = 3 ; r3 = 0
-//   call bpf_redirect_map               *(u32 *)(r10 - d-20) = w2 ; *(u32 *)(r10 - d-24) = <handle>
+//   call bpf_redirect_map               *(u32 *)(r10 - d-20) = w2 ; *(u32 *)(r10 - d-24) = w1
 //                                       *(u64 *)(r10 - d-32) = r3 ; *(u8 *)(r10 - d-16) = 1
 //                                       r0 = XDP_REDIRECT     ; the trampoline's call decides
 //   exit                                goto epilogue         ; -> descriptor, delivered
@@ -31,26 +31,40 @@ namespace {
 
 using namespace isa;
 
-enum class K : std::uint8_t { Other, Const, Map, Tainted, Tok, MaybeTok };
+// Map: one guest-side map (c = handle); MapAny: one of several guest-side
+// maps of one class (c = kRedirectClass or kPerfClass), known only at run
+// time (the map load leaves the handle in the register); Tainted: maybe a
+// guest-side map, maybe not.
+enum class K : std::uint8_t { Other, Const, Map, MapAny, Tainted, Tok, MaybeTok };
 struct V {
   K k = K::Other;
-  std::int64_t c = 0;  // Const: value; Map/Tainted: handle; Tok/MaybeTok: insn index of the call
+  std::int64_t c = 0;  // Const: value; Map: handle; MapAny: class; Tok/MaybeTok: insn index of the call
   bool operator==(const V&) const = default;
 };
+constexpr std::int64_t kRedirectClass = 1, kPerfClass = 2;
 using State = std::array<V, 11>;
 
 bool is_tok(const V& v) { return v.k == K::Tok || v.k == K::MaybeTok; }
-bool is_map(const V& v) { return v.k == K::Map || v.k == K::Tainted; }
-
-V join(const V& a, const V& b) {
-  if (a == b) return a;
-  if (is_tok(a) || is_tok(b)) return V{K::MaybeTok, is_tok(a) ? a.c : b.c};
-  if (is_map(a) || is_map(b)) return V{K::Tainted, is_map(a) ? a.c : b.c};
-  return V{};
-}
+bool is_map(const V& v) { return v.k == K::Map || v.k == K::MapAny || v.k == K::Tainted; }
 
 bool redirect_target_type(MapType t) {
   return t == MapType::Devmap || t == MapType::DevmapHash || t == MapType::Cpumap || t == MapType::Xskmap;
+}
+
+std::int64_t class_of(MapType t) { return redirect_target_type(t) ? kRedirectClass : kPerfClass; }
+
+// `cls` gives a Map value's class (from its handle).
+template <typename ClassOf>
+V join(const V& a, const V& b, const ClassOf& cls) {
+  if (a == b) return a;
+  if (is_tok(a) || is_tok(b)) return V{K::MaybeTok, is_tok(a) ? a.c : b.c};
+  auto class_or_none = [&](const V& v) -> std::int64_t {
+    return v.k == K::Map ? cls(v.c) : v.k == K::MapAny ? v.c : 0;
+  };
+  const std::int64_t ca = class_or_none(a), cb = class_or_none(b);
+  if (ca && ca == cb) return V{K::MapAny, ca};
+  if (is_map(a) || is_map(b)) return V{K::Tainted, is_map(a) ? a.c : b.c};
+  return V{};
 }
 
 // Registers an instruction reads.
@@ -126,7 +140,10 @@ class Prover {
         }
         bool changed = false;
         for (std::size_t r = 0; r < s.size(); ++r) {
-          V j = join((*in_[n])[r], s[r]);
+          V j = join((*in_[n])[r], s[r], [&](std::int64_t h) {
+            const MapDef* m = guest_map(std::uint32_t(h));
+            return m ? class_of(m->type) : 0;
+          });
           if (!(j == (*in_[n])[r])) {
             (*in_[n])[r] = j;
             changed = true;
@@ -162,8 +179,9 @@ class Prover {
                               "unchanged to the program's exit (return bpf_redirect_map(...))",
                           EPERM);
     return ctx_.diag.at(pc(i),
-                        map_text(v.c) + " lives in the guest: it may only be the map argument of bpf_redirect_map "
-                                        "or bpf_perf_event_output, which the guest's trampoline makes",
+                        (v.k == K::Map ? map_text(v.c) : std::string("a guest-side map")) +
+                            " lives in the guest: it may only be the map argument of bpf_redirect_map "
+                            "or bpf_perf_event_output, which the guest's trampoline makes",
                         EPERM);
   }
   static bool holds_tok(const State& s) {
@@ -224,17 +242,19 @@ class Prover {
       site.index = i;
       site.helper = helper;
       if (map_arg) {
+        // The handle is in the register at run time (the map load put it
+        // there): paths may bring different maps of the right class.
         const V& m = s[map_arg];
         const MapDef* def = m.k == K::Map ? guest_map(std::uint32_t(m.c)) : nullptr;
-        const bool right = def && (helper == BPF_FUNC_redirect_map ? redirect_target_type(def->type)
-                                                                    : def->type == MapType::PerfEventArray);
+        const std::int64_t want = helper == BPF_FUNC_redirect_map ? kRedirectClass : kPerfClass;
+        const bool right = def ? class_of(def->type) == want : m.k == K::MapAny && m.c == want;
         if (!right)
-          return ctx_.diag.at(pc(i), name + "'s map (r" + std::to_string(map_arg) + ") must be one guest-side " +
+          return ctx_.diag.at(pc(i), name + "'s map (r" + std::to_string(map_arg) + ") must be a guest-side " +
                                          (helper == BPF_FUNC_redirect_map ? "DEVMAP, DEVMAP_HASH, CPUMAP or XSKMAP"
                                                                           : "PERF_EVENT_ARRAY") +
                                          " on every path" + (def ? ", not " + map_text(m.c) : std::string()),
                               EPERM);
-        site.map = def->handle;
+        site.map = def ? def->handle : 0;  // 0: known at run time only
       }
       if (helper == BPF_FUNC_redirect_map && had_tok)
         return ctx_.diag.at(pc(i), "a second bpf_redirect_map while the result of the one at " +
@@ -252,9 +272,9 @@ class Prover {
       auto it = std::find_if(plan.sites.begin(), plan.sites.end(), [&](const DeferredSite& d) { return d.index == i; });
       if (it == plan.sites.end()) {
         plan.sites.push_back(site);
-      } else if (it->map != site.map || it->size != site.size) {
-        return ctx_.diag.at(pc(i), name + " is reached with different maps or sizes on different paths; "
-                                          "it cannot be deferred to the guest",
+      } else if (it->size != site.size) {
+        return ctx_.diag.at(pc(i), name + " is reached with different sizes on different paths; "
+                                          "its sample record cannot be laid out",
                             EPERM);
       }
       for (Reg r = 0; r <= 5; ++r) s[r] = V{};
@@ -381,7 +401,7 @@ std::vector<Emit> emits(const Snippet& s) { return s.build(); }
 
 std::vector<Emit> redirect_map_site(const DeferPlan& p, const DeferredSite& d) {
   return {Emit{stx(Size::W, kFramePointer, std::int16_t(p.target_slot + 4), 2)},
-          Emit{st(Size::W, p.target_slot, std::int32_t(d.map))},
+          Emit{stx(Size::W, kFramePointer, p.target_slot, 1)},  // the handle the map load left in r1
           Emit{stx(Size::DW, kFramePointer, p.flags_slot, 3)},
           Emit{st(Size::B, p.state_slot, descriptor::kRedirectMap)},
           Emit{mov64(0, uapi::kRedirectAct)}};
@@ -411,7 +431,7 @@ std::vector<Emit> sample_site(const DeferPlan& p, const DeferredSite& d) {
   std::vector<Emit> out{Emit{ldx(Size::B, 0, kFramePointer, std::int16_t(p.state_slot + 1))},
                         Emit{Bin{AluOp::Or, true, 0, Imm{std::int32_t(1u << d.bit)}}},
                         Emit{stx(Size::B, kFramePointer, std::int16_t(p.state_slot + 1), 0)},
-                        Emit{st(Size::W, d.record, std::int32_t(d.map))},
+                        Emit{stx(Size::W, kFramePointer, d.record, 2)},  // the handle in r2
                         Emit{st(Size::W, std::int16_t(d.record + 4), std::int32_t(d.size))},
                         Emit{stx(Size::DW, kFramePointer, std::int16_t(d.record + 8), 3)}};
   for (std::uint32_t j = 0; j < d.size; ++j) {
@@ -566,7 +586,12 @@ std::size_t main_exit_anchor(const std::vector<Insn>& insns, const Structure& st
 
 void lower_deferred(Rewriter& rw, const Structure& st, const DeferPlan& plan, const TranslateOptions& o,
                     std::size_t anchor) {
-  for (std::size_t i : plan.map_loads) rw.replace(i, {Emit{mov64(std::get<LoadMapFd>(rw.original()[i]).dst, 0)}});
+  // A guest-side map has no host object: its load leaves the handle, a
+  // plain number, for the call site to record.
+  for (std::size_t i : plan.map_loads) {
+    const auto& l = std::get<LoadMapFd>(rw.original()[i]);
+    rw.replace(i, {Emit{mov64(l.dst, l.fd)}});
+  }
   if (!plan.defers()) return;
   for (const DeferredSite& d : plan.sites) {
     switch (d.helper) {

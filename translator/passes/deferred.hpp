@@ -16,7 +16,7 @@
 // program, and neither a map lookup (a key slot) nor a per-CPU map (the CPU
 // id call clobbers the arguments) is needed at a call site.
 //
-//   fp-d-8   ctx                          fp-d-24  le32 map, le32 key
+//   fp-d-8   ctx                          fp-d-24  le32 map (the handle r1 holds), le32 key
 //   fp-d-16  u8 kind, u8 sample mask      fp-d-32  le64 flags
 //   fp-d-32-...  one sample record per perf call site, in its wire layout
 #pragma once
@@ -51,7 +51,7 @@ inline constexpr std::int16_t kCookieAt = 14, kWordAt = 22, kMapAt = 26, kPadAt 
 struct DeferredSite {
   std::size_t index = 0;       // insn index of the call
   std::int32_t helper = 0;     // BPF_FUNC_redirect, _redirect_map, _perf_event_output
-  std::uint32_t map = 0;       // guest-side map handle (redirect_map, perf_event_output)
+  std::uint32_t map = 0;       // guest-side map handle when one map reaches it (0: several, known at run time)
   std::uint32_t size = 0;      // perf_event_output: data bytes (a constant)
   std::int16_t record = 0;     // perf_event_output: fp offset of its record
   unsigned bit = 0;            // perf_event_output: its bit in the sample mask
@@ -60,7 +60,7 @@ struct DeferredSite {
 
 struct DeferPlan {
   std::vector<DeferredSite> sites;
-  std::vector<std::size_t> map_loads;  // LoadMapFd of guest-side maps: become `rX = 0`
+  std::vector<std::size_t> map_loads;  // LoadMapFd of guest-side maps: become `rX = <handle>`
   std::int16_t ctx_slot = 0, state_slot = 0, target_slot = 0, flags_slot = 0;
   std::int32_t reserved = 0;           // stack bytes below the guest's
   bool defers() const { return !sites.empty(); }
