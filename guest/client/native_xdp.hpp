@@ -16,6 +16,7 @@
 #include <string>
 
 #include "core/result.hpp"
+#include "guest/client/xdp_attachment.hpp"
 
 struct bpf_object;
 
@@ -32,6 +33,12 @@ struct NativeOptions {
   // there: same keys and values, one slot instead of one per CPU. Only for
   // readers that sum the per-CPU slots (a single slot sums the same).
   bool plain_percpu_maps = false;
+  // Maps that already exist in this kernel, by name: the object uses these
+  // (bpf_map__reuse_fd) instead of creating its own. The guest-side maps of
+  // an offload (guest_maps.hpp), so that the native program and the
+  // trampoline it replaces redirect through the same DEVMAP/XSKMAP and emit
+  // into the same perf ring that guest user space holds.
+  std::map<std::string, int, std::less<>> reuse_map_fds;
 };
 
 class NativeXdp {
@@ -46,7 +53,7 @@ class NativeXdp {
 
   // fd of the map named `name` in the object; an Error when there is none.
   Result<int> map_fd(const std::string& name) const;
-  std::uint32_t prog_id() const { return prog_id_; }
+  std::uint32_t prog_id() const { return attachment_.prog_id(); }
   const std::string& prog_name() const { return prog_name_; }
   // Detaches now (the destructor then only closes). A no-op the second time.
   // Returns what was found on the interface: the detach is skipped, with a
@@ -56,11 +63,8 @@ class NativeXdp {
  private:
   NativeXdp() = default;
   bpf_object* obj_ = nullptr;
-  std::uint32_t ifindex_ = 0;
-  std::uint32_t mode_ = 0;
-  std::uint32_t prog_id_ = 0;
   std::string prog_name_;
-  bool attached_ = false;
+  XdpAttachment attachment_;
 };
 
 }  // namespace xo::guest
