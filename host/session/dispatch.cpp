@@ -108,7 +108,7 @@ ts::Message Session::on(const ts::MapCreateRequest& r) {
   if (r.inner_map) {
     MapEntry* t = find_map(r.inner_map);
     if (!t) return fail<R>(st::kEBADF, what + ": inner map template: " + no_such("map", r.inner_map));
-    if (map_type_holds_objects(t->def.type))
+    if (map_type_holds_objects(t->def.type) || !t->object)  // guest-side maps have no host object
       return fail<R>(st::kEINVAL, what + ": inner map template " + std::to_string(r.inner_map) + " '" + t->def.name +
                                       "' is a " + map_type_name(t->def.type) + "; maps of maps hold plain maps only");
     inner = t->object.get();
@@ -302,7 +302,7 @@ ts::Message Session::update_object(MapEntry& m, const ts::MapUpdateRequest& r) {
   } else {
     MapEntry* inner = find_map(h);
     if (!inner) return fail<R>(st::kEBADF, what + ": " + no_such("map", h));
-    if (map_type_holds_objects(inner->def.type))
+    if (map_type_holds_objects(inner->def.type) || !inner->object)  // guest-side maps have no host object
       return fail<R>(st::kEINVAL, what + ": map " + std::to_string(h) + " '" + inner->def.name + "' is a " +
                                       map_type_name(inner->def.type) + "; maps of maps hold plain maps only");
     map = inner->object.get();

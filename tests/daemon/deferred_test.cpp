@@ -96,6 +96,11 @@ TEST(DaemonVersion2, GuestSideMapsAreHandlesWithoutElements) {
     ASSERT_TRUE(r);
     EXPECT_EQ(ts::reply_status(*r)->code, st::kEOPNOTSUPP) << ts::type_name(ts::type_of(m));
   }
+  // Nor can it shape or fill a map of maps: it has no host object.
+  auto outer = g.client->call(ts::MapCreateRequest{.type = MapType::ArrayOfMaps, .key_size = 4, .value_size = 4,
+                                                   .max_entries = 2, .name = "outer", .inner_map = *map});
+  ASSERT_TRUE(outer);
+  EXPECT_EQ(ts::reply_status(*outer)->code, st::kEINVAL) << ts::reply_status(*outer)->message;
   EXPECT_TRUE(g.client->map_free(*map));
 }
 
