@@ -18,15 +18,14 @@
 #include <string>
 
 #include "core/uapi.hpp"
-#include "guest/client/descriptor_layout.hpp"
-#include "translator/passes/epilogue.hpp"
+#include "transport/descriptor.hpp"
+#include "translator/isa/snippet.hpp"
 
 namespace xo::guest {
 namespace {
 
 using namespace isa;
-using translator::Snippet;
-namespace d = descriptor;
+namespace d = transport::descriptor;
 
 // Stack frame (offsets from r10): the verdict's fields, then per sample
 // record its 16-byte header, then per record its data buffer.
@@ -37,16 +36,13 @@ struct Frame {
   static constexpr std::int16_t kFlags = -40;
   static constexpr std::int16_t header(int i) { return std::int16_t(-64 - 16 * i); }
   static constexpr std::int16_t data(int i) {
-    return std::int16_t(header(int(d::kMaxSamples) - 1) - int(d::kMaxSampleSize) * (i + 1));
+    return std::int16_t(header(int(d::kMaxSamples) - 1) - int(d::kMaxSampleData) * (i + 1));
   }
 };
-static_assert(d::kRecordHeaderSize == 16 && d::kMaxSampleSize % 8 == 0, "Frame's layout");
+static_assert(d::record::kHeaderSize == 16 && d::kMaxSampleData % 8 == 0, "Frame's layout");
 static_assert(Frame::data(int(d::kMaxSamples) - 1) >= -512, "the trampoline's stack fits the kernel's 512 bytes");
 
 constexpr Reg kCtx = 6, kVerdict = 7, kSamples = 8, kOffset = 9;
-
-// Offsets in the frame of the fixed descriptor fields.
-constexpr std::int16_t at(std::size_t field) { return std::int16_t(d::kOuterHeaderSize + field); }
 
 Jmp jmp(Cond c, Reg r, std::int32_t imm, bool is32 = false) { return Jmp{c, is32, r, Imm{imm}, 0}; }
 Jmp jmp_reg(Cond c, Reg a, Reg b) { return Jmp{c, false, a, b, 0}; }
@@ -66,37 +62,37 @@ void check_header(Snippet& s, std::uint64_t cookie, const std::vector<BoundMap>&
       .emit(ld(Size::W, 2, kCtx, std::int16_t(uapi::kXdpData)))
       .emit(ld(Size::W, 3, kCtx, std::int16_t(uapi::kXdpDataEnd)))
       .emit(mov(4, Reg{2}))
-      .emit(add(4, Imm{std::int32_t(d::kOuterHeaderSize)}))
+      .emit(add(4, Imm{std::int32_t(d::kOuterSize)}))
       .jump(jmp_reg(Cond::Gt, 4, 3), "pass")
-      .emit(ld(Size::H, 4, 2, std::int16_t(d::kOuterHeaderSize - 2)))
+      .emit(ld(Size::H, 4, 2, d::kOuterEthertype.offset))
       // The ethertype is big-endian on the wire; a u16 load reads it swapped.
       .jump(jmp(Cond::Ne, 4, std::int32_t(((d::kEthertype & 0xff) << 8) | (d::kEthertype >> 8)), true), "pass")
       .emit(mov(4, Reg{2}))
-      .emit(add(4, Imm{std::int32_t(d::kOuterHeaderSize + d::kHeaderSize)}))
+      .emit(add(4, Imm{std::int32_t(d::kOuterSize + d::header::kSize)}))
       .jump(jmp_reg(Cond::Gt, 4, 3), "drop")
-      .emit(ld(Size::DW, 4, 2, at(d::kCookieOff)))
+      .emit(ld(Size::DW, 4, 2, d::in_frame(d::header::kCookie)))
       .emit(LoadImm64{5, cookie})
       .jump(jmp_reg(Cond::Ne, 4, 5), "drop")
-      .emit(ld(Size::B, 4, 2, at(d::kVersionOff)))
+      .emit(ld(Size::B, 4, 2, d::in_frame(d::header::kVersion)))
       .jump(jmp(Cond::Ne, 4, d::kVersion), "drop")
-      .emit(ld(Size::W, 4, 2, at(d::kPadOff)))
+      .emit(ld(Size::W, 4, 2, d::in_frame(d::header::kPad)))
       .jump(jmp(Cond::Ne, 4, 0), "drop")
-      .emit(ld(Size::B, kSamples, 2, at(d::kNsamplesOff)))
+      .emit(ld(Size::B, kSamples, 2, d::in_frame(d::header::kNsamples)))
       .jump(jmp(Cond::Gt, kSamples, std::int32_t(d::kMaxSamples)), "drop")
-      .emit(ld(Size::B, kVerdict, 2, at(d::kVerdictOff)))
-      .emit(ld(Size::B, 4, 2, at(d::kActionOff)))
+      .emit(ld(Size::B, kVerdict, 2, d::in_frame(d::header::kVerdict)))
+      .emit(ld(Size::B, 4, 2, d::in_frame(d::header::kAction)))
       .emit(st(Size::DW, kFramePointer, Frame::kAction, Reg{4}))
-      .emit(ld(Size::W, 4, 2, at(d::kMapOff)))
+      .emit(ld(Size::W, 4, 2, d::in_frame(d::header::kMap)))
       .emit(st(Size::DW, kFramePointer, Frame::kMap, Reg{4}))
-      .emit(ld(Size::W, 5, 2, at(d::kKeyOff)))
+      .emit(ld(Size::W, 5, 2, d::in_frame(d::header::kKey)))
       .emit(st(Size::DW, kFramePointer, Frame::kKey, Reg{5}))
-      .emit(ld(Size::DW, 0, 2, at(d::kFlagsOff)))
+      .emit(ld(Size::DW, 0, 2, d::in_frame(d::header::kFlags)))
       .emit(st(Size::DW, kFramePointer, Frame::kFlags, Reg{0}))
-      .emit(mov(kOffset, Imm{std::int32_t(d::kOuterHeaderSize + d::kHeaderSize)}))
+      .emit(mov(kOffset, Imm{std::int32_t(d::kOuterSize + d::header::kSize)}))
       // r4 map, r5 key, r0 flags, per verdict:
-      .jump(jmp(Cond::Eq, kVerdict, d::kVerdictRedirectMap), "v_redirect_map")
-      .jump(jmp(Cond::Eq, kVerdict, d::kVerdictRedirect), "v_redirect")
-      .jump(jmp(Cond::Ne, kVerdict, d::kVerdictAction), "drop")
+      .jump(jmp(Cond::Eq, kVerdict, d::kRedirectMap), "v_redirect_map")
+      .jump(jmp(Cond::Eq, kVerdict, d::kRedirect), "v_redirect")
+      .jump(jmp(Cond::Ne, kVerdict, d::kAction), "drop")
       // ACTION: XDP_DROP or XDP_PASS, map, key and flags 0.
       .jump(jmp(Cond::Ne, 4, 0), "drop")
       .jump(jmp(Cond::Ne, 5, 0), "drop")
@@ -119,22 +115,22 @@ void check_header(Snippet& s, std::uint64_t cookie, const std::vector<BoundMap>&
 void copy_record(Snippet& s, int i, const std::vector<BoundMap>& perf_maps) {
   const std::string n = std::to_string(i);
   s.jump(jmp(Cond::Le, kSamples, i), "records_done");
-  for (std::size_t b = 0; b < d::kMaxSampleSize; b += 8)
+  for (std::size_t b = 0; b < d::kMaxSampleData; b += 8)
     s.emit(st(Size::DW, kFramePointer, std::int16_t(Frame::data(i) + std::int16_t(b)), Imm{0}));
   s.emit(mov(1, Reg{kCtx}))
       .emit(mov(2, Reg{kOffset}))
       .emit(mov(3, Reg{kFramePointer}))
       .emit(add(3, Imm{Frame::header(i)}))
-      .emit(mov(4, Imm{std::int32_t(d::kRecordHeaderSize)}))
+      .emit(mov(4, Imm{std::int32_t(d::record::kHeaderSize)}))
       .emit(Call{uapi::kXdpLoadBytes})
       .jump(jmp(Cond::Ne, 0, 0), "drop")
-      .emit(ld(Size::W, 2, kFramePointer, std::int16_t(Frame::header(i) + d::kRecordMapOff)));
+      .emit(ld(Size::W, 2, kFramePointer, std::int16_t(Frame::header(i) + d::record::kMap.offset)));
   match_handle(s, 2, perf_maps, "rec_map_ok" + n);
   s.jump(Ja{0, false}, "drop")
       .label("rec_map_ok" + n)
-      .emit(ld(Size::W, 4, kFramePointer, std::int16_t(Frame::header(i) + d::kRecordSizeOff)))
-      .jump(jmp(Cond::Gt, 4, std::int32_t(d::kMaxSampleSize)), "drop")
-      .emit(add(kOffset, Imm{std::int32_t(d::kRecordHeaderSize)}))
+      .emit(ld(Size::W, 4, kFramePointer, std::int16_t(Frame::header(i) + d::record::kDataSize.offset)))
+      .jump(jmp(Cond::Gt, 4, std::int32_t(d::kMaxSampleData)), "drop")
+      .emit(add(kOffset, Imm{std::int32_t(d::record::kHeaderSize)}))
       .jump(jmp(Cond::Lt, 4, 1), "rec_done" + n)
       .emit(mov(1, Reg{kCtx}))
       .emit(mov(2, Reg{kOffset}))
@@ -143,7 +139,7 @@ void copy_record(Snippet& s, int i, const std::vector<BoundMap>& perf_maps) {
       .emit(Call{uapi::kXdpLoadBytes})
       .jump(jmp(Cond::Ne, 0, 0), "drop")
       // Data is padded to a multiple of 8.
-      .emit(ld(Size::W, 4, kFramePointer, std::int16_t(Frame::header(i) + d::kRecordSizeOff)))
+      .emit(ld(Size::W, 4, kFramePointer, std::int16_t(Frame::header(i) + d::record::kDataSize.offset)))
       .emit(add(4, Imm{7}))
       .emit(Bin{AluOp::And, true, 4, Imm{-8}})
       .emit(add(kOffset, Reg{4}))
@@ -154,7 +150,7 @@ void copy_record(Snippet& s, int i, const std::vector<BoundMap>& perf_maps) {
 void emit_record(Snippet& s, int i, const std::vector<BoundMap>& perf_maps) {
   const std::string n = std::to_string(i);
   s.jump(jmp(Cond::Le, kSamples, i), "samples_done")
-      .emit(ld(Size::W, 0, kFramePointer, std::int16_t(Frame::header(i) + d::kRecordMapOff)));
+      .emit(ld(Size::W, 0, kFramePointer, std::int16_t(Frame::header(i) + d::record::kMap.offset)));
   for (std::size_t m = 0; m < perf_maps.size(); ++m)
     s.jump(jmp(Cond::Eq, 0, std::int32_t(perf_maps[m].handle), true), "emit" + n + "_" + std::to_string(m));
   s.jump(Ja{0, false}, "drop");  // checked before the pop: not reached
@@ -162,11 +158,11 @@ void emit_record(Snippet& s, int i, const std::vector<BoundMap>& perf_maps) {
     s.label("emit" + n + "_" + std::to_string(m))
         .emit(mov(1, Reg{kCtx}))
         .emit(LoadMapFd{2, perf_maps[m].fd})
-        .emit(ld(Size::DW, 3, kFramePointer, std::int16_t(Frame::header(i) + d::kRecordFlagsOff)))
+        .emit(ld(Size::DW, 3, kFramePointer, std::int16_t(Frame::header(i) + d::record::kFlags.offset)))
         .emit(mov(4, Reg{kFramePointer}))
         .emit(add(4, Imm{Frame::data(i)}))
-        .emit(ld(Size::W, 5, kFramePointer, std::int16_t(Frame::header(i) + d::kRecordSizeOff)))
-        .jump(jmp(Cond::Gt, 5, std::int32_t(d::kMaxSampleSize)), "drop")
+        .emit(ld(Size::W, 5, kFramePointer, std::int16_t(Frame::header(i) + d::record::kDataSize.offset)))
+        .jump(jmp(Cond::Gt, 5, std::int32_t(d::kMaxSampleData)), "drop")
         .emit(Call{BPF_FUNC_perf_event_output})
         .jump(Ja{0, false}, "emitted" + n);
   }
@@ -174,8 +170,8 @@ void emit_record(Snippet& s, int i, const std::vector<BoundMap>& perf_maps) {
 }
 
 void verdict(Snippet& s, const std::vector<BoundMap>& redirect_maps) {
-  s.jump(jmp(Cond::Eq, kVerdict, d::kVerdictRedirect), "do_redirect")
-      .jump(jmp(Cond::Eq, kVerdict, d::kVerdictRedirectMap), "do_redirect_map")
+  s.jump(jmp(Cond::Eq, kVerdict, d::kRedirect), "do_redirect")
+      .jump(jmp(Cond::Eq, kVerdict, d::kRedirectMap), "do_redirect_map")
       // ACTION: the two values check_header allowed, as constants.
       .emit(ld(Size::DW, 4, kFramePointer, Frame::kAction))
       .jump(jmp(Cond::Eq, 4, uapi::kPass), "pass")
@@ -230,7 +226,7 @@ Result<std::vector<Insn>> trampoline_insns(const TrampolineBinding& b) {
   else
     for (int i = 0; i < int(d::kMaxSamples); ++i) copy_record(s, i, b.perf_maps);
   s.label("records_done")
-      .jump(jmp(Cond::Gt, kOffset, std::int32_t(d::kMaxDescriptorSize)), "drop")
+      .jump(jmp(Cond::Gt, kOffset, std::int32_t(d::kMaxSize)), "drop")
       .emit(mov(1, Reg{kCtx}))
       .emit(mov(2, Reg{kOffset}))
       .emit(Call{uapi::kXdpAdjustHead})

@@ -8,7 +8,7 @@
 //                                        '--> XDP_PASS -> a_peer's stack (captured)
 //
 // Descriptor frames are built from the one definition of the layout
-// (guest/client/descriptor_layout.hpp names the host's), not a copy. Every case counts what
+// (transport/descriptor.hpp, which the host also writes with), not a copy. Every case counts what
 // arrives where, exactly: a frame that should be dropped must appear
 // nowhere, and the same frame with the right cookie must reach its target.
 #include <gtest/gtest.h>
@@ -32,12 +32,12 @@
 #include "guest/receivers/perf_reader.hpp"
 #include "guest/receivers/xsk_socket.hpp"
 #include "tests/host/netdev.hpp"
-#include "guest/client/descriptor_layout.hpp"
+#include "transport/descriptor.hpp"
 
 namespace xo::guest {
 namespace {
 
-namespace d = descriptor;
+namespace d = transport::descriptor;
 using Bytes = std::vector<std::uint8_t>;
 
 constexpr std::uint64_t kCookie = 0x1122334455667788ull;
@@ -60,7 +60,7 @@ struct Sample {
 struct Descriptor {
   std::uint64_t cookie = kCookie;
   std::uint8_t version = d::kVersion;
-  std::uint8_t verdict = d::kVerdictAction;
+  std::uint8_t verdict = d::kAction;
   std::uint8_t action = XDP_PASS;
   std::uint32_t map = 0, key = 0, pad = 0;
   std::uint64_t flags = 0;
@@ -70,27 +70,27 @@ struct Descriptor {
 
 // outer Ethernet header + descriptor + records + inner frame (PROTOCOL.md 8.2).
 Bytes descriptor_frame(const Descriptor& desc, const Bytes& inner) {
-  Bytes f(d::kOuterHeaderSize + d::kHeaderSize, 0);
+  Bytes f(d::kOuterSize + d::header::kSize, 0);
   std::memcpy(f.data(), inner.data(), 12);  // the inner frame's MACs
   f[12] = std::uint8_t(d::kEthertype >> 8);
   f[13] = std::uint8_t(d::kEthertype & 0xff);
-  const std::size_t h = d::kOuterHeaderSize;
-  put_le(f, h + d::kCookieOff, desc.cookie, 8);
-  f[h + d::kVersionOff] = desc.version;
-  f[h + d::kVerdictOff] = desc.verdict;
-  f[h + d::kActionOff] = desc.action;
-  f[h + d::kNsamplesOff] = desc.nsamples.value_or(std::uint8_t(desc.samples.size()));
-  put_le(f, h + d::kMapOff, desc.map, 4);
-  put_le(f, h + d::kKeyOff, desc.key, 4);
-  put_le(f, h + d::kPadOff, desc.pad, 4);
-  put_le(f, h + d::kFlagsOff, desc.flags, 8);
+  const std::size_t h = d::kOuterSize;
+  put_le(f, h + d::header::kCookie.offset, desc.cookie, 8);
+  f[h + d::header::kVersion.offset] = desc.version;
+  f[h + d::header::kVerdict.offset] = desc.verdict;
+  f[h + d::header::kAction.offset] = desc.action;
+  f[h + d::header::kNsamples.offset] = desc.nsamples.value_or(std::uint8_t(desc.samples.size()));
+  put_le(f, h + d::header::kMap.offset, desc.map, 4);
+  put_le(f, h + d::header::kKey.offset, desc.key, 4);
+  put_le(f, h + d::header::kPad.offset, desc.pad, 4);
+  put_le(f, h + d::header::kFlags.offset, desc.flags, 8);
   for (const Sample& s : desc.samples) {
     const std::size_t r = f.size();
-    f.resize(r + d::kRecordHeaderSize + (s.data.size() + 7) / 8 * 8, 0);
-    put_le(f, r + d::kRecordMapOff, s.map, 4);
-    put_le(f, r + d::kRecordSizeOff, s.data.size(), 4);
-    put_le(f, r + d::kRecordFlagsOff, s.flags, 8);
-    std::copy(s.data.begin(), s.data.end(), f.begin() + long(r + d::kRecordHeaderSize));
+    f.resize(r + d::record::kHeaderSize + (s.data.size() + 7) / 8 * 8, 0);
+    put_le(f, r + d::record::kMap.offset, s.map, 4);
+    put_le(f, r + d::record::kDataSize.offset, s.data.size(), 4);
+    put_le(f, r + d::record::kFlags.offset, s.flags, 8);
+    std::copy(s.data.begin(), s.data.end(), f.begin() + long(r + d::record::kHeaderSize));
   }
   f.insert(f.end(), inner.begin(), inner.end());
   return f;
@@ -185,7 +185,7 @@ TEST_F(TrampolineTest, ActionPassPopsTheDescriptor) {
 
 TEST_F(TrampolineTest, DevmapRedirectReachesTheOtherVeth) {
   Descriptor desc;
-  desc.verdict = d::kVerdictRedirectMap;
+  desc.verdict = d::kRedirectMap;
   desc.map = kDevmapHandle;
   desc.key = 0;
   std::vector<Bytes> sent, inners;
@@ -212,7 +212,7 @@ TEST_F(TrampolineTest, DevmapRedirectReachesTheOtherVeth) {
 
 TEST_F(TrampolineTest, RedirectByIfindex) {
   Descriptor desc;
-  desc.verdict = d::kVerdictRedirect;
+  desc.verdict = d::kRedirect;
   desc.key = std::uint32_t(b_.ifindex());
   const Bytes i1 = inner_frame(30), i2 = inner_frame(31, 300);
   auto seen = inject({descriptor_frame(desc, i1), descriptor_frame(desc, i2)});
@@ -225,7 +225,7 @@ TEST_F(TrampolineTest, AfXdpSocketReceivesExactlyTheRedirectedFrames) {
   ASSERT_TRUE(xsk) << xsk.error().message;
   ASSERT_TRUE((*xsk)->bind_to_map(maps_[1].fd.get()));
   Descriptor to_xsk;
-  to_xsk.verdict = d::kVerdictRedirectMap;
+  to_xsk.verdict = d::kRedirectMap;
   to_xsk.map = kXskHandle;
   to_xsk.key = 0;
   std::vector<Bytes> sent, expected;
@@ -256,7 +256,7 @@ TEST_F(TrampolineTest, PerfSamplesAreExactAndTheFrameIsDropped) {
   // The largest sample that fits the 192-byte bound alone.
   Descriptor largest;
   largest.action = XDP_DROP;
-  largest.samples = {Sample{kPerfHandle, Bytes(d::kMaxSampleSize, 0xab), BPF_F_CURRENT_CPU}};
+  largest.samples = {Sample{kPerfHandle, Bytes(d::kMaxSampleData, 0xab), BPF_F_CURRENT_CPU}};
   auto seen = inject({descriptor_frame(desc, inner), descriptor_frame(largest, inner)});
   EXPECT_TRUE(seen.passed.empty());
   EXPECT_TRUE(seen.redirected.empty());
@@ -273,12 +273,12 @@ TEST_F(TrampolineTest, PerfSamplesAreExactAndTheFrameIsDropped) {
   first.insert(first.end(), inner.begin(), inner.begin() + kCtxLen);
   expect_sample(samples[0], first);
   expect_sample(samples[1], Bytes(8, 0xcd));
-  expect_sample(samples[2], Bytes(d::kMaxSampleSize, 0xab));
+  expect_sample(samples[2], Bytes(d::kMaxSampleData, 0xab));
   EXPECT_EQ(reader.lost(), 0u);
 
   // A sample with a redirect: emitted, and the frame still goes.
   Descriptor both;
-  both.verdict = d::kVerdictRedirect;
+  both.verdict = d::kRedirect;
   both.key = std::uint32_t(b_.ifindex());
   both.samples = {Sample{kPerfHandle, {}, BPF_F_CURRENT_CPU | (std::uint64_t(14) << 32)}};
   seen = inject({descriptor_frame(both, inner)});
@@ -295,7 +295,7 @@ TEST_F(TrampolineTest, MalformedOrForgedDescriptorsAreDropped) {
   ASSERT_TRUE(opened) << opened.error().message;
   PerfReader& reader = **opened;
   Descriptor good;
-  good.verdict = d::kVerdictRedirectMap;
+  good.verdict = d::kRedirectMap;
   good.map = kDevmapHandle;
   good.samples = {Sample{kPerfHandle, {9, 9}, BPF_F_CURRENT_CPU}};
   const Bytes inner = inner_frame(60);
@@ -313,24 +313,24 @@ TEST_F(TrampolineTest, MalformedOrForgedDescriptorsAreDropped) {
   variant("pad set", [](Descriptor& x) { x.pad = 1; });
   variant("too many samples", [](Descriptor& x) { x.nsamples = 3; });
   variant("sample on an unbound map", [](Descriptor& x) { x.samples[0].map = kDevmapHandle; });
-  variant("ACTION with XDP_TX", [](Descriptor& x) { x.verdict = d::kVerdictAction; x.map = 0; x.action = XDP_TX; });
-  variant("ACTION with a map", [](Descriptor& x) { x.verdict = d::kVerdictAction; x.action = XDP_PASS; });
-  variant("REDIRECT with a map", [](Descriptor& x) { x.verdict = d::kVerdictRedirect; x.key = 1; });
+  variant("ACTION with XDP_TX", [](Descriptor& x) { x.verdict = d::kAction; x.map = 0; x.action = XDP_TX; });
+  variant("ACTION with a map", [](Descriptor& x) { x.verdict = d::kAction; x.action = XDP_PASS; });
+  variant("REDIRECT with a map", [](Descriptor& x) { x.verdict = d::kRedirect; x.key = 1; });
   {
     Descriptor x = good;
-    x.samples[0].data = Bytes(d::kMaxSampleSize + 8, 1);  // over the bound
+    x.samples[0].data = Bytes(d::kMaxSampleData + 8, 1);  // over the bound
     bad.emplace_back("sample over 128 bytes", descriptor_frame(x, inner));
-    x.samples = {Sample{kPerfHandle, Bytes(d::kMaxSampleSize, 1)}, Sample{kPerfHandle, Bytes(8, 2)}};
+    x.samples = {Sample{kPerfHandle, Bytes(d::kMaxSampleData, 1)}, Sample{kPerfHandle, Bytes(8, 2)}};
     bad.emplace_back("descriptor over 192 bytes", descriptor_frame(x, inner));
   }
   {
     Bytes f = descriptor_frame(good, inner);
-    f.resize(d::kOuterHeaderSize + d::kHeaderSize - 1);
+    f.resize(d::kOuterSize + d::header::kSize - 1);
     bad.emplace_back("short frame", f);
   }
   {
     Bytes f = descriptor_frame(good, inner);
-    f.resize(d::kOuterHeaderSize + d::kHeaderSize + 4);  // the sample record is cut
+    f.resize(d::kOuterSize + d::header::kSize + 4);  // the sample record is cut
     bad.emplace_back("record cut", f);
   }
   for (const auto& [why, frame] : bad) {
@@ -355,7 +355,7 @@ TEST_F(TrampolineTest, RemovedWithItsOwner) {
   EXPECT_EQ(id, 0u);
   // With no trampoline a descriptor frame is just an unknown ethertype.
   Descriptor desc;
-  desc.verdict = d::kVerdictRedirect;
+  desc.verdict = d::kRedirect;
   desc.key = std::uint32_t(b_.ifindex());
   const Bytes f = descriptor_frame(desc, inner_frame(70));
   auto seen = inject({f});

@@ -30,6 +30,7 @@ namespace xo::translator {
 namespace {
 
 using namespace isa;
+namespace descriptor = transport::descriptor;
 
 // Map: one guest-side map (c = handle); MapAny: one of several guest-side
 // maps of one class (c = kRedirectClass or kPerfClass), known only at run
@@ -357,11 +358,11 @@ Status lay_out(const std::vector<Insn>& insns, const Structure& st, PassContext&
                          EPERM);
     d.bit = samples - 1;
     records += d.record_bytes();
-    if (descriptor::kFixedBytes + records > descriptor::kMaxBytes)
+    if (descriptor::kFixedSize + records > descriptor::kMaxSize)
       return ctx.diag.at(st.layout[d.index], "the samples of this program's bpf_perf_event_output calls need " +
-                                                 std::to_string(descriptor::kFixedBytes + records) +
+                                                 std::to_string(descriptor::kFixedSize + records) +
                                                  " descriptor bytes, over the " +
-                                                 std::to_string(descriptor::kMaxBytes) + " the headroom guarantees",
+                                                 std::to_string(descriptor::kMaxSize) + " the headroom guarantees",
                          EPERM);
   }
   for (std::size_t i = 0; i < insns.size(); ++i)
@@ -431,12 +432,12 @@ std::vector<Emit> sample_site(const DeferPlan& p, const DeferredSite& d) {
   std::vector<Emit> out{Emit{ldx(Size::B, 0, kFramePointer, std::int16_t(p.state_slot + 1))},
                         Emit{Bin{AluOp::Or, true, 0, Imm{std::int32_t(1u << d.bit)}}},
                         Emit{stx(Size::B, kFramePointer, std::int16_t(p.state_slot + 1), 0)},
-                        Emit{stx(Size::W, kFramePointer, d.record, 2)},  // the handle in r2
-                        Emit{st(Size::W, std::int16_t(d.record + 4), std::int32_t(d.size))},
-                        Emit{stx(Size::DW, kFramePointer, std::int16_t(d.record + 8), 3)}};
+                        Emit{stx(Size::W, kFramePointer, std::int16_t(d.record + descriptor::record::kMap.offset), 2)},  // the handle in r2
+                        Emit{st(Size::W, std::int16_t(d.record + descriptor::record::kDataSize.offset), std::int32_t(d.size))},
+                        Emit{stx(Size::DW, kFramePointer, std::int16_t(d.record + descriptor::record::kFlags.offset), 3)}};
   for (std::uint32_t j = 0; j < d.size; ++j) {
     out.push_back(Emit{ldx(Size::B, 0, 4, std::int16_t(j))});
-    out.push_back(Emit{stx(Size::B, kFramePointer, std::int16_t(d.record + 16 + std::int32_t(j)), 0)});
+    out.push_back(Emit{stx(Size::B, kFramePointer, std::int16_t(d.record + descriptor::record::kHeaderSize + std::int32_t(j)), 0)});
   }
   out.push_back(Emit{mov64(0, 0)});
   return out;
@@ -510,7 +511,7 @@ Snippet bump_slot(std::uint32_t cpus, std::int32_t slot) {
 Snippet combo(const DeferPlan& p, const TranslateOptions& o, unsigned mask, const std::string& done,
               const std::string& refuse) {
   const bool tc = o.flavor == Flavor::Tc;
-  std::int32_t len = descriptor::kFixedBytes;
+  std::int32_t len = descriptor::kFixedSize;
   unsigned n = 0;
   for (const DeferredSite* d : p.samples())
     if (mask & (1u << d->bit)) {
@@ -537,18 +538,18 @@ Snippet combo(const DeferPlan& p, const TranslateOptions& o, unsigned mask, cons
   for (std::int16_t q = 0; q < 12; q += 4)
     s.emit(ldx(Size::W, 4, 2, std::int16_t(len + q))).emit(stx(Size::W, 2, q, 4));
   const std::int32_t ethertype_le = std::int32_t((descriptor::kEthertype >> 8) | ((descriptor::kEthertype & 0xff) << 8));
-  s.emit(Store{Size::H, 2, 12, Imm{ethertype_le}})
-      .emit(Store{Size::W, 2, descriptor::kCookieAt, Imm{std::int32_t(std::uint32_t(o.cookie))}})
-      .emit(Store{Size::W, 2, std::int16_t(descriptor::kCookieAt + 4), Imm{std::int32_t(std::uint32_t(o.cookie >> 32))}})
+  s.emit(Store{Size::H, 2, descriptor::kOuterEthertype.offset, Imm{ethertype_le}})
+      .emit(Store{Size::W, 2, descriptor::in_frame(descriptor::header::kCookie), Imm{std::int32_t(std::uint32_t(o.cookie))}})
+      .emit(Store{Size::W, 2, std::int16_t(descriptor::in_frame(descriptor::header::kCookie) + 4), Imm{std::int32_t(std::uint32_t(o.cookie >> 32))}})
       .emit(Bin{AluOp::Mov, true, 4, Reg{9}});
   if (n) s.emit(Bin{AluOp::Or, true, 4, Imm{std::int32_t(n << 24)}});
-  s.emit(stx(Size::W, 2, descriptor::kWordAt, 4))
+  s.emit(stx(Size::W, 2, descriptor::in_frame(descriptor::header::kVersion), 4))
       .emit(ldx(Size::DW, 4, kFramePointer, p.target_slot))
-      .emit(stx(Size::DW, 2, descriptor::kMapAt, 4))
-      .emit(Store{Size::W, 2, descriptor::kPadAt, Imm{0}})
+      .emit(stx(Size::DW, 2, descriptor::in_frame(descriptor::header::kMap), 4))
+      .emit(Store{Size::W, 2, descriptor::in_frame(descriptor::header::kPad), Imm{0}})
       .emit(ldx(Size::DW, 4, kFramePointer, p.flags_slot))
-      .emit(stx(Size::DW, 2, descriptor::kFlagsAt, 4));
-  std::int16_t at = descriptor::kFixedBytes;
+      .emit(stx(Size::DW, 2, descriptor::in_frame(descriptor::header::kFlags), 4));
+  std::int16_t at = descriptor::kFixedSize;
   for (const DeferredSite* d : p.samples()) {
     if (!(mask & (1u << d->bit))) continue;
     for (std::int32_t q = 0; q < d->record_bytes(); q += 8)

@@ -29,24 +29,9 @@
 #include "translator/isa/program.hpp"
 #include "translator/passes/epilogue.hpp"
 #include "translator/passes/passes.hpp"
+#include "transport/descriptor.hpp"
 
 namespace xo::translator {
-
-// The descriptor frame (PROTOCOL.md 8.2).
-namespace descriptor {
-inline constexpr std::uint16_t kEthertype = 0x88B5;  // IEEE 802 Local Experimental Ethertype 1
-inline constexpr std::int32_t kOuterBytes = 14;
-inline constexpr std::int32_t kHeaderBytes = 32;
-inline constexpr std::int32_t kFixedBytes = kOuterBytes + kHeaderBytes;  // 46
-inline constexpr std::int32_t kMaxBytes = 192;  // outer + header + sample records
-inline constexpr std::int32_t kRecordHeader = 16;
-inline constexpr std::uint32_t kMaxSampleData = 128;
-inline constexpr unsigned kMaxSamples = 2;
-inline constexpr std::uint8_t kVersion = 1;
-enum Verdict : std::uint8_t { kAction = 0, kRedirectMap = 1, kRedirect = 2 };
-// Field offsets from the frame's start.
-inline constexpr std::int16_t kCookieAt = 14, kWordAt = 22, kMapAt = 26, kPadAt = 34, kFlagsAt = 38;
-}  // namespace descriptor
 
 struct DeferredSite {
   std::size_t index = 0;       // insn index of the call
@@ -55,7 +40,7 @@ struct DeferredSite {
   std::uint32_t size = 0;      // perf_event_output: data bytes (a constant)
   std::int16_t record = 0;     // perf_event_output: fp offset of its record
   unsigned bit = 0;            // perf_event_output: its bit in the sample mask
-  std::int32_t record_bytes() const { return std::int32_t(16 + (size + 7) / 8 * 8); }
+  std::int32_t record_bytes() const { return transport::descriptor::record::size(size); }
 };
 
 struct DeferPlan {
@@ -88,6 +73,6 @@ std::size_t main_exit_anchor(const std::vector<isa::Insn>& insns, const isa::Str
 // (chain: into the tap; tc: TC_ACT_OK); everything else falls through to
 // label `plain` (the flavor's own count-and-dispatch), with w0 the action
 // (5 = policy drop: XDP_REDIRECT without a record, no headroom).
-Snippet deferred_exit(const DeferPlan& plan, const TranslateOptions& options);
+isa::Snippet deferred_exit(const DeferPlan& plan, const TranslateOptions& options);
 
 }  // namespace xo::translator

@@ -4,59 +4,6 @@
 
 namespace xo::translator {
 
-Snippet& Snippet::emit(isa::Insn insn) {
-  items_.push_back({std::move(insn), {}});
-  return *this;
-}
-
-Snippet& Snippet::jump(isa::Insn insn, const std::string& label) {
-  items_.push_back({std::move(insn), label});
-  return *this;
-}
-
-Snippet& Snippet::label(const std::string& name) {
-  labels_.emplace_back(name, items_.size());
-  return *this;
-}
-
-Snippet& Snippet::append(const Snippet& other) {
-  const std::size_t base = items_.size();
-  for (const auto& [name, at] : other.labels_) labels_.emplace_back(name, base + at);
-  items_.insert(items_.end(), other.items_.begin(), other.items_.end());
-  return *this;
-}
-
-Snippet Snippet::scoped(const std::string& prefix) const {
-  Snippet out = *this;
-  for (auto& [name, at] : out.labels_) name = prefix + name;
-  for (auto& item : out.items_)
-    if (!item.target.empty()) item.target = prefix + item.target;
-  return out;
-}
-
-std::vector<isa::Emit> Snippet::build() const {
-  std::vector<std::size_t> slot(items_.size() + 1, 0);
-  for (std::size_t i = 0; i < items_.size(); ++i) slot[i + 1] = slot[i] + isa::slot_width(items_[i].insn);
-  auto slot_of_label = [&](const std::string& name) -> std::size_t {
-    for (const auto& [n, at] : labels_)
-      if (n == name) return slot[at];
-    return slot.back();  // unreachable for well-formed snippets: jump to the end
-  };
-  std::vector<isa::Emit> out;
-  out.reserve(items_.size());
-  for (std::size_t i = 0; i < items_.size(); ++i) {
-    isa::Insn insn = items_[i].insn;
-    if (!items_[i].target.empty()) {
-      auto off = static_cast<std::int64_t>(slot_of_label(items_[i].target)) -
-                 static_cast<std::int64_t>(slot[i] + 1);
-      if (auto* j = std::get_if<isa::Jmp>(&insn)) j->off = static_cast<std::int16_t>(off);
-      if (auto* a = std::get_if<isa::Ja>(&insn)) a->off = static_cast<std::int32_t>(off);
-    }
-    out.push_back(isa::Emit{insn});
-  }
-  return out;
-}
-
 // The counter is this CPU's own row of the stats map, so a plain
 // load/add/store is exact: BPF programs run with migration disabled, and
 // the two hooks that run our programs do not nest on a CPU (XDP runs in
@@ -86,9 +33,9 @@ std::vector<isa::Emit> Snippet::build() const {
 // between the paths that reach it ("different maps, paths or scalars"), as
 // the action's do (a constant on one path, a range on another). The CPU
 // offset has the same bounds on every path.
-Snippet count_action(std::uint32_t cpus) {
+isa::Snippet count_action(std::uint32_t cpus) {
   using namespace isa;
-  Snippet s;
+  isa::Snippet s;
   s.emit(Bin{AluOp::Mov, false, 6, Reg{0}})  // w6 = w0: the action
       .emit(Call{uapi::kGetSmpProcessorId})
       .jump(Jmp{Cond::Ge, false, 0, Imm{static_cast<std::int32_t>(cpus)}, 0}, "counted")
@@ -107,7 +54,7 @@ Snippet count_action(std::uint32_t cpus) {
 }
 
 Status route_main_exits(isa::Rewriter& rw, const std::vector<isa::Insn>& insns,
-                        const isa::Structure& st, const Snippet& epilogue, PassContext& ctx) {
+                        const isa::Structure& st, const isa::Snippet& epilogue, PassContext& ctx) {
   const std::size_t main_end = st.subprograms.empty() ? insns.size() : st.subprograms[0].end;
   std::vector<std::size_t> exits;
   for (std::size_t i = 0; i < main_end; ++i)
@@ -123,9 +70,9 @@ Status route_main_exits(isa::Rewriter& rw, const std::vector<isa::Insn>& insns,
   return Ok{};
 }
 
-Snippet redirect_and_exit(std::uint32_t ifindex, std::int32_t flags) {
+isa::Snippet redirect_and_exit(std::uint32_t ifindex, std::int32_t flags) {
   using namespace isa;
-  Snippet s;
+  isa::Snippet s;
   s.emit(Bin{AluOp::Mov, true, 1, Imm{static_cast<std::int32_t>(ifindex)}})
       .emit(Bin{AluOp::Mov, true, 2, Imm{flags}})
       .emit(Call{uapi::kRedirect})  // returns TC_ACT_REDIRECT / XDP_REDIRECT

@@ -26,8 +26,8 @@
 namespace xo::translator {
 namespace {
 
-Snippet tun_return_epilogue(const TranslateOptions& o) {
-  Snippet s;
+isa::Snippet tun_return_epilogue(const TranslateOptions& o) {
+  isa::Snippet s;
   if (o.stats) s.append(count_action(o.stats_cpus));
   s.jump(isa::Jmp{isa::Cond::Gt, true, 0, isa::Imm{uapi::kTx}, 0}, "drop")
       .emit(isa::Exit{})  // ABORTED, DROP, PASS, TX: native on the tun hook
