@@ -10,13 +10,16 @@
 //   r2 = r10; r2 += -16         fp-16 goes to a helper: bytes -16..-1 stay
 //   call bpf_map_lookup_elem    in the frame alloca (helpers see memory)
 //
-// An fp address that goes anywhere else (stored, passed to a subprogram,
-// arithmetic other than +/- const, merged with another offset) keeps the
-// whole frame in memory: nothing is promoted for that function.
+// An fp address that goes anywhere else (stored, arithmetic other than +/-
+// const, merged with another offset and then used) keeps the whole frame in
+// memory: nothing is promoted for that function. Passed to a subprogram it
+// is like a helper argument when the subprogram only ever adds non-negative
+// constants to its arguments (kParam), else the same.
 #pragma once
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <vector>
 
@@ -26,12 +29,18 @@
 
 namespace xo::ir {
 
-// A register's kind: kUninit / kUnknown / kCtx, or an fp offset.
+// A register's kind: kUninit / kUnknown / kCtx / kMixed, or an fp offset.
+// kMixed: an fp address on some paths only (or different ones); harmless
+// while the register is dead, and a use keeps the whole frame in memory.
 using Kind = std::int64_t;
 inline constexpr Kind kUninit = INT64_MIN;
 inline constexpr Kind kUnknown = INT64_MIN + 1;
 inline constexpr Kind kCtx = INT64_MIN + 2;
-inline bool is_fp(Kind k) { return k > kCtx; }
+inline constexpr Kind kMixed = INT64_MIN + 3;
+// kParam: a subprogram's argument register, or it plus a non-negative
+// constant (a caller's stack address reaches a callee this way).
+inline constexpr Kind kParam = INT64_MIN + 4;
+inline bool is_fp(Kind k) { return k > kParam; }
 
 using RegKinds = std::array<Kind, 11>;
 
@@ -48,6 +57,8 @@ struct FrameAnalysis {
 };
 
 // Errors: a stack access outside [-512, 0) through a known fp offset.
-Result<FrameAnalysis> analyze_frames(const std::vector<isa::Insn>& insns, const isa::Structure& st);
+// `nargs_of(helper)`: the registers a helper call reads (r1..rN).
+Result<FrameAnalysis> analyze_frames(const std::vector<isa::Insn>& insns, const isa::Structure& st,
+                                     const std::function<unsigned(std::int32_t helper)>& nargs_of);
 
 }  // namespace xo::ir

@@ -30,6 +30,7 @@
 #include "llvm/IR/Verifier.h"
 #include "llvm/Support/raw_ostream.h"
 #include "translator/ir/tier_internal.hpp"
+#include "translator/passes/tier.hpp"
 
 namespace xo::ir {
 namespace {
@@ -68,7 +69,9 @@ class FunctionLifter {
       a->setAlignment(llvm::Align(size));
       slots_[off] = a;
     }
-    // Arguments: main's ctx in r1; a subprogram's r1..r5.
+    // Arguments: main's ctx in r1; a subprogram's r1..r5. The rest start
+    // at 0 (see clobber_args()).
+    for (int r = 0; r < 10; ++r) b_.CreateStore(b_.getInt64(0), regs_[r]);
     for (unsigned a = 0; a < fn_->arg_size(); ++a) b_.CreateStore(fn_->getArg(a), regs_[a + 1]);
 
     // One block per basic block of the subprogram.
@@ -137,8 +140,11 @@ class FunctionLifter {
     b_.CreateStore(v, regs_[r]);
     return false;
   }
+  // After a call r1..r5 hold nothing a verified program reads. They become
+  // 0, not undef: an undef LLVM carries through a phi leaves a register
+  // unwritten on some path, and the kernel refuses to read one.
   void clobber_args() {
-    for (int r = 1; r <= 5; ++r) b_.CreateStore(llvm::UndefValue::get(i64_), regs_[r]);
+    for (int r = 1; r <= 5; ++r) b_.CreateStore(b_.getInt64(0), regs_[r]);
   }
 
   // The memory an access names: a promoted slot, the frame, or an address.
@@ -291,6 +297,15 @@ class FunctionLifter {
     // ctx fields: exact offset and size, never merged, narrowed or repeated away.
     li->setVolatile(is_ctx);
     if (x.size == isa::Size::DW) return set(x.dst, li);
+    if (is_ctx && !x.sign_extend) {
+      // The kernel turns ctx fields like data and data_end into 64-bit
+      // pointers: LLVM must not know their upper half is zero, or it
+      // narrows pointer comparisons to 32 bits (which the verifier refuses).
+      // llvm.bpf.passthrough is opaque to the optimiser and removed before
+      // instruction selection (BPFCheckAndAdjustIR).
+      llvm::Function* pass = llvm::Intrinsic::getDeclaration(&m_, llvm::Intrinsic::bpf_passthrough, {i64_, i64_});
+      return set(x.dst, b_.CreateCall(pass, {b_.getInt32(passthrough_seq_++), b_.CreateZExt(li, i64_)}));
+    }
     return set(x.dst, x.sign_extend ? b_.CreateSExt(li, i64_) : b_.CreateZExt(li, i64_));
   }
 
@@ -332,10 +347,7 @@ class FunctionLifter {
   }
 
   Result<bool> call_helper(std::size_t i, const isa::Call& x) {
-    const HelperProto* proto = policy_.helper(x.helper);
-    // Helpers the lowering added (skb_*, redirect, smp_processor_id) are not
-    // in the guest's policy table: they get all five registers.
-    const unsigned nargs = proto ? proto->nargs : 5;
+    const unsigned nargs = translator::helper_nargs(policy_, x.helper);
     std::vector<llvm::Type*> types(nargs, i64_);
     auto* fty = llvm::FunctionType::get(i64_, types, false);
     std::vector<Value*> args;
@@ -421,6 +433,7 @@ class FunctionLifter {
   llvm::AllocaInst* frame_alloca_ = nullptr;
   std::map<std::int32_t, llvm::AllocaInst*> slots_;
   std::map<std::size_t, llvm::BasicBlock*> blocks_;
+  unsigned passthrough_seq_ = 0;
 };
 
 }  // namespace

@@ -3,6 +3,7 @@
 // tier's.
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <sstream>
 
 #include "core/diagnostics.hpp"
@@ -59,7 +60,8 @@ Result<IrResult> run(const Submission& sub, const translator::Translated& direct
                      const IrOptions& options) {
   auto structure = isa::analyze(direct.insns, declared_entries(direct));
   if (!structure) return err(EINVAL, "direct program: " + structure.error().describe());
-  auto frames = analyze_frames(direct.insns, *structure);
+  auto nargs_of = [&policy](std::int32_t helper) { return translator::helper_nargs(policy, helper); };
+  auto frames = analyze_frames(direct.insns, *structure, nargs_of);
   if (!frames) return frames.error();
   const Capabilities caps = capabilities_of(direct.insns);
 
@@ -75,6 +77,7 @@ Result<IrResult> run(const Submission& sub, const translator::Translated& direct
   m.setDataLayout((*tm)->createDataLayout());
   m.setTargetTriple("bpfel");
   if (auto s = check_calls(m, caps); !s) return Error{"lifted IR: " + s.error().message, std::nullopt, s.error().code};
+  if (std::getenv("XO_IR_DEBUG")) m.print(llvm::errs(), nullptr);
   if (auto s = optimize(m, **tm); !s) return s.error();
   if (!diags.first_error.empty()) return err(EINVAL, "LLVM: " + diags.first_error);
   if (auto s = check_calls(m, caps); !s)
@@ -85,6 +88,9 @@ Result<IrResult> run(const Submission& sub, const translator::Translated& direct
     m.print(os, nullptr);
   }
   auto emitted = emit_object(m, **tm);
+  if (diags.first_error.find("stack limit") != std::string::npos)
+    return err(E2BIG, "the optimised program needs more than the 512-byte BPF stack (LLVM's frame: the guest's "
+                      "stack it cannot promote, plus its own spills)");
   if (!diags.first_error.empty()) return err(EINVAL, "LLVM: " + diags.first_error);
   if (!emitted) return emitted.error();
   auto insns = guard(emitted->text, caps);

@@ -29,6 +29,11 @@ std::optional<Tier> parse_tier(std::string_view s);
 // program for the same host: same prog type, guest handles, func/line info
 // pointing at the guest's BTF, index map to guest slots. Only ever a subset
 // of the direct program's helpers and maps (translator/ir checks it).
+// How many argument registers (r1..rN) a helper reads: the policy's
+// prototype for guest helpers, else the host helpers the lowerings emit
+// (skb_*, redirect, get_smp_processor_id; core/uapi.hpp), else 5.
+unsigned helper_nargs(const Policy& policy, std::int32_t helper);
+
 using Reemit = std::function<Result<Translated>(const Submission& submission, const Translated& direct,
                                                 const Policy& policy)>;
 
