@@ -97,8 +97,12 @@ RegKinds transfer(const std::vector<isa::Insn>& insns, std::size_t i_, RegKinds 
             return;
           }
           if (d == kParam && i.is64 && imm && i.op == isa::AluOp::Add && imm->v >= 0) return;
-          value_use(d);
-          value_use(s);
+          // A 32-bit result is a number: the verifier never lets one
+          // address memory, whatever it was computed from.
+          if (i.is64) {
+            if (i.op != isa::AluOp::Mov) value_use(d);
+            value_use(s);
+          }
           k[i.dst] = kUnknown;
         } else if constexpr (std::is_same_v<T, isa::Un>) {
           value_use(k[i.dst]);

@@ -3,7 +3,6 @@
 // tier's.
 #include <algorithm>
 #include <chrono>
-#include <cstdlib>
 #include <sstream>
 
 #include "core/diagnostics.hpp"
@@ -77,7 +76,6 @@ Result<IrResult> run(const Submission& sub, const translator::Translated& direct
   m.setDataLayout((*tm)->createDataLayout());
   m.setTargetTriple("bpfel");
   if (auto s = check_calls(m, caps); !s) return Error{"lifted IR: " + s.error().message, std::nullopt, s.error().code};
-  if (std::getenv("XO_IR_DEBUG")) m.print(llvm::errs(), nullptr);
   if (auto s = optimize(m, **tm); !s) return s.error();
   if (!diags.first_error.empty()) return err(EINVAL, "LLVM: " + diags.first_error);
   if (auto s = check_calls(m, caps); !s)
