@@ -4,6 +4,7 @@
 #include "host/core/pipeline.hpp"
 
 #include <cerrno>
+#include <chrono>
 #include <utility>
 
 #include "core/diagnostics.hpp"
@@ -35,8 +36,13 @@ Result<KernelProg> load_translated(const Submission& s, const Prepared& prepared
     spec.line_info = tr.line_info;
   }
   spec.privileged_fallback = prepared.pointer_safe;
+  const auto t0 = std::chrono::steady_clock::now();
   auto loaded = load_kernel_prog(spec);
-  if (report) report->kernel_verifications += last_kernel_verifications();
+  if (report) {
+    report->kernel_verifications += last_kernel_verifications();
+    report->kernel_ns += std::uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                           std::chrono::steady_clock::now() - t0).count());
+  }
   if (auto* refusal = std::get_if<KernelRefusal>(&loaded)) {
     GuestLocator where(&tr.index_map, s);
     MappedLog mapped = map_verifier_log(refusal->log, where);
@@ -74,7 +80,11 @@ Result<HostProgram> load_program(const Submission& s, const Policy& policy, cons
                                  const LoadTarget& target, PipelineReport* report) {
   PipelineOptions o = options;
   if (!o.kfunc_id) o.kfunc_id = vmlinux_kfunc_id;  // the kernel about to load it
+  const auto t0 = std::chrono::steady_clock::now();
   auto prepared = prepare(s, policy, o);
+  if (report)
+    report->prepare_ns = std::uint64_t(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count());
   if (!prepared) return prepared.error();
   if (report) report->notes = prepared->notes;
 

@@ -81,6 +81,8 @@ struct PipelineReport {
   std::vector<std::string> notes;
   std::string verifier_log;  // the kernel's log, every line annotated with the guest insn
   unsigned kernel_verifications = 0;  // bpf(BPF_PROG_LOAD) calls: 1, 2 with the privileged fallback
+  std::uint64_t prepare_ns = 0;  // preverify + translate (+ the IR tier)
+  std::uint64_t kernel_ns = 0;   // encode + kernel verification(s), every tier tried
 };
 
 struct HostProgram {
