@@ -90,6 +90,7 @@ double median(std::vector<double> v) {
 }
 
 struct Candidate {
+  int priority = 0;  // real tools first, the verifier's unit tests last
   std::string name;
   std::string object, program;
   xo::Submission sub;
@@ -104,24 +105,39 @@ std::vector<std::uint8_t> frame() {
   return f;
 }
 
-// ns per packet, as the kernel times BPF_PROG_TEST_RUN's repeat loop.
-void run_ns(benchmark::State& state, int fd) {
-  const auto pkt = frame();
+// ns per packet, as the kernel times BPF_PROG_TEST_RUN's repeat loop (one
+// call: 10000 runs of the frame); 0 on failure.
+double ns_per_run(int fd, const std::vector<std::uint8_t>& pkt) {
   std::vector<std::uint8_t> out(pkt.size() + 512);
-  double total = 0;
-  std::size_t n = 0;
+  LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkt.data(), .data_out = out.data(),
+              .data_size_in = std::uint32_t(pkt.size()), .data_size_out = std::uint32_t(out.size()),
+              .repeat = 10000);
+  if (bpf_prog_test_run_opts(fd, &o) != 0) return 0;
+  return o.duration;
+}
+
+// Native, direct and IR interleaved in every iteration, so that the noise
+// of a shared machine falls on all three alike; the counters are the
+// per-packet means and the two ratios.
+void run_ns(benchmark::State& state, int native, int direct, int ir) {
+  const auto pkt = frame();
+  double n = 0, d = 0, i = 0;
+  std::size_t k = 0;
   for (auto _ : state) {
-    LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkt.data(), .data_out = out.data(),
-                .data_size_in = std::uint32_t(pkt.size()), .data_size_out = std::uint32_t(out.size()),
-                .repeat = 10000);
-    if (bpf_prog_test_run_opts(fd, &o) != 0) {
-      state.SkipWithError("test run failed");
-      return;
-    }
-    total += o.duration;
-    ++n;
+    n += ns_per_run(native, pkt);
+    d += ns_per_run(direct, pkt);
+    i += ns_per_run(ir, pkt);
+    ++k;
   }
-  state.counters["ns_per_pkt"] = n ? total / double(n) : 0;
+  if (!k || n == 0 || d == 0 || i == 0) {
+    state.SkipWithError("test run failed");
+    return;
+  }
+  state.counters["native_ns"] = n / double(k);
+  state.counters["direct_ns"] = d / double(k);
+  state.counters["ir_ns"] = i / double(k);
+  state.counters["ir_vs_native"] = i / n;
+  state.counters["ir_vs_direct"] = i / d;
 }
 
 struct Keep {  // what the benchmarks run, alive until exit
@@ -141,13 +157,9 @@ void register_ns(const Candidate& c) {
   Load i = offload(c.sub, Flavor::Chain, Tier::Ir, true);
   if (!d.ok || !i.ok || i.tier != Tier::Ir) return;
   const int nfd = native.prog.get(), dfd = d.offload->prog_fd(), ifd = i.offload->prog_fd();
-  // 40 x 10000 runs each: the kernel's timer, not the wall clock, is the figure.
-  benchmark::RegisterBenchmark((c.name + "/native").c_str(), [nfd](benchmark::State& s) { run_ns(s, nfd); })
-      ->Iterations(40);
-  benchmark::RegisterBenchmark((c.name + "/direct").c_str(), [dfd](benchmark::State& s) { run_ns(s, dfd); })
-      ->Iterations(40);
-  benchmark::RegisterBenchmark((c.name + "/ir").c_str(), [ifd](benchmark::State& s) { run_ns(s, ifd); })
-      ->Iterations(40);
+  // 60 x 10000 runs of each: the kernel's timer, not the wall clock, is the figure.
+  benchmark::RegisterBenchmark(c.name.c_str(), [nfd, dfd, ifd](benchmark::State& s) { run_ns(s, nfd, dfd, ifd); })
+      ->Iterations(60);
   std::printf("| %s | %zu | %zu | %.2f |\n", c.name.c_str(), d.slots, i.slots, double(i.slots) / double(d.slots));
   g_keep.maps.push_back(std::move(maps));
   g_keep.native.push_back(std::move(native));
@@ -187,7 +199,9 @@ bool same_semantics(const xo::host::Offload& d, const xo::host::Offload& i, std:
   auto v6 = frame();
   v6[12] = 0x86, v6[13] = 0xdd, v6[14] = 0x60;
   frames.push_back(v6);
-  frames.push_back(std::vector<std::uint8_t>(frame().begin(), frame().begin() + 14));
+  auto runt = frame();
+  runt.resize(14);
+  frames.push_back(runt);
   for (std::size_t n = 0; n < frames.size(); ++n) {
     auto a = d.test_run(frames[n]);
     auto b = i.test_run(frames[n]);
@@ -217,6 +231,7 @@ struct Tally {
   std::vector<std::string> mismatch_names;
   std::size_t smaller = 0;
   std::vector<double> ratio, prepare_direct_us, prepare_ir_us, kernel_us;
+  std::vector<double> ratio_real, ratio_verifier_tests;  // by origin
   std::map<std::string, std::size_t> refusals;
 };
 
@@ -265,8 +280,13 @@ void coverage(const std::string& manifest_path, std::vector<Candidate>& bench_ca
           t.prepare_direct_us.push_back(double(d.prepare_ns) / 1e3);
           t.prepare_ir_us.push_back(double(i.prepare_ns) / 1e3);
           t.kernel_us.push_back(double(i.kernel_ns) / 1e3);
-          if (f == Flavor::Chain && bench_candidates.size() < 8)
-            bench_candidates.push_back({std::filesystem::path(e.object).stem().string() + ":" + p.name, path, p.name, *sub});
+          if (f == Flavor::Chain) {
+            const int prio = e.origin == "xdp-tools" ? 0 : e.origin == "linux-samples" ? 1
+                             : e.origin == "linux-selftests" ? 2 : 3;
+            bench_candidates.push_back(
+                {prio, std::filesystem::path(e.object).stem().string() + ":" + p.name, path, p.name, *sub});
+          }
+          (e.origin == "linux-verifier-tests" ? t.ratio_verifier_tests : t.ratio_real).push_back(double(i.slots) / double(d.slots));
         } else {
           std::string why = i.why.substr(0, 140);
           for (std::size_t at; (at = why.find("prog '")) != std::string::npos;) {
@@ -292,6 +312,10 @@ void coverage(const std::string& manifest_path, std::vector<Candidate>& bench_ca
                 t.direct_ok ? 100.0 * double(t.ir_accepted) / double(t.direct_ok) : 0.0, t.smaller, median(t.ratio),
                 best, t.auto_ok, t.auto_ir);
   }
+  std::printf("\n| flavor | median IR/direct, tools/samples/selftests (n) | median, the verifier's unit tests (n) |\n|---|---|---|\n");
+  for (auto& [f, t] : tally)
+    std::printf("| %s | %.3f (%zu) | %.3f (%zu) |\n", std::string(xo::flavor_name(f)).c_str(), median(t.ratio_real),
+                t.ratio_real.size(), median(t.ratio_verifier_tests), t.ratio_verifier_tests.size());
   for (auto& [f, t] : tally) {
     std::printf("\nSemantics, %s: %zu programs run through both tiers on 5 frames (verdict, output frame, maps): "
                 "%zu mismatches\n",
@@ -342,9 +366,12 @@ int main(int argc, char** argv) {
   std::vector<Candidate> candidates;
   for (const auto& [name, path] : {std::pair<std::string, std::string>{"xdp1", XO_XDP1_OBJ}, {"xdp2", XO_XDP2_OBJ}}) {
     auto sub = xo::guest::build_submission_from_file(path, std::nullopt);
-    if (sub) candidates.push_back({name, path, "", *sub});
+    if (sub) candidates.push_back({0, name, path, "", *sub});
   }
-  if (!std::getenv("XO_IR_BENCH_NO_CORPUS")) coverage(manifest, candidates);
+  std::vector<Candidate> corpus;
+  if (!std::getenv("XO_IR_BENCH_NO_CORPUS")) coverage(manifest, corpus);
+  std::stable_sort(corpus.begin(), corpus.end(), [](const Candidate& a, const Candidate& b) { return a.priority < b.priority; });
+  for (std::size_t k = 0; k < corpus.size() && k < 8; ++k) candidates.push_back(corpus[k]);
   std::printf("## Host slots, chain (the programs timed below)\n\n| program | direct | IR | IR/direct |\n|---|---|---|---|\n");
   for (const auto& c : candidates) register_ns(c);
   std::printf("\n");
