@@ -47,10 +47,10 @@ struct Unsupported {
 
 class FunctionLifter {
  public:
-  FunctionLifter(const DirectProgram& d, const Policy& policy, llvm::Module& m, llvm::DIBuilder& dib,
-                 llvm::DIFile* file, std::vector<llvm::Function*>& fn_of_sub, std::size_t sub)
-      : d_(d), policy_(policy), m_(m), ctx_(m.getContext()), b_(ctx_), dib_(dib), file_(file),
-        fn_of_sub_(fn_of_sub), sub_(sub), sp_(d.structure.subprograms[sub]), frame_(d.frames.frames[sub]) {}
+  FunctionLifter(const DirectProgram& d, const Policy& policy, llvm::Module& m,
+                 std::vector<llvm::Function*>& fn_of_sub, std::size_t sub)
+      : d_(d), policy_(policy), m_(m), ctx_(m.getContext()), b_(ctx_), fn_of_sub_(fn_of_sub), sub_(sub),
+        sp_(d.structure.subprograms[sub]), frame_(d.frames.frames[sub]) {}
 
   std::optional<Unsupported> run() {
     fn_ = fn_of_sub_[sub_];
@@ -160,14 +160,13 @@ class FunctionLifter {
     return off ? b_.CreateConstGEP1_64(b_.getInt8Ty(), p, off) : p;
   }
 
-  Value* div_like(isa::AluOp op, Value* a, Value* s, unsigned width) {
+  Value* div_like(isa::AluOp op, Value* a, Value* s) {
     llvm::Type* t = a->getType();
     auto* zero = llvm::ConstantInt::get(t, 0);
     auto* one = llvm::ConstantInt::get(t, 1);
     auto* c = llvm::dyn_cast<llvm::ConstantInt>(s);
     const bool is_mod = op == isa::AluOp::Mod || op == isa::AluOp::SMod;
     const bool is_signed = op == isa::AluOp::SDiv || op == isa::AluOp::SMod;
-    (void)width;
     if (c && !c->isZero() && !(is_signed && c->isMinusOne())) {
       switch (op) {
         case isa::AluOp::Div: return b_.CreateUDiv(a, s);
@@ -233,7 +232,7 @@ class FunctionLifter {
       case isa::AluOp::Div:
       case isa::AluOp::Mod:
       case isa::AluOp::SDiv:
-      case isa::AluOp::SMod: r = div_like(x.op, a, s, bits); break;
+      case isa::AluOp::SMod: r = div_like(x.op, a, s); break;
       default: return err(EOPNOTSUPP, "ALU op not lifted");
     }
     return set(x.dst, r);
@@ -421,8 +420,6 @@ class FunctionLifter {
   llvm::Module& m_;
   llvm::LLVMContext& ctx_;
   llvm::IRBuilder<> b_;
-  llvm::DIBuilder& dib_;
-  llvm::DIFile* file_;
   std::vector<llvm::Function*>& fn_of_sub_;
   std::size_t sub_;
   const isa::Subprogram& sp_;
@@ -470,7 +467,7 @@ Result<std::unique_ptr<llvm::Module>> lift(llvm::LLVMContext& ctx, const DirectP
     fns.push_back(f);
   }
   for (std::size_t s = 0; s < fns.size(); ++s) {
-    FunctionLifter fl(d, policy, *m, dib, file, fns, s);
+    FunctionLifter fl(d, policy, *m, fns, s);
     if (auto u = fl.run())
       return Error{"insn " + std::to_string(d.structure.layout[u->index]) + " of the direct program: " + u->what,
                    std::nullopt, EOPNOTSUPP};
