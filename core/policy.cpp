@@ -40,9 +40,12 @@ constexpr FlavorSet kNotTc = kAllFlavors & FlavorSet(~flavor_bit(Flavor::Tc));
 //    fib_lookup, get_current_*, get_cgroup_classid, get_route_realm,
 //    sk_lookup_*, perf_event_output, trace_printk, probe_read_*, get_stack,
 //    jiffies-based and socket helpers, ... are all denied by leaving them out.
-//  * No redirects (redirect, redirect_map): XDP_REDIRECT in a guest names guest
-//    devices; the translator gives it defined behaviour instead of a host
-//    ifindex.
+//  * Redirects (redirect, redirect_map) and perf_event_output name guest
+//    objects (devices, CPUs, AF_XDP sockets, perf rings): they are
+//    `deferred`, never called on the host. The translator records the call
+//    and the guest's trampoline makes it (PROTOCOL.md 8, version 2 only);
+//    redirect_map and perf_event_output only on a guest-side map. Only the
+//    tc and chain lowerings can deliver the descriptor frame.
 //  * `nargs` is exactly the number of non-DONTCARE arguments of the kernel's
 //    prototype (net/core/filter.c, kernel/bpf/helpers.c): the pre-verifier
 //    requires r1..r(nargs) initialised, and must never be stricter than the
@@ -74,7 +77,8 @@ constexpr FlavorSet kNotTc = kAllFlavors & FlavorSet(~flavor_bit(Flavor::Tc));
 //  * check_mtu: the answer is the tap's MTU (the guest NIC's), whichever
 //    device the guest names: the flavor lowerings rewrite the ifindex, so no
 //    host device is ever looked up by a guest number (docs/DECISIONS.md).
-constexpr std::uint8_t r1 = 1, r2 = 2, r3 = 4;  // HelperPointers masks
+constexpr std::uint8_t r1 = 1, r2 = 2, r3 = 4, r4 = 8;  // HelperPointers masks
+constexpr FlavorSet kDeferring = flavor_bit(Flavor::Tc) | flavor_bit(Flavor::Chain);
 
 std::vector<HelperProto> default_helpers() {
   //  id  name                         nargs flavors     loop  pointers {args, reads, key, value, ret ptr}
@@ -105,6 +109,11 @@ std::vector<HelperProto> default_helpers() {
        /*loop_map_arg=*/1},
       {XO_HELPER(map_lookup_percpu_elem), 3, kAllFlavors, 0, 0, {r1 | r2, r2, 2, 0, true}},
       {XO_HELPER(check_mtu), 5, kAllFlavors, 0, 0, {r1 | r3, r3, 0, 0, false}},
+      // Deferred to the guest (version 2). perf_event_output's data is
+      // read and travels to the guest: a sink for the pointer-flow proof.
+      {XO_HELPER(redirect), 2, kDeferring, 0, 0, {}, 0, true},
+      {XO_HELPER(redirect_map), 3, kDeferring, 0, 0, {r1, 0, 0, 0, false}, 0, true},
+      {XO_HELPER(perf_event_output), 5, kDeferring, 0, 0, {r1 | r2 | r4, r4, 0, 0, false, 5}, 0, true},
   };
 }
 #undef XO_HELPER

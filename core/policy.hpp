@@ -31,6 +31,9 @@ struct HelperPointers {
   std::uint8_t key_arg = 0;    // r<key_arg> points to the key of the map in r1: key_size bytes
   std::uint8_t value_arg = 0;  // r<value_arg> points to a value of the map in r1: value_size bytes
   bool returns_pointer = false;  // r0 is a map value pointer (or NULL)
+  // r<size_arg> is the byte count of the memory the helper reads (its one
+  // read argument), when the program sets it to a constant.
+  std::uint8_t size_arg = 0;
   bool operator==(const HelperPointers&) const = default;
 };
 
@@ -50,6 +53,11 @@ struct HelperProto {
   // the callback runs at most once per element, so the map's max_entries is
   // the count (bounded like loop_count_arg). 0 = not a map walk.
   std::uint8_t loop_map_arg = 0;
+  // The host never calls it: the translator records the call and the
+  // guest's trampoline makes it on the guest's own objects (redirect,
+  // redirect_map, perf_event_output; protocol version 2, PROTOCOL.md 8).
+  // Only a session that speaks version 2 may use it (TranslateOptions::defer).
+  bool deferred = false;
   bool is_loop() const { return loop_count_arg != 0 || loop_map_arg != 0; }
   bool operator==(const HelperProto&) const = default;
 };

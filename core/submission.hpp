@@ -28,6 +28,13 @@ enum class MapType : std::uint32_t {
   Queue = BPF_MAP_TYPE_QUEUE,
   Stack = BPF_MAP_TYPE_STACK,
   BloomFilter = BPF_MAP_TYPE_BLOOM_FILTER,
+  // Guest-side types (protocol version 2, PROTOCOL.md 8): their entries name
+  // objects only the guest has, so the host keeps no kernel map for them.
+  PerfEventArray = BPF_MAP_TYPE_PERF_EVENT_ARRAY,
+  Devmap = BPF_MAP_TYPE_DEVMAP,
+  Cpumap = BPF_MAP_TYPE_CPUMAP,
+  Xskmap = BPF_MAP_TYPE_XSKMAP,
+  DevmapHash = BPF_MAP_TYPE_DEVMAP_HASH,
 };
 
 // The map types a guest may create, in CAPS order. The builder, the host's
@@ -38,6 +45,16 @@ inline constexpr MapType kOffloadMapTypes[] = {
     MapType::Queue,   MapType::Stack,       MapType::BloomFilter,
 };
 bool offload_map_type(std::uint32_t type);
+
+// The guest-side map types, in CAPS order (version 2): redirect targets
+// (DEVMAP, DEVMAP_HASH, CPUMAP, XSKMAP) and perf event rings. A program may
+// name one only as the map argument of a deferred helper; the guest's
+// trampoline makes the call on the guest's own map (PROTOCOL.md 8).
+inline constexpr MapType kGuestSideMapTypes[] = {
+    MapType::Devmap, MapType::DevmapHash, MapType::Cpumap, MapType::Xskmap, MapType::PerfEventArray,
+};
+bool guest_side_map_type(std::uint32_t type);
+inline bool guest_side_map_type(MapType t) { return guest_side_map_type(static_cast<std::uint32_t>(t)); }
 
 // bpftool's spelling ("array", "percpu_hash"); "type N" for a kernel map
 // type xoffload does not model, so kernel-reported types print too.
@@ -98,6 +115,11 @@ struct Submission {
   std::vector<LineInfo> line_info;
   bool operator==(const Submission&) const = default;
 };
+
+// True when the program may defer work to the guest's trampoline
+// (PROTOCOL.md 8): it has a guest-side map or calls bpf_redirect. A guest
+// gives such a program a cookie; the host decides exactly (the translator).
+bool may_defer(const Submission& sub);
 
 // The subprogram entries func_info declares, in slots and in order: the
 // declared entries of isa::build_cfg / isa::analyze.

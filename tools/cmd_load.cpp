@@ -5,6 +5,7 @@
 // under /sys/fs/bpf/xoffload/<session>/ keep the maps and program alive, and
 // the tc filter (or the pinned chain prog array) keeps the program running.
 // `xoffload unload` finds it again through those pins.
+#include <cstdio>
 #include <ostream>
 
 #include "host/core/offload.hpp"
@@ -52,6 +53,7 @@ void print_json(const host::OffloadStatus& s, const std::vector<std::string>& no
   j.end_array();
   if (s.stats_map_id) j.field("stats_map_id", s.stats_map_id);
   if (s.chain_map_id) j.field("chain_map_id", s.chain_map_id);
+  if (s.cookie) j.field("cookie", s.cookie);
   j.key("notes");
   j.begin_array();
   for (const auto& n : notes) j.value(n);
@@ -71,6 +73,11 @@ void print_text(const host::OffloadStatus& s, const std::vector<std::string>& no
     out << "map '" << m.name << "': " << m.kernel_name << " (map id " << m.id << ", " << m.type
         << (m.btf_typed ? ", BTF-typed" : "") << ")\n";
   if (s.stats_map_id) out << "stats: map id " << s.stats_map_id << " (" << s.pin_dir << "/stats)\n";
+  if (s.cookie) {
+    char hex[24];
+    std::snprintf(hex, sizeof hex, "0x%016llx", static_cast<unsigned long long>(s.cookie));
+    out << "cookie: " << hex << " (the guest's trampoline must carry it: transport/PROTOCOL.md 8)\n";
+  }
   for (const auto& n : notes) out << "note: " << n << '\n';
   out << "left attached; remove with: xoffload unload --session " << s.session << '\n';
 }

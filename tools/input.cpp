@@ -132,6 +132,10 @@ Result<host::Prepared> translate_offline(const Submission& sub, Flavor flavor, s
   o.tap_ifindex = tap_ifindex;
   o.stats = stats;
   o.kfunc_id = host::vmlinux_kfunc_id;  // kfuncs as this host would resolve them
+  // Deferred helpers as a version 2 session has them; the listing shows a
+  // placeholder cookie (a real one is drawn per load).
+  o.defer = true;
+  if (may_defer(sub)) o.cookie = 0x0123456789abcdefull;
   if (stats) {  // as the host's stats map would have: one row per possible CPU
     auto rows = host::stats_rows_here();
     if (!rows) return rows.error();

@@ -195,7 +195,7 @@ Status Channel::queue_bytes(std::span<const std::uint8_t> frame_bytes) {
 }
 
 Status Channel::queue(std::uint32_t request_id, const Message& message) {
-  auto bytes = encode(request_id, message);
+  auto bytes = encode(request_id, message, version_);
   if (!bytes) return err(peer_ + ": " + bytes.error().message);
   return queue_bytes(*bytes);
 }

@@ -52,6 +52,10 @@ class Channel {
   const std::string& peer() const { return peer_; }
   // True after EOF, a framing error, an I/O error or a timed-out partial write.
   bool broken() const { return broken_; }
+  // The protocol version send()/queue() encode frames in: 1 until the peers
+  // agree on another (Client::caps() sets what CAPS chose).
+  std::uint16_t version() const { return version_; }
+  void set_version(std::uint16_t v) { version_ = v; }
 
   // ---- blocking, with timeouts (timeout_ms < 0: wait forever) ----
   Status send(std::uint32_t request_id, const Message& message, int timeout_ms = -1);
@@ -88,6 +92,7 @@ class Channel {
   std::string peer_;
   bool is_socket_ = false;
   bool broken_ = false;
+  std::uint16_t version_ = kMinProtocolVersion;
   std::optional<Error> error_;  // why it broke
   Framer framer_;
   std::deque<Frame> pending_;

@@ -79,7 +79,17 @@ Result<Message> Client::call(const Message& request) {
   }
 }
 
-Result<CapsReply> Client::caps() { return call_ok<CapsReply>(CapsRequest{}); }
+// The rest of the session speaks the version the host chose; a host that
+// only knows version 1 chooses it, and nothing of version 2 is sent.
+Result<CapsReply> Client::caps() {
+  auto r = call_ok<CapsReply>(CapsRequest{});
+  if (!r) return r;
+  if (r->version < kMinProtocolVersion || r->version > kProtocolVersion)
+    return err(channel_.peer() + ": CAPS: the host chose protocol version " + std::to_string(r->version) +
+               ", this end speaks " + std::to_string(kMinProtocolVersion) + ".." + std::to_string(kProtocolVersion));
+  channel_.set_version(r->version);
+  return r;
+}
 
 Result<std::uint32_t> Client::btf_load(std::span<const std::uint8_t> btf) {
   auto r = call(BtfLoadRequest{to_vec(btf)});

@@ -42,7 +42,9 @@ class Client {
   std::int32_t last_status() const { return last_status_; }
 
   // ---- typed operations (all fail with the host's status and message) ----
+  // Also switches the channel to the version the host chose (version()).
   Result<CapsReply> caps();
+  std::uint16_t version() const { return channel_.version(); }
   Result<std::uint32_t> btf_load(std::span<const std::uint8_t> btf);  // btf handle
   // Fails with EBUSY while a map or program of the session still uses it.
   Status btf_free(std::uint32_t btf);

@@ -30,6 +30,8 @@ std::string hex32(std::uint32_t v) {
 
 class Encoder {
  public:
+  explicit Encoder(std::uint16_t version) : version_(version) {}
+  std::uint16_t version() const { return version_; }
   void u8(const std::uint8_t& v, const char*) { w_.u8(v); }
   void u16(const std::uint16_t& v, const char*) { w_.u16(v); }
   void u32(const std::uint32_t& v, const char*) { w_.u32(v); }
@@ -88,17 +90,28 @@ class Encoder {
   void fail(std::string message) {
     if (!error_) error_ = err(std::move(message));
   }
+  // A field that only exists from version `v` on must be at its default
+  // (`unset`) in an older frame: silently dropping it would change meaning.
+  void only_from(std::uint16_t v, bool unset, const char* field) {
+    if (version_ < v && !unset)
+      fail(std::string("field '") + field + "' needs protocol version " + std::to_string(v) +
+           ", the frame is version " + std::to_string(version_));
+  }
   const std::optional<Error>& error() const { return error_; }
   ByteWriter& writer() { return w_; }
 
  private:
+  std::uint16_t version_;
   ByteWriter w_;
   std::optional<Error> error_;
 };
 
 class Decoder {
  public:
-  explicit Decoder(std::span<const std::uint8_t> payload) : r_(payload) {}
+  Decoder(std::span<const std::uint8_t> payload, std::uint16_t version) : version_(version), r_(payload) {}
+  std::uint16_t version() const { return version_; }
+  // Decoding never meets a field its version cannot carry.
+  void only_from(std::uint16_t, bool, const char*) {}
 
   void u8(std::uint8_t& v, const char* f) { r_.u8(v, f); }
   void u16(std::uint16_t& v, const char* f) { r_.u16(v, f); }
@@ -198,6 +211,7 @@ class Decoder {
     return r_.view(len, out, field);
   }
 
+  std::uint16_t version_;
   ByteReader r_;
 };
 
@@ -293,6 +307,9 @@ void fields(Io& io, ProgLoadRequest& m) {
     io.u32(x.line_off, "line_info.line_off");
     io.u32(x.line_col, "line_info.line_col");
   });
+  // Version 2 (PROTOCOL.md 8.1): the trampoline's cookie, always present.
+  io.only_from(kDeferVersion, m.cookie == 0, "cookie");
+  if (io.version() >= kDeferVersion) io.u64(m.cookie, "cookie");
 }
 template <class Io>
 void fields(Io& io, ProgAttachRequest& m) {
@@ -447,11 +464,17 @@ Status check_framing(const FrameHeader& h) {
   return Ok{};
 }
 
-Result<std::vector<std::uint8_t>> encode(std::uint32_t request_id, const Message& message) {
+Result<std::vector<std::uint8_t>> encode(std::uint32_t request_id, const Message& message,
+                                         std::uint16_t version) {
   const MsgType type = type_of(message);
-  Encoder enc;
+  if (version < kMinProtocolVersion || version > kProtocolVersion)
+    return err("encode " + type_name(type) + ": protocol version " + std::to_string(version) +
+               " is not one this end speaks (" + std::to_string(kMinProtocolVersion) + ".." +
+               std::to_string(kProtocolVersion) + ")");
+  Encoder enc(version);
   ByteWriter& w = enc.writer();
   FrameHeader h;
+  h.version = version;
   h.type = std::uint16_t(type);
   h.request_id = request_id;
   write_header(h, w.buffer());
@@ -481,7 +504,7 @@ Result<Message> decode(const Frame& frame) {
                " must be zero");
   if (!is_known_type(h.type)) return err("unknown message " + type_name(h.type));
 
-  Decoder d(frame.payload);
+  Decoder d(frame.payload, h.version);
   Message out;
   decode_alternative(h.type, d, out, std::make_index_sequence<std::variant_size_v<Message>>{});
   ByteReader& r = d.reader();

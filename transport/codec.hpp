@@ -16,10 +16,10 @@ namespace xo::transport {
 // The fixed 20-byte header that starts every frame (all little-endian).
 struct FrameHeader {
   std::uint32_t magic = kMagic;
-  std::uint16_t version = kProtocolVersion;
+  std::uint16_t version = kMinProtocolVersion;
   std::uint16_t type = 0;
   std::uint32_t request_id = 0;
-  std::uint32_t flags = 0;  // reserved, must be zero in version 1
+  std::uint32_t flags = 0;  // reserved, must be zero (versions 1 and 2)
   std::uint32_t payload_len = 0;
   bool operator==(const FrameHeader&) const = default;
 };
@@ -46,14 +46,19 @@ void write_header(const FrameHeader& h, std::vector<std::uint8_t>& out);
 // stream cannot be trusted any more and the connection should be closed.
 Status check_framing(const FrameHeader& h);
 
-// The whole frame (header + payload) for one message. Fails only when the
-// message itself breaks a bound (a name too long or with a NUL byte, a blob
-// or array over its maximum); diagnostic text (reply messages, logs, event
-// text) is truncated to its bound instead.
-Result<std::vector<std::uint8_t>> encode(std::uint32_t request_id, const Message& message);
+// The whole frame (header + payload) for one message, encoded in protocol
+// `version` (kMinProtocolVersion..kProtocolVersion; the header carries it).
+// Fails only when the message itself breaks a bound (a name too long or with
+// a NUL byte, a blob or array over its maximum) or carries a field its
+// version cannot (a PROG_LOAD cookie in version 1); diagnostic text (reply
+// messages, logs, event text) is truncated to its bound instead.
+// Version 1 is the default: every peer decodes it.
+Result<std::vector<std::uint8_t>> encode(std::uint32_t request_id, const Message& message,
+                                         std::uint16_t version = kMinProtocolVersion);
 
 // Payload of a frame whose header passed check_framing(): checks version,
-// reserved flags, the type, and the payload structure.
+// reserved flags, the type, and the payload structure (in the layout of the
+// header's version).
 Result<Message> decode(const Frame& frame);
 // One complete frame in a buffer (exactly header + payload).
 Result<Envelope> decode_frame(std::span<const std::uint8_t> bytes);

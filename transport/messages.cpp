@@ -96,6 +96,7 @@ std::string status_name(std::int32_t code) {
     case status::kEBADF: return "EBADF";
     case status::kEACCES: return "EACCES";
     case status::kEBUSY: return "EBUSY";
+    case status::kEOPNOTSUPP: return "EOPNOTSUPP";
     case status::kECANCELED: return "ECANCELED";
     case status::kEAGAIN: return "EAGAIN";
     case status::kEEXIST: return "EEXIST";

@@ -21,8 +21,12 @@ namespace xo::transport {
 // ---- protocol constants -------------------------------------------------
 
 inline constexpr std::uint32_t kMagic = 0x4C464F58;  // bytes 'X' 'O' 'F' 'L'
-inline constexpr std::uint16_t kProtocolVersion = 1;  // what this build speaks
+inline constexpr std::uint16_t kProtocolVersion = 2;  // the newest version this build speaks
 inline constexpr std::uint16_t kMinProtocolVersion = 1;
+// Version 2 (PROTOCOL.md 8): guest-side maps, deferred helpers, PROG_LOAD's
+// cookie. A frame is encoded in one version (its header says which); a
+// session uses the version CAPS chose.
+inline constexpr std::uint16_t kDeferVersion = 2;
 inline constexpr std::size_t kHeaderSize = 20;
 
 // Absolute frame payload bound; every type also has a smaller one
@@ -109,6 +113,7 @@ inline constexpr std::int32_t kENOSPC = -28;  // map full
 inline constexpr std::int32_t kENOSYS = -38;  // unknown command
 inline constexpr std::int32_t kEPROTO = -71;  // unsupported protocol version / bad frame
 inline constexpr std::int32_t kEDQUOT = -122; // session quota exceeded
+inline constexpr std::int32_t kEOPNOTSUPP = -95;  // element access to a guest-side map (version 2)
 inline constexpr std::int32_t kECANCELED = -125;  // PROG_LOAD: the session was reset while it was verified
 }  // namespace status
 // "EINVAL", ...; "errno -N" for others.
@@ -139,6 +144,10 @@ inline constexpr std::uint32_t kActionPass = 2;
 inline constexpr std::uint32_t kActionTx = 3;
 inline constexpr std::uint32_t kActionRedirect = 4;
 inline constexpr std::uint32_t kActionPolicyDrop = 0x100;
+// Version 2: samples (bpf_perf_event_output) the host could not deliver
+// (an XDP_TX frame's, or one over the descriptor's bound). Counted in
+// samples, not frames; bytes 0.
+inline constexpr std::uint32_t kActionSampleLost = 0x101;
 
 enum class EventKind : std::uint16_t {
   OffloadLost = 1,  // the host can no longer run the program: run it locally
@@ -225,6 +234,9 @@ struct ProgLoadRequest {
   std::vector<isa::RawInsn> insns;   // map refs by map handle (BPF_PSEUDO_MAP_FD/_VALUE)
   std::vector<FuncInfo> func_info;
   std::vector<LineInfo> line_info;
+  // Version 2 only: 0 when the program defers nothing, else the random value
+  // the guest gave its trampoline (PROTOCOL.md 8.1). Not encodable in v1.
+  std::uint64_t cookie = 0;
   bool operator==(const ProgLoadRequest&) const = default;
 };
 

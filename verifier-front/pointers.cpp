@@ -39,6 +39,7 @@
 #include <array>
 #include <bitset>
 #include <optional>
+#include <type_traits>
 #include <variant>
 #include <vector>
 
@@ -353,6 +354,38 @@ class PointerFlow {
     return at(i, "compares a pointer with something other than a packet pointer");
   }
 
+  // The value `mov r, imm` (or ld_imm64) gives r in call i's basic block,
+  // when that is the last write to r before the call; nullopt otherwise.
+  std::optional<std::uint32_t> constant_in_block(std::size_t i, isa::Reg r) const {
+    const std::size_t first = cx_.cfg.blocks[cx_.cfg.block_of[i]].first;
+    for (std::size_t j = i; j-- > first;) {
+      const isa::Insn& in = cx_.insns[j];
+      if (const auto* b = std::get_if<isa::Bin>(&in); b && b->dst == r) {
+        const auto* imm = std::get_if<isa::Imm>(&b->src);
+        if (b->op == isa::AluOp::Mov && imm && imm->v >= 0) return std::uint32_t(imm->v);
+        return std::nullopt;
+      }
+      if (const auto* l = std::get_if<isa::LoadImm64>(&in); l && l->dst == r)
+        return l->imm <= 0xffffffffu ? std::optional<std::uint32_t>(std::uint32_t(l->imm)) : std::nullopt;
+      const bool clobbers = std::visit(
+          [&](const auto& x) -> bool {
+            using T = std::decay_t<decltype(x)>;
+            if constexpr (std::is_same_v<T, isa::Call> || std::is_same_v<T, isa::CallLocal> ||
+                          std::is_same_v<T, isa::CallKfunc> || std::is_same_v<T, isa::LegacyLoad>)
+              return r <= 5;
+            else if constexpr (std::is_same_v<T, isa::Atomic>)
+              return (x.op == isa::AtomicOp::CmpXchg && r == 0) || (x.fetch && x.src == r);
+            else if constexpr (requires { x.dst; } && !std::is_same_v<T, isa::Jmp>)
+              return x.dst == r;
+            else
+              return false;
+          },
+          in);
+      if (clobbers) return std::nullopt;
+    }
+    return std::nullopt;
+  }
+
   std::optional<std::string> call(std::size_t i, const isa::Call& c, State& s) const {
     const HelperProto* proto = cx_.policy.helper(c.helper);
     if (!proto) return at(i, "an unknown helper");
@@ -368,6 +401,7 @@ class PointerFlow {
       std::optional<std::uint32_t> size;
       const MapDef* m = s.r[1].map >= 0 ? cx_.maps.find(std::uint32_t(s.r[1].map)) : nullptr;
       if (m && (a == hp.key_arg || a == hp.value_arg)) size = a == hp.key_arg ? m->key_size : m->value_size;
+      if (!size && hp.size_arg) size = constant_in_block(i, isa::Reg(hp.size_arg));
       const bool exact = r.kinds == kStack && r.frame_known;
       const std::int64_t lo = exact ? r.frame_off : -512;
       const std::int64_t hi = exact && size ? lo + *size : 0;

@@ -69,6 +69,7 @@ Args parse(int argc, char** argv) {
   Args a;
   a.testbed.paths.examples_bin = XO_EXAMPLES_BIN;
   a.testbed.paths.progs = XO_DATAPATH_PROGS;
+  a.testbed.paths.deferred = XO_DATAPATH_DEFERRED;
   for (int i = 1; i < argc; ++i) {
     std::string k = argv[i];
     auto val = [&]() -> std::string {
@@ -214,6 +215,7 @@ int main(int argc, char** argv) {
   std::printf("## Packet rates (64-byte frames, UDP/TCP/ICMP mix; %.1f s x %d rounds, median; stats %s)\n\n%s",
               args.rate.seconds, args.rate.rounds, args.testbed.stats ? "on" : "off",
               rate_table_markdown(*rates).c_str());
+  std::printf("\n## Deferred actions (issue 13)\n\n%s", deferred_table_markdown(*rates).c_str());
   if (!cost.empty())
     std::printf("\n## Per-packet cost (BPF_PROG_TEST_RUN, repeat %u, %d copies x %d rounds, median)\n\n%s",
                 args.cost.repeat, args.cost.copies, args.cost.rounds, cost_table_markdown(cost).c_str());

@@ -1,5 +1,7 @@
 #include "bench/datapath/rate_cases.hpp"
 
+#include <bpf/bpf.h>
+
 #include <algorithm>
 #include <chrono>
 #include <thread>
@@ -170,12 +172,35 @@ std::vector<Plan> make_plans(Testbed& tb) {
                      },
                      [attachment] { attachment->reset(); }});
   }
+  // Deferred actions (issue 13), 13..16: xdp_half without offload (every
+  // frame reaches the guest, which would drop half) and offloaded (its own
+  // counter: frames it ran on); xdp_redirect_all and xdp_pass_all offloaded
+  // (frames the guest reads: every one, with or without a descriptor).
+  plans.push_back({"case1 half no offload", plain, c1a, nullptr, tb.rx1.get(), Mode::Drop, -1,
+                   Figure::GuestReceived, {}, {}});
+  plans.push_back({"case1 half offload", tb.ingress_deferred[0]->prog_fd("xo_chain_ingress"), c1a, nullptr,
+                   tb.rx1.get(), Mode::Drop, tb.deferred_rxcnt_fd(), Figure::GuestProgram, {}, {}});
+  plans.push_back({"case1 redirect-all offload", tb.ingress_deferred[1]->prog_fd("xo_chain_ingress"), c1a,
+                   nullptr, tb.rx1.get(), Mode::Drop, -1, Figure::GuestReceived, {}, {}});
+  plans.push_back({"case1 pass-all offload", tb.ingress_deferred[2]->prog_fd("xo_chain_ingress"), c1a, nullptr,
+                   tb.rx1.get(), Mode::Drop, -1, Figure::GuestReceived, {}, {}});
   return plans;
+}
+
+// The kernel's own run time of a program (BPF_ENABLE_STATS): ns per run.
+double ns_per_run(int prog_fd) {
+  bpf_prog_info info{};
+  std::uint32_t len = sizeof info;
+  if (bpf_obj_get_info_by_fd(prog_fd, &info, &len) != 0 || info.run_cnt == 0) return 0;
+  return double(info.run_time_ns) / double(info.run_cnt);
 }
 
 }  // namespace
 
 Result<RateResults> run_rate_cases(Testbed& tb, const RateOptions& o) {
+  // Run-time statistics while this fd is open: the deferred rows' programs
+  // report their own cost per frame (descriptor against plain PASS).
+  UniqueFd stats(bpf_enable_stats(BPF_STATS_RUN_TIME));
   std::vector<Plan> plans = make_plans(tb);
   // Warm-up: page pools, NAPI, FDB learning, caches; not measured.
   {
@@ -210,6 +235,14 @@ Result<RateResults> run_rate_cases(Testbed& tb, const RateOptions& o) {
       cell.no_offload_mpps = cell.no_offload.value_mpps;
       cell.offload_mpps = cell.offload.value_mpps;
     }
+  out.deferred.half_no_offload = median(samples[13]);
+  out.deferred.half_offload = median(samples[14]);
+  out.deferred.redirect_all = median(samples[15]);
+  out.deferred.pass_all = median(samples[16]);
+  // A tail-called program's runs are accounted to its caller: the ingress
+  // program that tail-calls each (the same code around both).
+  out.deferred.redirect_all_prog_ns = ns_per_run(tb.ingress_deferred[1]->prog_fd("xo_chain_ingress"));
+  out.deferred.pass_all_prog_ns = ns_per_run(tb.ingress_deferred[2]->prog_fd("xo_chain_ingress"));
   return out;
 }
 

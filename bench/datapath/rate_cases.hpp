@@ -48,10 +48,39 @@ struct Cell {
   Sample no_offload, offload, native;  // medians of the details, for the log
 };
 
+// Deferred actions (issue 13), case 1 only (chain): xdp_half drops every
+// other frame and redirects the rest through a guest-side DEVMAP.
+//   half no offload  frames/s the guest reads from the tap (it would run
+//                    xdp_half itself)
+//   half offload     frames/s xdp_half ran on, on the host (its counter);
+//                    guest_rx_mpps: the descriptor frames the guest reads
+//   redirect-all / pass-all offload: frames/s the guest reads when every
+//                    frame carries a descriptor / none does; the difference
+//                    of their per-frame times is the descriptor's cost
+struct DeferredRates {
+  Sample half_no_offload, half_offload, redirect_all, pass_all;
+  // The translated programs' own run time per frame over the whole run
+  // (kernel run-time statistics): the descriptor's cost on the host is
+  // their difference.
+  double redirect_all_prog_ns = 0, pass_all_prog_ns = 0;
+  double descriptor_prog_ns() const { return redirect_all_prog_ns - pass_all_prog_ns; }
+  double ratio() const {
+    return half_no_offload.value_mpps > 0 ? half_offload.value_mpps / half_no_offload.value_mpps : 0;
+  }
+  // ns per frame, redirect-all against pass-all (end to end: the program,
+  // the push, the larger copy into the tap and the guest's read).
+  double descriptor_ns() const {
+    return redirect_all.value_mpps > 0 && pass_all.value_mpps > 0
+               ? 1e3 / redirect_all.value_mpps - 1e3 / pass_all.value_mpps
+               : 0;
+  }
+};
+
 struct RateResults {
   double generator_mpps = 0;
   Sample generator;
   Cell cell[2][2];  // [case 0/1][xdp1/xdp2]
+  DeferredRates deferred;
   double seconds = 0;
   int rounds = 0;
   bool stats = true;

@@ -48,6 +48,32 @@ std::string rate_table_markdown(const RateResults& r) {
              fmt("%.2f", x.min_mpps) + fmt("-%.2f", x.max_mpps) + " | " +
              fmt("%.3f", x.offered_mpps) + " | " + fmt("%.3f", x.guest_rx_mpps) + " |\n";
       }
+  const DeferredRates& d = r.deferred;
+  const std::pair<const char*, const Sample*> rows[] = {{"case 1 half no offload", &d.half_no_offload},
+                                                        {"case 1 half offload", &d.half_offload},
+                                                        {"case 1 redirect-all offload", &d.redirect_all},
+                                                        {"case 1 pass-all offload", &d.pass_all}};
+  for (const auto& [name, x] : rows)
+    s += std::string("| ") + name + " | " + fmt("%.3f", x->value_mpps) + " | " + fmt("%.2f", x->min_mpps) +
+         fmt("-%.2f", x->max_mpps) + " | " + fmt("%.3f", x->offered_mpps) + " | " + fmt("%.3f", x->guest_rx_mpps) +
+         " |\n";
+  return s;
+}
+
+std::string deferred_table_markdown(const RateResults& r) {
+  const DeferredRates& d = r.deferred;
+  std::string s;
+  s += "| program (case 1, chain) | without offload (Mpps) | with offload (Mpps) | ratio | descriptor frames to the "
+       "guest (Mpps) |\n|---|---:|---:|---:|---:|\n";
+  s += "| xdp_half (drop half, redirect half through a guest DEVMAP) | " + fmt("%.2f", d.half_no_offload.value_mpps) +
+       " | " + fmt("%.2f", d.half_offload.value_mpps) + " | " + fmt("%.2fx", d.ratio()) + " | " +
+       fmt("%.2f", d.half_offload.guest_rx_mpps) + " |\n";
+  s += "\nDescriptor cost per frame, end to end (every frame redirected with a descriptor, " +
+       fmt("%.2f", d.redirect_all.value_mpps) + " Mpps, against every frame passed without one, " +
+       fmt("%.2f", d.pass_all.value_mpps) + " Mpps): " + fmt("%+.1f", d.descriptor_ns()) + " ns per frame\n";
+  s += "\nDescriptor cost per frame in the host program (kernel run-time statistics of the ingress program "
+       "that tail-calls each translated chain program, over the run): redirect-all " + fmt("%.1f", d.redirect_all_prog_ns) + " ns, pass-all " +
+       fmt("%.1f", d.pass_all_prog_ns) + " ns: " + fmt("%+.1f", d.descriptor_prog_ns()) + " ns per frame\n";
   return s;
 }
 
@@ -84,6 +110,16 @@ std::string to_json(const RateResults& r, const std::vector<CostRow>& cost, cons
     }
     s += "}";
   }
+  s += ",\n  \"deferred\": {\"half_no_offload_mpps\": " + fmt("%.4f", r.deferred.half_no_offload.value_mpps) +
+       ", \"half_offload_mpps\": " + fmt("%.4f", r.deferred.half_offload.value_mpps) + ", \"ratio\": " +
+       fmt("%.4f", r.deferred.ratio()) + ", \"half_offload_guest_rx_mpps\": " +
+       fmt("%.4f", r.deferred.half_offload.guest_rx_mpps) + ", \"redirect_all_mpps\": " +
+       fmt("%.4f", r.deferred.redirect_all.value_mpps) + ", \"pass_all_mpps\": " +
+       fmt("%.4f", r.deferred.pass_all.value_mpps) + ", \"descriptor_ns\": " +
+       fmt("%.2f", r.deferred.descriptor_ns()) + ", \"redirect_all_prog_ns\": " +
+       fmt("%.2f", r.deferred.redirect_all_prog_ns) + ", \"pass_all_prog_ns\": " +
+       fmt("%.2f", r.deferred.pass_all_prog_ns) + ", \"descriptor_prog_ns\": " +
+       fmt("%.2f", r.deferred.descriptor_prog_ns()) + "}";
   s += ",\n  \"cost\": [";
   for (std::size_t k = 0; k < cost.size(); ++k) {
     const auto& c = cost[k];

@@ -17,6 +17,8 @@
 namespace xo::bench {
 
 std::string rate_table_markdown(const RateResults& r);
+// Issue 13's rows: xdp_half with and without offload, the descriptor's cost.
+std::string deferred_table_markdown(const RateResults& r);
 std::string cost_table_markdown(const std::vector<CostRow>& rows);
 std::string to_json(const RateResults& r, const std::vector<CostRow>& cost, const std::string& config_json);
 

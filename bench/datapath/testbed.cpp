@@ -74,6 +74,12 @@ int GuestPair::rxcnt_fd(int i) const {
   return -1;
 }
 
+int Testbed::deferred_rxcnt_fd() const {
+  for (const auto& m : deferred[0]->maps().all())
+    if (m.def.name == "rxcnt") return m.fd.get();
+  return -1;
+}
+
 Status Testbed::anchor(int prog_fd) {
   if (anchor_links.size() % 2 == 0) {
     const std::string n = id + "k" + std::to_string(anchor_veths.size());
@@ -146,6 +152,25 @@ Result<std::unique_ptr<Testbed>> Testbed::create(const TestbedOptions& o) {
     if (bpf_map_update_elem(tb->ingress_native[i]->map_fd("xo_chain"), &slot, &prog, BPF_ANY) != 0)
       return err("native chain slot: " + std::string(strerror(errno)));
   }
+  // Deferred actions (issue 13): chain offloads whose descriptor frames go
+  // into t1 like case 1's passed frames.
+  for (int k = 0; k < 3; ++k) {
+    auto s = guest::build_submission_from_file(o.paths.deferred, std::string(Testbed::kDeferredProgs[k]));
+    if (!s) return err(o.paths.deferred + ": " + s.error().describe());
+    tb->deferred_sub[k] = std::move(*s);
+    host::OffloadOptions oo;
+    oo.session = tb->session + "-chain-d" + std::to_string(k);
+    oo.tap = tb->t1->name();
+    oo.flavor = Flavor::Chain;
+    oo.stats = o.stats;
+    DefaultPolicy policy;
+    auto off = host::Offload::load(oo, tb->deferred_sub[k], policy);
+    if (!off) return err("offload " + oo.session + ": " + off.error().describe());
+    tb->deferred[k].emplace(std::move(*off));
+    auto ci = load_chain_ingress(*tb, &*tb->deferred[k]);
+    if (!ci) return ci.error();
+    tb->ingress_deferred[k].emplace(std::move(*ci));
+  }
   tb->rx1 = std::make_unique<TapReceiver>(*tb->t1, o.rx_cpu);
 
   // case 2
@@ -204,7 +229,10 @@ Result<std::unique_ptr<Testbed>> Testbed::create(const TestbedOptions& o) {
                  tb->ingress_plain->prog_fd("xo_chain_ingress"), tb->ingress_offload[0]->prog_fd("xo_chain_ingress"),
                  tb->ingress_offload[1]->prog_fd("xo_chain_ingress"),
                  tb->ingress_native[0]->prog_fd("xo_chain_ingress"),
-                 tb->ingress_native[1]->prog_fd("xo_chain_ingress")})
+                 tb->ingress_native[1]->prog_fd("xo_chain_ingress"),
+                 tb->ingress_deferred[0]->prog_fd("xo_chain_ingress"),
+                 tb->ingress_deferred[1]->prog_fd("xo_chain_ingress"),
+                 tb->ingress_deferred[2]->prog_fd("xo_chain_ingress")})
     if (auto s = tb->anchor(fd); !s) return s.error();
   return tb;
 }

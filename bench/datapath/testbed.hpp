@@ -15,6 +15,9 @@
 //   guest   one TapReceiver per tap (QEMU's place).
 //   offload per program (xdp1, xdp2): chain flavor on t1 (attached: slot
 //           filled), tc flavor on t2 (loaded, attached per measurement).
+//   deferred (issue 13) xdp_half, xdp_redirect_all, xdp_pass_all
+//           (deferred_progs.bpf.c): chain flavor on t1, each with its own
+//           chain_ingress, like case 1.
 #pragma once
 
 #include <memory>
@@ -39,6 +42,7 @@ void remove_stale_sessions();
 struct Paths {
   std::string examples_bin;  // build/examples
   std::string progs;         // datapath_progs.o
+  std::string deferred;      // datapath_deferred.o (issue 13's rows)
   std::string xdp_obj(int which) const {
     return examples_bin + "/xdp" + std::to_string(which) + "/xdp" + std::to_string(which) + "_kern.o";
   }
@@ -92,6 +96,12 @@ struct Testbed {
   // its own xo_chain (case 1), examples/native/xdp{1,2}_tc on t2 (case 2).
   std::optional<BpfObject> native_xdp[2];
   std::optional<BpfObject> ingress_native[2];
+  // Deferred actions (issue 13): kDeferredProgs[k] offloaded (chain) on t1.
+  static constexpr const char* kDeferredProgs[3] = {"xdp_half", "xdp_redirect_all", "xdp_pass_all"};
+  Submission deferred_sub[3];
+  std::optional<host::Offload> deferred[3];
+  std::optional<BpfObject> ingress_deferred[3];
+  int deferred_rxcnt_fd() const;  // xdp_half's own per-frame counter
 
   // case 2
   std::optional<ChildNetns> g;

@@ -1,6 +1,6 @@
 // xdp1 / xdp2 loader: the Linux samples/bpf/xdp1_user.c, plus -O/--offload.
 //
-//   xdp1 [-S|-N|-F] [-O|--offload] [--port PATH] [--flavor F] [--map-size NAME=N]
+//   xdp1 [-S|-N|-H|-F] [-O|--offload] [--port PATH] [--flavor F] [--map-size NAME=N]
 //        [-n N|--duration S] [--retry S] IFACE
 //   xdp1 --help | --version
 //
@@ -11,6 +11,12 @@
 //  - without -O: libbpf loads it in this kernel and attaches it to IFACE
 //    (native XDP by default, generic with -S); counters from the local
 //    per-CPU map;
+//  - with -H: the kernel's standard hardware offload (XDP_FLAGS_HW_MODE,
+//    the program and maps bound to IFACE's offload device): on a virtio-net
+//    NIC that offers it (the patched driver and QEMU, kernel-patches/ and
+//    qemu-patches/) the host runs it; counters are read with the ordinary
+//    map syscalls, which the driver forwards. Linux offloads only ARRAY and
+//    HASH maps, so rxcnt is loaded as a plain ARRAY there;
 //  - with -O: the xoffload guest client offloads it to the host over
 //    /dev/xoffload0 (or --port), where it runs on the tap that feeds IFACE;
 //    counters are the host map's, read with MAP_LOOKUP (per-CPU slots summed).
@@ -34,6 +40,7 @@
 #include <bpf/libbpf.h>
 
 #include <array>
+#include <bit>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -85,6 +92,7 @@ const xo::args::Spec kSpec{
     "\"total proto N: <packets>\" on exit (SIGINT, SIGTERM, --count, --duration).",
     {{"-S", "", "use skb-mode"},
      {"-N", "", "enforce native mode"},
+     {"-H", "", "hardware offload (XDP_FLAGS_HW_MODE) through the NIC's driver"},
      {"-F", "", "force loading prog"},
      {"--offload", "", "offload to the host (xoffload) and read the host's counters", "-O"},
      {"--port", "PATH", "xoffload channel (default /dev/xoffload0)"},
@@ -104,8 +112,12 @@ xo::Result<Options> options_from(const xo::args::Args& args, Options o) {
   o.iface = args.positional[0];
   if (args.flag("-S")) o.xdp_flags |= XDP_FLAGS_SKB_MODE;
   if (args.flag("-N")) o.xdp_flags |= XDP_FLAGS_DRV_MODE;  // default mode is native
+  if (args.flag("-H")) o.xdp_flags |= XDP_FLAGS_HW_MODE;
   if (args.flag("-F")) o.xdp_flags &= ~XDP_FLAGS_UPDATE_IF_NOEXIST;
   o.offload = args.flag("--offload");
+  if (std::popcount(o.xdp_flags & XDP_FLAGS_MODES) > 1) return xo::err("-S, -N and -H choose one mode: give one");
+  if (o.offload && (o.xdp_flags & XDP_FLAGS_HW_MODE))
+    return xo::err("-H offloads through the NIC's driver, --offload through xoffload's channel: give one");
   o.port = args.get("--port").value_or("");
   if (auto f = args.get("--flavor")) {
     auto flavor = xo::guest::parse_flavor(*f);
@@ -312,13 +324,17 @@ int poll_stats(CounterSource& src, const Options& o) {
 
 int run_native(const Options& o, int ifindex) {
   libbpf_set_strict_mode(LIBBPF_STRICT_ALL);
-  auto native = xo::guest::NativeXdp::attach(o.object, std::uint32_t(ifindex), {std::nullopt, o.map_sizes, o.xdp_flags});
+  // -H: rxcnt's per-CPU slots become one on the device; LocalCounters sums
+  // the slots either way.
+  const bool hw = o.xdp_flags & XDP_FLAGS_HW_MODE;
+  auto native = xo::guest::NativeXdp::attach(o.object, std::uint32_t(ifindex),
+                                             {std::nullopt, o.map_sizes, o.xdp_flags, hw});
   if (!native) {
     std::fprintf(stderr, "%s: %s\n", o.prog_name.c_str(), native.error().message.c_str());
     return 1;
   }
-  std::printf("%s: attached %s to %s (native XDP, prog id %u)\n", o.prog_name.c_str(),
-              (*native)->prog_name().c_str(), o.iface.c_str(), (*native)->prog_id());
+  std::printf("%s: attached %s to %s (%s, prog id %u)\n", o.prog_name.c_str(), (*native)->prog_name().c_str(),
+              o.iface.c_str(), hw ? "XDP hardware offload" : "native XDP", (*native)->prog_id());
   std::fflush(stdout);
   auto fd = (*native)->map_fd("rxcnt");
   if (!fd) {

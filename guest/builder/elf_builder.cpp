@@ -214,7 +214,13 @@ Status keep_used_maps(Submission& sub, const std::vector<MapUse>& uses, std::vec
     if (use == first_use.end() && tmpl == templates.end()) continue;
     const std::size_t pc = use != first_use.end() ? use->second : tmpl->second;
     const auto type = static_cast<std::uint32_t>(d.type);
-    if (!offload_map_type(type)) return diag.at(pc, unsupported_map(d, use != first_use.end() ? "" : "inner "), EOPNOTSUPP);
+    // A guest-side map (a redirect target, AF_XDP sockets, perf rings) stays
+    // in the guest; the host defers the helpers that name it (protocol
+    // version 2, PROTOCOL.md 8) and refuses any other use, with the insn.
+    const bool guest_side = guest_side_map_type(type) && use != first_use.end();
+    if (!offload_map_type(type) && !guest_side)
+      return diag.at(pc, unsupported_map(d, use != first_use.end() ? "" : "inner "), EOPNOTSUPP);
+    if (guest_side) continue;  // its loader sizes it in the guest (perf arrays: one slot per CPU)
     if (map_type_holds_maps(d.type) && !d.inner_map)
       return diag.at(pc, "map '" + d.name + "' holds maps but declares no inner map (__array(values, ...))");
     if (d.max_entries == 0)

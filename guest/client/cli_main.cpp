@@ -122,16 +122,22 @@ void print_program(const OffloadedProgram& p, bool json) {
               json_str(map_type_name(m.type)) + ",\"key_size\":" + std::to_string(m.key_size) +
               ",\"value_size\":" + std::to_string(m.value_size) +
               ",\"max_entries\":" + std::to_string(m.max_entries) + "}";
-    std::printf("{\"name\":%s,\"prog\":%u,\"btf\":%u,\"flavor\":%s,\"attached\":%s,\"maps\":[%s]}",
+    std::printf("{\"name\":%s,\"prog\":%u,\"btf\":%u,\"flavor\":%s,\"attached\":%s,\"maps\":[%s],"
+                "\"guest_pin_dir\":%s,\"trampoline_id\":%u,\"trampoline_ifindex\":%u}",
                 json_str(p.name).c_str(), p.prog, p.btf, json_str(flavor_name(p.flavor)).c_str(),
-                p.attached ? "true" : "false", maps.c_str());
+                p.attached ? "true" : "false", maps.c_str(), json_str(p.guest_pin_dir).c_str(), p.trampoline_id,
+                p.trampoline_ifindex);
     return;
   }
   std::printf("prog %u '%s' flavor %s%s btf %u\n", p.prog, p.name.c_str(),
               flavor_name(p.flavor).c_str(), p.attached ? " attached" : " loaded", p.btf);
   for (const auto& m : p.maps)
-    std::printf("  map %u '%s' %s key %u value %u max_entries %u\n", m.handle, m.name.c_str(),
-                map_type_name(m.type).c_str(), m.key_size, m.value_size, m.max_entries);
+    std::printf("  map %u '%s' %s key %u value %u max_entries %u%s\n", m.handle, m.name.c_str(),
+                map_type_name(m.type).c_str(), m.key_size, m.value_size, m.max_entries,
+                guest_side_map_type(m.type) ? " (guest-side)" : "");
+  if (!p.guest_pin_dir.empty()) std::printf("  guest-side maps pinned in %s\n", p.guest_pin_dir.c_str());
+  if (p.trampoline_id)
+    std::printf("  trampoline prog id %u on ifindex %u\n", p.trampoline_id, p.trampoline_ifindex);
 }
 
 // Seconds; hold_s * 1000 stays an int.
@@ -154,6 +160,7 @@ int cmd_offload(GuestClient& c, const Ctx& a) {
   if (auto f = a.args.get("--flavor")) o.flavor = *parse_flavor(*f);  // checked by check_offload
   if (auto p = a.args.get("--prog")) o.program = *p;
   if (auto i = a.args.get("--iface")) o.ifname = *i;
+  if (auto r = a.args.get("--pin-root")) o.pin_root = *r;
   for (const std::string& v : a.args.all("--map-size"))
     (void)parse_map_size(v, o.map_sizes);  // checked by check_offload
   o.attach = !a.args.flag("--no-attach");
@@ -163,6 +170,8 @@ int cmd_offload(GuestClient& c, const Ctx& a) {
   auto prog = c.offload_file(file, o);
   if (!prog) return fail(prog.error().message);
   for (const std::string& n : prog->notes) std::fprintf(stderr, "xoffload-guest: note: %s\n", n.c_str());
+  // A trampoline must outlive this process; `unload` removes it by id.
+  if (hold_s < 0) c.keep_guest_side(*prog);
   state->push_back(*prog);
   if (auto st = save_state(a.state, *state); !st) return fail(st.error().message);
   print_program(*prog, a.json);
@@ -290,14 +299,19 @@ const std::vector<GuestCommand>& commands() {
        [](GuestClient* c, const Ctx& a) { return cmd_caps(*c, a); }},
       {"offload", 1, true,
        {"FILE [--flavor tc|chain|devmap|any] [--prog NAME] [--map-size NAME=N]... [--iface IF] [--no-attach]\n"
-        "       [--hold SECONDS]",
+        "       [--pin-root DIR] [--hold SECONDS]",
         "Offload the XDP program in FILE (a BPF object) to the host.",
         "The handles are recorded in the state file for maps, dump-map, stats and unload.\n"
-        "Over a unix socket the host session ends with this process: --hold keeps it.",
+        "Over a unix socket the host session ends with this process: --hold keeps it.\n"
+        "A program that redirects (DEVMAP, CPUMAP, XSKMAP, an ifindex) or emits perf samples\n"
+        "keeps those maps in the guest, pinned under --pin-root/IF, and gets a trampoline on IF\n"
+        "that carries out what the host defers to the guest; unload removes both.",
         {{"--flavor", "F", "host flavor: tc, chain, devmap or any (default: the host's choice)"},
          {"--prog", "NAME", "the program of a multi-program object"},
          {"--map-size", "NAME=N", "max_entries of map NAME before load (repeatable)"},
          {"--iface", "IF", "the guest NIC it runs for (its ifindex is ctx->ingress_ifindex)"},
+         {"--pin-root", "DIR", "guest-side maps (DEVMAP, XSKMAP, perf arrays) are pinned under DIR/IF\n"
+                               "(default /sys/fs/bpf/xoffload-guest)"},
          {"--no-attach", "", "load it on the host but do not attach it"},
          {"--hold", "SECONDS", "stay connected for SECONDS (0: until a signal), then unload"},
          kJson}},

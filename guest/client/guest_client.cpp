@@ -2,11 +2,13 @@
 #include "guest/client/guest_client.hpp"
 
 #include <net/if.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <random>
 #include <thread>
 
 #include "guest/builder/elf_builder.hpp"
@@ -196,8 +198,10 @@ Result<transport::MapCreateRequest> map_create_request(
 }
 
 transport::ProgLoadRequest prog_load_request(const Submission& s, std::uint32_t guest_ifindex, std::uint8_t flavor,
-                                             std::uint32_t btf_handle, std::vector<isa::RawInsn> insns) {
+                                             std::uint32_t btf_handle, std::vector<isa::RawInsn> insns,
+                                             std::uint64_t cookie) {
   transport::ProgLoadRequest req;
+  req.cookie = cookie;
   req.name = s.name;
   req.license = s.license;
   req.guest_ifindex = guest_ifindex;
@@ -211,18 +215,27 @@ transport::ProgLoadRequest prog_load_request(const Submission& s, std::uint32_t 
   return req;
 }
 
-Result<std::uint32_t> GuestClient::create_maps(const Submission& s, std::uint32_t btf,
+std::uint64_t random_cookie() {
+  std::uint64_t v = 0;
+  while (v == 0)
+    if (::getrandom(&v, sizeof v, 0) != ssize_t(sizeof v)) v = (std::uint64_t(std::random_device{}()) << 32) | std::random_device{}();
+  return v;
+}
+
+Result<std::uint32_t> GuestClient::create_maps(const Submission& s, std::uint32_t btf, const GuestSide& side,
                                                OffloadedProgram& out) {
   std::vector<std::pair<std::uint32_t, std::uint32_t>> host_handles;
   for (const MapDef& def : s.maps) {
-    auto req = map_create_request(def, btf, host_handles);
+    // A guest-side map: the host records the shape it has here.
+    const PinnedMap* here = side.map(def.handle);
+    auto req = map_create_request(here ? here->def : def, btf, host_handles);
     if (!req) return req.error();
     pace();
     auto handle = client_.map_create(*req);
     if (!handle) return prefixed("map '" + def.name + "'", handle.error());
     host_handles.emplace_back(def.handle, *handle);
     out.maps.push_back(OffloadedMap{def.name, *handle, def.type, def.key_size, def.value_size,
-                                    def.max_entries});
+                                    here ? here->def.max_entries : def.max_entries});
   }
   return std::uint32_t(out.maps.size());
 }
@@ -239,10 +252,19 @@ Result<OffloadedProgram> GuestClient::offload(const Submission& s, const Offload
   const std::string what = "offload '" + s.name + "'";
   if (!caps_asked_)
     if (auto c = caps(); !c) return prefixed(what, c.error());
+  // A program that may defer (redirects, AF_XDP, perf samples) needs a host
+  // that speaks version 2 and a cookie for its trampoline.
+  const bool defers = may_defer(s) || o.cookie != 0;
+  if (defers && client_.version() < transport::kDeferVersion)
+    return err(what + ": it redirects or emits perf samples to objects of the guest, and the host speaks protocol "
+               "version " + std::to_string(client_.version()) + " only (version " +
+               std::to_string(transport::kDeferVersion) + " defers them to the guest): run it natively");
+  prog.cookie = defers ? (o.cookie ? o.cookie : random_cookie()) : 0;
 
   // Frees what was created so far, BTF included.
+  // Guest-side pins stay: a native fallback or the next try uses them.
   auto fail = [&](Error e) -> Result<OffloadedProgram> {
-    (void)unload(prog);
+    (void)unload(prog, /*unpin=*/false);
     return prefixed(what, e);
   };
 
@@ -252,7 +274,18 @@ Result<OffloadedProgram> GuestClient::offload(const Submission& s, const Offload
     if (!btf) return prefixed(what, btf.error());
     prog.btf = *btf;
   }
-  if (auto maps = create_maps(s, prog.btf, prog); !maps) return fail(maps.error());
+  // Guest-side maps live here, pinned per NIC (guest_maps.hpp).
+  GuestSide side;
+  if (o.install_guest_side &&
+      std::any_of(s.maps.begin(), s.maps.end(), [](const MapDef& m) { return guest_side_map_type(m.type); })) {
+    if (o.ifname.empty())
+      return fail(err(EINVAL, "its guest-side maps are pinned per NIC: name the NIC (ifname), not only its ifindex"));
+    auto prepared = GuestSide::prepare(s, guest_pin_dir(o.pin_root, o.ifname));
+    if (!prepared) return fail(prepared.error());
+    side = std::move(*prepared);
+    prog.guest_pin_dir = side.pin_dir();
+  }
+  if (auto maps = create_maps(s, prog.btf, side, prog); !maps) return fail(maps.error());
 
   std::vector<std::pair<std::uint32_t, std::uint32_t>> handles;
   for (std::size_t i = 0; i < s.maps.size(); ++i) handles.emplace_back(s.maps[i].handle, prog.maps[i].handle);
@@ -260,11 +293,24 @@ Result<OffloadedProgram> GuestClient::offload(const Submission& s, const Offload
   if (!insns) return fail(insns.error());
 
   pace();
-  auto loaded = client_.prog_load(prog_load_request(s, ifindex, o.flavor, prog.btf, std::move(*insns)));
+  auto loaded = client_.prog_load(prog_load_request(s, ifindex, o.flavor, prog.btf, std::move(*insns), prog.cookie));
   if (!loaded) return fail(loaded.error());
   prog.prog = loaded->prog_handle;
   prog.flavor = loaded->flavor;
   prog.log = loaded->log;
+
+  // The trampoline goes on the NIC before the host attaches, so the first
+  // descriptor the host sends finds it.
+  if (prog.cookie != 0 && o.install_guest_side) {
+    if (ifindex == 0) return fail(err(EINVAL, "it defers to the guest: name the guest NIC for its trampoline"));
+    if (Status st = side.install(prog.cookie, handles, ifindex, o.xdp_flags); !st)
+      return fail(st.error().prefixed("trampoline: "));
+    const XdpAttachment& a = side.trampoline()->attachment();
+    prog.trampoline_ifindex = a.ifindex();
+    prog.trampoline_id = a.prog_id();
+    prog.trampoline_mode = a.mode();
+  }
+  guest_sides_[prog.prog] = std::move(side);
 
   if (o.attach)
     if (Status st = attach(prog); !st) return fail(st.error());
@@ -375,22 +421,49 @@ Status GuestClient::detach(OffloadedProgram& prog) {
   return Ok{};
 }
 
-Status GuestClient::unload(OffloadedProgram& prog) {
+void GuestClient::remove_trampoline(OffloadedProgram& prog) {
+  // What detach() finds instead of ours (a native fallback replaced it, or
+  // it is gone) means there is nothing of ours left to remove.
+  if (auto it = guest_sides_.find(prog.prog); it != guest_sides_.end()) {
+    (void)it->second.remove();
+    guest_sides_.erase(it);
+  } else if (prog.trampoline_id != 0) {
+    (void)XdpAttachment::detach_if(prog.trampoline_ifindex, prog.trampoline_mode, prog.trampoline_id);
+  }
+  prog.trampoline_id = prog.trampoline_ifindex = prog.trampoline_mode = 0;
+}
+
+void GuestClient::keep_guest_side(const OffloadedProgram& prog) {
+  if (auto it = guest_sides_.find(prog.prog); it != guest_sides_.end()) {
+    it->second.release();
+    guest_sides_.erase(it);
+  }
+}
+
+Status GuestClient::unload(OffloadedProgram& prog, bool unpin) {
   std::optional<Error> first;
   auto keep = [&](Status st) {
     if (!st && !first) first = st.error();
   };
   if (prog.prog != 0) {
     if (prog.attached) keep(detach(prog));
+    // The host sends no more descriptors: the trampoline can go.
+    remove_trampoline(prog);
     pace();
     keep(client_.prog_unload(prog.prog));
     prog.prog = 0;
   }
+  std::vector<std::string> guest_maps;
   for (const auto& m : prog.maps) {
+    if (guest_side_map_type(m.type)) guest_maps.push_back(m.name);
     pace();
     keep(client_.map_free(m.handle));
   }
   prog.maps.clear();
+  if (unpin && !prog.guest_pin_dir.empty()) {
+    keep(unpin_guest_maps(guest_maps, prog.guest_pin_dir));
+    prog.guest_pin_dir.clear();
+  }
   // Last: the host refuses (EBUSY) while a map or the program still uses it.
   if (prog.btf != 0) {
     pace();

@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "guest/client/guest_side.hpp"
 #include "guest/client/rate_pacer.hpp"
 #include "core/result.hpp"
 #include "core/submission.hpp"
@@ -53,7 +54,17 @@ struct OffloadedProgram {
   std::uint8_t flavor = transport::kFlavorAny;  // flavor the host chose
   bool attached = false;
   std::vector<OffloadedMap> maps;
+  // A program that defers to the guest (PROTOCOL.md 8): where its
+  // guest-side maps are pinned ("" when it has none) and the trampoline on
+  // the guest NIC (id 0: none), so that a later process can remove them.
+  std::string guest_pin_dir;
+  std::uint32_t trampoline_ifindex = 0;
+  std::uint32_t trampoline_id = 0;
+  std::uint32_t trampoline_mode = 0;  // XDP_FLAGS_*_MODE it was attached with
   std::string log;  // verifier log of a successful load (may be empty)
+  // The cookie the program was loaded with (0: it defers nothing); the
+  // guest's trampoline must carry the same one.
+  std::uint64_t cookie = 0;
   std::vector<std::string> notes;  // the builder's, from offload_file (maps left out, ...); not saved
   const OffloadedMap* find_map(const std::string& name) const;
   bool operator==(const OffloadedProgram&) const = default;
@@ -69,6 +80,20 @@ struct OffloadOptions {
   // in elf_builder.hpp reads "NAME=N"); for maps the object leaves at 0 for
   // its loader to size, or to resize any other.
   std::map<std::string, std::uint32_t, std::less<>> map_sizes;
+  // Guest-side maps (DEVMAP, XSKMAP, PERF_EVENT_ARRAY, ...) are created here
+  // and pinned under <pin_root>/<ifname> (guest_maps.hpp); "" = kGuestPinRoot.
+  std::string pin_root;
+  // XDP_FLAGS_* for the trampoline's native attach on the NIC (0: the
+  // kernel's choice, native on virtio_net).
+  std::uint32_t xdp_flags = 0;
+  // false: create no guest-side maps and install no trampoline here; the
+  // caller carries out the descriptors itself (host-side tests that read
+  // them off the tap). The cookie is still drawn and sent.
+  bool install_guest_side = true;
+  // PROG_LOAD's cookie (PROTOCOL.md 8.1) for a program that defers work to
+  // the guest's trampoline: 0 lets offload() draw a random one when the
+  // program may defer (may_defer()); OffloadedProgram::cookie says which.
+  std::uint64_t cookie = 0;
 };
 
 // "tc", "chain", "devmap", "tun", "any" <-> protocol flavor numbers.
@@ -131,9 +156,15 @@ class GuestClient {
   Result<std::vector<transport::ActionCounter>> stats(std::uint32_t prog);
   Status attach(OffloadedProgram& prog);
   Status detach(OffloadedProgram& prog);
-  // Detach (if attached), unload, free its maps, then its BTF. Keeps going
-  // after an error and returns the first one.
-  Status unload(OffloadedProgram& prog);
+  // Detach (if attached), unload, remove its trampoline from the guest NIC,
+  // free its maps, then its BTF; with `unpin`, also unpin its guest-side
+  // maps (without: they stay for a native fallback or the next offload).
+  // Keeps going after an error and returns the first one.
+  Status unload(OffloadedProgram& prog, bool unpin = true);
+  // Leaves the trampoline of `prog` on the NIC when this client goes away
+  // (the CLI exits while the host runs the program); a later unload()
+  // removes it by the id `prog` records.
+  void keep_guest_side(const OffloadedProgram& prog);
   // Frees everything this session owns on the host (every program, map, BTF).
   Status reset();
 
@@ -144,13 +175,18 @@ class GuestClient {
   transport::Client& raw() { return client_; }
 
  private:
-  Result<std::uint32_t> create_maps(const Submission& s, std::uint32_t btf,
+  Result<std::uint32_t> create_maps(const Submission& s, std::uint32_t btf, const GuestSide& side,
                                     OffloadedProgram& out);
+  // Removes prog's trampoline (owned here, or by the id it records).
+  void remove_trampoline(OffloadedProgram& prog);
   // Before each request: learn the host's rate once (CAPS), then pace to it.
   void pace();
   transport::Client client_;
   bool caps_asked_ = false;
   RatePacer pacer_;
+  // The guest halves of offloads made by this client, by program handle:
+  // their trampolines go when the client does (RAII) unless kept.
+  std::map<std::uint32_t, GuestSide> guest_sides_;
 };
 
 // The guest ifindex of a NIC name, or an Error naming it.
@@ -168,8 +204,13 @@ Result<transport::MapCreateRequest> map_create_request(
 // The PROG_LOAD request for a submission whose map references `insns`
 // already name host handles (rewrite_map_handles). func_info and line_info
 // travel only with a BTF (`btf_handle` non-zero), which they index.
+// `cookie` travels only in protocol version 2 (0: the program defers nothing).
 transport::ProgLoadRequest prog_load_request(const Submission& s, std::uint32_t guest_ifindex, std::uint8_t flavor,
-                                             std::uint32_t btf_handle, std::vector<isa::RawInsn> insns);
+                                             std::uint32_t btf_handle, std::vector<isa::RawInsn> insns,
+                                             std::uint64_t cookie = 0);
+
+// A random non-zero cookie (getrandom) for a program that defers.
+std::uint64_t random_cookie();
 
 // Rewrites map references (ld_imm64 with BPF_PSEUDO_MAP_FD/_VALUE) from the
 // builder's handles to the host's: `host_handles[builder_handle]`. An insn

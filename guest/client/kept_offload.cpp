@@ -1,6 +1,11 @@
 // KeptOffload: the host <-> guest fallback state machine (kept_offload.hpp).
 #include "guest/client/kept_offload.hpp"
 
+#include <bpf/bpf.h>
+
+#include <cerrno>
+#include <cstring>
+
 namespace xo::guest {
 namespace {
 
@@ -25,7 +30,15 @@ Result<std::unique_ptr<KeptOffload>> KeptOffload::start(KeepOptions options) {
   auto prog = self->client_->offload_file(self->options_.object, self->options_.offload);
   if (!prog) return prog.error();
   self->offloaded_ = std::move(*prog);
+  self->note_guest_maps();
   return self;
+}
+
+void KeptOffload::note_guest_maps() {
+  pin_dir_ = offloaded_->guest_pin_dir;
+  guest_maps_.clear();
+  for (const auto& m : offloaded_->maps)
+    if (guest_side_map_type(m.type)) guest_maps_.push_back(m.name);
 }
 
 KeptOffload::~KeptOffload() { (void)stop(); }
@@ -35,6 +48,11 @@ Status KeptOffload::stop() {
   if (runs_on_ == RunsOn::Host && client_ && offloaded_) st = client_->unload(*offloaded_);
   offloaded_.reset();
   native_.reset();
+  if (!pin_dir_.empty()) {
+    Status unpinned = unpin_guest_maps(guest_maps_, pin_dir_);
+    if (st && !unpinned) st = unpinned;
+    pin_dir_.clear();
+  }
   runs_on_ = RunsOn::Nowhere;
   retry_host_ = false;
   return st;
@@ -49,16 +67,20 @@ std::vector<std::string> KeptOffload::poll() {
     if (retry_host_ && Clock::now() >= next_retry_) return try_host();
     return {};
   }
+  // The native program replaces the trampoline on the NIC first; the old
+  // client's trampoline owner then finds it replaced and leaves it.
   if (failed_) {
     const std::string why = "host unreachable (" + failed_->message + ")";
     failed_.reset();
+    auto lines = fall_back(why, true);
     client_.reset();  // the old channel may hold half a reply
-    return fall_back(why, true);
+    return lines;
   }
   auto events = client_->take_events();
   if (!events) {
+    auto lines = fall_back("host unreachable (" + events.error().message + ")", true);
     client_.reset();
-    return fall_back("host unreachable (" + events.error().message + ")", true);
+    return lines;
   }
   std::vector<std::string> lines;
   for (const auto& e : *events) {
@@ -66,9 +88,11 @@ std::vector<std::string> KeptOffload::poll() {
                     "): " + e.text);
     const bool ours = e.prog == 0 || e.prog == offloaded_->prog;
     if (!ours || e.kind == transport::EventKind::Quota) continue;
-    // The host no longer runs it: free whatever it still holds of ours
-    // (after OFFLOAD_LOST the session is already empty; errors say so).
-    (void)client_->unload(*offloaded_);
+    // The host no longer runs it (it sends no more descriptors): free
+    // whatever it still holds of ours (after OFFLOAD_LOST the session is
+    // already empty; errors say so) and the trampoline, then run natively.
+    // The pins stay, for the native program.
+    (void)client_->unload(*offloaded_, /*unpin=*/false);
     offloaded_.reset();
     const bool lost = e.kind == transport::EventKind::OffloadLost;
     auto more = fall_back(lost ? "offload lost" : "the host detached it", lost);
@@ -86,9 +110,23 @@ std::vector<std::string> KeptOffload::fall_back(const std::string& why, bool ret
   last_retry_error_.clear();
   const std::string& ifname = options_.offload.ifname;
   auto ifindex = options_.offload.ifindex ? Result<std::uint32_t>(options_.offload.ifindex) : guest_ifindex(ifname);
-  NativeOptions no{options_.offload.program, options_.offload.map_sizes, options_.xdp_flags};
-  auto native = ifindex ? NativeXdp::attach(options_.object, *ifindex, no)
-                        : Result<std::unique_ptr<NativeXdp>>(ifindex.error());
+  NativeOptions no{options_.offload.program, options_.offload.map_sizes, options_.xdp_flags, {}};
+  // The offload's guest-side maps, by pin: the native program uses them.
+  std::vector<UniqueFd> pinned;
+  Status reused = Ok{};
+  for (const std::string& name : guest_maps_) {
+    const std::string path = pin_dir_ + "/" + name;
+    UniqueFd fd(bpf_obj_get(path.c_str()));
+    if (!fd) {
+      reused = err(errno, "guest map " + path + ": " + std::strerror(errno));
+      break;
+    }
+    no.reuse_map_fds[name] = fd.get();
+    pinned.push_back(std::move(fd));
+  }
+  auto native = !ifindex ? Result<std::unique_ptr<NativeXdp>>(ifindex.error())
+                : !reused ? Result<std::unique_ptr<NativeXdp>>(reused.error())
+                          : NativeXdp::attach(options_.object, *ifindex, no);
   const std::string again = retry_host ? "; will offload again when the host returns"
                                        : "; not offloading it again";
   if (native) {
@@ -131,12 +169,16 @@ std::vector<std::string> KeptOffload::try_host() {
       return note(prog.error().message);
     }
     offloaded_ = std::move(*prog);
+    note_guest_maps();
     how = "offloaded again (prog handle " + std::to_string(offloaded_->prog) + ", flavor " +
           flavor_name(offloaded_->flavor) + ")";
   }
   std::vector<std::string> lines{how};
+  // A trampoline replaced the native program already (in one step, so the
+  // NIC never ran neither): its detach then finds another program, as it should.
   if (native_)
-    if (std::string d = native_->detach(); !d.empty()) lines.push_back("native detach: " + d);
+    if (std::string d = native_->detach(); !d.empty() && offloaded_->trampoline_id == 0)
+      lines.push_back("native detach: " + d);
   native_.reset();
   runs_on_ = RunsOn::Host;
   ++switches_;

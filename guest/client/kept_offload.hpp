@@ -26,6 +26,18 @@
 // the object again. Then the native program is detached. After DETACHED the
 // host has judged the program too costly, so it is not offloaded again.
 // Transitions happen only in poll(), so a caller sees one source at a time.
+//
+// A program that defers to the guest (redirects, AF_XDP, perf samples;
+// PROTOCOL.md 8) runs as a trampoline on the NIC while offloaded. Its
+// guest-side maps are pinned (guest_maps.hpp) and outlive both ways of
+// running it: the native program is loaded bound to the same maps
+// (NativeOptions::reuse_map_fds), so an AF_XDP socket or a perf reader of
+// guest user space never notices the switch. After a channel failure the
+// native program replaces the trampoline in one netlink call (the host may
+// still be sending descriptors); after OFFLOAD_LOST/DETACHED the host sends
+// none, and the trampoline goes before the native program comes. A new
+// offload's trampoline replaces the native program in one call; the
+// replaced program's owner then finds it gone and leaves the NIC alone.
 #pragma once
 
 #include <chrono>
@@ -84,6 +96,8 @@ class KeptOffload {
  private:
   explicit KeptOffload(KeepOptions options) : options_(std::move(options)) {}
   std::vector<std::string> fall_back(const std::string& why, bool retry_host);
+  // Remembers where the offload's guest-side maps are pinned.
+  void note_guest_maps();
   std::vector<std::string> try_host();
   KeepOptions options_;
   std::optional<GuestClient> client_;
@@ -95,6 +109,8 @@ class KeptOffload {
   std::string last_retry_error_;
   std::chrono::steady_clock::time_point next_retry_{};
   std::uint64_t switches_ = 0;
+  std::string pin_dir_;                  // guest-side maps ("" none)
+  std::vector<std::string> guest_maps_;  // their names
 };
 
 }  // namespace xo::guest

@@ -2,8 +2,6 @@
 // samples' careful detach.
 #include "guest/client/native_xdp.hpp"
 
-#include <linux/if_link.h>
-
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -16,6 +14,22 @@ namespace {
 Error libbpf_error(const std::string& what, int rc) {
   const int code = rc < 0 ? -rc : (errno ? errno : EINVAL);
   return err(code, what + ": " + std::strerror(code));
+}
+
+// Hardware offload: the program and its maps are created for the device
+// (prog_ifindex, map_ifindex); the kernel then hands them to its driver.
+Status bind_to_device(bpf_object* obj, bpf_program* prog, std::uint32_t ifindex, bool plain_percpu_maps) {
+  bpf_program__set_ifindex(prog, ifindex);
+  bpf_map* m = nullptr;
+  bpf_object__for_each_map(m, obj) {
+    const std::string name = bpf_map__name(m);
+    const auto type = bpf_map__type(m);
+    if (plain_percpu_maps && (type == BPF_MAP_TYPE_PERCPU_ARRAY || type == BPF_MAP_TYPE_PERCPU_HASH))
+      if (int rc = bpf_map__set_type(m, type == BPF_MAP_TYPE_PERCPU_ARRAY ? BPF_MAP_TYPE_ARRAY : BPF_MAP_TYPE_HASH); rc)
+        return libbpf_error("map '" + name + "' type", rc);
+    bpf_map__set_ifindex(m, ifindex);
+  }
+  return Ok{};
 }
 
 }  // namespace
@@ -42,30 +56,22 @@ Result<std::unique_ptr<NativeXdp>> NativeXdp::attach(const std::string& object, 
     if (!m) return err(ENOENT, object + " has no map '" + name + "'");
     if (int rc = bpf_map__set_max_entries(m, entries); rc) return libbpf_error("map '" + name + "' size", rc);
   }
+  if (options.xdp_flags & XDP_FLAGS_HW_MODE)
+    if (auto st = bind_to_device(self->obj_, prog, ifindex, options.plain_percpu_maps); !st) return st.error();
+  for (const auto& [name, fd] : options.reuse_map_fds) {
+    bpf_map* m = bpf_object__find_map_by_name(self->obj_, name.c_str());
+    if (!m) return err(ENOENT, object + " has no map '" + name + "'");
+    if (int rc = bpf_map__reuse_fd(m, fd); rc) return libbpf_error("map '" + name + "' reuse", rc);
+  }
   if (int rc = bpf_object__load(self->obj_); rc) return libbpf_error("loading " + object, rc);
-  const int fd = bpf_program__fd(prog);
-  self->ifindex_ = ifindex;
-  self->mode_ = options.xdp_flags & XDP_FLAGS_MODES;
-  if (int rc = bpf_xdp_attach(int(ifindex), fd, options.xdp_flags, nullptr); rc < 0)
-    return libbpf_error("attaching XDP on ifindex " + std::to_string(ifindex), rc);
-  self->attached_ = true;
+  auto attached = XdpAttachment::attach(ifindex, bpf_program__fd(prog), options.xdp_flags);
+  if (!attached) return attached.error();
+  self->attachment_ = std::move(*attached);
   self->prog_name_ = bpf_program__name(prog);
-  bpf_prog_info info{};
-  __u32 len = sizeof info;
-  if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0) self->prog_id_ = info.id;
   return self;
 }
 
-std::string NativeXdp::detach() {
-  if (!attached_) return {};
-  attached_ = false;
-  __u32 current = 0;
-  if (bpf_xdp_query_id(int(ifindex_), int(mode_), &current) != 0) return "cannot query the interface's XDP program";
-  if (current == 0) return "couldn't find a prog id on a given interface";
-  if (current != prog_id_) return "program on interface changed, not removing";
-  bpf_xdp_detach(int(ifindex_), mode_, nullptr);
-  return {};
-}
+std::string NativeXdp::detach() { return attachment_.detach(); }
 
 NativeXdp::~NativeXdp() {
   detach();

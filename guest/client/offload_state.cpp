@@ -44,6 +44,9 @@ std::string format_state(const std::vector<OffloadedProgram>& programs) {
   for (const auto& p : programs) {
     out << "prog\t" << p.name << '\t' << p.prog << '\t' << p.btf << '\t' << unsigned(p.flavor)
         << '\t' << (p.attached ? 1 : 0) << '\n';
+    if (!p.guest_pin_dir.empty() || p.trampoline_id != 0)
+      out << "guest\t" << p.guest_pin_dir << '\t' << p.trampoline_ifindex << '\t' << p.trampoline_id << '\t'
+          << p.trampoline_mode << '\n';
     for (const auto& m : p.maps)
       out << "map\t" << m.name << '\t' << m.handle << '\t' << std::uint32_t(m.type) << '\t'
           << m.key_size << '\t' << m.value_size << '\t' << m.max_entries << '\n';
@@ -69,6 +72,11 @@ Result<std::vector<OffloadedProgram>> parse_state(const std::string& text) {
       p.flavor = std::uint8_t(flavor);
       p.attached = attached == 1;
       out.push_back(std::move(p));
+    } else if (f[0] == "guest" && f.size() == 5 && !out.empty()) {
+      OffloadedProgram& p = out.back();
+      p.guest_pin_dir = f[1];
+      if (!to_u32(f[2], p.trampoline_ifindex) || !to_u32(f[3], p.trampoline_id) || !to_u32(f[4], p.trampoline_mode))
+        return bad();
     } else if (f[0] == "map" && f.size() == 7 && !out.empty()) {
       OffloadedMap m;
       std::uint32_t type = 0;

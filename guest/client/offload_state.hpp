@@ -7,8 +7,10 @@
 // carries the handle <-> name table from one to the other. It is written by
 // this tool only (trusted), one record per line, tab separated:
 //   prog <name> <prog> <btf> <flavor> <attached>
+//   guest <pin dir> <trampoline ifindex> <trampoline prog id> <attach mode>
 //   map  <name> <handle> <type> <key_size> <value_size> <max_entries>
-// A map line belongs to the prog line above it.
+// A guest line (a program that defers to the guest: its pinned guest-side
+// maps and trampoline) and map lines belong to the prog line above them.
 #pragma once
 
 #include <string>

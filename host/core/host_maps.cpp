@@ -139,6 +139,9 @@ Status check_map_defs(std::span<const MapDef> defs, const MapQuota& quota) {
   std::set<std::uint32_t> handles;
   std::size_t total = 0;
   for (const auto& d : defs) {
+    // A guest-side map (DEVMAP, XSKMAP, ...) has no host object: the
+    // translator defers the helpers that name it (PROTOCOL.md 8).
+    if (guest_side_map_type(d.type)) continue;
     if (auto s = validate(d, quota); !s) return s.error();
     if (d.inner_map) {
       // The template is created first: an earlier def, or (no such def
@@ -167,6 +170,7 @@ Result<HostMaps> create_host_maps(std::string_view session, std::span<const MapD
 
   HostMaps out;  // owns what exists so far: an early return closes it all
   for (const auto& d : defs) {
+    if (guest_side_map_type(d.type)) continue;  // nothing on the host (check_map_defs)
     HostMap m;
     m.def = d;
     m.kernel_name = kernel_object_name(session, d.name);

@@ -6,6 +6,8 @@
 //   kernel load (log mapped back on refusal) -> pins -> attach
 #include "host/core/offload.hpp"
 
+#include <sys/random.h>
+
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <net/if.h>
@@ -30,6 +32,7 @@ struct Offload::Loaded {
   UniqueFd prog;
   std::uint32_t prog_id = 0;
   std::string prog_name, prog_kernel_name;
+  bool defers = false;  // it writes descriptors with options' cookie
 };
 
 namespace {
@@ -63,6 +66,7 @@ Status Offload::check(const OffloadOptions& options, const Submission& s, const 
     return st.error().prefixed(label).at_stage(Stage::HostObjects);
   std::map<std::string, const MapDef*> leaves;
   for (const MapDef& d : s.maps) {
+    if (guest_side_map_type(d.type)) continue;  // no host object to pin
     const std::string leaf = map_pin_leaf(d);
     if (auto st = validate_pin_leaf(leaf); !st) return st.error().prefixed(label).at_stage(Stage::HostObjects);
     auto [it, fresh] = leaves.emplace(leaf, &d);
@@ -114,6 +118,9 @@ Result<Offload::Loaded> Offload::build(const OffloadOptions& o, int tap_ifindex,
   popts.guest_mac = o.guest_mac;
   popts.tier = o.tier;
   popts.reemit = o.reemit;
+  // The host's own tools speak what version 2 speaks: deferred helpers.
+  popts.defer = true;
+  popts.cookie = o.cookie;
   LoadTarget target;
   target.kernel_name = kernel_object_name(o.session, s.name);
   target.btf_fd = l.btf ? l.btf->fd.get() : -1;
@@ -140,6 +147,7 @@ Result<Offload::Loaded> Offload::build(const OffloadOptions& o, int tap_ifindex,
   l.prog_id = loaded->prog.id;
   l.prog_name = s.name;
   l.prog_kernel_name = loaded->prog.kernel_name;
+  l.defers = loaded->prepared.translated.defers;
   return l;
 }
 
@@ -148,6 +156,7 @@ void Offload::adopt(Loaded&& l) {
   prog_id_ = l.prog_id;
   prog_name_ = std::move(l.prog_name);
   prog_kernel_name_ = std::move(l.prog_kernel_name);
+  defers_ = l.defers;
   maps_ = std::move(l.maps);
   btf_ = std::move(l.btf);
 }
@@ -158,8 +167,22 @@ void Offload::pin_program_and_maps(LoadReport* report) {
     if (auto s = pins_.pin(m.fd.get(), map_pin_leaf(m.def)); !s) note(report, s.error().message);
 }
 
-Result<Offload> Offload::load(const OffloadOptions& options, const Submission& submission,
+namespace {
+
+// A random non-zero cookie for a program's trampoline (PROTOCOL.md 8.1).
+std::uint64_t random_cookie() {
+  std::uint64_t v = 0;
+  while (v == 0)
+    if (::getrandom(&v, sizeof v, 0) != ssize_t(sizeof v)) v = 0;
+  return v;
+}
+
+}  // namespace
+
+Result<Offload> Offload::load(const OffloadOptions& given, const Submission& submission,
                               const Policy& policy, LoadReport* report) {
+  OffloadOptions options = given;
+  if (options.cookie == 0 && may_defer(submission)) options.cookie = random_cookie();
   if (auto s = check(options, submission, policy); !s) return s.error();
   if (options.tap.empty() || options.tap.size() >= IF_NAMESIZE)
     return err("tap name '" + options.tap + "' is not a valid interface name");

@@ -56,6 +56,10 @@ struct OffloadOptions {
   // Translator tier (pipeline.hpp); the IR tier comes from the door.
   translator::Tier tier = translator::Tier::Direct;
   translator::Reemit reemit;
+  // A program that defers to the guest's trampoline (protocol version 2,
+  // transport/PROTOCOL.md 8) writes this cookie in its descriptors; 0: load()
+  // draws a random one when the program may defer (status().cookie says it).
+  std::uint64_t cookie = 0;
 };
 
 // What a load says besides yes/no: warnings from every stage and, when the
@@ -101,6 +105,7 @@ struct OffloadStatus {
   std::string session, tap, flavor, prog_name, prog_kernel_name, pin_dir, attach;
   int tap_ifindex = 0;
   std::uint32_t prog_id = 0, btf_id = 0, stats_map_id = 0, chain_map_id = 0, tcx_link_id = 0;
+  std::uint64_t cookie = 0;  // the trampoline's cookie, 0 when the program defers nothing
   std::vector<MapStatus> maps;
   std::optional<ActionStats> stats;
   std::vector<std::string> pins;
@@ -174,6 +179,7 @@ class Offload {
   UniqueFd prog_;
   std::uint32_t prog_id_ = 0;
   std::string prog_name_, prog_kernel_name_;
+  bool defers_ = false;  // the program writes descriptors (status().cookie)
   std::optional<ChainSlot> chain_;
   std::optional<TapEgress> tc_;  // tcx link (pinned as link_egress) or cls_bpf fallback
   std::optional<TunTxXdp> tun_;  // the patched tun's Tx-path hook (tun flavor)

@@ -43,6 +43,7 @@ OffloadStatus Offload::status() const {
   s.prog_id = prog_id_;
   s.btf_id = btf_ ? btf_->id : 0;
   s.stats_map_id = stats_map_id_;
+  s.cookie = defers_ ? options_.cookie : 0;
   s.pin_dir = pins_.dir();
   s.pins = pins_.leaves();
   if (tc_) s.tcx_link_id = tc_->link_id();
@@ -91,6 +92,7 @@ std::string OffloadStatus::to_json() const {
   field("maps", maps_j + "]");
   if (chain_map_id) field("chain_map_id", std::to_string(chain_map_id));
   if (tcx_link_id) field("tcx_link_id", std::to_string(tcx_link_id));
+  if (cookie) field("cookie", std::to_string(cookie));
   if (stats) {
     std::string st = "{";
     for (std::size_t i = 0; i < stats->count.size(); ++i) {

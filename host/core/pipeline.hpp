@@ -40,6 +40,10 @@ struct PipelineOptions {
   // chain: what XDP_TX may send out of the uplink (passes.hpp ChainTx).
   translator::ChainTx chain_tx = translator::ChainTx::Any;
   std::array<std::uint8_t, 6> guest_mac{};
+  // Protocol version 2: the deferred helpers may be used, with this cookie
+  // in the descriptors (passes.hpp TranslateOptions::defer / cookie).
+  bool defer = false;
+  std::uint64_t cookie = 0;
   // Host kfunc ids by name; load_program() fills an empty one with the host's
   // vmlinux BTF (kfunc_ids.hpp). Empty in prepare(): kfunc calls refused.
   translator::KfuncIdOf kfunc_id;

@@ -76,6 +76,8 @@ Result<Prepared> prepare(const Submission& s, const Policy& policy, const Pipeli
   topts.kfunc_id = o.kfunc_id;
   topts.chain_tx = o.chain_tx;
   topts.guest_mac = o.guest_mac;
+  topts.defer = o.defer;
+  topts.cookie = o.cookie;
   // preverify already decoded and analyzed the program: the host decodes a
   // guest's bytes once.
   auto tr = translator::translate(s, std::move(pre->decoded), policy, topts);

@@ -34,7 +34,8 @@ struct StatsBtf {
 };
 Result<StatsBtf> stats_btf(std::uint32_t rows) {
   static constexpr const char* kSlotNames[translator::kStatsSlots] = {"aborted",  "drop",    "pass",
-                                                                      "tx",       "redirect", "unknown"};
+                                                                      "tx",       "redirect", "unknown",
+                                                                      "sample_lost"};
   std::unique_ptr<btf, BtfDeleter> b(btf__new_empty());
   if (!b) return failure("BTF: out of memory", ENOMEM);
   const int u32 = btf__add_int(b.get(), "__u32", 4, 0);

@@ -110,6 +110,10 @@ struct ProgLoadInput {
   Flavor flavor = Flavor::Tc;
   std::shared_ptr<const Policy> policy;
   std::size_t max_insns = 1'000'000;  // the session's quota
+  // Protocol version 2 (PROTOCOL.md 8): deferred helpers allowed, and the
+  // PROG_LOAD's cookie for the descriptors.
+  bool defer = false;
+  std::uint64_t cookie = 0;
 };
 
 // PROG_LOAD in three steps, so that the costly one (pre-verify, translate,

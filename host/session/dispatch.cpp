@@ -47,11 +47,17 @@ ts::Message Session::on(const ts::CapsRequest& r) {
                                                 std::to_string(ts::kMinProtocolVersion) + ".." +
                                                 std::to_string(ts::kProtocolVersion));
   reply.version = std::min<std::uint16_t>(r.max_version, ts::kProtocolVersion);
+  version_ = reply.version;
   reply.isa_level = 4;
   reply.flavors = policy_->flavors();
   for (MapType t : kOffloadMapTypes) reply.map_types.push_back(std::uint32_t(t));
+  // Version 2 only: the guest-side map types and the deferred helpers
+  // (PROTOCOL.md 8.1); a version 1 guest sees the allowlist it always saw.
+  if (defers_allowed())
+    for (MapType t : kGuestSideMapTypes) reply.map_types.push_back(std::uint32_t(t));
   for (const auto& h : policy_->helpers())
-    reply.helpers.push_back(ts::HelperCap{h.id, h.nargs, std::uint8_t(h.flavors & policy_->flavors())});
+    if (!h.deferred || defers_allowed())
+      reply.helpers.push_back(ts::HelperCap{h.id, h.nargs, std::uint8_t(h.flavors & policy_->flavors())});
   reply.quotas = config_.quotas.wire();
   log(int(LogLevel::Debug), "CAPS: version " + std::to_string(reply.version));
   return reply;
@@ -93,6 +99,7 @@ ts::Message Session::on(const ts::MapCreateRequest& r) {
   if (maps_.size() >= config_.quotas.max_maps)
     return fail<R>(st::kEDQUOT, what + ": session already has " + std::to_string(maps_.size()) +
                                     " maps, quota " + std::to_string(config_.quotas.max_maps));
+  if (guest_side_map_type(r.type)) return create_guest_side_map(r);
   MapDef def{0, r.type, r.key_size, r.value_size, r.max_entries, r.map_flags, r.name,
              r.btf_key_type_id, r.btf_value_type_id, r.initial_value, r.frozen, r.map_extra, r.inner_map};
   // A map of maps is shaped by one of the session's own maps (handles,
@@ -101,7 +108,7 @@ ts::Message Session::on(const ts::MapCreateRequest& r) {
   if (r.inner_map) {
     MapEntry* t = find_map(r.inner_map);
     if (!t) return fail<R>(st::kEBADF, what + ": inner map template: " + no_such("map", r.inner_map));
-    if (map_type_holds_objects(t->def.type))
+    if (map_type_holds_objects(t->def.type) || !t->object)  // guest-side maps have no host object
       return fail<R>(st::kEINVAL, what + ": inner map template " + std::to_string(r.inner_map) + " '" + t->def.name +
                                       "' is a " + map_type_name(t->def.type) + "; maps of maps hold plain maps only");
     inner = t->object.get();
@@ -146,7 +153,43 @@ ts::Message Session::on(const ts::MapCreateRequest& r) {
   return reply;
 }
 
+// A guest-side map (PROTOCOL.md 8.1): no host kernel object, nothing
+// charged against max_map_bytes, counted in max_maps. Its shape is what
+// the guest's own map has: u32 keys, a 4-byte value (a DEVMAP's or
+// CPUMAP's may be the 8-byte bpf_devmap_val / bpf_cpumap_val); max_entries
+// may be 0 (perf arrays are sized by the guest's loader).
+ts::Message Session::create_guest_side_map(const ts::MapCreateRequest& r) {
+  using R = ts::MapCreateReply;
+  const std::string what = "MAP_CREATE '" + r.name + "'";
+  if (!defers_allowed())
+    return fail<R>(st::kEINVAL, what + ": map type " + map_type_name(r.type) + " names objects of the guest; "
+                                    "protocol version 2 (CAPS) defers their use to the guest");
+  if (r.key_size != 4 || (r.value_size != 4 && r.value_size != 8))
+    return fail<R>(st::kEINVAL, what + ": a " + map_type_name(r.type) + " has 4-byte keys and 4- or 8-byte values, not " +
+                                    std::to_string(r.key_size) + "/" + std::to_string(r.value_size));
+  if (r.btf_handle || r.btf_key_type_id || r.btf_value_type_id || r.frozen || !r.initial_value.empty() ||
+      r.map_extra || r.inner_map)
+    return fail<R>(st::kEINVAL, what + ": a guest-side " + map_type_name(r.type) +
+                                    " takes no BTF, initial value, freezing, map_extra or inner map");
+  MapDef def{0, r.type, r.key_size, r.value_size, r.max_entries, r.map_flags, r.name};
+  def.handle = new_handle();
+  const std::uint32_t h = def.handle;
+  log(int(LogLevel::Info), what + " guest-side " + map_type_name(r.type) + " -> handle " + std::to_string(h));
+  maps_.emplace(h, MapEntry{std::move(def), 0, 0, nullptr});
+  R reply;
+  reply.map_handle = h;
+  return reply;
+}
+
 namespace {
+
+// The guest's own map is the only copy of a guest-side map's entries.
+template <typename R>
+std::optional<R> guest_side(const MapDef& def, const char* op, std::uint32_t h) {
+  if (!guest_side_map_type(def.type)) return std::nullopt;
+  return fail<R>(st::kEOPNOTSUPP, std::string(op) + " map " + std::to_string(h) + " '" + def.name + "': a " +
+                                  map_type_name(def.type) + " lives in the guest; use the guest's own map");
+}
 
 // Key must match exactly: the kernel reads key_size bytes from our buffer.
 // Keyless maps (queue, stack, bloom filter) take an empty key, except a
@@ -181,6 +224,7 @@ ts::Message Session::on(const ts::MapLookupRequest& r) {
   using R = ts::MapLookupReply;
   MapEntry* m = find_map(r.map);
   if (!m) return fail<R>(st::kEBADF, "MAP_LOOKUP: " + no_such("map", r.map));
+  if (auto bad = guest_side<R>(m->def, "MAP_LOOKUP", r.map)) return *bad;
   if (auto bad = bad_key<R>(m->def, r.key, "MAP_LOOKUP", r.map)) return *bad;
   R reply;
   if (map_type_holds_objects(m->def.type)) {  // the guest's handle, never what the kernel stores
@@ -199,6 +243,7 @@ ts::Message Session::on(const ts::MapUpdateRequest& r) {
   using R = ts::MapUpdateReply;
   MapEntry* m = find_map(r.map);
   if (!m) return fail<R>(st::kEBADF, "MAP_UPDATE: " + no_such("map", r.map));
+  if (auto bad = guest_side<R>(m->def, "MAP_UPDATE", r.map)) return *bad;
   if (auto bad = bad_key<R>(m->def, r.key, "MAP_UPDATE", r.map)) return *bad;
   const std::size_t vsize = user_value_size(m->def, backend_->possible_cpus());
   if (r.value.size() != vsize)
@@ -216,6 +261,7 @@ ts::Message Session::on(const ts::MapDeleteRequest& r) {
   using R = ts::MapDeleteReply;
   MapEntry* m = find_map(r.map);
   if (!m) return fail<R>(st::kEBADF, "MAP_DELETE: " + no_such("map", r.map));
+  if (auto bad = guest_side<R>(m->def, "MAP_DELETE", r.map)) return *bad;
   if (auto bad = bad_key<R>(m->def, r.key, "MAP_DELETE", r.map)) return *bad;
   if (std::int32_t rc = m->object->remove(r.key); rc != 0)
     return fail<R>(rc, op_status("MAP_DELETE", r.map, m->def, rc));
@@ -256,7 +302,7 @@ ts::Message Session::update_object(MapEntry& m, const ts::MapUpdateRequest& r) {
   } else {
     MapEntry* inner = find_map(h);
     if (!inner) return fail<R>(st::kEBADF, what + ": " + no_such("map", h));
-    if (map_type_holds_objects(inner->def.type))
+    if (map_type_holds_objects(inner->def.type) || !inner->object)  // guest-side maps have no host object
       return fail<R>(st::kEINVAL, what + ": map " + std::to_string(h) + " '" + inner->def.name + "' is a " +
                                       map_type_name(inner->def.type) + "; maps of maps hold plain maps only");
     map = inner->object.get();
@@ -271,6 +317,7 @@ ts::Message Session::on(const ts::MapGetNextKeyRequest& r) {
   using R = ts::MapGetNextKeyReply;
   MapEntry* m = find_map(r.map);
   if (!m) return fail<R>(st::kEBADF, "MAP_GET_NEXT_KEY: " + no_such("map", r.map));
+  if (auto bad = guest_side<R>(m->def, "MAP_GET_NEXT_KEY", r.map)) return *bad;
   if (!r.key.empty())
     if (auto bad = bad_key<R>(m->def, r.key, "MAP_GET_NEXT_KEY", r.map)) return *bad;
   R reply;
@@ -369,6 +416,8 @@ ts::Message Session::on(const ts::ProgLoadRequest& r) {
   in.flavor = flavor;
   in.policy = policy_;
   in.max_insns = config_.quotas.max_insns;
+  in.defer = defers_allowed();
+  in.cookie = r.cookie;
   const std::uint32_t handle = in.handle;
   auto begun = backend_->begin_load(std::move(in));
   if (auto* f = std::get_if<Failure>(&begun)) {

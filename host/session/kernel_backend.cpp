@@ -190,7 +190,9 @@ class KernelProgObject final : public BackendProg {
     if (!totals) return Failure{-totals.error().code, totals.error().message};
     std::vector<ts::ActionCounter> out;
     for (std::uint32_t slot = 0; slot < translator::kStatsSlots; ++slot) {
-      std::uint32_t action = slot == translator::kStatsSlotUnknown ? ts::kActionPolicyDrop : slot;
+      const std::uint32_t action = slot == translator::kStatsSlotUnknown      ? ts::kActionPolicyDrop
+                                   : slot == translator::kStatsSlotSampleLost ? ts::kActionSampleLost
+                                                                              : slot;
       out.push_back(ts::ActionCounter{action, (*totals)[slot], 0});
     }
     return out;
@@ -519,6 +521,8 @@ Outcome<std::unique_ptr<BackendLoad>> KernelBackend::begin_load(ProgLoadInput in
   load->options.guest_mac = guest_mac_;
   load->options.tier = tier_;
   load->options.reemit = reemit_;
+  load->options.defer = in.defer;
+  load->options.cookie = in.cookie;
   load->kernel_name = host::kernel_object_name(session_, s.name);
   load->handle = in.handle;
   load->policy = std::move(in.policy);

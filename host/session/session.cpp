@@ -278,13 +278,18 @@ std::vector<std::uint8_t> Session::wait_load() {
 std::vector<std::uint8_t> Session::encode_reply(const ts::FrameHeader& h, ts::Message reply) {
   // The one place replies leave the session: nothing host-side gets out.
   scrub_for_guest(reply, identity_);
-  auto bytes = ts::encode(h.request_id, reply);
+  // A reply speaks its request's version: a version 1 guest never sees a
+  // version 2 frame. A request in a version this end does not speak gets
+  // its ERROR in version 1, which every peer decodes.
+  const std::uint16_t version =
+      h.version >= ts::kMinProtocolVersion && h.version <= ts::kProtocolVersion ? h.version : ts::kMinProtocolVersion;
+  auto bytes = ts::encode(h.request_id, reply, version);
   if (!bytes) {
     // Only a reply over its bound gets here (e.g. a per-CPU value larger
     // than a frame may carry); the guest still gets an answer.
     auto fallback = ts::encode(h.request_id, ts::failure_reply(h.type, {ts::status::kE2BIG,
                                                                           "reply too large: " +
-                                                                              bytes.error().message}));
+                                                                              bytes.error().message}), version);
     return fallback ? std::move(*fallback) : std::vector<std::uint8_t>{};
   }
   return std::move(*bytes);

@@ -140,6 +140,8 @@ class Session {
     std::vector<std::uint8_t> blob;  // kept for line info (source lines in logs)
     std::uint64_t bytes = 0;         // kernel bytes charged against max_map_bytes
   };
+  // A guest-side map (DEVMAP, XSKMAP, ..., version 2) has no kernel object
+  // (`object` null): its shape only, for the translator's checks.
   struct MapEntry {
     MapDef def;
     std::uint64_t bytes = 0;  // kernel bytes (memlock) charged against max_map_bytes
@@ -185,6 +187,7 @@ class Session {
   // The map (prog array, map of maps) that holds object `handle`, if any.
   const MapEntry* holder_of(std::uint32_t handle, std::uint32_t* holder_handle) const;
   transport::Message update_object(MapEntry& m, const transport::MapUpdateRequest& r);
+  transport::Message create_guest_side_map(const transport::MapCreateRequest& r);
   void detach_if_attached(std::uint32_t prog_handle);
   void free_everything();
   // Writes the snapshot when the tables changed since the last write.
@@ -208,6 +211,10 @@ class Session {
   std::uint64_t kernel_bytes_ = 0;  // maps + programs + BTF, as the kernel counts them
   std::uint64_t btf_bytes_ = 0;     // raw BTF blob bytes (max_btf_bytes)
   std::uint32_t attached_ = 0;  // program handle on the tap, 0 = none
+  // The version CAPS chose (1 until then): version 2 adds guest-side maps
+  // and deferred helpers (PROTOCOL.md 8).
+  std::uint16_t version_ = transport::kMinProtocolVersion;
+  bool defers_allowed() const { return version_ >= transport::kDeferVersion; }
   std::string state_file_;
   // (next handle, attached, objects) at the last snapshot: every change of
   // the tables changes one of them.

@@ -56,6 +56,10 @@ std::unique_ptr<Session> Session::restore(SessionConfig config, std::unique_ptr<
   SessionBackend& be = *s->backend_;
   std::vector<std::string> lost;
   for (const auto& m : snap.maps) {
+    if (guest_side_map_type(m.def.type)) {  // no kernel object: its shape is all there is
+      s->maps_.emplace(m.def.handle, MapEntry{m.def, 0, m.btf, nullptr});
+      continue;
+    }
     auto o = be.adopt_map(m.def);
     if (auto* f = std::get_if<Failure>(&o)) {
       lost.push_back("map " + std::to_string(m.def.handle) + " (" + f->message + ")");

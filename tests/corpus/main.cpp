@@ -35,13 +35,14 @@ using namespace xo::corpus;
 
 struct Options {
   std::string manifest, json, markdown, command = "scripts/corpus", program_filter;
-  double min_chain_pct = 0, min_tc_pct = 0;
+  double min_chain_pct = 0, min_tc_pct = 0, min_deferring_chain_pct = 0, min_deferring_tc_pct = 0;
   int min_target = 1;
 };
 
 int usage(const char* why) {
   std::fprintf(stderr, "xo_corpus: %s\nusage: xo_corpus --manifest FILE [--json FILE] [--markdown FILE] "
-                       "[--command TEXT] [--min-chain-pct P] [--min-tc-pct P] [--min-target N] [--program REGEX]\n", why);
+                       "[--command TEXT] [--min-chain-pct P] [--min-tc-pct P] [--min-target N] "
+                       "[--min-deferring-chain-pct P] [--min-deferring-tc-pct P] [--program REGEX]\n", why);
   return 2;
 }
 
@@ -58,6 +59,8 @@ bool parse(int argc, char** argv, Options& o) {
     else if (a == "--min-chain-pct") o.min_chain_pct = std::atof(v.c_str());
     else if (a == "--min-tc-pct") o.min_tc_pct = std::atof(v.c_str());
     else if (a == "--min-target") o.min_target = std::atoi(v.c_str());
+    else if (a == "--min-deferring-chain-pct") o.min_deferring_chain_pct = std::atof(v.c_str());
+    else if (a == "--min-deferring-tc-pct") o.min_deferring_tc_pct = std::atof(v.c_str());
     else return false;
   }
   return !o.manifest.empty();
@@ -100,6 +103,12 @@ int check(const Options& o, const Manifest& m, const std::vector<ProgramRecord>&
     if (s.tc_pct() + 1e-9 < o.min_tc_pct)
       fail("tc offloads " + std::to_string(s.tc_pct()) + "% of the target programs (floor " +
            std::to_string(o.min_tc_pct) + "%)");
+    if (s.deferring_chain_pct() + 1e-9 < o.min_deferring_chain_pct)
+      fail("chain offloads " + std::to_string(s.deferring_chain_pct()) + "% of the deferring programs (floor " +
+           std::to_string(o.min_deferring_chain_pct) + "%)");
+    if (s.deferring_tc_pct() + 1e-9 < o.min_deferring_tc_pct)
+      fail("tc offloads " + std::to_string(s.deferring_tc_pct()) + "% of the deferring programs (floor " +
+           std::to_string(o.min_deferring_tc_pct) + "%)");
   }
   return failures;
 }
@@ -181,8 +190,9 @@ int main(int argc, char** argv) {
     return usage(("cannot write " + o.markdown).c_str());
   const Counts& t = s.total;
   std::printf("corpus: %d XDP programs, %d native ok, %d guest-side, %d target; chain %d/%d (%.1f%%), tc %d/%d (%.1f%%); "
-              "%d compile failures, %d crashes\n",
+              "deferring %d: chain %d (%.1f%%), tc %d (%.1f%%); %d compile failures, %d crashes\n",
               t.programs, t.native_ok, t.guest_side, t.target, t.target_chain, t.target, s.chain_pct(), t.target_tc,
-              t.target, s.tc_pct(), t.compile_failures, t.crashes);
+              t.target, s.tc_pct(), t.deferring, t.deferring_chain, s.deferring_chain_pct(), t.deferring_tc,
+              s.deferring_tc_pct(), t.compile_failures, t.crashes);
   return check(o, *m, records, s) ? 1 : 0;
 }

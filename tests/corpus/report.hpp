@@ -20,6 +20,10 @@ struct Counts {
   int guest_side = 0;       // native ok, but using guest-side objects
   int target = 0;           // native ok, no guest-side objects: issue 11's denominator
   int target_chain = 0, target_tc = 0;
+  // Issue 13's denominator: guest-side programs that redirect, use AF_XDP or
+  // emit perf samples (not those that run inside a devmap/cpumap entry),
+  // which protocol version 2 defers to the guest's trampoline.
+  int deferring = 0, deferring_chain = 0, deferring_tc = 0;
   int native_chain = 0, native_tc = 0;  // over every native-ok program
   int crashes = 0;
 };
@@ -29,6 +33,8 @@ struct Summary {
   std::map<std::string, Counts> by_origin;
   double chain_pct() const { return pct(total.target_chain, total.target); }
   double tc_pct() const { return pct(total.target_tc, total.target); }
+  double deferring_chain_pct() const { return pct(total.deferring_chain, total.deferring); }
+  double deferring_tc_pct() const { return pct(total.deferring_tc, total.deferring); }
   static double pct(int n, int d) { return d ? 100.0 * n / d : 0.0; }
 };
 

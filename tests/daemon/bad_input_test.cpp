@@ -212,14 +212,14 @@ TEST_F(DaemonBadInput, UnknownCommandsGetEnosys) {
 
 TEST_F(DaemonBadInput, WrongVersionsGetEproto) {
   auto a = RawGuest::connect(daemon_->session(0).socket);
-  a.send(frame_bytes(std::uint16_t(ts::MsgType::Caps), 3, {2, 0, 2, 0}, /*version=*/2));
+  a.send(frame_bytes(std::uint16_t(ts::MsgType::Caps), 3, {3, 0, 3, 0}, /*version=*/3));
   auto r = a.reply();
   ASSERT_TRUE(r) << r.error().message;
   EXPECT_EQ(status_of(*r).code, st::kEPROTO) << status_of(*r).message;
   expect_b_served();
-  // Version negotiation in CAPS: a guest that only speaks 2..3.
+  // Version negotiation in CAPS: a guest that only speaks 3..4.
   auto client = ts::Client(std::move(a.ch));
-  auto caps = client.call(ts::CapsRequest{2, 3});
+  auto caps = client.call(ts::CapsRequest{3, 4});
   ASSERT_TRUE(caps) << caps.error().message;
   EXPECT_EQ(ts::reply_status(*caps)->code, st::kEPROTO);
   expect_b_served();

@@ -30,6 +30,7 @@
 
 #include "tests/e2e/offload_daemon.hpp"
 #include "tests/e2e/offload_traffic.hpp"
+#include "tests/e2e/guest_console.hpp"
 #include "tests/e2e/vm_boot_harness.hpp"
 
 namespace xo::e2e {
@@ -59,30 +60,8 @@ std::string between(const std::string& text, const std::string& from, const std:
   return text.substr(a, b == std::string::npos ? std::string::npos : b - a + to.size() + 40);
 }
 
-Counts totals(const std::string& section) {
-  Counts c;
-  static const std::regex re(R"(total proto (\d+): (\d+))");
-  for (std::sregex_iterator it(section.begin(), section.end(), re), end; it != end; ++it)
-    c[std::stoi((*it)[1])] = std::stol((*it)[2]);
-  return c;
-}
 
-// "key=N" on the line that starts with `marker`, -1 when absent.
-long marker_value(const std::string& text, const std::string& marker, const std::string& key) {
-  const std::regex re(marker + R"([^\n]*\b)" + key + R"(=(-?\d+))");
-  std::smatch m;
-  return std::regex_search(text, m, re) ? std::stol(m[1]) : -1;
-}
 
-bool wait_console(GuestVm& vm, const std::string& marker, std::chrono::seconds limit) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (vm.console().find(marker) != std::string::npos) return true;
-    if (vm.wait(0ms)) return vm.console().find(marker) != std::string::npos;
-    std::this_thread::sleep_for(50ms);
-  }
-  return false;
-}
 
 // Sends `per_proto` frames of each protocol, interleaved; returns the frames.
 // `dropped` counts the sends the host stack reported dropped on the way out.
@@ -195,7 +174,7 @@ TEST(OffloadXdp, Xdp1CountsAndDropsXdp2BouncesInARealGuest) {
 
   // xdp1: counted per protocol on the host, read back by the guest; none arrived.
   const std::string s1 = between(console, "XO-XDP1-BEGIN", "XO-XDP1-END");
-  EXPECT_EQ(totals(s1), sent1) << s1;
+  EXPECT_EQ(proto_totals(s1), sent1) << s1;
   EXPECT_NE(s1.find("proto 17:"), std::string::npos) << "no per-second report\n" << s1;
   EXPECT_EQ(marker_value(console, "XO-XDP1-END", "rc"), 0) << context();
   EXPECT_EQ(marker_value(console, "XO-XDP1-END", "rx"), 0) << "dropped frames reached the guest" << context();
@@ -207,7 +186,7 @@ TEST(OffloadXdp, Xdp1CountsAndDropsXdp2BouncesInARealGuest) {
 
   // xdp2: counted, not delivered, bounced with MACs swapped (payload intact).
   const std::string s2 = between(console, "XO-XDP2-BEGIN", "XO-XDP2-END");
-  EXPECT_EQ(totals(s2), sent2) << s2;
+  EXPECT_EQ(proto_totals(s2), sent2) << s2;
   EXPECT_EQ(marker_value(console, "XO-XDP2-END", "rc"), 0) << context();
   EXPECT_EQ(marker_value(console, "XO-XDP2-END", "rx"), 0) << "bounced frames reached the guest" << context();
   Counts bounced_per_proto;
@@ -248,7 +227,7 @@ TEST(OffloadXdp, Xdp1CountsAndDropsXdp2BouncesInARealGuest) {
   std::printf("---- guest, refused program ----\n%s\n",
               between(console, "xoffload-guest: offload 'offload_bad'", "XO-BAD-END").c_str());
   std::printf("e2e_offload_xdp: xdp1 counted %ld/%ld/%ld (udp/tcp/icmp), xdp2 bounced %zu of %zu\n",
-              totals(s1)[IPPROTO_UDP], totals(s1)[IPPROTO_TCP], totals(s1)[IPPROTO_ICMP], bounced.size(),
+              proto_totals(s1)[IPPROTO_UDP], proto_totals(s1)[IPPROTO_TCP], proto_totals(s1)[IPPROTO_ICMP], bounced.size(),
               sent2_frames.size());
 }
 
@@ -310,13 +289,13 @@ TEST(OffloadXdp, NativeXdp1Xdp2InTheGuestForContrast) {
   EXPECT_EQ(*exit_code, 0) << context();
 
   const std::string s1 = between(console, "XO-NATIVE1-BEGIN", "XO-NATIVE1-END");
-  EXPECT_EQ(totals(s1), sent1) << s1;
+  EXPECT_EQ(proto_totals(s1), sent1) << s1;
   EXPECT_EQ(marker_value(console, "XO-NATIVE1-END", "rc"), 0) << context();
   EXPECT_EQ(marker_value(console, "XO-NATIVE1-END", "rx"), 60) << "native XDP sees frames after they entered the VM"
                                                               << context();
   EXPECT_EQ(dropped1, 0);  // the host stack delivered them all to the tap
   const std::string s2 = between(console, "XO-NATIVE2-BEGIN", "XO-NATIVE2-END");
-  EXPECT_EQ(totals(s2), sent2) << s2;
+  EXPECT_EQ(proto_totals(s2), sent2) << s2;
   EXPECT_EQ(marker_value(console, "XO-NATIVE2-END", "rc"), 0) << context();
   EXPECT_EQ(marker_value(console, "XO-NATIVE2-END", "rx"), 15) << context();
   EXPECT_EQ(dropped2, 0);

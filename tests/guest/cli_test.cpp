@@ -2,6 +2,7 @@
 // processes against the real session library (tests/guest/session_host.hpp)
 // on a unix socket: what they print, and what they leave on the host.
 #include <gtest/gtest.h>
+#include <linux/if_link.h>
 #include <net/if.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -210,6 +211,26 @@ TEST_F(GuestCli, Xdp1OffloadPrintsHostCountersAndUnloads) {
   EXPECT_FALSE(contains(r.out, "total proto 1:")) << r.out;
   EXPECT_EQ(host_->programs(), 0u);
   EXPECT_EQ(host_->maps(), 0u);
+}
+
+// xdp1 -H is the kernel's hardware offload: lo has no offload device, so the
+// kernel refuses the program bound to it, and nothing is attached. -H with
+// --offload (the other door) is a usage error. (The patched VM test,
+// patched_offload_xdp1, runs -H where it works.)
+TEST_F(GuestCli, Xdp1HardwareOffloadNeedsAnOffloadDevice) {
+  RunResult both = run(std::string(XO_XDP1) + " -H --offload --port " + sock_ + " lo");
+  EXPECT_EQ(both.code, 2) << both.out;
+  EXPECT_TRUE(contains(both.out, "-H offloads through the NIC's driver, --offload through xoffload's channel")) << both.out;
+  RunResult modes = run(std::string(XO_XDP1) + " -S -H lo");
+  EXPECT_EQ(modes.code, 2) << modes.out;
+  EXPECT_TRUE(contains(modes.out, "choose one mode")) << modes.out;
+  RunResult r = run(std::string(XO_XDP1) + " -H --duration 1 lo");
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_TRUE(contains(r.out, "xdp1: loading ")) << r.out;
+  EXPECT_FALSE(contains(r.out, "attached")) << r.out;
+  __u32 id = 0;
+  ASSERT_EQ(bpf_xdp_query_id(int(if_nametoindex("lo")), XDP_FLAGS_HW_MODE, &id), 0);
+  EXPECT_EQ(id, 0u);
 }
 
 // The id of the XDP program on `ifname` in this netns (generic or native), 0 for none.

@@ -172,7 +172,8 @@ TEST(GuestClient, DumpMapWalksEveryKeyAndUnloadFreesEverything) {
 
   auto stats = c.client->stats(prog->prog);
   ASSERT_TRUE(stats.ok());
-  EXPECT_EQ(stats->size(), 6u) << "XDP_ABORTED..XDP_REDIRECT and the host's policy drops";
+  EXPECT_EQ(stats->size(), 7u) << "XDP_ABORTED..XDP_REDIRECT, the host's policy drops, lost samples (v2)";
+  EXPECT_EQ(stats->back().action, tp::kActionSampleLost);
 
   ASSERT_NE(prog->btf, 0u) << "xdp1 carries BTF";
   EXPECT_EQ(c.host->btfs(), 1u);

@@ -48,6 +48,10 @@ class SessionHost {
   std::size_t btfs() const;
   std::uint32_t attached_prog_id() const;
   const std::string& tap() const { return tap_.name(); }
+  int tap_ifindex() const { return tap_.ifindex(); }
+  // Frames the host sent toward the guest within timeout_ms, read from the
+  // tap's fd as QEMU would (the wire into the VM).
+  std::vector<Bytes> frames_to_guest(int timeout_ms) { return tap_.read_frames(timeout_ms); }
 
   // Writes `value` into every CPU's slot of the per-CPU map the guest named
   // `map_name`, straight into the kernel map through the session's pin.

@@ -194,7 +194,8 @@ TEST(HostMaps, RejectsBeforeCreatingAnything) {
     MapDef def;
     const char* message;
   } cases[] = {
-      {{2, MapType(BPF_MAP_TYPE_DEVMAP), 4, 4, 1, 0, "tx", 0, 0, {}, false}, "type 14 is not allowed"},
+      // (A DEVMAP is guest-side: no host object, nothing to refuse; see below.)
+      {{2, MapType(BPF_MAP_TYPE_SOCKMAP), 4, 4, 1, 0, "sk", 0, 0, {}, false}, "type 15 is not allowed"},
       {{2, MapType::LpmTrie, 8, 4, 4, 0, "lpm", 0, 0, {}, false}, "need BPF_F_NO_PREALLOC"},
       {{2, MapType::LpmTrie, 4, 4, 4, BPF_F_NO_PREALLOC, "lpm4", 0, 0, {}, false}, "not key_size 4"},
       {{2, MapType::Queue, 4, 4, 4, 0, "qk", 0, 0, {}, false}, "have no keys"},

@@ -97,7 +97,7 @@ TEST(KernelHeaderAgreement, RequestsAreByteForByteTransportFrames) {
 TEST(KernelHeaderAgreement, ConstantsMatchTransport) {
   auto c = run_c_side("");
   std::ostringstream want;
-  want << "magic=0x" << std::hex << kMagic << std::dec << " version=" << kProtocolVersion
+  want << "magic=0x" << std::hex << kMagic << std::dec << " version=" << kMinProtocolVersion
        << " hdr=" << kHeaderSize << " reply_bit=0x" << std::hex << kReplyBit << std::dec
        << " flavor_tun=" << unsigned(kFlavorTun) << " flavor_any=" << unsigned(kFlavorAny)
        << " caps=" << unsigned(MsgType::Caps) << " btf_load=" << unsigned(MsgType::BtfLoad)

@@ -103,6 +103,8 @@ class FakeHost {
     if (m.name == "bad")
       reply(id, ProgLoadReply{{status::kEPERM, "insn 4 (x.c:9): helper 6 is not allowed"}, 0,
                               kFlavorAny, "insn 4: call 6\n"});
+    else if (m.cookie != 0)  // version 2: the handle says which cookie arrived
+      reply(id, ProgLoadReply{{}, std::uint32_t(m.cookie), kFlavorChain, ""});
     else
       reply(id, ProgLoadReply{{}, 7, kFlavorTc, ""});
   }
@@ -154,6 +156,26 @@ struct ClientAndHost {
     host.reset();
   }
 };
+
+// CAPS switches the client to the version the host chose; only then may a
+// PROG_LOAD carry a cookie (PROTOCOL.md 8.1).
+TEST(TransportClient, CapsChoosesVersion2AndTheCookieTravels) {
+  ClientAndHost t;
+  Client& c = *t.client;
+  ProgLoadRequest p;
+  p.name = "redir";
+  p.insns = {isa::RawInsn::make(0xb7, 0, 0, 0, 4), isa::RawInsn::make(0x95, 0, 0, 0, 0)};
+  p.cookie = 0xabcdef0012345678ull;
+  EXPECT_EQ(c.version(), 1);
+  auto before = c.prog_load(p);  // version 1 cannot carry it: refused locally, nothing sent
+  ASSERT_FALSE(before);
+  EXPECT_NE(before.error().message.find("cookie"), std::string::npos) << before.error().message;
+  ASSERT_TRUE(c.caps());
+  EXPECT_EQ(c.version(), 2);
+  auto loaded = c.prog_load(p);
+  ASSERT_TRUE(loaded) << loaded.error().message;
+  EXPECT_EQ(loaded->prog_handle, 0x12345678u);
+}
 
 TEST(TransportClient, CapsAndMapOperations) {
   ClientAndHost t;

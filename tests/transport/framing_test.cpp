@@ -158,7 +158,7 @@ TEST(TransportFraming, UnknownTypeAndVersionStillFramed) {
   ASSERT_EQ(frames->size(), 2u);
   auto bad = decode((*frames)[0]);
   ASSERT_FALSE(bad);
-  EXPECT_EQ(bad.error().message, "unsupported protocol version 9 (this end speaks 1..1)");
+  EXPECT_EQ(bad.error().message, "unsupported protocol version 9 (this end speaks 1..2)");
   EXPECT_TRUE(decode((*frames)[1]));
 }
 

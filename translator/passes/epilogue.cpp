@@ -26,6 +26,14 @@ Snippet& Snippet::append(const Snippet& other) {
   return *this;
 }
 
+Snippet Snippet::scoped(const std::string& prefix) const {
+  Snippet out = *this;
+  for (auto& [name, at] : out.labels_) name = prefix + name;
+  for (auto& item : out.items_)
+    if (!item.target.empty()) item.target = prefix + item.target;
+  return out;
+}
+
 std::vector<isa::Emit> Snippet::build() const {
   std::vector<std::size_t> slot(items_.size() + 1, 0);
   for (std::size_t i = 0; i < items_.size(); ++i) slot[i + 1] = slot[i] + isa::slot_width(items_[i].insn);

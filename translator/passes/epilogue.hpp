@@ -25,6 +25,9 @@ class Snippet {
   Snippet& jump(isa::Insn insn, const std::string& label);
   Snippet& label(const std::string& name);
   Snippet& append(const Snippet& other);
+  // A copy whose labels (and the jumps to them) are prefixed, so that one
+  // snippet can be appended twice, or next to another that uses its names.
+  Snippet scoped(const std::string& prefix) const;
   std::vector<isa::Emit> build() const;
 
  private:

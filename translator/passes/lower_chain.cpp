@@ -28,10 +28,16 @@
 //             goto count
 //   refuse:   w0 = 5    ; counted as a policy drop, then dropped
 //   count:    ...
+//
+// A program that defers to the guest (deferred.hpp) records at its calls;
+// the epilogue first turns a recorded redirect or a sample into a
+// descriptor frame (bpf_xdp_adjust_head, then the writes) redirected into
+// the tap, and otherwise continues as above.
 #include <string>
 
 #include "translator/passes/ctx_access.hpp"
 #include "core/diagnostics.hpp"
+#include "translator/passes/deferred.hpp"
 #include "translator/passes/epilogue.hpp"
 #include "translator/passes/guest_mtu.hpp"
 #include "translator/passes/stack_depth.hpp"
@@ -95,11 +101,18 @@ Result<Rewritten> lower_chain(const std::vector<Insn>& insns, const Structure& s
   if (auto s = lower_xdp_ctx_loads(rw, insns, structure, ctx); !s) return s.error();
   lower_check_mtu(rw, insns, ctx);
   if (auto s = lower_kfunc_calls(rw, insns, structure, ctx); !s) return s.error();
+  auto plan = plan_deferred(insns, structure, ctx);
+  if (!plan) return plan.error();
+  ctx.defers = plan->defers();
+  lower_deferred(rw, structure, *plan, ctx.options, main_exit_anchor(insns, structure));
   // The TX source check needs ctx at the exit: the entry keeps it on the
-  // stack, below what the program uses. Without 8 free bytes (or when the
-  // depth cannot be followed) every XDP_TX is refused instead, and a note says so.
+  // stack, below what the program uses (a program that defers to the guest
+  // keeps it there already). Without 8 free bytes (or when the depth cannot
+  // be followed) every XDP_TX is refused instead, and a note says so.
   std::optional<std::int16_t> ctx_slot;
-  if (ctx.options.chain_tx == ChainTx::GuestMac) {
+  if (plan->defers()) {
+    ctx_slot = plan->ctx_slot;
+  } else if (ctx.options.chain_tx == ChainTx::GuestMac) {
     const auto depth = main_stack_depth(insns, structure);
     if (depth && *depth <= 504) {
       ctx_slot = std::int16_t(-std::int32_t((*depth + 7) / 8 * 8 + 8));
@@ -111,8 +124,9 @@ Result<Rewritten> lower_chain(const std::vector<Insn>& insns, const Structure& s
                           (depth ? "it uses " + std::to_string(*depth) + " of 512" : "its stack use could not be followed"));
     }
   }
-  if (auto s = route_main_exits(rw, insns, structure, chain_return_epilogue(ctx.options, ctx_slot), ctx); !s)
-    return s.error();
+  Snippet epilogue = deferred_exit(*plan, ctx.options);
+  epilogue.append(chain_return_epilogue(ctx.options, ctx_slot));
+  if (auto s = route_main_exits(rw, insns, structure, epilogue, ctx); !s) return s.error();
   return finish_lowering(rw, ctx);
 }
 

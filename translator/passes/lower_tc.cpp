@@ -23,6 +23,8 @@
 // Whatever has no exact tc equivalent (adjust_meta, head pops, a shrink
 // after a push, egress_ifindex) is refused with a message that names the
 // instruction, the reason and the flavor that can run it.
+// A program that defers to the guest (deferred.hpp) gets its descriptor
+// with skb_change_head (and skb_pull_data for the inner MACs) and TC_ACT_OK.
 // Shared with lower_chain: ctx loads are found through spills too
 // (ctx_access.cpp), bpf_check_mtu asks about the tap (guest_mtu.cpp), kfuncs
 // become the host's (kfuncs.cpp; bpf_dynptr_from_xdp -> bpf_dynptr_from_skb).
@@ -32,6 +34,7 @@
 #include "translator/passes/ctx_access.hpp"
 #include "translator/passes/xdp_frame.hpp"
 #include "core/diagnostics.hpp"
+#include "translator/passes/deferred.hpp"
 #include "translator/passes/epilogue.hpp"
 #include "translator/passes/guest_mtu.hpp"
 
@@ -351,8 +354,13 @@ Result<Rewritten> lower_tc(const std::vector<Insn>& insns, const Structure& stru
   if (auto s = lower_helper_calls(rw, insns, structure, ctx); !s) return s.error();
   lower_check_mtu(rw, insns, ctx);
   if (auto s = lower_kfunc_calls(rw, insns, structure, ctx); !s) return s.error();
-  if (auto s = route_main_exits(rw, insns, structure, tc_return_epilogue(ctx.options), ctx); !s)
-    return s.error();
+  auto plan = plan_deferred(insns, structure, ctx);
+  if (!plan) return plan.error();
+  ctx.defers = plan->defers();
+  lower_deferred(rw, structure, *plan, ctx.options, main_exit_anchor(insns, structure));
+  Snippet epilogue = deferred_exit(*plan, ctx.options);
+  epilogue.append(tc_return_epilogue(ctx.options));
+  if (auto s = route_main_exits(rw, insns, structure, epilogue, ctx); !s) return s.error();
   return finish_lowering(rw, ctx);
 }
 

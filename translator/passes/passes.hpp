@@ -77,6 +77,11 @@ struct TranslateOptions {
   std::uint32_t stats_cpus = 0;     // rows of the stats map: the host's possible CPUs (>= 1 with stats)
   ChainTx chain_tx = ChainTx::Any;
   std::array<std::uint8_t, 6> guest_mac{};  // ChainTx::GuestMac
+  // Protocol version 2 (transport/PROTOCOL.md 8): the deferred helpers
+  // (redirect, redirect_map, perf_event_output) may be used, and a program
+  // that uses them writes descriptors carrying `cookie` (never 0 then).
+  bool defer = false;
+  std::uint64_t cookie = 0;
 };
 
 // The per-action stats map: an ARRAY with one value (key 0) of
@@ -86,7 +91,10 @@ struct TranslateOptions {
 // lookup and no key on the stack, so counting gives the main program no
 // stack frame (epilogue.cpp). A row is a cache line: CPUs never share one.
 inline constexpr std::uint32_t kStatsSlotUnknown = 5;  // 0..4 = XDP_ABORTED..XDP_REDIRECT
-inline constexpr std::uint32_t kStatsSlots = 6;
+// Samples a program deferring to the guest could not deliver (an XDP_TX
+// frame's): counted per sample (deferred.hpp).
+inline constexpr std::uint32_t kStatsSlotSampleLost = 6;
+inline constexpr std::uint32_t kStatsSlots = 7;
 inline constexpr std::uint32_t kStatsRowBytes = 64;
 static_assert(kStatsSlotUnknown == std::uint32_t(uapi::kRedirectAct) + 1, "one stats slot per XDP action, then unknown");
 static_assert(kStatsSlots * 8 <= kStatsRowBytes, "a CPU's slots fit in its row");
@@ -102,6 +110,9 @@ struct Translated {
   std::vector<LineInfo> line_info;
   isa::IndexMap index_map;  // guest slot <-> host slot
   std::vector<std::string> notes;
+  // It defers work to the guest's trampoline (deferred.hpp): the guest must
+  // have installed one with the same cookie.
+  bool defers = false;
 
   // The host program: every map handle resolved through `host_fd_of_handle`
   // first (EBADF naming, in `submission`'s terms, the first one without a
@@ -138,6 +149,7 @@ struct PassContext {
   const TranslateOptions& options;
   const Diagnoser& diag;
   std::vector<std::string>& notes;
+  bool defers = false;  // set by the lowering: the program defers to the guest (deferred.hpp)
 };
 
 // map_refs.cpp: LoadMapFd/LoadMapValue carry guest handles, and keep them

@@ -90,6 +90,7 @@ Result<Translated> run_passes(const Submission& submission, isa::Decoded decoded
   out.func_info = std::move(debug->func_info);
   out.line_info = std::move(debug->line_info);
   out.index_map = std::move(lowered->map);
+  out.defers = ctx.defers;
   return out;
 }
 
