@@ -2,6 +2,8 @@
 // samples' careful detach.
 #include "guest/client/native_xdp.hpp"
 
+#include <linux/if_link.h>
+
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
