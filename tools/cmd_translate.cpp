@@ -30,7 +30,8 @@ std::size_t listing_slots(const std::vector<ListedInsn>& listing) {
 void print_text(const Submission& sub, Flavor flavor, const host::Prepared& t,
                 const std::vector<ListedInsn>& listing, std::ostream& out) {
   const auto& tr = t.translated;
-  out << "prog '" << sub.name << "': " << flavor_name(flavor) << " flavor, "
+  out << "prog '" << sub.name << "': " << flavor_name(flavor) << " flavor, " << translator::tier_name(t.tier)
+      << " tier, "
       << prog_type_name(tr.prog_type) << ", " << sub.insns.size() << " guest slots -> "
       << listing_slots(listing) << " host slots\n";
   if (!sub.maps.empty()) {
@@ -56,6 +57,7 @@ void print_json(const Submission& sub, Flavor flavor, const host::Prepared& t,
   j.begin_object();
   j.field("prog", sub.name);
   j.field("flavor", flavor_name(flavor));
+  j.field("tier", translator::tier_name(t.tier));
   j.field("prog_type", tr.prog_type);
   j.field("prog_type_name", prog_type_name(tr.prog_type));
   j.field("expected_attach_type", tr.expected_attach_type);
@@ -137,10 +139,15 @@ int run(const Args& args, std::ostream& out, std::ostream& err) {
     err << "translate: " << tap.error().message << '\n';
     return kExitUsage;
   }
+  auto tier = tier_option(args);
+  if (!tier) {
+    err << "translate: " << tier.error().message << '\n';
+    return kExitUsage;
+  }
   auto input = read_pipeline_input(args, "translate", err);
   if (auto* code = std::get_if<int>(&input)) return *code;
   auto& in = std::get<PipelineInput>(input);
-  auto result = translate_offline(in.sub, in.flavor, *tap, args.flag("--stats"));
+  auto result = translate_offline(in.sub, in.flavor, *tap, args.flag("--stats"), *tier);
   if (!result) {
     err << result.error().message << '\n';
     return kExitFailure;
@@ -167,13 +174,18 @@ const Command& translate_command() {
   static const Command cmd{
       "translate",
       "Show the host program a guest program becomes (preverify + translate, no load).",
-      "FILE.o [--program NAME] [--flavor tc|chain] [--tap-ifindex N] [-o OUT.bin] [--json]",
+      "FILE.o [--program NAME] [--flavor tc|chain] [--tier ir|direct|auto] [--tap-ifindex N] [-o OUT.bin] [--json]",
       "Map references in the listing are the guest's map handles (the host\n"
       "stats map is handle 0): the host writes map fds only when it loads,\n"
       "since a map fd means something only inside the process that made it.\n"
       "--json: {prog, flavor, prog_type, insns:[{index,text,raw}], func_info,\n"
-      "line_info, index_map:{old_to_new,new_to_old}, maps, notes}.",
+      "line_info, index_map:{old_to_new,new_to_old}, maps, notes, tier}.\n"
+      "--tier ir: the LLVM IR tier's program (lifted from the direct tier's,\n"
+      "optimised at -O2 for this host's BPF CPU, re-emitted); auto: the IR\n"
+      "tier's when it is smaller, else the direct one, with a note saying why\n"
+      "(loading also falls back when the kernel refuses it).",
       input_options({{"--tap-ifindex", "N", "redirect target (tc TX, chain PASS); default 1"},
+                     {"--tier", "T", "translator tier: direct (default), ir or auto"},
                      {"--stats", "", "include the per-action statistics code"},
                      {"-o", "OUT.bin", "also write the host bytecode (map handles, not fds) to OUT.bin"}}),
       run};

@@ -6,8 +6,10 @@
 #include <filesystem>
 
 #include "guest/builder/elf_builder.hpp"
+#include "host/core/isa_probe.hpp"
 #include "host/core/kfunc_ids.hpp"
 #include "host/core/stats_map.hpp"
+#include "translator/ir/ir.hpp"
 #include "translator/isa/raw.hpp"
 
 namespace xo::cli {
@@ -113,10 +115,19 @@ std::variant<PipelineInput, int> read_pipeline_input(const Args& args, std::stri
   return PipelineInput{*flavor, std::move(*sub), std::move(notes)};
 }
 
+Result<translator::Tier> tier_option(const Args& args) {
+  const std::string t = args.get("--tier").value_or("direct");
+  auto tier = translator::parse_tier(t);
+  if (!tier) return err("--tier: '" + t + "' is not a tier (ir, direct or auto)");
+  return *tier;
+}
+
 Result<host::Prepared> translate_offline(const Submission& sub, Flavor flavor, std::uint32_t tap_ifindex,
-                                         bool stats) {
+                                         bool stats, translator::Tier tier) {
   DefaultPolicy policy;
   host::PipelineOptions o;
+  o.tier = tier;
+  if (tier != translator::Tier::Direct) o.reemit = ir::reemitter(ir::IrOptions{host::host_bpf_cpu()});
   o.flavor = flavor;
   o.tap_ifindex = tap_ifindex;
   o.stats = stats;

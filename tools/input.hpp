@@ -56,8 +56,13 @@ Result<std::uint32_t> u32_option(const Args& args, std::string_view name, std::u
 // is the guest's map handle 1; handle 0 is the host's stats map), exactly
 // what the host encodes into fds at load time. `stats` adds the per-action
 // counting code.
+// `tier` Ir or Auto also runs the LLVM IR tier (translator/ir) for this
+// host's BPF CPU version; offline, Auto can apply only its size rule.
 Result<host::Prepared> translate_offline(const Submission& sub, Flavor flavor, std::uint32_t tap_ifindex,
-                                         bool stats);
+                                         bool stats, translator::Tier tier = translator::Tier::Direct);
+
+// --tier ir|direct|auto (default direct).
+Result<translator::Tier> tier_option(const Args& args);
 
 std::string_view prog_type_name(std::uint32_t prog_type);
 

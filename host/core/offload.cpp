@@ -18,6 +18,7 @@
 #include <utility>
 
 #include "core/diagnostics.hpp"
+#include "translator/isa/cfg.hpp"
 #include "host/core/kernel_log.hpp"
 #include "host/core/names.hpp"
 #include "host/core/pipeline.hpp"
@@ -115,6 +116,8 @@ Result<Offload::Loaded> Offload::build(const OffloadOptions& o, int tap_ifindex,
   popts.max_insns = o.max_insns;
   popts.chain_tx = o.chain_tx;
   popts.guest_mac = o.guest_mac;
+  popts.tier = o.tier;
+  popts.reemit = o.reemit;
   // The host's own tools speak what version 2 speaks: deferred helpers.
   popts.defer = true;
   popts.cookie = o.cookie;
@@ -130,8 +133,16 @@ Result<Offload::Loaded> Offload::build(const OffloadOptions& o, int tap_ifindex,
   PipelineReport pr;
   auto loaded = load_program(s, policy, popts, target, &pr);
   for (auto& n : pr.notes) note(report, std::move(n));
-  if (report) report->verifier_log = std::move(pr.verifier_log);
+  if (report) {
+    report->verifier_log = std::move(pr.verifier_log);
+    report->prepare_ns = pr.prepare_ns;
+    report->kernel_ns = pr.kernel_ns;
+  }
   if (!loaded) return loaded.error();
+  if (report) {
+    report->tier = loaded->prepared.tier;
+    report->host_slots = isa::slot_layout(loaded->prepared.translated.insns).back();
+  }
   l.prog = std::move(loaded->prog.fd);
   l.prog_id = loaded->prog.id;
   l.prog_name = s.name;

@@ -33,6 +33,7 @@
 #include "host/core/kernel_census.hpp"
 #include "host/core/pins.hpp"
 #include "translator/passes/passes.hpp"
+#include "translator/passes/tier.hpp"
 #include "core/unique_fd.hpp"
 #include "core/result.hpp"
 #include "core/submission.hpp"
@@ -52,6 +53,9 @@ struct OffloadOptions {
   std::size_t max_insns = 1'000'000;  // guest slots, checked before parsing
   translator::ChainTx chain_tx = translator::ChainTx::Any;  // chain: XDP_TX source policy
   std::array<std::uint8_t, 6> guest_mac{};
+  // Translator tier (pipeline.hpp); the IR tier comes from the door.
+  translator::Tier tier = translator::Tier::Direct;
+  translator::Reemit reemit;
   // A program that defers to the guest's trampoline (protocol version 2,
   // transport/PROTOCOL.md 8) writes this cookie in its descriptors; 0: load()
   // draws a random one when the program may defer (status().cookie says it).
@@ -63,6 +67,11 @@ struct OffloadOptions {
 struct LoadReport {
   std::vector<std::string> notes;
   std::string verifier_log;
+  // The loaded program: whose tier, how long (slots), and the pipeline's
+  // time (PipelineReport).
+  translator::Tier tier = translator::Tier::Direct;
+  std::size_t host_slots = 0;
+  std::uint64_t prepare_ns = 0, kernel_ns = 0;
 };
 
 // XDP actions as counted by the stats map; index = action value, 5 = other.

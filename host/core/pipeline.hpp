@@ -14,6 +14,7 @@
 #pragma once
 
 #include <array>
+#include <optional>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -23,6 +24,7 @@
 #include "core/submission.hpp"
 #include "host/core/kernel_prog.hpp"
 #include "translator/passes/passes.hpp"
+#include "translator/passes/tier.hpp"
 #include "verifier-front/preverify.hpp"
 
 namespace xo::host {
@@ -45,12 +47,22 @@ struct PipelineOptions {
   // Host kfunc ids by name; load_program() fills an empty one with the host's
   // vmlinux BTF (kfunc_ids.hpp). Empty in prepare(): kfunc calls refused.
   translator::KfuncIdOf kfunc_id;
+  // Which translator tier (translator/passes/tier.hpp). The IR tier is
+  // injected by the door that links it (translator/ir: ir::reemitter());
+  // without one, Ir fails and Auto notes it and keeps the direct tier.
+  translator::Tier tier = translator::Tier::Direct;
+  translator::Reemit reemit;
 };
 
 // A guest program checked and translated, not yet loaded.
 struct Prepared {
   std::vector<std::string> notes;  // from every stage, in pipeline order
+  // The program to load: the direct tier's, or the IR tier's when it was
+  // asked for and (Auto) is smaller. Under Auto the direct program waits in
+  // `fallback`, loaded when the kernel refuses the IR tier's.
   translator::Translated translated;
+  translator::Tier tier = translator::Tier::Direct;  // Direct or Ir: whose `translated` is
+  std::optional<translator::Translated> fallback;
   // The pre-verifier proved no kernel address can reach guest-visible
   // state: the kernel load may fall back to pointer-leak rights
   // (kernel_prog.hpp) when the unprivileged verifier refuses.
@@ -73,6 +85,8 @@ struct PipelineReport {
   std::vector<std::string> notes;
   std::string verifier_log;  // the kernel's log, every line annotated with the guest insn
   unsigned kernel_verifications = 0;  // bpf(BPF_PROG_LOAD) calls: 1, 2 with the privileged fallback
+  std::uint64_t prepare_ns = 0;  // preverify + translate (+ the IR tier)
+  std::uint64_t kernel_ns = 0;   // encode + kernel verification(s), every tier tried
 };
 
 struct HostProgram {

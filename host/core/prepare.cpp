@@ -6,8 +6,47 @@
 
 #include "core/diagnostics.hpp"
 #include "host/core/pipeline.hpp"
+#include "translator/isa/cfg.hpp"
 
 namespace xo::host {
+namespace {
+
+std::size_t slots_of(const translator::Translated& tr) { return isa::slot_layout(tr.insns).back(); }
+
+// The IR tier on the direct tier's program (tier.hpp). Ir: its program or
+// its error. Auto: its program only when it is smaller; otherwise, or when
+// it fails, the direct program with a note saying why.
+Status choose_tier(const Submission& s, const Policy& policy, const PipelineOptions& o, Prepared& out) {
+  using translator::Tier;
+  Diagnoser diag(s);
+  const std::string kept = diag.label() + ": kept the direct tier: ";
+  if (!o.reemit) {
+    if (o.tier == Tier::Ir)
+      return diag.whole("the IR tier is not linked into this program (xoffload and xoffloadd have it)", EOPNOTSUPP)
+          .at_stage(Stage::Translate);
+    out.notes.push_back(kept + "the IR tier is not linked into this program");
+    return Ok{};
+  }
+  auto ir = o.reemit(s, out.translated, policy);
+  if (!ir) {
+    if (o.tier == Tier::Ir) return ir.error();
+    out.notes.push_back(kept + ir.error().message);
+    return Ok{};
+  }
+  for (const auto& n : ir->notes) out.notes.push_back(n);
+  const std::size_t direct = slots_of(out.translated), lifted = slots_of(*ir);
+  if (o.tier == Tier::Auto && lifted >= direct) {
+    out.notes.push_back(kept + "the IR tier's program is not smaller (" + std::to_string(lifted) + " >= " +
+                        std::to_string(direct) + " slots)");
+    return Ok{};
+  }
+  if (o.tier == Tier::Auto) out.fallback = std::move(out.translated);
+  out.translated = std::move(*ir);
+  out.tier = Tier::Ir;
+  return Ok{};
+}
+
+}  // namespace
 
 Result<Prepared> prepare(const Submission& s, const Policy& policy, const PipelineOptions& o) {
   // Bounds first: nothing guest-sized is decoded past its quota.
@@ -45,6 +84,8 @@ Result<Prepared> prepare(const Submission& s, const Policy& policy, const Pipeli
   if (!tr) return tr.error();
   for (const auto& n : tr->notes) out.notes.push_back(n);
   out.translated = std::move(*tr);
+  if (o.tier != translator::Tier::Direct)
+    if (auto st = choose_tier(s, policy, o, out); !st) return st.error();
   return out;
 }
 

@@ -19,9 +19,11 @@
 #include "core/args.hpp"
 #include "host/session/kernel_backend.hpp"
 #include "host/session/log.hpp"
+#include "host/core/isa_probe.hpp"
 #include "host/core/load_caps.hpp"
 #include "host/session/reconcile.hpp"
 #include "host/daemon/server.hpp"
+#include "translator/ir/ir.hpp"
 
 namespace {
 
@@ -99,6 +101,11 @@ int main(int argc, char** argv) {
     if (!log_level.empty()) config.log_level = log_level;
     if (!pin_root.empty()) config.pin_root = pin_root;
     if (!state_dir.empty()) config.state_dir = state_dir;
+    // The daemon is a door that links the LLVM IR tier: sessions that ask
+    // for it (tier = ir|auto) get it, for this host's BPF CPU version.
+    for (auto& session : config.sessions)
+      if (session.tier != xo::translator::Tier::Direct)
+        session.reemit = xo::ir::reemitter(xo::ir::IrOptions{xo::host::host_bpf_cpu()});
     return config;
   };
   auto read = read_config();

@@ -76,6 +76,10 @@ Status set_session_key(SessionConfig& c, std::string_view key, std::string_view 
     else if (value == "any") c.chain_tx = translator::ChainTx::Any;
     else if (value == "drop") c.chain_tx = translator::ChainTx::Drop;
     else return err("chain_tx: '" + std::string(value) + "' is not guest-mac, any or drop");
+  } else if (key == "tier") {
+    auto t = translator::parse_tier(value);
+    if (!t) return err("tier: '" + std::string(value) + "' is not direct, ir or auto");
+    c.tier = *t;
   }
   else if (key == "socket_owner") c.socket_owner = value;
   else if (key == "socket_group") c.socket_group = value;

@@ -53,6 +53,7 @@
 #include "transport/messages.hpp"
 #include "core/policy.hpp"
 #include "translator/passes/passes.hpp"
+#include "translator/passes/tier.hpp"
 
 namespace xo::session {
 
@@ -95,6 +96,11 @@ struct SessionConfig {
   FlavorSet flavors = flavor_bit(Flavor::Tc) | flavor_bit(Flavor::Chain);
   SessionQuotas quotas;
   std::vector<std::int32_t> deny_helpers;
+  // Translator tier (`tier = direct|ir|auto`). The IR tier is the door's to
+  // give (xoffloadd sets `reemit`; the session library never links LLVM):
+  // without it, auto keeps the direct tier with a note and ir refuses.
+  translator::Tier tier = translator::Tier::Direct;
+  translator::Reemit reemit;
 };
 
 struct DaemonConfig {

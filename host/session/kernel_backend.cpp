@@ -223,6 +223,8 @@ class KernelBackend final : public SessionBackend {
   KernelBackend(const SessionConfig& c, const std::string& pin_root, bool adopt)
       : session_(c.name), tap_(c.tap), who_(c.name + "/" + c.tap), pin_root_(pin_root) {
     chain_tx_ = c.chain_tx;
+    tier_ = c.tier;
+    reemit_ = c.reemit;
     if (c.guest_mac) guest_mac_ = *c.guest_mac;
     if (chain_tx_ == translator::ChainTx::GuestMac && !c.guest_mac) {
       chain_tx_ = translator::ChainTx::Drop;  // no MAC to allow: nothing leaves
@@ -447,6 +449,8 @@ class KernelBackend final : public SessionBackend {
   std::optional<host::TapEgress> tc_;  // tcx link (or cls_bpf fallback)
   int attached_ifindex_ = 0;
   translator::ChainTx chain_tx_ = translator::ChainTx::Drop;
+  translator::Tier tier_ = translator::Tier::Direct;
+  translator::Reemit reemit_;
   std::array<std::uint8_t, 6> guest_mac_{};
   BakedIfindexes baked_ = std::make_shared<std::multiset<int>>();  // see BakedIfindexRef
   bool adopting_ = false;             // pins_ adopted from a crashed daemon, not yet finished
@@ -515,6 +519,8 @@ Outcome<std::unique_ptr<BackendLoad>> KernelBackend::begin_load(ProgLoadInput in
   load->options.max_insns = in.max_insns;
   load->options.chain_tx = chain_tx_;
   load->options.guest_mac = guest_mac_;
+  load->options.tier = tier_;
+  load->options.reemit = reemit_;
   load->options.defer = in.defer;
   load->options.cookie = in.cookie;
   load->kernel_name = host::kernel_object_name(session_, s.name);

@@ -130,6 +130,51 @@ TEST(CliTranslate, ChainIsXdpAndTextListsHostProgram) {
   EXPECT_NE(r.out.find("call 0x17"), std::string::npos) << "PASS becomes bpf_redirect (23)\n" << r.out;
 }
 
+// --tier (issue 14): the IR tier's program, smaller than the direct tier's
+// for xdp1, with the guest's source lines still in its line_info; auto
+// picks it; a bad tier is a usage error.
+TEST(CliTranslate, TierIrAndAuto) {
+  Ran direct = xoffload({"translate", xdp1(), "--flavor", "chain", "--json"});
+  Ran ir = xoffload({"translate", xdp1(), "--flavor", "chain", "--tier", "ir", "--json"});
+  ASSERT_EQ(direct.exit_code, 0) << direct.err;
+  ASSERT_EQ(ir.exit_code, 0) << ir.err;
+  auto d = parse_json(direct.out), i = parse_json(ir.out);
+  EXPECT_STREQ(d["tier"].GetString(), "direct");
+  EXPECT_STREQ(i["tier"].GetString(), "ir");
+  EXPECT_LT(i["host_slots"].GetUint(), d["host_slots"].GetUint());
+  EXPECT_STREQ(i["prog_type_name"].GetString(), "BPF_PROG_TYPE_XDP");
+  ASSERT_GT(i["line_info"].Size(), 3u);
+  EXPECT_EQ(i["line_info"][0]["insn_off"].GetUint(), 0u);
+  for (const auto& l : i["line_info"].GetArray()) {
+    const std::string src = l["source"].GetString();
+    EXPECT_TRUE(src.rfind("xdp1_kern.c:", 0) == 0 || src.rfind("xo_parse.h:", 0) == 0) << src;
+  }
+  bool noted = false;
+  for (const auto& n : i["notes"].GetArray()) noted |= std::string(n.GetString()).find("IR tier (LLVM 19") != std::string::npos;
+  EXPECT_TRUE(noted) << ir.out;
+
+  Ran a = xoffload({"translate", xdp1(), "--flavor", "chain", "--tier", "auto"});
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  EXPECT_NE(a.out.find("chain flavor, ir tier"), std::string::npos) << a.out;
+
+  Ran bad = xoffload({"translate", xdp1(), "--tier", "llvm"});
+  EXPECT_EQ(bad.exit_code, 2) << bad.err;
+  EXPECT_NE(bad.err.find("--tier: 'llvm' is not a tier"), std::string::npos) << bad.err;
+}
+
+TEST(CliDump, TierIrAddsTheIrColumn) {
+  Ran r = xoffload({"dump", xdp2(), "--tier", "ir", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto d = parse_json(r.out);
+  ASSERT_TRUE(d.HasMember("ir"));
+  std::size_t mapped = 0;
+  for (const auto& h : d["ir"].GetArray()) mapped += h["guest_index"].IsNull() ? 0 : 1;
+  EXPECT_GT(mapped, d["ir"].Size() / 2) << "most IR insns map back to a guest insn through line info";
+  Ran text = xoffload({"dump", xdp2(), "--tier", "ir"});
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("| host: IR tier"), std::string::npos) << text.out;
+}
+
 TEST(CliDump, ShowsSourceLinesAndEveryHostInsnOnce) {
   Ran text = xoffload({"dump", xdp1()});
   ASSERT_EQ(text.exit_code, 0) << text.err;

@@ -34,6 +34,7 @@ request_burst = 5
 deny_helpers = 5, 7
 guest_mac = 52:54:00:AB:cd:0f
 chain_tx = guest-mac
+tier = auto
 socket_owner = libvirt-qemu
 socket_group = 64055
 socket_mode = 0600
@@ -60,6 +61,9 @@ socket = /tmp/vm2.sock
   ASSERT_TRUE(s.guest_mac);
   EXPECT_EQ(*s.guest_mac, (std::array<std::uint8_t, 6>{0x52, 0x54, 0x00, 0xab, 0xcd, 0x0f}));
   EXPECT_EQ(s.chain_tx, translator::ChainTx::GuestMac);
+  EXPECT_EQ(s.tier, translator::Tier::Auto);
+  EXPECT_FALSE(s.reemit) << "the daemon injects the IR tier; the parser does not";
+  EXPECT_EQ(c->sessions[1].tier, translator::Tier::Direct) << "the default";
   EXPECT_EQ(s.socket_owner, "libvirt-qemu");
   EXPECT_EQ(s.socket_group, "64055");
   EXPECT_EQ(s.socket_mode, 0600u);
@@ -68,7 +72,7 @@ socket = /tmp/vm2.sock
   EXPECT_EQ(c->sessions[1].chain_tx, translator::ChainTx::GuestMac) << "the default";
   EXPECT_EQ(c->sessions[1].socket_mode, 0660u);
   for (const char* bad : {"guest_mac = 52:54:00:ab:cd", "guest_mac = 01:00:5e:00:00:01", "guest_mac = 52-54-00-ab-cd-ef",
-                          "guest_mac = 52:54:00:ab:cd:ef:00", "chain_tx = maybe", "socket_mode = 0800",
+                          "guest_mac = 52:54:00:ab:cd:ef:00", "chain_tx = maybe", "tier = llvm", "socket_mode = 0800",
                           "socket_mode = 01777", "socket_mode = rw"}) {
     auto b = parse_config(std::string("[session a]\ntap = t\n") + bad + "\n", "x.conf");
     EXPECT_FALSE(b) << bad;

@@ -32,9 +32,11 @@
 #include <string>
 #include <vector>
 
+#include "host/core/isa_probe.hpp"
 #include "host/core/pipeline.hpp"
 #include "host/core/stats_map.hpp"
 #include "tests/translator/kernel_harness.hpp"
+#include "translator/ir/ir.hpp"
 #include "tests/translator/test_support.hpp"
 
 namespace xo::test {
@@ -352,7 +354,7 @@ std::string describe(const Generated& g, std::uint64_t seed, std::size_t index) 
   return os.str();
 }
 
-void run_flavor(Flavor flavor, Tally& t) {
+void run_flavor(Flavor flavor, Tally& t, translator::Tier tier = translator::Tier::Direct) {
   const std::uint64_t seed = env_or("XO_DIFF_SEED", 20261203);
   const std::size_t count = env_or("XO_DIFF_PROGRAMS", 500);
   Generator gen(seed);
@@ -387,6 +389,8 @@ void run_flavor(Flavor flavor, Tally& t) {
     po.tap_ifindex = kLoopback;
     po.stats = stats;
     po.stats_cpus = stats_cpus;
+    po.tier = tier;
+    if (tier != translator::Tier::Direct) po.reemit = ir::reemitter(ir::IrOptions{host::host_bpf_cpu()});
     host::LoadTarget target;
     target.kernel_name = "xo_diff";
     target.host_fd_of = [&](std::uint32_t h) -> std::optional<int> {
@@ -410,6 +414,7 @@ void run_flavor(Flavor flavor, Tally& t) {
       continue;
     }
     ASSERT_TRUE(host.ok()) << host.error().message << "\n" << report.verifier_log;
+    ASSERT_EQ(host->prepared.tier, tier == translator::Tier::Direct ? translator::Tier::Direct : translator::Tier::Ir);
     ++t.compared;
 
     std::vector<std::uint64_t> per_action(translator::kStatsSlots, 0);
@@ -437,9 +442,9 @@ void run_flavor(Flavor flavor, Tally& t) {
   }
 }
 
-void report(Flavor f, const Tally& t) {
+void report(Flavor f, const Tally& t, translator::Tier tier = translator::Tier::Direct) {
   std::ostringstream os;
-  os << "differential " << flavor_name(f) << ": " << t.programs << " programs, " << t.compared
+  os << "differential " << flavor_name(f) << " (" << translator::tier_name(tier) << " tier): " << t.programs << " programs, " << t.compared
      << " compared over " << t.runs << " runs, " << t.mismatches << " mismatching runs, " << t.refused
      << " refused as predicted";
   for (const auto& [why, n] : t.refusals) os << " (" << why << ": " << n << ")";
@@ -458,6 +463,25 @@ TEST(Differential, ChainMatchesNativeXdp) {
   Tally t;
   run_flavor(Flavor::Chain, t);
   report(Flavor::Chain, t);
+  EXPECT_EQ(t.mismatches, 0u);
+  EXPECT_EQ(t.compared, t.programs) << "chain refuses none of the generated programs";
+}
+
+// The same programs and frames through the LLVM IR tier (translator/ir):
+// lifted from the direct tier's program, -O2, re-emitted; every program must
+// lift, load and match.
+TEST(Differential, TcIrTierMatchesNativeXdp) {
+  Tally t;
+  run_flavor(Flavor::Tc, t, translator::Tier::Ir);
+  report(Flavor::Tc, t, translator::Tier::Ir);
+  EXPECT_EQ(t.mismatches, 0u);
+  EXPECT_GT(t.compared, t.programs / 3) << "too few programs compared: the generator drifted";
+}
+
+TEST(Differential, ChainIrTierMatchesNativeXdp) {
+  Tally t;
+  run_flavor(Flavor::Chain, t, translator::Tier::Ir);
+  report(Flavor::Chain, t, translator::Tier::Ir);
   EXPECT_EQ(t.mismatches, 0u);
   EXPECT_EQ(t.compared, t.programs) << "chain refuses none of the generated programs";
 }
