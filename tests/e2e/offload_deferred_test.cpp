@@ -34,6 +34,7 @@
 #include <regex>
 #include <thread>
 
+#include "tests/e2e/guest_console.hpp"
 #include "tests/e2e/offload_daemon.hpp"
 #include "tests/e2e/offload_traffic.hpp"
 #include "tests/e2e/vm_boot_harness.hpp"
@@ -91,22 +92,6 @@ std::string between(const std::string& text, const std::string& from, const std:
   if (a == std::string::npos) return "";
   const auto b = text.find(to, a);
   return text.substr(a, b == std::string::npos ? std::string::npos : b - a + to.size() + 40);
-}
-
-long marker_value(const std::string& text, const std::string& marker, const std::string& key) {
-  const std::regex re(marker + R"([^\n]*\b)" + key + R"(=(-?\d+))");
-  std::smatch m;
-  return std::regex_search(text, m, re) ? std::stol(m[1]) : -1;
-}
-
-bool wait_console(GuestVm& vm, const std::string& marker, std::chrono::seconds limit) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (vm.console().find(marker) != std::string::npos) return true;
-    if (vm.wait(0ms)) return vm.console().find(marker) != std::string::npos;
-    std::this_thread::sleep_for(50ms);
-  }
-  return false;
 }
 
 void put16(Frame& f, std::size_t at, std::uint16_t v) {
