@@ -345,8 +345,15 @@ int main(int argc, char** argv) {
   CPU_ZERO(&set);
   CPU_SET(sched_getcpu(), &set);
   sched_setaffinity(0, sizeof set, &set);
-  std::string manifest = "/var/cache/xoffload-corpus/build-51655810a1864356/manifest.tsv";
+  // scripts/bench ir sets it from tests/corpus/fetch-and-build (the cache
+  // key changes with the packages, the compiler and the kernel).
+  std::string manifest;
   if (const char* m = std::getenv("XO_CORPUS_MANIFEST")) manifest = m;
+  if (manifest.empty() && !std::getenv("XO_IR_BENCH_NO_CORPUS")) {
+    std::fprintf(stderr, "xo_ir_bench: set XO_CORPUS_MANIFEST (tests/corpus/fetch-and-build prints it), "
+                         "or XO_IR_BENCH_NO_CORPUS=1 for xdp1/xdp2 only; scripts/bench ir does the first\n");
+    return 2;
+  }
   if (unshare(CLONE_NEWNET) != 0) {
     std::fprintf(stderr, "xo_ir_bench: needs root (unshare CLONE_NEWNET)\n");
     return 2;
