@@ -124,6 +124,17 @@ std::optional<std::string> numbered_leaf(const std::string& leaf, std::string_vi
   return handle;
 }
 
+// A tcx link reports its device's ifindex in the device's own netns; the
+// same number can name another device in this tool's netns. The link is on
+// a device here only when that device's tcx egress lists the link.
+bool tcx_link_is_here(int ifindex, std::uint32_t link_id) {
+  auto here = host::tcx_query(ifindex);
+  if (!here) return false;
+  for (const host::TcxLinkState& l : *here)
+    if (l.link_id == link_id) return true;
+  return false;
+}
+
 struct ProgCandidate {
   std::string handle;
   UniqueFd fd;
@@ -185,7 +196,7 @@ Result<PinnedSession> open_session(const std::string& root, const std::string& n
     if (c.info.type == kProgTypeSchedCls) {
       if (s.link_id && s.link_prog_id == c.info.id) {
         chosen = &c;
-        if (s.link_ifindex) tc_ifindex = s.link_ifindex;
+        if (s.link_ifindex && tcx_link_is_here(s.link_ifindex, s.link_id)) tc_ifindex = s.link_ifindex;
         break;
       }
       if (auto ifindex = find_tc_filter(c.info.id)) {

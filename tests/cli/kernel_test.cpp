@@ -328,6 +328,40 @@ TEST(CliLoad, ChainLoadShowsSlotAndUnloadByTap) {
   EXPECT_TRUE(gone_within("map", chain_id));
 }
 
+int ifindex_in(const Netns& ns, const std::string& dev) {
+  Ran r = run({"ip", "-n", ns.name(), "-o", "link", "show", dev});
+  return r.exit_code == 0 ? std::atoi(r.out.c_str()) : 0;
+}
+
+// A tcx link reports its tap's ifindex as numbered in the tap's own netns.
+// Two fresh namespaces number their first tap alike: unload --tap in one
+// must not take the other's session for its own, and status there must not
+// name a local device as the tap.
+TEST(CliUnload, ByTapLeavesTheSameIfindexInAnotherNetnsAlone) {
+  Netns a, b;
+  const std::string tap_a = a.add_tap(), tap_b = b.add_tap();
+  ASSERT_EQ(ifindex_in(a, tap_a), ifindex_in(b, tap_b)) << "the case needs equal ifindexes";
+  ASSERT_NE(ifindex_in(a, tap_a), 0);
+  const std::string session = unique_name("clins", 30);
+  SessionGuard guard(session, a.name());
+  Ran load = xoffload({"load", xdp1(), "--tap", tap_a, "--session", session}, a.name());
+  ASSERT_EQ(load.exit_code, 0) << load.err;
+
+  Ran wrong = xoffload({"unload", "--tap", tap_b}, b.name());
+  EXPECT_EQ(wrong.exit_code, 1) << wrong.out;
+  EXPECT_NE(wrong.err.find("no xoffload session is attached to tap '" + tap_b + "'"), std::string::npos) << wrong.err;
+  EXPECT_TRUE(fs::exists("/sys/fs/bpf/xoffload/" + session + "/link_egress"));
+
+  Ran status = xoffload({"status", "--session", session}, b.name());
+  ASSERT_EQ(status.exit_code, 0) << status.err;
+  EXPECT_EQ(status.out.find(tap_b), std::string::npos) << status.out;
+  EXPECT_NE(status.out.find("not in this netns"), std::string::npos) << status.out;
+
+  Ran right = xoffload({"unload", "--tap", tap_a}, a.name());
+  EXPECT_EQ(right.exit_code, 0) << right.err;
+  EXPECT_FALSE(fs::exists("/sys/fs/bpf/xoffload/" + session));
+}
+
 TEST(CliLoad, RefusalsLeaveNothing) {
   Netns ns;
   std::string tap = ns.add_tap();
