@@ -22,6 +22,8 @@
 //   guest_mac        = 52:54:00:12:34:56  # the VM NIC's MAC (QEMU -device ...,mac=)
 //   chain_tx         = guest-mac       # chain XDP_TX: guest-mac (source must be guest_mac;
 //                                      # without one, every TX is dropped) | any | drop
+//   tier             = direct          # translator: direct | ir (the LLVM IR tier) | auto
+//                                      # (IR when smaller and the kernel takes it)
 //   max_maps         = 16
 //   max_map_bytes    = 16777216        # kernel memory of the session's maps, programs
 //                                      # and BTF, as the kernel counts it (memlock)
