@@ -14,6 +14,7 @@
 #include <cereal/types/vector.hpp>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -66,7 +67,15 @@ template <class T>
 Status write_json(const std::string& path, const char* root, const T& value) {
   const auto slash = path.rfind('/');
   if (slash != std::string::npos && slash > 0) {
+    // The default state dir (/run/xoffload/state) has a parent that only a
+    // systemd RuntimeDirectory= makes: without the parent no snapshot is
+    // written, and a crash would lose the session. Parents get the usual
+    // modes; the state dir itself stays the daemon's alone.
     const std::string dir = path.substr(0, slash);
+    std::error_code ec;
+    const auto parent = std::filesystem::path(dir).parent_path();
+    if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+    if (ec) return err(ec.value(), "snapshot: cannot create " + parent.string() + ": " + ec.message());
     if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
       return err(errno, "snapshot: cannot create " + dir + ": " + std::strerror(errno));
   }

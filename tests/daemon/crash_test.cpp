@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <cstring>
+#include <filesystem>
 #include <optional>
 #include <thread>
 
@@ -17,6 +18,7 @@
 #include <net/if.h>
 
 #include "host/core/attach_tcx.hpp"
+#include "host/session/snapshot.hpp"
 #include "tests/daemon/harness.hpp"
 #include "tests/host/netdev.hpp"
 
@@ -24,6 +26,24 @@ namespace xo::dtest {
 namespace {
 
 namespace ts = xo::transport;
+
+// The default state dir, /run/xoffload/state, has a parent only systemd's
+// RuntimeDirectory= makes; a daemon started by hand must still write its
+// snapshots (without them a crash loses the session).
+TEST(Snapshot, WriteCreatesTheStateDirsMissingParents) {
+  const std::filesystem::path base = "/tmp/xo_snap_" + std::to_string(getpid());
+  const std::filesystem::path dir = base / "run" / "state";
+  std::filesystem::remove_all(base);
+  session::SessionSnapshot snap;
+  snap.tap = "xotap0";
+  ASSERT_TRUE(session::write_snapshot((dir / "s.json").string(), snap));
+  auto back = session::read_snapshot((dir / "s.json").string());
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(back->tap, "xotap0");
+  EXPECT_EQ(std::filesystem::status(dir).permissions() & std::filesystem::perms::all, std::filesystem::perms::owner_all)
+      << "the state dir stays the daemon's alone";
+  std::filesystem::remove_all(base);
+}
 
 std::vector<std::uint8_t> key(std::uint32_t k) {
   std::vector<std::uint8_t> b(4);
