@@ -52,6 +52,11 @@ struct PipelineOptions {
   // without one, Ir fails and Auto notes it and keeps the direct tier.
   translator::Tier tier = translator::Tier::Direct;
   translator::Reemit reemit;
+  // The largest direct program the IR tier takes. LLVM's -O2 time grows
+  // faster than linear in a branchy program (measured: 2000 slots 0.7 s,
+  // 4000 2.7 s, 10000 17 s), and a guest must not hold a load worker for
+  // minutes; the largest program in the corpus has 458 slots.
+  std::size_t max_ir_slots = 4096;
 };
 
 // A guest program checked and translated, not yet loaded.

@@ -27,6 +27,13 @@ Status choose_tier(const Submission& s, const Policy& policy, const PipelineOpti
     out.notes.push_back(kept + "the IR tier is not linked into this program");
     return Ok{};
   }
+  if (const std::size_t direct = slots_of(out.translated); direct > o.max_ir_slots) {
+    const std::string why = "the IR tier takes programs of at most " + std::to_string(o.max_ir_slots) +
+                            " slots (LLVM's time grows faster than linear); this one has " + std::to_string(direct);
+    if (o.tier == Tier::Ir) return diag.whole(why, E2BIG).at_stage(Stage::Translate);
+    out.notes.push_back(kept + why);
+    return Ok{};
+  }
   auto ir = o.reemit(s, out.translated, policy);
   if (!ir) {
     if (o.tier == Tier::Ir) return ir.error();

@@ -51,9 +51,10 @@ struct PipelineRun {
   host::PipelineReport report;
 };
 
-PipelineRun load(Tier tier, translator::Reemit reemit) {
+PipelineRun load(Tier tier, translator::Reemit reemit, std::size_t max_ir_slots = 4096) {
   TestPolicy policy;
   host::PipelineOptions o;
+  o.max_ir_slots = max_ir_slots;
   o.flavor = Flavor::Chain;
   o.tap_ifindex = 1;
   o.tier = tier;
@@ -130,6 +131,29 @@ TEST(Tier, AutoNotesAnIrTierErrorAndIrReturnsIt) {
   ASSERT_FALSE(i.loaded.ok());
   EXPECT_EQ(i.loaded.error().code, EOPNOTSUPP);
   EXPECT_EQ(i.loaded.error().stage, Stage::Translate);
+}
+
+// A guest must not hold a load worker in LLVM for minutes: past the bound
+// the IR tier is not even asked.
+TEST(Tier, ProgramsOverTheIrBoundStayDirectOrFailWithE2big) {
+  int calls = 0;
+  auto counting = [&calls](const Submission&, const translator::Translated& d, const Policy&) -> Result<translator::Translated> {
+    ++calls;
+    return with_insns(d, {mov64(0, 1), exit_()});
+  };
+  PipelineRun a = load(Tier::Auto, counting, 2);
+  ASSERT_TRUE(a.loaded.ok()) << a.loaded.error().message;
+  EXPECT_EQ(a.loaded->prepared.tier, Tier::Direct);
+  EXPECT_TRUE(has_note(a.report.notes, "kept the direct tier: the IR tier takes programs of at most 2 slots"))
+      << ::testing::PrintToString(a.report.notes);
+  PipelineRun i = load(Tier::Ir, counting, 2);
+  ASSERT_FALSE(i.loaded.ok());
+  EXPECT_EQ(i.loaded.error().code, E2BIG) << i.loaded.error().message;
+  EXPECT_EQ(i.loaded.error().stage, Stage::Translate);
+  EXPECT_EQ(calls, 0) << "the IR tier ran on a program over its bound";
+  PipelineRun within = load(Tier::Ir, counting);
+  EXPECT_TRUE(within.loaded.ok()) << within.loaded.error().message;
+  EXPECT_EQ(calls, 1);
 }
 
 TEST(Tier, WithoutAnInjectedTier) {
