@@ -86,6 +86,11 @@ Result<IrResult> run(const Submission& sub, const translator::Translated& direct
     m.print(os, nullptr);
   }
   auto emitted = emit_object(m, **tm);
+  // LLVM 19's BPF backend reports the frame over 512 bytes only as an
+  // "unsupported" diagnostic whose text is the one thing that tells it from
+  // other unsupported constructs (and the object it still writes need not
+  // show the offsets), so this is the one place a status comes from text:
+  // LLVM's, not ours.
   if (diags.first_error.find("stack limit") != std::string::npos)
     return err(E2BIG, "the optimised program needs more than the 512-byte BPF stack (LLVM's frame: the guest's "
                       "stack it cannot promote, plus its own spills)");
