@@ -354,20 +354,13 @@ int main(int argc, char** argv) {
                          "or XO_IR_BENCH_NO_CORPUS=1 for xdp1/xdp2 only; scripts/bench ir does the first\n");
     return 2;
   }
-  if (unshare(CLONE_NEWNET) != 0) {
-    std::fprintf(stderr, "xo_ir_bench: needs root (unshare CLONE_NEWNET)\n");
+  auto tap = xo::corpus::private_netns_with_tap();
+  if (!tap) {
+    std::fprintf(stderr, "xo_ir_bench: %s\n", tap.error().message.c_str());
     return 2;
   }
   g_pin_root = "/sys/fs/bpf/xoffload-irbench-" + std::to_string(getpid());
-  std::optional<xo::test::Tap> tap;
-  try {
-    xo::test::set_up("lo");
-    tap.emplace();
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "xo_ir_bench: cannot create the tap: %s\n", e.what());
-    return 2;
-  }
-  g_tap = tap->name();
+  g_tap = (*tap)->name();
   std::printf("host BPF CPU: %s\n\n", xo::host::host_bpf_cpu().c_str());
 
   std::vector<Candidate> candidates;

@@ -11,7 +11,6 @@
 // floor, or when an origin contributed no program (a corpus that silently
 // shrank); 2 on usage or setup errors. Needs root: it runs in a network
 // namespace of its own with one tap, and loads into the host kernel.
-#include <sched.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -126,22 +125,15 @@ int main(int argc, char** argv) {
   // A network namespace of our own: the tap and anything loaded for it
   // vanish with the process. bpffs is global: our own pin root, removed
   // at the end (crashed children may leave sessions behind in it).
-  if (unshare(CLONE_NEWNET) != 0) {
-    std::fprintf(stderr, "xo_corpus: needs root (unshare CLONE_NEWNET): %s\n", std::strerror(errno));
+  auto tap = private_netns_with_tap();
+  if (!tap) {
+    std::fprintf(stderr, "xo_corpus: %s\n", tap.error().message.c_str());
     return 2;
   }
   RunContext ctx;
   ctx.corpus_dir = m->dir;
   ctx.pin_root = "/sys/fs/bpf/xoffload-corpus-" + std::to_string(getpid());
-  std::optional<xo::test::Tap> tap;
-  try {
-    xo::test::set_up("lo");
-    tap.emplace();
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "xo_corpus: cannot create the tap: %s\n", e.what());
-    return 2;
-  }
-  ctx.tap = tap->name();
+  ctx.tap = (*tap)->name();
 
   std::vector<ProgramRecord> records;
   std::vector<std::string> without_xdp;

@@ -1,10 +1,27 @@
 #include "tests/corpus/offload_run.hpp"
 
+#include <sched.h>
+
+#include <cerrno>
+#include <cstring>
+#include <exception>
+
 #include "guest/builder/elf_builder.hpp"
 #include "host/core/offload.hpp"
 #include "tests/corpus/native.hpp"
 
 namespace xo::corpus {
+
+Result<std::unique_ptr<test::Tap>> private_netns_with_tap() {
+  if (unshare(CLONE_NEWNET) != 0)
+    return err(errno, std::string("needs root (unshare CLONE_NEWNET): ") + std::strerror(errno));
+  try {
+    test::set_up("lo");
+    return std::make_unique<test::Tap>();
+  } catch (const std::exception& e) {
+    return err(EIO, std::string("cannot create the tap: ") + e.what());
+  }
+}
 
 namespace {
 

@@ -5,12 +5,14 @@
 // attach = false: nothing is attached to the tap.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "core/policy.hpp"
 #include "core/submission.hpp"
 #include "tests/corpus/record.hpp"
+#include "tests/host/netdev.hpp"
 
 namespace xo::corpus {
 
@@ -21,6 +23,11 @@ struct OffloadTarget {
   std::string pin_root;
   std::string session;  // unique per load
 };
+
+// Moves the calling process into a network namespace of its own (unshare),
+// with lo up and one tap: what the runner loads and test-runs touches
+// nothing of the machine's, and all of it goes with the process. Needs root.
+Result<std::unique_ptr<test::Tap>> private_netns_with_tap();
 
 // The builder's Submission for `program`, or its refusal (stage "input"
 // when the builder did not say otherwise). `sized_maps` get
