@@ -27,7 +27,8 @@ Status choose_tier(const Submission& s, const Policy& policy, const PipelineOpti
     out.notes.push_back(kept + "the IR tier is not linked into this program");
     return Ok{};
   }
-  if (const std::size_t direct = slots_of(out.translated); direct > o.max_ir_slots) {
+  const std::size_t direct = slots_of(out.translated);
+  if (direct > o.max_ir_slots) {
     const std::string why = "the IR tier takes programs of at most " + std::to_string(o.max_ir_slots) +
                             " slots (LLVM's time grows faster than linear); this one has " + std::to_string(direct);
     if (o.tier == Tier::Ir) return diag.whole(why, E2BIG).at_stage(Stage::Translate);
@@ -41,7 +42,7 @@ Status choose_tier(const Submission& s, const Policy& policy, const PipelineOpti
     return Ok{};
   }
   for (const auto& n : ir->notes) out.notes.push_back(n);
-  const std::size_t direct = slots_of(out.translated), lifted = slots_of(*ir);
+  const std::size_t lifted = slots_of(*ir);
   if (o.tier == Tier::Auto && lifted >= direct) {
     out.notes.push_back(kept + "the IR tier's program is not smaller (" + std::to_string(lifted) + " >= " +
                         std::to_string(direct) + " slots)");
