@@ -2,6 +2,8 @@
 // bytecode written with `xoffload asm`: what a user sees, checked field by
 // field against what the objects contain.
 #include <algorithm>
+#include <cstdint>
+#include <fstream>
 #include <set>
 
 #include "tests/cli/cli_harness.hpp"
@@ -160,6 +162,37 @@ TEST(CliTranslate, TierIrAndAuto) {
   Ran bad = xoffload({"translate", xdp1(), "--tier", "llvm"});
   EXPECT_EQ(bad.exit_code, 2) << bad.err;
   EXPECT_NE(bad.err.find("--tier: 'llvm' is not a tier"), std::string::npos) << bad.err;
+}
+
+// A guest program LLVM would chew on for minutes (10000 slots of branches:
+// -O2's time is superlinear; measured 17 s) never reaches LLVM: the IR
+// tier's size bound refuses it (ir) or keeps the direct program (auto).
+TEST(CliTranslate, TierIrRefusesAProgramOverItsBoundBeforeLlvm) {
+  TempDir dir;
+  {
+    std::ofstream out(dir / "big.bin", std::ios::binary);
+    auto put = [&out](std::uint8_t code, std::uint8_t regs, std::int16_t off, std::int32_t imm) {
+      out.put(char(code)).put(char(regs));
+      out.write(reinterpret_cast<const char*>(&off), 2).write(reinterpret_cast<const char*>(&imm), 4);
+    };
+    put(0xb7, 0x00, 0, 0);  // r0 = 0
+    put(0x61, 0x12, 0, 0);  // r2 = *(u32 *)(r1 + 0)
+    for (std::int32_t i = 0; i < 5000; ++i) {
+      put(0x25, 0x02, 1, i);  // if r2 > i goto +1
+      put(0x07, 0x00, 0, 1);  // r0 += 1
+    }
+    put(0x57, 0x00, 0, 3);  // r0 &= 3
+    put(0x95, 0x00, 0, 0);  // exit
+  }
+  const std::string big = (dir / "big.bin").string();
+  Ran ir = xoffload({"translate", "--raw", big, "--flavor", "chain", "--tier", "ir"});
+  EXPECT_EQ(ir.exit_code, 1) << ir.out;
+  EXPECT_NE(ir.err.find("the IR tier takes programs of at most 4096 slots"), std::string::npos) << ir.err;
+  Ran a = xoffload({"translate", "--raw", big, "--flavor", "chain", "--tier", "auto"});
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  EXPECT_NE(a.out.find("chain flavor, direct tier"), std::string::npos) << a.out.substr(0, 400);
+  EXPECT_NE(a.out.find("kept the direct tier: the IR tier takes programs of at most 4096 slots"), std::string::npos)
+      << a.out.substr(0, 400);
 }
 
 TEST(CliDump, TierIrAddsTheIrColumn) {
